@@ -1,0 +1,27 @@
+// Typed errors that cross every boundary (CLI exit codes, IPC, WebSocket) with a message a person can act on.
+
+export type ErrorCode = 'usage' | 'unreachable' | 'manifest' | 'conflict' | 'not-found' | 'failed';
+
+export class MooringError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'MooringError';
+  }
+}
+
+/** A git remote or the Docker engine could not be reached. */
+export class UnreachableError extends MooringError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unreachable', message, options);
+    this.name = 'UnreachableError';
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,262 @@
+// The data model shared by the engine, the CLI, the IPC bridge and the renderer.
+// Plain types only: nothing here may import Node or Electron, so the renderer can use it too.
+
+export type SyncStatus = 'Synced' | 'OutOfSync' | 'Missing' | 'Orphaned' | 'Unknown';
+export type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
+export type Trigger = 'manual' | 'auto' | 'self-heal' | 'rollback' | 'cli';
+export type RunResult = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+/** A config repo. `url` is an http(s) URL or an absolute local path. */
+export interface SourceConfig {
+  name: string;
+  url: string;
+  kind: 'http' | 'local';
+  /** Branch to follow; null means the remote's default branch (or the local repo's HEAD). */
+  branch: string | null;
+  /** Sub-folder of the repo that holds the stacks; '' for the root. */
+  path: string;
+  /** Name of the environment variable that holds an HTTP token; the token itself is never stored. */
+  tokenEnv: string | null;
+}
+
+/** Where a manifest problem is, 1-based line and column, file relative to the repo root. */
+export interface ManifestError {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type SyncPolicyMode = 'manual' | 'auto';
+export interface StackPolicy {
+  sync: SyncPolicyMode;
+  selfHeal: boolean;
+  prune: boolean;
+}
+
+export interface PortBinding {
+  hostIp: string; // '' means all interfaces
+  hostPort: string; // '' means an ephemeral port
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+export type DesiredMount =
+  | { type: 'volume'; source: string; target: string; readOnly: boolean } // source: full volume name (project_name) or anonymous ''
+  /** A bind mount of a host path (absolute, allowed by the local policy). */
+  | { type: 'bind'; source: string; target: string; readOnly: boolean }
+  /**
+   * A bind mount of a file or folder from the config repo itself (a relative path in the manifest).
+   * `oid` is the git blob or tree id: a content hash, so it feeds the spec hash for free, and the
+   * materialized copy lives in a content-addressed folder that a new revision never changes.
+   */
+  | {
+      type: 'repo';
+      repoPath: string;
+      oid: string;
+      objectType: 'blob' | 'tree';
+      target: string;
+      readOnly: boolean;
+    };
+
+export interface Healthcheck {
+  test: string[]; // e.g. ['CMD-SHELL', 'wget -q localhost'] or ['NONE']
+  intervalNs: number;
+  timeoutNs: number;
+  retries: number;
+  startPeriodNs: number;
+}
+
+export type DependsCondition =
+  | 'service_started'
+  | 'service_healthy'
+  | 'service_completed_successfully';
+
+/** One compose service, normalized: every default filled in so two equal specs compare equal. */
+export interface DesiredService {
+  name: string;
+  image: string;
+  command: string[] | null; // null: the image's default
+  entrypoint: string[] | null; // null: the image's default
+  environment: Record<string, string>;
+  ports: PortBinding[];
+  mounts: DesiredMount[];
+  /** Full network names (project_default, project_name or external names) with aliases. */
+  networks: { name: string; aliases: string[] }[];
+  labels: Record<string, string>;
+  restart: 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  healthcheck: Healthcheck | null;
+  dependsOn: { service: string; condition: DependsCondition }[];
+  init: boolean;
+  workingDir: string | null;
+  user: string | null;
+  hostname: string | null;
+  stopGracePeriodSec: number;
+  containerName: string; // compose-style default: <stack>-<service>-1
+  extraHosts: string[]; // 'host:ip', sorted
+  /** Options that the safety policy guards; only present when the local settings allow them. */
+  privileged: boolean;
+  networkMode: string | null;
+  pid: string | null;
+  ipc: string | null;
+  capAdd: string[];
+  capDrop: string[];
+  devices: string[];
+  securityOpt: string[];
+}
+
+export interface DesiredNetwork {
+  key: string; // name in the compose file
+  name: string; // engine name
+  external: boolean;
+  driver: string;
+  labels: Record<string, string>;
+}
+
+export interface DesiredVolume {
+  key: string;
+  name: string;
+  external: boolean;
+  driver: string;
+  labels: Record<string, string>;
+}
+
+export interface DesiredStack {
+  name: string;
+  /** Repo-relative path of the compose file. */
+  file: string;
+  services: DesiredService[];
+  networks: DesiredNetwork[];
+  volumes: DesiredVolume[];
+}
+
+/** A field that differs between git and the engine. `path` is compose-like: `environment.X`, `image`, `state`. */
+export interface DriftReason {
+  path: string;
+  desired: string | null;
+  live: string | null;
+}
+
+export interface ServiceStatus {
+  name: string;
+  sync: SyncStatus;
+  health: Health;
+  container: string | null; // container name
+  containerId: string | null;
+  image: { desired: string | null; live: string | null };
+  state: string | null; // engine state: running, exited…
+  ports: string[];
+  startedAt: string | null;
+  reasons: DriftReason[];
+}
+
+export interface StackStatus {
+  source: string;
+  name: string;
+  revision: string | null;
+  sync: SyncStatus;
+  health: Health;
+  services: ServiceStatus[];
+  errors: ManifestError[];
+  /** Why the status is Unknown or stale (engine or source unreachable), in words a person can act on. */
+  warnings: string[];
+  policy: StackPolicy;
+}
+
+export type ActionKind =
+  | 'pull'
+  | 'create-network'
+  | 'create-volume'
+  | 'create'
+  | 'recreate'
+  | 'start'
+  | 'stop'
+  | 'remove';
+
+export interface PlanAction {
+  kind: ActionKind;
+  /** Service, network or volume name the action is about. */
+  target: string;
+  reason: string;
+  diff: DriftReason[];
+  /** Index of the dependency level: actions of one level may run in parallel. */
+  level: number;
+}
+
+export interface Plan {
+  source: string;
+  stack: string;
+  revision: string;
+  actions: PlanAction[];
+}
+
+export interface RunRecord {
+  id: number;
+  source: string;
+  stack: string;
+  revision: string;
+  trigger: Trigger;
+  startedAt: string;
+  finishedAt: string | null;
+  result: RunResult;
+  error: string | null;
+  plan: PlanAction[];
+}
+
+export interface ActionRecord {
+  id: number;
+  runId: number;
+  kind: ActionKind;
+  target: string;
+  reason: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+  error: string | null;
+}
+
+export interface CommitRecord {
+  source: string;
+  id: string;
+  parents: string[];
+  author: string;
+  email: string;
+  time: string; // ISO
+  message: string;
+  stacks: string[]; // stacks whose folder changed against the first parent
+}
+
+export interface SourceState extends SourceConfig {
+  head: string | null;
+  lastFetchAt: string | null; // last attempt
+  lastSuccessAt: string | null;
+  lastError: string | null;
+}
+
+/**
+ * What the local machine allows beyond the safety policy. Lives in the home folder's settings file,
+ * never in the config repo: whoever can push to the repo must not be able to widen it.
+ */
+export interface SafetySettings {
+  allowPrivileged: boolean;
+  /** network_mode: host, pid: host, ipc: host */
+  allowHostNamespaces: boolean;
+  /** Capabilities that cap_add may name; ['ALL'] allows any. */
+  allowCapAdd: string[];
+  allowDevices: boolean;
+  /** security_opt entries that turn confinement off (seccomp/apparmor unconfined, label:disable). */
+  allowUnconfined: boolean;
+  allowDockerSocket: boolean;
+  /** Absolute host folders under which a bind mount may point. */
+  bindRoots: string[];
+}
+
+export const DEFAULT_SAFETY: SafetySettings = {
+  allowPrivileged: false,
+  allowHostNamespaces: false,
+  allowCapAdd: [],
+  allowDevices: false,
+  allowUnconfined: false,
+  allowDockerSocket: false,
+  bindRoots: [],
+};
