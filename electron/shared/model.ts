@@ -231,6 +231,8 @@ export interface SourceState extends SourceConfig {
   lastFetchAt: string | null; // last attempt
   lastSuccessAt: string | null;
   lastError: string | null;
+  /** First failed fetch since the last success: "unreachable since". */
+  failingSince: string | null;
 }
 
 /**

@@ -1,0 +1,125 @@
+// Human-readable output of the CLI. Machines use --json.
+import type { CommitRecord, RunRecord, SourceState, StackStatus, SyncStatus } from '../shared/model.ts';
+import type { SyncResult } from '../engine/engine.ts';
+
+const COLORS: Record<string, string> = {
+  Synced: '32',
+  Healthy: '32',
+  OutOfSync: '33',
+  Progressing: '36',
+  Missing: '35',
+  Orphaned: '35',
+  Suspended: '90',
+  Degraded: '31',
+  Unknown: '31',
+};
+
+const paint = (text: string, color: boolean): string =>
+  color && COLORS[text] ? `\u001b[${COLORS[text]}m${text}\u001b[0m` : text;
+
+/** Pads to a width measured without color codes. */
+function table(rows: string[][]): string {
+  const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell))))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const short = (id: string | null): string => (id ? id.slice(0, 7) : '-');
+
+function counts(s: StackStatus): string {
+  const by = new Map<SyncStatus, number>();
+  for (const svc of s.services) by.set(svc.sync, (by.get(svc.sync) ?? 0) + 1);
+  return [...by].map(([k, n]) => `${n} ${k}`).join(', ') || 'no services';
+}
+
+export function formatStatus(
+  statuses: StackStatus[],
+  color: boolean,
+  sources: SourceState[],
+  onlyDrift = false,
+): string {
+  if (statuses.length === 0) {
+    if (onlyDrift) return 'No drift: every stack matches git.';
+    return sources.length === 0
+      ? 'No sources yet. Add a config repo: mooring source add NAME URL_OR_PATH'
+      : 'No stacks found in the sources (a stack is a folder with compose.yaml).';
+  }
+  const lines: string[] = [];
+  const rows: string[][] = [['STACK', 'SOURCE', 'REVISION', 'SYNC', 'HEALTH', 'SERVICES']];
+  for (const s of statuses) {
+    rows.push([s.name, s.source, short(s.revision), paint(s.sync, color), paint(s.health, color), counts(s)]);
+  }
+  lines.push(table(rows));
+  for (const s of statuses) {
+    const details: string[] = [];
+    for (const e of s.errors) details.push(`  ✗ ${e.file}:${e.line}:${e.column}: ${e.message}`);
+    for (const svc of s.services) {
+      if (svc.sync === 'Synced' && (onlyDrift || svc.health === 'Healthy')) continue;
+      details.push(`  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.container ? ` (${svc.container})` : ''}`);
+      for (const r of svc.reasons) {
+        details.push(`    ${r.path}: git ${JSON.stringify(r.desired)} · live ${JSON.stringify(r.live)}`);
+      }
+    }
+    for (const w of [...new Set(s.warnings)]) details.push(`  ! ${w}`);
+    if (details.length > 0) lines.push('', `${s.name}:`, ...details);
+  }
+  return lines.join('\n');
+}
+
+export function formatPlan(r: SyncResult): string {
+  if (!r.plan) return `${r.stack}: ${r.result}${r.error ? ` — ${r.error}` : ''}`;
+  if (r.plan.actions.length === 0) return `${r.stack} @ ${short(r.revision)}: nothing to do`;
+  const lines = [`${r.stack} @ ${short(r.revision)}: ${r.plan.actions.length} action(s)`];
+  for (const a of r.plan.actions) {
+    lines.push(`  ${a.kind} ${a.target} — ${a.reason}`);
+    for (const d of a.diff) lines.push(`      ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatSources(sources: SourceState[]): string {
+  if (sources.length === 0) return 'No sources yet. Add a config repo: mooring source add NAME URL_OR_PATH';
+  const rows = [['NAME', 'URL', 'BRANCH', 'PATH', 'HEAD', 'LAST FETCH']];
+  for (const s of sources) {
+    const fetched = s.lastError
+      ? `failing since ${s.failingSince ?? '?'}: ${s.lastError}`
+      : (s.lastSuccessAt ?? 'never');
+    rows.push([s.name, s.url, s.branch ?? '(default)', s.path || '/', short(s.head), fetched]);
+  }
+  return table(rows);
+}
+
+export function formatHistory(runs: RunRecord[]): string {
+  if (runs.length === 0) return 'No runs yet.';
+  const rows = [['RUN', 'STACK', 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS', 'ERROR']];
+  for (const r of runs) {
+    rows.push([
+      String(r.id),
+      r.stack,
+      short(r.revision),
+      r.trigger,
+      r.startedAt,
+      r.result,
+      String(r.plan.length),
+      (r.error ?? '').split('\n')[0] ?? '',
+    ]);
+  }
+  return table(rows);
+}
+
+export function formatLog(commits: CommitRecord[]): string {
+  if (commits.length === 0) return 'No commits cached yet. Run `mooring fetch`.';
+  const rows = [['COMMIT', 'SOURCE', 'TIME', 'AUTHOR', 'STACKS', 'MESSAGE']];
+  for (const c of commits) {
+    rows.push([short(c.id), c.source, c.time, c.author, c.stacks.join(',') || '-', c.message.split('\n')[0] ?? '']);
+  }
+  return table(rows);
+}

@@ -1,0 +1,239 @@
+// The `mooring` command: a thin adapter over the engine. Parses arguments, calls the engine,
+// prints for people (or JSON for machines), and maps failures to the documented exit codes:
+// 0 ok, 1 drift or failed run, 2 usage, 3 source or engine unreachable, 4 invalid manifest.
+import { Command, CommanderError, Option } from 'commander';
+import type { StackStatus } from '../shared/model.ts';
+import { Engine, type SyncResult } from '../engine/engine.ts';
+import { MooringError, errorMessage } from '../engine/errors.ts';
+import { defaultHome } from '../engine/home.ts';
+import type { ProgressEvent } from '../engine/reconcile/apply.ts';
+import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
+
+export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  color: boolean;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+};
+
+function exitFor(err: unknown): number {
+  if (err instanceof MooringError) {
+    switch (err.code) {
+      case 'usage':
+      case 'not-found':
+        return EXIT.usage;
+      case 'unreachable':
+        return EXIT.unreachable;
+      case 'manifest':
+        return EXIT.manifest;
+      default:
+        return EXIT.drift;
+    }
+  }
+  return EXIT.drift;
+}
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new MooringError('usage', `expected a positive whole number, got "${value}"`);
+  return n;
+};
+
+function statusExit(statuses: StackStatus[], engine: Engine): number {
+  if (statuses.some((s) => s.errors.length > 0)) return EXIT.manifest;
+  const unreachable =
+    statuses.some((s) => s.sync === 'Unknown' && s.errors.length === 0) ||
+    engine.listSources().some((s) => s.lastError !== null);
+  return unreachable ? EXIT.unreachable : EXIT.ok;
+}
+
+function syncExit(results: SyncResult[]): number {
+  if (results.some((r) => r.result === 'invalid')) return EXIT.manifest;
+  if (results.some((r) => r.result === 'failed' || r.result === 'locked')) return EXIT.drift;
+  return EXIT.ok;
+}
+
+function progressPrinter(io: Io): (e: ProgressEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case 'run-started':
+        io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
+        break;
+      case 'action-finished':
+        io.err(`  ${e.error ? '✗' : '✓'} ${e.action.kind} ${e.action.target} (${e.ms} ms)${e.error ? `: ${e.error}` : ''}`);
+        break;
+      case 'run-finished':
+        io.err(`${e.stack}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let exitCode = EXIT.ok as number;
+  let engine: Engine | undefined;
+  const program = new Command('mooring');
+
+  const open = async (): Promise<Engine> => {
+    const { home } = program.opts<{ home?: string }>();
+    engine = await Engine.open({ home: home ?? defaultHome(env), env });
+    return engine;
+  };
+
+  program
+    .description('GitOps for a Docker engine: make the containers match a git config repo of Compose files.')
+    .addOption(new Option('--home <dir>', 'data folder (default: $MOORING_HOME, else the app-data folder)'))
+    .showHelpAfterError('(run `mooring --help` for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  const source = program.command('source').description('manage config repos');
+  source
+    .command('add <name> <url-or-path>')
+    .description('add a config repo (http(s) URL or local path) and fetch it')
+    .option('--branch <branch>', 'branch to follow (default: the remote default branch)')
+    .option('--path <path>', 'sub-folder that holds the stacks')
+    .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
+    .action(async (name: string, url: string, o: { branch?: string; path?: string; tokenEnv?: string }) => {
+      const e = await open();
+      const { source: s, fetch } = await e.addSource({ name, url, branch: o.branch, path: o.path, tokenEnv: o.tokenEnv });
+      if (fetch.error) {
+        io.err(`Added source "${s.name}", but the first fetch failed: ${fetch.error}`);
+        exitCode = EXIT.unreachable;
+      } else {
+        io.out(`Added source "${s.name}" (${s.url}) at ${fetch.head?.slice(0, 7) ?? '?'}, ${fetch.newCommits} commit(s) cached.`);
+      }
+    });
+  source
+    .command('list')
+    .description('list config repos and their last fetch')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const e = await open();
+      const sources = e.listSources();
+      io.out(o.json ? JSON.stringify({ sources }, null, 2) : formatSources(sources));
+    });
+  source
+    .command('remove <name>')
+    .description('forget a config repo (its containers stay until pruned)')
+    .action(async (name: string) => {
+      const e = await open();
+      e.removeSource(name);
+      io.out(`Removed source "${name}".`);
+    });
+
+  program
+    .command('fetch [source]')
+    .description('fetch new commits from one or every source')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string | undefined, o: { json?: boolean }) => {
+      const e = await open();
+      const results = await e.fetch(name);
+      if (o.json) io.out(JSON.stringify({ results }, null, 2));
+      for (const r of results) {
+        if (r.error) io.err(r.error);
+        else if (!o.json) io.out(`${r.source}: ${r.head?.slice(0, 7) ?? '?'} (${r.newCommits} new commit(s))`);
+      }
+      if (results.some((r) => r.error)) exitCode = EXIT.unreachable;
+    });
+
+  program
+    .command('status [stacks...]')
+    .description('sync status and health of every stack (exit 3 if a source or the engine is unreachable, 4 if a manifest is invalid)')
+    .option('--json', 'machine-readable output')
+    .action(async (stacks: string[], o: { json?: boolean }) => {
+      const e = await open();
+      const statuses = await e.status({ stacks });
+      io.out(o.json ? JSON.stringify({ stacks: statuses }, null, 2) : formatStatus(statuses, io.color, e.listSources()));
+      exitCode = statusExit(statuses, e);
+    });
+
+  program
+    .command('diff [stacks...]')
+    .description('what differs between git and the engine (exit 0 none, 1 drift, >1 error)')
+    .option('--revision <rev>', 'compare against this commit or ref instead of the branch tip')
+    .option('--json', 'machine-readable output')
+    .action(async (stacks: string[], o: { revision?: string; json?: boolean }) => {
+      const e = await open();
+      const statuses = await e.status({ stacks, revision: o.revision ?? null });
+      const drifting = statuses.filter((s) => s.sync !== 'Synced');
+      io.out(o.json ? JSON.stringify({ stacks: drifting }, null, 2) : formatStatus(drifting, io.color, [], true));
+      const code = statusExit(statuses, e);
+      exitCode = code !== EXIT.ok ? code : drifting.length > 0 ? EXIT.drift : EXIT.ok;
+    });
+
+  program
+    .command('sync [stacks...]')
+    .description('make the engine match git: plan, then apply')
+    .option('--revision <rev>', 'deploy this commit or ref instead of the branch tip')
+    .option('--prune', 'also remove Mooring containers no longer declared in git')
+    .option('--dry-run', 'print the plan, change nothing')
+    .option('--json', 'machine-readable output')
+    .action(async (stacks: string[], o: { revision?: string; prune?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const e = await open();
+      const results = await e.sync({
+        stacks,
+        revision: o.revision ?? null,
+        prune: o.prune ?? false,
+        dryRun: o.dryRun ?? false,
+        trigger: 'cli',
+        ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
+      });
+      if (o.json) io.out(JSON.stringify({ results }, null, 2));
+      else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
+      for (const r of results) {
+        if (r.result === 'invalid' || r.result === 'locked') io.err(`${r.stack}: ${r.error ?? ''}`);
+        if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
+          io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
+        }
+      }
+      exitCode = syncExit(results);
+    });
+
+  program
+    .command('history')
+    .description('past runs, newest first (works offline)')
+    .option('--stack <stack>', 'only this stack')
+    .option('--limit <n>', 'how many', positiveInt, 20)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { stack?: string; limit: number; json?: boolean }) => {
+      const e = await open();
+      const runs = e.history.listRuns({ ...(o.stack ? { stack: o.stack } : {}), limit: o.limit });
+      io.out(o.json ? JSON.stringify({ runs }, null, 2) : formatHistory(runs));
+    });
+
+  program
+    .command('log')
+    .description('cached commits of the config repos, with the stacks each changed (works offline)')
+    .option('--source <source>', 'only this source')
+    .option('--limit <n>', 'how many', positiveInt, 20)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { source?: string; limit: number; json?: boolean }) => {
+      const e = await open();
+      const commits = await e.log({ ...(o.source ? { source: o.source } : {}), limit: o.limit });
+      io.out(o.json ? JSON.stringify({ commits }, null, 2) : formatLog(commits));
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; everything else commander rejects is a usage error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    io.err(`mooring: ${errorMessage(err)}`);
+    exitCode = exitFor(err);
+  } finally {
+    engine?.close();
+  }
+  return exitCode;
+}

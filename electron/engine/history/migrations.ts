@@ -1,0 +1,80 @@
+// Numbered schema migrations: entry i is version i + 1. Append only; never edit a shipped entry.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('http', 'local')),
+    branch TEXT,
+    path TEXT NOT NULL DEFAULT '',
+    token_env TEXT,
+    created_at TEXT NOT NULL,
+    head TEXT,
+    last_fetch_at TEXT,
+    last_success_at TEXT,
+    failing_since TEXT,
+    last_error TEXT
+  );
+  CREATE TABLE commits (
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parents TEXT NOT NULL,
+    author TEXT NOT NULL,
+    email TEXT NOT NULL,
+    time TEXT NOT NULL,
+    message TEXT NOT NULL,
+    stacks TEXT NOT NULL,
+    PRIMARY KEY (source, id)
+  );
+  CREATE INDEX commits_by_time ON commits (source, time DESC);
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    result TEXT NOT NULL,
+    error TEXT,
+    plan TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+  );
+  CREATE INDEX runs_by_stack ON runs (stack, id DESC);
+  CREATE INDEX runs_by_result ON runs (result, id DESC);
+  CREATE INDEX runs_by_trigger ON runs (trigger, id DESC);
+  CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    result TEXT NOT NULL,
+    error TEXT
+  );
+  CREATE INDEX actions_by_run ON actions (run_id);
+  CREATE TABLE drifts (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    service TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    resolved_at TEXT,
+    resolution TEXT,
+    fields TEXT NOT NULL
+  );
+  CREATE INDEX drifts_open ON drifts (source, stack, resolved_at);
+  CREATE TABLE locks (
+    source TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    PRIMARY KEY (source, stack)
+  );
+  `,
+];

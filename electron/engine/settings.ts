@@ -1,0 +1,63 @@
+// Local settings in the home folder: what this machine allows and where its engine is.
+// Never read from the config repo (DESIGN.md, "Safety policy").
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_SAFETY, type SafetySettings } from '../shared/model.ts';
+import { MooringError } from './errors.ts';
+
+const SafetySchema = z
+  .object({
+    allowPrivileged: z.boolean(),
+    allowHostNamespaces: z.boolean(),
+    allowCapAdd: z.array(z.string()),
+    allowDevices: z.boolean(),
+    allowUnconfined: z.boolean(),
+    allowDockerSocket: z.boolean(),
+    bindRoots: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')),
+  })
+  .strict();
+
+export const SettingsSchema = z
+  .object({
+    safety: SafetySchema.partial().default({}),
+    /** Like DOCKER_HOST; unset means DOCKER_HOST, else the local socket. */
+    dockerHost: z.string().optional(),
+  })
+  .strict();
+
+export interface Settings {
+  safety: SafetySettings;
+  dockerHost?: string | undefined;
+}
+
+export function settingsFile(home: string): string {
+  return path.join(home, 'settings.json');
+}
+
+export async function loadSettings(home: string): Promise<Settings> {
+  const file = settingsFile(home);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { safety: { ...DEFAULT_SAFETY } };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new MooringError('usage', `${file} is not valid JSON (${(err as Error).message}). Fix or delete it.`);
+  }
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new MooringError('usage', `${file} is invalid: ${issues}`);
+  }
+  return { safety: { ...DEFAULT_SAFETY, ...parsed.data.safety }, dockerHost: parsed.data.dockerHost };
+}
+
+export async function saveSettings(home: string, settings: Settings): Promise<void> {
+  await mkdir(home, { recursive: true });
+  await writeFile(settingsFile(home), JSON.stringify(settings, null, 2) + '\n');
+}

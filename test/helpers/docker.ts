@@ -1,0 +1,45 @@
+// Test helpers around the real Docker engine: the docker CLI for out-of-band changes (as a person
+// would make them), and cleanup of what a test created, by its own labels.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+// Debian's client matches the daemon that scripts/setup-test-env.sh starts.
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run(DOCKER, args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+export async function dockerOk(): Promise<boolean> {
+  try {
+    await docker('info', '--format', '{{.ServerVersion}}');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes every container, network and volume of these compose projects, labelled or named. */
+export async function removeStacks(...projects: string[]): Promise<void> {
+  for (const p of projects) {
+    const ids = (await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    const named = (await docker('ps', '-aq', '--filter', `name=^${p}-`)).split('\n').filter(Boolean);
+    const all = [...new Set([...ids, ...named])];
+    if (all.length) await docker('rm', '-f', ...all);
+    const nets = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    for (const n of nets) await docker('network', 'rm', n).catch(() => '');
+    const vols = (await docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    if (vols.length) await docker('volume', 'rm', '-f', ...vols).catch(() => '');
+  }
+}
+
+export async function inspect(name: string): Promise<{
+  Id: string;
+  State: { Status: string; Running: boolean };
+  Config: { Env: string[]; Labels: Record<string, string> };
+}> {
+  return JSON.parse(await docker('inspect', name)) [0];
+}
