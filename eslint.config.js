@@ -24,7 +24,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'The engine, CLI and shared contract are plain Node: no electron imports.' }] },
+        {
+          paths: [
+            {
+              name: 'electron',
+              message: 'The engine, CLI and shared contract are plain Node: no electron imports.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -33,12 +40,20 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/engine/**', '**/main/**', '**/cli/**', '**/server/**', 'node:*', 'electron'], message: 'The renderer imports only electron/shared.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/engine/**', '**/main/**', '**/cli/**', '**/server/**', 'node:*', 'electron'],
+              message: 'The renderer imports only electron/shared.',
+            },
+          ],
+        },
       ],
     },
   },
   {
-    files: ['*.js', '*.mjs', 'bin/**'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

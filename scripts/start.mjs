@@ -24,5 +24,7 @@ console.log(
   'No Electron binary is installed on this machine (its download is skipped here), so the desktop window cannot open.\n' +
     'Running the CLI instead: `mooring status`. Add a config repo with `npx mooring source add NAME URL_OR_PATH`.\n',
 );
-const cli = spawnSync(process.execPath, ['bin/mooring.mjs', 'status', ...process.argv.slice(2)], { stdio: 'inherit' });
+const cli = spawnSync(process.execPath, ['bin/mooring.mjs', 'status', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 process.exit(cli.status ?? 0);

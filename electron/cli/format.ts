@@ -19,6 +19,7 @@ const paint = (text: string, color: boolean): string =>
 
 /** Pads to a width measured without color codes. */
 function table(rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex -- matching the ANSI color codes we print is the point
   const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
@@ -63,7 +64,9 @@ export function formatStatus(
     for (const e of s.errors) details.push(`  ✗ ${e.file}:${e.line}:${e.column}: ${e.message}`);
     for (const svc of s.services) {
       if (svc.sync === 'Synced' && (onlyDrift || svc.health === 'Healthy')) continue;
-      details.push(`  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.container ? ` (${svc.container})` : ''}`);
+      details.push(
+        `  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.container ? ` (${svc.container})` : ''}`,
+      );
       for (const r of svc.reasons) {
         details.push(`    ${r.path}: git ${JSON.stringify(r.desired)} · live ${JSON.stringify(r.live)}`);
       }
@@ -80,7 +83,8 @@ export function formatPlan(r: SyncResult): string {
   const lines = [`${r.stack} @ ${short(r.revision)}: ${r.plan.actions.length} action(s)`];
   for (const a of r.plan.actions) {
     lines.push(`  ${a.kind} ${a.target} — ${a.reason}`);
-    for (const d of a.diff) lines.push(`      ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
+    for (const d of a.diff)
+      lines.push(`      ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
   }
   return lines.join('\n');
 }
@@ -119,7 +123,14 @@ export function formatLog(commits: CommitRecord[]): string {
   if (commits.length === 0) return 'No commits cached yet. Run `mooring fetch`.';
   const rows = [['COMMIT', 'SOURCE', 'TIME', 'AUTHOR', 'STACKS', 'MESSAGE']];
   for (const c of commits) {
-    rows.push([short(c.id), c.source, c.time, c.author, c.stacks.join(',') || '-', c.message.split('\n')[0] ?? '']);
+    rows.push([
+      short(c.id),
+      c.source,
+      c.time,
+      c.author,
+      c.stacks.join(',') || '-',
+      c.message.split('\n')[0] ?? '',
+    ]);
   }
   return table(rows);
 }

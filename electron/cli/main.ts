@@ -20,7 +20,7 @@ export interface Io {
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  color: process.stdout.isTTY && !process.env.NO_COLOR,
 };
 
 function exitFor(err: unknown): number {
@@ -42,7 +42,8 @@ function exitFor(err: unknown): number {
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new MooringError('usage', `expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new MooringError('usage', `expected a positive whole number, got "${value}"`);
   return n;
 };
 
@@ -67,7 +68,9 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
         break;
       case 'action-finished':
-        io.err(`  ${e.error ? '✗' : '✓'} ${e.action.kind} ${e.action.target} (${e.ms} ms)${e.error ? `: ${e.error}` : ''}`);
+        io.err(
+          `  ${e.error ? '✗' : '✓'} ${e.action.kind} ${e.action.target} (${e.ms} ms)${e.error ? `: ${e.error}` : ''}`,
+        );
         break;
       case 'run-finished':
         io.err(`${e.stack}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
@@ -78,7 +81,11 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
   };
 }
 
-export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = defaultIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let exitCode = EXIT.ok as number;
   let engine: Engine | undefined;
   const program = new Command('mooring');
@@ -105,12 +112,20 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
     .action(async (name: string, url: string, o: { branch?: string; path?: string; tokenEnv?: string }) => {
       const e = await open();
-      const { source: s, fetch } = await e.addSource({ name, url, branch: o.branch, path: o.path, tokenEnv: o.tokenEnv });
+      const { source: s, fetch } = await e.addSource({
+        name,
+        url,
+        branch: o.branch,
+        path: o.path,
+        tokenEnv: o.tokenEnv,
+      });
       if (fetch.error) {
         io.err(`Added source "${s.name}", but the first fetch failed: ${fetch.error}`);
         exitCode = EXIT.unreachable;
       } else {
-        io.out(`Added source "${s.name}" (${s.url}) at ${fetch.head?.slice(0, 7) ?? '?'}, ${fetch.newCommits} commit(s) cached.`);
+        io.out(
+          `Added source "${s.name}" (${s.url}) at ${fetch.head?.slice(0, 7) ?? '?'}, ${fetch.newCommits} commit(s) cached.`,
+        );
       }
     });
   source
@@ -141,19 +156,26 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       if (o.json) io.out(JSON.stringify({ results }, null, 2));
       for (const r of results) {
         if (r.error) io.err(r.error);
-        else if (!o.json) io.out(`${r.source}: ${r.head?.slice(0, 7) ?? '?'} (${r.newCommits} new commit(s))`);
+        else if (!o.json)
+          io.out(`${r.source}: ${r.head?.slice(0, 7) ?? '?'} (${r.newCommits} new commit(s))`);
       }
       if (results.some((r) => r.error)) exitCode = EXIT.unreachable;
     });
 
   program
     .command('status [stacks...]')
-    .description('sync status and health of every stack (exit 3 if a source or the engine is unreachable, 4 if a manifest is invalid)')
+    .description(
+      'sync status and health of every stack (exit 3 if a source or the engine is unreachable, 4 if a manifest is invalid)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (stacks: string[], o: { json?: boolean }) => {
       const e = await open();
       const statuses = await e.status({ stacks });
-      io.out(o.json ? JSON.stringify({ stacks: statuses }, null, 2) : formatStatus(statuses, io.color, e.listSources()));
+      io.out(
+        o.json
+          ? JSON.stringify({ stacks: statuses }, null, 2)
+          : formatStatus(statuses, io.color, e.listSources()),
+      );
       exitCode = statusExit(statuses, e);
     });
 
@@ -166,7 +188,9 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       const e = await open();
       const statuses = await e.status({ stacks, revision: o.revision ?? null });
       const drifting = statuses.filter((s) => s.sync !== 'Synced');
-      io.out(o.json ? JSON.stringify({ stacks: drifting }, null, 2) : formatStatus(drifting, io.color, [], true));
+      io.out(
+        o.json ? JSON.stringify({ stacks: drifting }, null, 2) : formatStatus(drifting, io.color, [], true),
+      );
       const code = statusExit(statuses, e);
       exitCode = code !== EXIT.ok ? code : drifting.length > 0 ? EXIT.drift : EXIT.ok;
     });
@@ -178,26 +202,31 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     .option('--prune', 'also remove Mooring containers no longer declared in git')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'machine-readable output')
-    .action(async (stacks: string[], o: { revision?: string; prune?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const e = await open();
-      const results = await e.sync({
-        stacks,
-        revision: o.revision ?? null,
-        prune: o.prune ?? false,
-        dryRun: o.dryRun ?? false,
-        trigger: 'cli',
-        ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
-      });
-      if (o.json) io.out(JSON.stringify({ results }, null, 2));
-      else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
-      for (const r of results) {
-        if (r.result === 'invalid' || r.result === 'locked') io.err(`${r.stack}: ${r.error ?? ''}`);
-        if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
-          io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
+    .action(
+      async (
+        stacks: string[],
+        o: { revision?: string; prune?: boolean; dryRun?: boolean; json?: boolean },
+      ) => {
+        const e = await open();
+        const results = await e.sync({
+          stacks,
+          revision: o.revision ?? null,
+          prune: o.prune ?? false,
+          dryRun: o.dryRun ?? false,
+          trigger: 'cli',
+          ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
+        });
+        if (o.json) io.out(JSON.stringify({ results }, null, 2));
+        else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
+        for (const r of results) {
+          if (r.result === 'invalid' || r.result === 'locked') io.err(`${r.stack}: ${r.error ?? ''}`);
+          if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
+            io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
+          }
         }
-      }
-      exitCode = syncExit(results);
-    });
+        exitCode = syncExit(results);
+      },
+    );
 
   program
     .command('history')

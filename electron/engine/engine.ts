@@ -97,7 +97,13 @@ export class Engine {
     const settings = await loadSettings(opts.home);
     const history = new HistoryStore(path.join(opts.home, 'mooring.db'));
     const env = opts.env ?? process.env;
-    return new Engine(opts.home, history, settings, env, opts.dockerHost ?? settings.dockerHost ?? env.DOCKER_HOST);
+    return new Engine(
+      opts.home,
+      history,
+      settings,
+      env,
+      opts.dockerHost ?? settings.dockerHost ?? env.DOCKER_HOST,
+    );
   }
 
   close(): void {
@@ -130,13 +136,19 @@ export class Engine {
     tokenEnv?: string | null;
   }): Promise<{ source: SourceState; fetch: FetchResult }> {
     if (!NAME.test(input.name)) {
-      throw new MooringError('usage', `Source name "${input.name}" is not valid: use lowercase letters, digits, - and _.`);
+      throw new MooringError(
+        'usage',
+        `Source name "${input.name}" is not valid: use lowercase letters, digits, - and _.`,
+      );
     }
     const isHttp = /^https?:\/\//i.test(input.url);
     let url = input.url;
     if (!isHttp) {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url)) {
-        throw new MooringError('usage', `Only http(s) URLs and local paths are supported (not "${url}"): Mooring speaks git over HTTP.`);
+        throw new MooringError(
+          'usage',
+          `Only http(s) URLs and local paths are supported (not "${url}"): Mooring speaks git over HTTP.`,
+        );
       }
       url = path.resolve(url);
       if (!existsSync(url) || !statSync(url).isDirectory()) {
@@ -144,7 +156,8 @@ export class Engine {
       }
     }
     const subPath = (input.path ?? '').replace(/^\/+|\/+$/g, '');
-    if (subPath.split('/').includes('..')) throw new MooringError('usage', `--path must stay inside the repo (got "${input.path ?? ''}").`);
+    if (subPath.split('/').includes('..'))
+      throw new MooringError('usage', `--path must stay inside the repo (got "${input.path ?? ''}").`);
     const config: SourceConfig = {
       name: input.name,
       url,
@@ -200,7 +213,9 @@ export class Engine {
   }
 
   /** Every stack of every source (or of the named ones) read from git at a revision. */
-  async loadStacks(opts: { stacks?: string[]; revision?: string | null; source?: string } = {}): Promise<LoadedStack[]> {
+  async loadStacks(
+    opts: { stacks?: string[]; revision?: string | null; source?: string } = {},
+  ): Promise<LoadedStack[]> {
     const sources = opts.source ? [this.source(opts.source)] : this.history.listSources();
     const out: LoadedStack[] = [];
     for (const s of sources) {
@@ -215,7 +230,9 @@ export class Engine {
           continue;
         }
         if (opts.revision) throw err;
-        warnings.push(`Source "${s.name}" has no revision to read yet (${errorMessage(err)}). Run \`mooring fetch ${s.name}\`.`);
+        warnings.push(
+          `Source "${s.name}" has no revision to read yet (${errorMessage(err)}). Run \`mooring fetch ${s.name}\`.`,
+        );
         continue;
       }
       const policyFile = [s.path, 'mooring.yaml'].filter(Boolean).join('/');
@@ -287,7 +304,11 @@ export class Engine {
 
   // ---- status ----
 
-  private async observeAll(): Promise<{ observed: ObservedContainer[]; reachable: boolean; warning: string | null }> {
+  private async observeAll(): Promise<{
+    observed: ObservedContainer[];
+    reachable: boolean;
+    warning: string | null;
+  }> {
     try {
       return { observed: await this.docker.observe(this.home), reachable: true, warning: null };
     } catch (err) {
@@ -296,7 +317,9 @@ export class Engine {
     }
   }
 
-  async status(opts: { stacks?: string[]; revision?: string | null; recordDrift?: boolean } = {}): Promise<StackStatus[]> {
+  async status(
+    opts: { stacks?: string[]; revision?: string | null; recordDrift?: boolean } = {},
+  ): Promise<StackStatus[]> {
     const loaded = await this.loadStacks(opts);
     const { observed, reachable, warning } = await this.observeAll();
     const statuses = await this.statusOf(loaded, observed, reachable, warning);
@@ -339,7 +362,7 @@ export class Engine {
   ): Promise<StackStatus[]> {
     const images = reachable
       ? await this.docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? []))
-      : new Map();
+      : new Map<string, undefined>();
     return loaded.map((s) =>
       computeStatus({
         ...s,
@@ -356,7 +379,9 @@ export class Engine {
     for (const st of statuses) {
       if (st.sync === 'Unknown') continue;
       const drifting = new Map(
-        st.services.filter((s) => s.sync === 'OutOfSync' || s.sync === 'Orphaned').map((s) => [s.name, s.reasons]),
+        st.services
+          .filter((s) => s.sync === 'OutOfSync' || s.sync === 'Orphaned')
+          .map((s) => [s.name, s.reasons]),
       );
       this.history.observeDrift(st.source, st.name, drifting, resolution);
     }
@@ -368,11 +393,15 @@ export class Engine {
     const desired = stack.desired!;
     const images = await this.docker.imagesFor(desired.services.map((s) => s.image));
     const existingNetworks = new Set<string>();
-    for (const n of desired.networks) if (await this.docker.networkExists(n.name)) existingNetworks.add(n.name);
+    for (const n of desired.networks)
+      if (await this.docker.networkExists(n.name)) existingNetworks.add(n.name);
     const existingVolumes = new Set<string>();
     for (const v of desired.volumes) if (await this.docker.volumeExists(v.name)) existingVolumes.add(v.name);
     for (const n of desired.networks.filter((x) => x.external && !existingNetworks.has(x.name))) {
-      throw new MooringError('failed', `External network "${n.name}" does not exist; create it first (docker network create ${n.name}).`);
+      throw new MooringError(
+        'failed',
+        `External network "${n.name}" does not exist; create it first (docker network create ${n.name}).`,
+      );
     }
     return {
       source: stack.source,
@@ -407,7 +436,10 @@ export class Engine {
     if (opts.stacks?.length) {
       const missing = opts.stacks.filter((n) => !loaded.some((s) => s.name === n));
       if (missing.length > 0) {
-        throw new MooringError('not-found', `No stack named ${missing.join(', ')} in any source. Run \`mooring status\` to see them.`);
+        throw new MooringError(
+          'not-found',
+          `No stack named ${missing.join(', ')} in any source. Run \`mooring status\` to see them.`,
+        );
       }
     }
     await this.docker.ping().catch((err: unknown) => {
@@ -424,7 +456,9 @@ export class Engine {
         continue;
       }
       const owner = `mooring ${trigger}`;
-      const lock = opts.dryRun ? { ok: true as const } : this.history.tryLock(stack.source, stack.name, owner);
+      const lock = opts.dryRun
+        ? { ok: true as const }
+        : this.history.tryLock(stack.source, stack.name, owner);
       if (!lock.ok) {
         results.push({
           ...base,
@@ -488,14 +522,16 @@ export class Engine {
   /** Removes materialized mount copies that no container uses any more. */
   private async cleanup(): Promise<void> {
     const all = await this.docker.observe(this.home);
-    await cleanupMounts(this.home, all.flatMap((c) => c.mountSources));
+    await cleanupMounts(
+      this.home,
+      all.flatMap((c) => c.mountSources),
+    );
   }
 
   /** Containers of a stack, for tests and the UI's container list. */
   async containers(stack: string): Promise<ObservedContainer[]> {
     return this.docker.observe(this.home, stack);
   }
-
 
   /** Cached commits, newest first. Local sources are re-read first: that needs no network. */
   async log(opts: { source?: string; limit?: number } = {}): Promise<CommitRecord[]> {

@@ -47,7 +47,10 @@ export async function loadSettings(home: string): Promise<Settings> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new MooringError('usage', `${file} is not valid JSON (${(err as Error).message}). Fix or delete it.`);
+    throw new MooringError(
+      'usage',
+      `${file} is not valid JSON (${(err as Error).message}). Fix or delete it.`,
+    );
   }
   const parsed = SettingsSchema.safeParse(raw);
   if (!parsed.success) {

@@ -67,10 +67,7 @@ export interface Healthcheck {
   startPeriodNs: number;
 }
 
-export type DependsCondition =
-  | 'service_started'
-  | 'service_healthy'
-  | 'service_completed_successfully';
+export type DependsCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
 /** One compose service, normalized: every default filled in so two equal specs compare equal. */
 export interface DesiredService {
@@ -164,14 +161,7 @@ export interface StackStatus {
 }
 
 export type ActionKind =
-  | 'pull'
-  | 'create-network'
-  | 'create-volume'
-  | 'create'
-  | 'recreate'
-  | 'start'
-  | 'stop'
-  | 'remove';
+  'pull' | 'create-network' | 'create-volume' | 'create' | 'recreate' | 'start' | 'stop' | 'remove';
 
 export interface PlanAction {
   kind: ActionKind;

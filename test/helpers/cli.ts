@@ -8,18 +8,30 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function mooring(home: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+export async function mooring(
+  home: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(
     ['node', 'mooring', '--home', home, ...args],
-    { out: (t) => (stdout += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (stderr += t.endsWith('\n') ? t : `${t}\n`), color: false },
+    {
+      out: (t) => (stdout += t.endsWith('\n') ? t : `${t}\n`),
+      err: (t) => (stderr += t.endsWith('\n') ? t : `${t}\n`),
+      color: false,
+    },
     env,
   );
   return { code, stdout, stderr };
 }
 
-export async function mooringJson<T>(home: string, args: string[], env?: NodeJS.ProcessEnv): Promise<T & { code: number; stderr: string }> {
+export async function mooringJson<T>(
+  home: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<T & { code: number; stderr: string }> {
   const r = await mooring(home, [...args, '--json'], env);
   try {
     return { ...(JSON.parse(r.stdout) as T), code: r.code, stderr: r.stderr };

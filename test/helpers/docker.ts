@@ -25,21 +25,30 @@ export async function dockerOk(): Promise<boolean> {
 /** Removes every container, network and volume of these compose projects, labelled or named. */
 export async function removeStacks(...projects: string[]): Promise<void> {
   for (const p of projects) {
-    const ids = (await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    const ids = (await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`))
+      .split('\n')
+      .filter(Boolean);
     const named = (await docker('ps', '-aq', '--filter', `name=^${p}-`)).split('\n').filter(Boolean);
     const all = [...new Set([...ids, ...named])];
     if (all.length) await docker('rm', '-f', ...all);
-    const nets = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    const nets = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`))
+      .split('\n')
+      .filter(Boolean);
     for (const n of nets) await docker('network', 'rm', n).catch(() => '');
-    const vols = (await docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`)).split('\n').filter(Boolean);
+    const vols = (await docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`))
+      .split('\n')
+      .filter(Boolean);
     if (vols.length) await docker('volume', 'rm', '-f', ...vols).catch(() => '');
   }
 }
 
-export async function inspect(name: string): Promise<{
+export interface Inspected {
   Id: string;
   State: { Status: string; Running: boolean };
   Config: { Env: string[]; Labels: Record<string, string> };
-}> {
-  return JSON.parse(await docker('inspect', name)) [0];
+}
+
+export async function inspect(name: string): Promise<Inspected> {
+  const [first] = JSON.parse(await docker('inspect', name)) as Inspected[];
+  return first!;
 }

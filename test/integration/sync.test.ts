@@ -11,7 +11,8 @@ import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
 const haveDocker = await dockerOk();
-if (!haveDocker) console.warn('SKIPPED sync tests: no Docker engine answers (run scripts/setup-test-env.sh as root).');
+if (!haveDocker)
+  console.warn('SKIPPED sync tests: no Docker engine answers (run scripts/setup-test-env.sh as root).');
 
 const web = (env: string, extra = ''): string => `services:
   app:
@@ -106,11 +107,14 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     });
     expect(app.Config.Labels['dev.mooring.spec-hash']).toMatch(/^[0-9a-f]{64}$/);
     // docker compose's own view of the project sees it.
-    expect(await docker('ps', '--filter', 'label=com.docker.compose.project=itweb', '--format', '{{.Names}}')).toContain(
-      'itweb-worker-1',
-    );
+    expect(
+      await docker('ps', '--filter', 'label=com.docker.compose.project=itweb', '--format', '{{.Names}}'),
+    ).toContain('itweb-worker-1');
     // A second sync has nothing to do.
-    const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, ['sync', '--dry-run']);
+    const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, [
+      'sync',
+      '--dry-run',
+    ]);
     expect(again.results.every((r) => r.plan.actions.length === 0)).toBe(true);
   });
 
@@ -149,7 +153,21 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     const app = await inspect('itweb-app-1');
     await docker('rm', '-f', 'itweb-app-1');
     const labels = Object.entries(app.Config.Labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    await docker('run', '-d', '--init', '--name', 'itweb-app-1', '--network', 'itweb_default', ...labels, '-e', 'GREETING=tampered', 'local/busybox:1', 'sleep', '3600');
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      'itweb-app-1',
+      '--network',
+      'itweb_default',
+      ...labels,
+      '-e',
+      'GREETING=tampered',
+      'local/busybox:1',
+      'sleep',
+      '3600',
+    );
 
     const s = await mooringJson<Status>(home, ['status']);
     const worker = service(stack(s, 'itweb'), 'worker');
@@ -158,7 +176,11 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     expect(service(stack(s, 'itcache'), 'cache')).toMatchObject({ sync: 'Missing', health: 'Missing' });
     const tampered = service(stack(s, 'itweb'), 'app');
     expect(tampered.sync).toBe('OutOfSync');
-    expect(tampered.reasons).toContainEqual({ path: 'environment.GREETING', desired: 'hello', live: 'tampered' });
+    expect(tampered.reasons).toContainEqual({
+      path: 'environment.GREETING',
+      desired: 'hello',
+      live: 'tampered',
+    });
     expect(stack(s, 'itweb').sync).toBe('OutOfSync');
 
     expect((await mooring(home, ['sync'])).code).toBe(0);
@@ -174,7 +196,10 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     await mooring(home, ['source', 'add', 'cfg', repo.url]);
     await mooring(home, ['sync']);
     await docker('run', '-d', '--init', '--name', 'itweb-stranger-1', 'local/busybox:1', 'sleep', '3600');
-    await repo.commit({ 'itweb/compose.yaml': web('hello').replace(/ {2}worker:[\s\S]*$/, '') }, 'drop worker');
+    await repo.commit(
+      { 'itweb/compose.yaml': web('hello').replace(/ {2}worker:[\s\S]*$/, '') },
+      'drop worker',
+    );
     await mooring(home, ['fetch']);
 
     const s = await mooringJson<Status>(home, ['status', 'itweb']);
@@ -196,9 +221,15 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     await mooring(home, ['source', 'add', 'cfg', repo.url]);
     const cases: [string, RegExp][] = [
       ['services:\n  a:\n    image: [unclosed\n', /itbroken\/compose\.yaml:\d+:\d+/],
-      ['services:\n  a:\n    image: local/busybox:1\n    deploy: {}\n', /itbroken\/compose\.yaml:4:5.*deploy/],
+      [
+        'services:\n  a:\n    image: local/busybox:1\n    deploy: {}\n',
+        /itbroken\/compose\.yaml:4:5.*deploy/,
+      ],
       ['services:\n  a:\n    image: local/busybox:${TAG}\n', /itbroken\/compose\.yaml:3:12.*TAG/],
-      ['services:\n  a:\n    image: local/busybox:1\n    privileged: true\n', /itbroken\/compose\.yaml:4:\d+.*privileged/],
+      [
+        'services:\n  a:\n    image: local/busybox:1\n    privileged: true\n',
+        /itbroken\/compose\.yaml:4:\d+.*privileged/,
+      ],
     ];
     for (const [content, expected] of cases) {
       await repo.commit({ 'itbroken/compose.yaml': content }, 'break it');
@@ -214,7 +245,9 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     }
     const history = await mooringJson<{ runs: RunRecord[] }>(home, ['history', '--stack', 'itbroken']);
     expect(history.runs.length).toBe(cases.length);
-    expect(history.runs.every((r) => r.result === 'failed' && /Invalid manifest/.test(r.error ?? ''))).toBe(true);
+    expect(history.runs.every((r) => r.result === 'failed' && /Invalid manifest/.test(r.error ?? ''))).toBe(
+      true,
+    );
   });
 
   it('with the remote down, status answers from the mirror and says the source is unreachable', async () => {
@@ -228,7 +261,9 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
       const s = await mooringJson<Status>(home, ['status']);
       expect(s.code).toBe(3);
       expect(stack(s, 'itweb').sync).toBe('Synced');
-      expect(stack(s, 'itweb').warnings.join(' ')).toMatch(/Source "cfg" is unreachable since .*showing the revision fetched/);
+      expect(stack(s, 'itweb').warnings.join(' ')).toMatch(
+        /Source "cfg" is unreachable since .*showing the revision fetched/,
+      );
       const human = await mooring(home, ['status']);
       expect(human.stdout).toContain('unreachable');
     } finally {
@@ -251,7 +286,10 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     const app = service(stack(diff, 'itweb'), 'app');
     expect(app.sync).toBe('OutOfSync');
     expect(app.reasons).toEqual([
-      expect.objectContaining({ path: 'volumes./etc/app.conf', desired: expect.stringContaining('itweb/conf/app.conf@') as string }),
+      expect.objectContaining({
+        path: 'volumes./etc/app.conf',
+        desired: expect.stringContaining('itweb/conf/app.conf@') as string,
+      }),
     ]);
     // Reading the new revision did not change what the running container sees.
     expect(await docker('exec', 'itweb-app-1', 'cat', '/etc/app.conf')).toBe('version=1');
@@ -278,7 +316,11 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
         ['itweb', 'succeeded', 'cli'],
       ]);
       expect(history.runs[0]!.revision).not.toBe(history.runs[1]!.revision);
-      const log = await mooringJson<{ commits: { message: string; stacks: string[] }[] }>(home, ['log'], offline);
+      const log = await mooringJson<{ commits: { message: string; stacks: string[] }[] }>(
+        home,
+        ['log'],
+        offline,
+      );
       expect(log.code).toBe(0);
       expect(log.commits.map((c) => c.message.trim())).toEqual(['say hola', 'initial commit']);
       expect(log.commits[0]!.stacks).toEqual(['itweb']);

@@ -62,7 +62,11 @@ function stackOf(...services: DesiredService[]): DesiredStack {
 }
 
 /** A container exactly as the desired service would produce it. */
-function observedFor(s: DesiredService, over: Partial<ObservedContainer> = {}, fieldOver: Record<string, string> = {}): ObservedContainer {
+function observedFor(
+  s: DesiredService,
+  over: Partial<ObservedContainer> = {},
+  fieldOver: Record<string, string> = {},
+): ObservedContainer {
   return {
     id: `id-${s.name}`,
     name: s.containerName,
@@ -121,7 +125,9 @@ describe('diff of desired and live fields', () => {
     const d = projectDesired(svc('a'), image);
     expect(diffFields(d, { ...d, hostname: '3f2a9c1b' })).toEqual([]);
     const named = projectDesired(svc('a', { hostname: 'web' }), image);
-    expect(diffFields(named, { ...named, hostname: 'other' })).toEqual([{ path: 'hostname', desired: 'web', live: 'other' }]);
+    expect(diffFields(named, { ...named, hostname: 'other' })).toEqual([
+      { path: 'hostname', desired: 'web', live: 'other' },
+    ]);
   });
 
   it('compares the image id only when both sides name the same image', () => {
@@ -149,7 +155,10 @@ describe('status', () => {
     const partial = status(stackOf(a, b), [observedFor(a)]);
     expect(partial.sync).toBe('OutOfSync');
     expect(partial.health).toBe('Missing');
-    expect(partial.services.find((s) => s.name === 'b')).toMatchObject({ sync: 'Missing', health: 'Missing' });
+    expect(partial.services.find((s) => s.name === 'b')).toMatchObject({
+      sync: 'Missing',
+      health: 'Missing',
+    });
   });
 
   it('a stopped container is OutOfSync by state and Degraded when it exited non-zero', () => {
@@ -164,8 +173,13 @@ describe('status', () => {
 
   it('a one-shot job that others wait on is Synced once it exited 0', () => {
     const job = svc('migrate');
-    const app = svc('app', { dependsOn: [{ service: 'migrate', condition: 'service_completed_successfully' }] });
-    const st = status(stackOf(job, app), [observedFor(job, { state: 'exited', exitCode: 0 }), observedFor(app)]);
+    const app = svc('app', {
+      dependsOn: [{ service: 'migrate', condition: 'service_completed_successfully' }],
+    });
+    const st = status(stackOf(job, app), [
+      observedFor(job, { state: 'exited', exitCode: 0 }),
+      observedFor(app),
+    ]);
     expect(st.services.map((s) => [s.name, s.sync, s.health])).toEqual([
       ['migrate', 'Synced', 'Healthy'],
       ['app', 'Synced', 'Healthy'],
@@ -193,7 +207,11 @@ describe('status', () => {
   it('a hand-made container without our label is drift', () => {
     const a = svc('a');
     const st = status(stackOf(a), [observedFor(a, { managed: false })]);
-    expect(st.services[0]!.reasons).toContainEqual({ path: 'labels.dev.mooring.managed', desired: 'true', live: null });
+    expect(st.services[0]!.reasons).toContainEqual({
+      path: 'labels.dev.mooring.managed',
+      desired: 'true',
+      live: null,
+    });
   });
 
   it('is Unknown when the engine cannot be reached or the manifest is invalid', () => {

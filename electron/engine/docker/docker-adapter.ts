@@ -46,7 +46,9 @@ function isNotFound(err: unknown): boolean {
 /** Connection-level failures (socket missing, refused, reset) as opposed to API errors. */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EACCES', 'EHOSTUNREACH'].includes(code ?? '');
+  return ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EACCES', 'EHOSTUNREACH'].includes(
+    code ?? '',
+  );
 }
 
 export function describeEndpoint(endpoint: string | undefined): string {
@@ -102,9 +104,12 @@ export class DockerAdapter {
 
   /** Pulls an image; the error says plainly that it is neither here nor pullable. */
   async pull(name: string): Promise<void> {
-    const stream = await this.call(() => this.docker.pull(name) as Promise<NodeJS.ReadableStream>);
+    const stream = await this.call(() => this.docker.pull(name));
     await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+      this.docker.modem.followProgress(stream, (err: Error | null) => {
+        if (err) reject(err);
+        else resolve();
+      });
     });
   }
 
@@ -169,7 +174,9 @@ export class DockerAdapter {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    await this.call(() => this.docker.createNetwork({ Name: name, Driver: driver, Labels: labels, CheckDuplicate: true }));
+    await this.call(() =>
+      this.docker.createNetwork({ Name: name, Driver: driver, Labels: labels, CheckDuplicate: true }),
+    );
     return true;
   }
 
@@ -239,5 +246,9 @@ function endpointOptions(endpoint: string): Docker.DockerOptions {
   if (endpoint.startsWith('unix://')) return { socketPath: endpoint.slice('unix://'.length) };
   if (endpoint.startsWith('/')) return { socketPath: endpoint };
   const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+  return {
+    host: url.hostname,
+    port: Number(url.port || 2375),
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+  };
 }

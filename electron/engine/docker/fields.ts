@@ -86,17 +86,30 @@ function healthcheckValue(h: Healthcheck | null): string {
 }
 
 /** `/dev/x`, `/dev/x:/dev/y`, `/dev/x:/dev/y:rw` → the engine's device mapping. */
-export function parseDevice(spec: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+export function parseDevice(spec: string): {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+} {
   const [host = '', container, perms] = spec.split(':');
   return { PathOnHost: host, PathInContainer: container ?? host, CgroupPermissions: perms ?? 'rwm' };
 }
 
-function deviceValue(d: { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }): string {
+function deviceValue(d: {
+  PathOnHost?: string;
+  PathInContainer?: string;
+  CgroupPermissions?: string;
+}): string {
   const perms = d.CgroupPermissions && d.CgroupPermissions !== 'rwm' ? `:${d.CgroupPermissions}` : '';
   return `${d.PathOnHost ?? ''}:${d.PathInContainer ?? ''}${perms}`;
 }
 
-export function portKey(p: { hostIp: string; hostPort: string; containerPort: number; protocol: string }): string {
+export function portKey(p: {
+  hostIp: string;
+  hostPort: string;
+  containerPort: number;
+  protocol: string;
+}): string {
   const host = [p.hostIp, p.hostPort].filter((x) => x !== '').join(':');
   return `${host ? `${host}:` : ''}${p.containerPort}/${p.protocol}`;
 }
@@ -128,7 +141,11 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
   for (const [k, v] of Object.entries({ ...image?.env, ...s.environment })) f[`environment.${k}`] = v;
   f.ports = s.ports.map(portKey).sort().join(', ');
   for (const m of s.mounts) f[`volumes.${m.target}`] = mountValue(m);
-  if (!s.networkMode) f.networks = s.networks.map((n) => n.name).sort().join(', ');
+  if (!s.networkMode)
+    f.networks = s.networks
+      .map((n) => n.name)
+      .sort()
+      .join(', ');
   for (const [k, v] of Object.entries(s.labels)) f[`labels.${k}`] = v;
   f.restart = s.restart;
   f.healthcheck = healthcheckValue(s.healthcheck ?? image?.healthcheck ?? null);
@@ -144,7 +161,10 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
   f.ipc = s.ipc ?? '';
   f.cap_add = [...s.capAdd].sort().join(', ');
   f.cap_drop = [...s.capDrop].sort().join(', ');
-  f.devices = s.devices.map((d) => deviceValue(parseDevice(d))).sort().join(', ');
+  f.devices = s.devices
+    .map((d) => deviceValue(parseDevice(d)))
+    .sort()
+    .join(', ');
   f.security_opt = [...s.securityOpt].sort().join(', ');
   return f;
 }
@@ -160,20 +180,45 @@ export function projectLive(
     Healthcheck?: DockerHealthcheck;
     StopTimeout?: number;
   };
-  const host = c.HostConfig as Docker.HostConfig & { Init?: boolean | null };
+  // The typings leave these as `any`; name the shapes we read.
+  const host = c.HostConfig as {
+    Init?: boolean | null;
+    NetworkMode?: string;
+    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+    RestartPolicy?: { Name?: string };
+    ExtraHosts?: string[] | null;
+    Privileged?: boolean;
+    PidMode?: string;
+    IpcMode?: string;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
+    Devices?: { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }[] | null;
+    SecurityOpt?: string[] | null;
+  };
   f.image = config.Image;
   f['image.id'] = c.Image;
   f.command = json(config.Cmd && config.Cmd.length > 0 ? config.Cmd : null);
   const entrypoint = config.Entrypoint as string[] | string | null | undefined;
   f.entrypoint = json(
-    Array.isArray(entrypoint) && entrypoint.length > 0 ? entrypoint : typeof entrypoint === 'string' ? [entrypoint] : null,
+    Array.isArray(entrypoint) && entrypoint.length > 0
+      ? entrypoint
+      : typeof entrypoint === 'string'
+        ? [entrypoint]
+        : null,
   );
   for (const [k, v] of Object.entries(parseEnv(config.Env ?? []))) f[`environment.${k}`] = v;
   const ports: string[] = [];
-  for (const [key, bindings] of Object.entries(host.PortBindings ?? {}) as [string, { HostIp?: string; HostPort?: string }[] | null][]) {
+  for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
     const [port, protocol] = key.split('/');
     for (const b of bindings ?? []) {
-      ports.push(portKey({ hostIp: b.HostIp ?? '', hostPort: b.HostPort ?? '', containerPort: Number(port), protocol: protocol ?? 'tcp' }));
+      ports.push(
+        portKey({
+          hostIp: b.HostIp ?? '',
+          hostPort: b.HostPort ?? '',
+          containerPort: Number(port),
+          protocol: protocol ?? 'tcp',
+        }),
+      );
     }
   }
   f.ports = ports.sort().join(', ');
@@ -193,7 +238,8 @@ export function projectLive(
     }
   }
   const mode = host.NetworkMode ?? 'default';
-  const isBridgeLike = !['host', 'none'].includes(mode) && !mode.startsWith('container:') && !mode.startsWith('service:');
+  const isBridgeLike =
+    !['host', 'none'].includes(mode) && !mode.startsWith('container:') && !mode.startsWith('service:');
   if (isBridgeLike) f.networks = Object.keys(c.NetworkSettings.Networks).sort().join(', ');
   for (const [k, v] of Object.entries(config.Labels ?? {})) {
     if (isBookkeepingLabel(k) || image?.labels[k] === v) continue;

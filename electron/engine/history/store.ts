@@ -87,7 +87,9 @@ export class HistoryStore {
   }
 
   private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+    );
     const applied = new Set(
       this.db
         .prepare<[], { version: number }>('SELECT version FROM migrations')
@@ -126,7 +128,8 @@ export class HistoryStore {
       .prepare<[string], { pid: number }>('SELECT DISTINCT pid FROM locks WHERE host = ?')
       .all(this.host);
     for (const lock of locks) {
-      if (!isAlive(lock.pid)) this.db.prepare('DELETE FROM locks WHERE host = ? AND pid = ?').run(this.host, lock.pid);
+      if (!isAlive(lock.pid))
+        this.db.prepare('DELETE FROM locks WHERE host = ? AND pid = ?').run(this.host, lock.pid);
     }
     return count;
   }
@@ -228,9 +231,7 @@ export class HistoryStore {
       .prepare<
         [string | null, string | null, number],
         Omit<CommitRecord, 'parents' | 'stacks'> & { parents: string; stacks: string }
-      >(
-        'SELECT * FROM commits WHERE (? IS NULL OR source = ?) ORDER BY time DESC, rowid DESC LIMIT ?',
-      )
+      >('SELECT * FROM commits WHERE (? IS NULL OR source = ?) ORDER BY time DESC, rowid DESC LIMIT ?')
       .all(opts.source ?? null, opts.source ?? null, opts.limit ?? 50);
     return rows.map((r) => ({
       ...r,
@@ -242,23 +243,33 @@ export class HistoryStore {
   // ---- locks: one run per stack at a time, across processes ----
 
   /** Takes the stack's lock, or returns who holds it. A lock whose process is gone is taken over. */
-  tryLock(source: string, stack: string, owner: string): { ok: true } | { ok: false; holder: string; since: string } {
-    return this.db.transaction(() => {
-      const row = this.db
-        .prepare<[string, string], { host: string; pid: number; owner: string; acquired_at: string }>(
-          'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ?',
-        )
-        .get(source, stack);
-      if (row && !(row.host === this.host && !isAlive(row.pid))) {
-        return { ok: false as const, holder: `${row.owner} (pid ${row.pid} on ${row.host})`, since: row.acquired_at };
-      }
-      this.db
-        .prepare(
-          'INSERT OR REPLACE INTO locks (source, stack, host, pid, owner, acquired_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(source, stack, this.host, process.pid, owner, now());
-      return { ok: true as const };
-    }).immediate();
+  tryLock(
+    source: string,
+    stack: string,
+    owner: string,
+  ): { ok: true } | { ok: false; holder: string; since: string } {
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare<[string, string], { host: string; pid: number; owner: string; acquired_at: string }>(
+            'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ?',
+          )
+          .get(source, stack);
+        if (row && !(row.host === this.host && !isAlive(row.pid))) {
+          return {
+            ok: false as const,
+            holder: `${row.owner} (pid ${row.pid} on ${row.host})`,
+            since: row.acquired_at,
+          };
+        }
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO locks (source, stack, host, pid, owner, acquired_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(source, stack, this.host, process.pid, owner, now());
+        return { ok: true as const };
+      })
+      .immediate();
   }
 
   unlock(source: string, stack: string): void {
@@ -269,7 +280,13 @@ export class HistoryStore {
 
   // ---- runs and actions ----
 
-  startRun(input: { source: string; stack: string; revision: string; trigger: Trigger; plan: PlanAction[] }): number {
+  startRun(input: {
+    source: string;
+    stack: string;
+    revision: string;
+    trigger: Trigger;
+    plan: PlanAction[];
+  }): number {
     const info = this.db
       .prepare(
         "INSERT INTO runs (source, stack, revision, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
@@ -295,9 +312,7 @@ export class HistoryStore {
 
   addAction(runId: number, action: PlanAction): number {
     const info = this.db
-      .prepare(
-        "INSERT INTO actions (run_id, kind, target, reason, result) VALUES (?, ?, ?, ?, 'pending')",
-      )
+      .prepare("INSERT INTO actions (run_id, kind, target, reason, result) VALUES (?, ?, ?, ?, 'pending')")
       .run(runId, action.kind, action.target, action.reason);
     return Number(info.lastInsertRowid);
   }
@@ -314,10 +329,14 @@ export class HistoryStore {
 
   /** After a failure or a kill, what never started is marked skipped, what was cut off failed. */
   closeActions(runId: number, cutOff: string | null): void {
-    this.db.prepare("UPDATE actions SET result = 'skipped' WHERE run_id = ? AND result = 'pending'").run(runId);
+    this.db
+      .prepare("UPDATE actions SET result = 'skipped' WHERE run_id = ? AND result = 'pending'")
+      .run(runId);
     if (cutOff) {
       this.db
-        .prepare("UPDATE actions SET result = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND result = 'running'")
+        .prepare(
+          "UPDATE actions SET result = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND result = 'running'",
+        )
         .run(cutOff, now(), runId);
     }
   }

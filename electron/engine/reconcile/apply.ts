@@ -11,8 +11,21 @@ import type { HistoryStore } from '../history/store.ts';
 export type ProgressEvent =
   | { type: 'run-started'; runId: number; stack: string; revision: string; actions: PlanAction[] }
   | { type: 'action-started'; runId: number; index: number; action: PlanAction }
-  | { type: 'action-finished'; runId: number; index: number; action: PlanAction; error: string | null; ms: number }
-  | { type: 'run-finished'; runId: number; stack: string; result: 'succeeded' | 'failed'; error: string | null };
+  | {
+      type: 'action-finished';
+      runId: number;
+      index: number;
+      action: PlanAction;
+      error: string | null;
+      ms: number;
+    }
+  | {
+      type: 'run-finished';
+      runId: number;
+      stack: string;
+      result: 'succeeded' | 'failed';
+      error: string | null;
+    };
 
 export interface ApplyInput {
   source: string;
@@ -62,7 +75,9 @@ export class Applier {
       }
     }
     await input.materialize(
-      input.actions.flatMap((a) => (a.kind === 'create' || a.kind === 'recreate' ? [byName.get(a.target)!] : [])),
+      input.actions.flatMap((a) =>
+        a.kind === 'create' || a.kind === 'recreate' ? [byName.get(a.target)!] : [],
+      ),
     );
   }
 
@@ -80,7 +95,13 @@ export class Applier {
       plan: input.actions,
     });
     const emit = input.onProgress ?? ((): void => undefined);
-    emit({ type: 'run-started', runId, stack: desired.name, revision: input.revision, actions: input.actions });
+    emit({
+      type: 'run-started',
+      runId,
+      stack: desired.name,
+      revision: input.revision,
+      actions: input.actions,
+    });
     const actionIds = input.actions.map((a) => this.history.addAction(runId, a));
     let error: string | null = null;
     try {
@@ -88,7 +109,10 @@ export class Applier {
       const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
       for (const level of levels) {
         const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
-        await this.waitForDependencies(input, indexes.map((i) => input.actions[i]!));
+        await this.waitForDependencies(
+          input,
+          indexes.map((i) => input.actions[i]!),
+        );
         const results = await Promise.allSettled(
           indexes.map(async (i) => {
             const action = input.actions[i]!;
@@ -98,17 +122,35 @@ export class Applier {
             try {
               await this.run(action, input);
               this.history.updateAction(actionIds[i]!, 'succeeded');
-              emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
+              emit({
+                type: 'action-finished',
+                runId,
+                index: i,
+                action,
+                error: null,
+                ms: Date.now() - started,
+              });
             } catch (err) {
               const message = errorMessage(err);
               this.history.updateAction(actionIds[i]!, 'failed', message);
-              emit({ type: 'action-finished', runId, index: i, action, error: message, ms: Date.now() - started });
+              emit({
+                type: 'action-finished',
+                runId,
+                index: i,
+                action,
+                error: message,
+                ms: Date.now() - started,
+              });
               throw err;
             }
           }),
         );
         const failed = results.flatMap((r, k) =>
-          r.status === 'rejected' ? [`${input.actions[indexes[k]!]!.kind} ${input.actions[indexes[k]!]!.target}: ${errorMessage(r.reason)}`] : [],
+          r.status === 'rejected'
+            ? [
+                `${input.actions[indexes[k]!]!.kind} ${input.actions[indexes[k]!]!.target}: ${errorMessage(r.reason)}`,
+              ]
+            : [],
         );
         if (failed.length > 0) {
           error = failed.join('; ');
@@ -175,7 +217,9 @@ export class Applier {
         const id = await this.docker.create(containerOptions(service, this.context(input, service.name)));
         for (const n of service.networkMode ? [] : service.networks.slice(1)) {
           await this.docker.call(() =>
-            this.docker.docker.getNetwork(n.name).connect({ Container: id, EndpointConfig: { Aliases: n.aliases } }),
+            this.docker.docker
+              .getNetwork(n.name)
+              .connect({ Container: id, EndpointConfig: { Aliases: n.aliases } }),
           );
         }
         await this.docker.start(id);
@@ -204,10 +248,16 @@ export class Applier {
           if (dep.condition === 'service_healthy' && c?.state === 'running' && c.health === 'healthy') break;
           if (dep.condition === 'service_completed_successfully' && c?.state === 'exited') {
             if (c.exitCode === 0) break;
-            throw new MooringError('failed', `"${s.name}" waits for "${dep.service}" to complete, but it exited with ${c.exitCode}`);
+            throw new MooringError(
+              'failed',
+              `"${s.name}" waits for "${dep.service}" to complete, but it exited with ${c.exitCode}`,
+            );
           }
           if (dep.condition === 'service_healthy' && c?.health === 'unhealthy') {
-            throw new MooringError('failed', `"${s.name}" waits for "${dep.service}" to be healthy, but it is unhealthy`);
+            throw new MooringError(
+              'failed',
+              `"${s.name}" waits for "${dep.service}" to be healthy, but it is unhealthy`,
+            );
           }
           if (Date.now() > deadline) {
             throw new MooringError(

@@ -28,7 +28,11 @@ async function writeAtomically(file: string, data: Uint8Array, mode: string): Pr
   await rename(tmp, file);
 }
 
-export async function materializeMounts(home: string, services: DesiredService[], reader: ObjectReader): Promise<void> {
+export async function materializeMounts(
+  home: string,
+  services: DesiredService[],
+  reader: ObjectReader,
+): Promise<void> {
   for (const s of services) {
     for (const m of s.mounts) {
       if (m.type !== 'repo') continue;
@@ -64,7 +68,9 @@ export async function cleanupMounts(home: string, inUse: string[], graceMs = 10 
     return [];
   }
   const used = new Set(
-    inUse.filter((p) => p.startsWith(root + path.sep)).map((p) => p.slice(root.length + 1).split(path.sep)[0]),
+    inUse
+      .filter((p) => p.startsWith(root + path.sep))
+      .map((p) => p.slice(root.length + 1).split(path.sep)[0]),
   );
   const removed: string[] = [];
   for (const oid of oids) {

@@ -51,11 +51,23 @@ export function planStack(input: PlanInput): PlanAction[] {
   }
   for (const n of desired.networks) {
     if (n.external || input.existingNetworks.has(n.name)) continue;
-    actions.push({ kind: 'create-network', target: n.name, reason: 'declared network does not exist', diff: [], level: 0 });
+    actions.push({
+      kind: 'create-network',
+      target: n.name,
+      reason: 'declared network does not exist',
+      diff: [],
+      level: 0,
+    });
   }
   for (const v of desired.volumes) {
     if (v.external || input.existingVolumes.has(v.name)) continue;
-    actions.push({ kind: 'create-volume', target: v.name, reason: 'declared volume does not exist', diff: [], level: 0 });
+    actions.push({
+      kind: 'create-volume',
+      target: v.name,
+      reason: 'declared volume does not exist',
+      diff: [],
+      level: 0,
+    });
   }
   if (input.prune) {
     for (const s of status.services) {
@@ -75,14 +87,26 @@ export function planStack(input: PlanInput): PlanAction[] {
     const s = statusByName.get(service.name);
     const level = SERVICE_LEVEL + (levels.get(service.name) ?? 0);
     if (!s || s.sync === 'Missing') {
-      actions.push({ kind: 'create', target: service.name, reason: 'declared in git, no container', diff: [], level });
+      actions.push({
+        kind: 'create',
+        target: service.name,
+        reason: 'declared in git, no container',
+        diff: [],
+        level,
+      });
       continue;
     }
     if (s.sync !== 'OutOfSync') continue;
     const onlyState = s.reasons.every((r) => r.path === 'state');
     if (onlyState) {
       const state = s.reasons[0]?.live ?? 'not running';
-      actions.push({ kind: 'start', target: service.name, reason: `container is ${state}`, diff: s.reasons, level });
+      actions.push({
+        kind: 'start',
+        target: service.name,
+        reason: `container is ${state}`,
+        diff: s.reasons,
+        level,
+      });
     } else {
       const fields = s.reasons.filter((r) => r.path !== 'state').map((r) => r.path);
       actions.push({

@@ -69,7 +69,8 @@ export function containerHealth(c: ObservedContainer, isJob: boolean): Health {
 /** Prefer the container Mooring made, then a running one: that is the one the service "is". */
 function pickContainer(list: ObservedContainer[]): ObservedContainer | undefined {
   return [...list].sort(
-    (a, b) => Number(b.managed) - Number(a.managed) || Number(b.state === 'running') - Number(a.state === 'running'),
+    (a, b) =>
+      Number(b.managed) - Number(a.managed) || Number(b.state === 'running') - Number(a.state === 'running'),
   )[0];
 }
 
@@ -87,7 +88,8 @@ export function serviceReasons(
   if (containers.length > 1) {
     reasons.push({ path: 'containers', desired: '1', live: String(containers.length) });
   }
-  if (c.name !== s.containerName) reasons.push({ path: 'container_name', desired: s.containerName, live: c.name });
+  if (c.name !== s.containerName)
+    reasons.push({ path: 'container_name', desired: s.containerName, live: c.name });
   reasons.push(...diffFields(projectDesired(s, image), c.fields));
   // A change that no live field shows (a label we do not project, say) still shows through the hash.
   if (reasons.length === 0 && c.specHash !== hash) {
@@ -133,9 +135,22 @@ export function computeStatus(input: StackInput): StackStatus {
       services.push(serviceRow(s.name, 'Missing', 'Missing', undefined, s.image, []));
       continue;
     }
-    const reasons = serviceReasons(s, containers, input.images.get(s.image), input.hashes.get(s.name) ?? '', jobs.has(s.name));
+    const reasons = serviceReasons(
+      s,
+      containers,
+      input.images.get(s.image),
+      input.hashes.get(s.name) ?? '',
+      jobs.has(s.name),
+    );
     services.push(
-      serviceRow(s.name, reasons.length ? 'OutOfSync' : 'Synced', containerHealth(c, jobs.has(s.name)), c, s.image, reasons),
+      serviceRow(
+        s.name,
+        reasons.length ? 'OutOfSync' : 'Synced',
+        containerHealth(c, jobs.has(s.name)),
+        c,
+        s.image,
+        reasons,
+      ),
     );
   }
   // What is left carries the project label but is no longer declared: ours to prune only when we made it.
