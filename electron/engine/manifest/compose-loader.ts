@@ -1,0 +1,261 @@
+// Loads one stack from the config repo at a revision: compose file + .env → DesiredStack, or every
+// problem found, each with file, line and column. A stack with any error yields no desired state at all,
+// so nothing half-understood is ever applied.
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import type { Node } from 'yaml';
+import type { DesiredNetwork, DesiredVolume, ManifestError, SafetySettings } from '../../shared/model.ts';
+import { parseDotenv } from './dotenv.ts';
+import { interpolateDocument } from './interpolate.ts';
+import { projectName } from './project-name.ts';
+import { readLabels, readService } from './service.ts';
+import type { ServiceResult } from './service.ts';
+import type { LoadResult, RepoReader, StackContext } from './types.ts';
+import { YamlFile } from './yaml-file.ts';
+import type { Entry } from './yaml-file.ts';
+
+const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes'];
+const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export interface LoadStackOptions {
+  reader: RepoReader;
+  /** Repo-relative folder of the stack. */
+  stackDir: string;
+  /** Repo-relative path of the compose file. */
+  composeFile: string;
+  safety: SafetySettings;
+  /** What `~` means in a bind mount; defaults to the home folder of this process. */
+  homeDir?: string;
+}
+
+export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
+  const { reader, stackDir, composeFile, safety } = opts;
+  const folder = posix.basename(stackDir);
+  const fallbackName = projectName(folder) || folder;
+
+  const text = await reader.readFile(composeFile);
+  if (text === null) {
+    const message = `${composeFile} does not exist in the config repo at this revision`;
+    return { ok: false, name: fallbackName, errors: [{ file: composeFile, line: 1, column: 1, message }] };
+  }
+  const envPath = posix.join(stackDir, '.env');
+  const envText = await reader.readFile(envPath);
+  const env = envText === null ? { vars: {}, errors: [] } : parseDotenv(envText, envPath);
+
+  const yaml = YamlFile.parse(text, composeFile);
+  yaml.errors.push(...env.errors);
+  // A syntax error makes the tree unreliable: what follows would only add confusing errors.
+  if (yaml.errors.length > env.errors.length) return failure(fallbackName, yaml.errors);
+  interpolateDocument(yaml, env.vars);
+
+  let top: Entry[] = [];
+  if (!yaml.isMap(yaml.root)) {
+    yaml.errorAt(yaml.root, 'the compose file must be a map with a `services` key');
+  } else {
+    top = yaml.map(yaml.root, '') ?? [];
+  }
+  yaml.rejectUnknown(top, TOP_LEVEL_KEYS);
+  const get = (key: string): Entry | undefined => top.find((e) => e.key === key);
+
+  const name = readStackName(yaml, get('name'), folder);
+  if (name === null) return failure(fallbackName, yaml.errors);
+
+  const ctx: StackContext = {
+    yaml,
+    reader,
+    stackDir,
+    stack: name,
+    safety,
+    homeDir: opts.homeDir ?? homedir(),
+    vars: env.vars,
+    networks: readNetworks(yaml, get('networks'), name),
+    volumes: readVolumes(yaml, get('volumes'), name),
+  };
+
+  const results: ServiceResult[] = [];
+  const servicesEntry = get('services');
+  const serviceEntries =
+    servicesEntry === undefined || yaml.isNull(servicesEntry.value)
+      ? []
+      : (yaml.map(servicesEntry.value, 'services') ?? []);
+  for (const entry of serviceEntries) {
+    if (!SERVICE_NAME.test(entry.key)) {
+      yaml.errorAt(
+        entry.keyNode,
+        `${entry.path}: "${entry.key}" is not a valid service name (letters, digits, _ . -)`,
+      );
+      continue;
+    }
+    const result = await readService(ctx, entry);
+    if (result !== null) results.push(result);
+  }
+  checkDependencies(yaml, results);
+  checkContainerNames(yaml, results, serviceEntries);
+
+  const used = new Set(results.flatMap((r) => r.networkKeys));
+  const networks = [...ctx.networks.values()].filter((n) => n.key !== 'default' || used.has('default'));
+  if (used.has('default') && !ctx.networks.has('default')) {
+    networks.unshift(networkOf(name, 'default', null));
+  }
+
+  if (yaml.errors.length > 0) return failure(name, yaml.errors);
+  return {
+    ok: true,
+    stack: {
+      name,
+      file: composeFile,
+      services: results.map((r) => r.service),
+      networks,
+      volumes: [...ctx.volumes.values()],
+    },
+  };
+}
+
+function failure(name: string, errors: ManifestError[]): LoadResult {
+  const sorted = [...errors].sort(
+    (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column,
+  );
+  return { ok: false, name, errors: sorted };
+}
+
+function readStackName(yaml: YamlFile, entry: Entry | undefined, folder: string): string | null {
+  const raw = entry === undefined ? folder : yaml.string(entry.value, entry.path);
+  if (raw === undefined) return null;
+  const name = projectName(raw);
+  if (name !== '') return name;
+  if (entry === undefined) {
+    yaml.errorAt(null, `the folder name "${folder}" has no letters or digits; set a top-level name:`);
+  } else {
+    yaml.errorAt(entry.value ?? entry.keyNode, `name: "${raw}" has no letters or digits`);
+  }
+  return null;
+}
+
+interface Resource {
+  name: string;
+  external: boolean;
+  driver: string | null;
+  labels: Record<string, string>;
+}
+
+/** The fields shared by top-level networks and volumes: name, external, driver, labels. */
+function readResource(yaml: YamlFile, e: Entry, kind: 'network' | 'volume'): Resource | null {
+  const resource: Resource = { name: '', external: false, driver: null, labels: {} };
+  if (yaml.isNull(e.value)) return resource;
+  const fields = yaml.map(e.value, e.path);
+  if (fields === null) return null;
+  yaml.rejectUnknown(fields, ['name', 'external', 'driver', 'labels']);
+  for (const f of fields) {
+    if (f.key === 'name') resource.name = yaml.string(f.value, f.path) ?? '';
+    else if (f.key === 'external') resource.external = yaml.bool(f.value, f.path) ?? false;
+    else if (f.key === 'driver') resource.driver = yaml.string(f.value, f.path) ?? null;
+    else if (f.key === 'labels') resource.labels = readLabels(yaml, f);
+  }
+  const extra = fields.find((f) => f.key === 'driver' || f.key === 'labels');
+  if (resource.external && extra !== undefined) {
+    yaml.errorAt(
+      extra.keyNode,
+      `${extra.path}: an external ${kind} is not created by Mooring, so it cannot set ${extra.key}`,
+    );
+  }
+  return resource;
+}
+
+function readNetworks(yaml: YamlFile, entry: Entry | undefined, stack: string): Map<string, DesiredNetwork> {
+  const networks = new Map<string, DesiredNetwork>();
+  if (entry === undefined || yaml.isNull(entry.value)) return networks;
+  for (const e of yaml.map(entry.value, entry.path) ?? []) {
+    const resource = readResource(yaml, e, 'network');
+    if (resource !== null) networks.set(e.key, networkOf(stack, e.key, resource));
+  }
+  return networks;
+}
+
+function networkOf(stack: string, key: string, r: Resource | null): DesiredNetwork {
+  const external = r?.external ?? false;
+  return {
+    key,
+    name: r?.name || (external ? key : `${stack}_${key}`),
+    external,
+    driver: external ? '' : (r?.driver ?? 'bridge'),
+    labels: external
+      ? {}
+      : {
+          ...r?.labels,
+          'com.docker.compose.project': stack,
+          'com.docker.compose.network': key,
+          'dev.mooring.managed': 'true',
+        },
+  };
+}
+
+function readVolumes(yaml: YamlFile, entry: Entry | undefined, stack: string): Map<string, DesiredVolume> {
+  const volumes = new Map<string, DesiredVolume>();
+  if (entry === undefined || yaml.isNull(entry.value)) return volumes;
+  for (const e of yaml.map(entry.value, entry.path) ?? []) {
+    const r = readResource(yaml, e, 'volume');
+    if (r === null) continue;
+    volumes.set(e.key, {
+      key: e.key,
+      name: r.name || (r.external ? e.key : `${stack}_${e.key}`),
+      external: r.external,
+      driver: r.external ? '' : (r.driver ?? 'local'),
+      labels: r.external
+        ? {}
+        : {
+            ...r.labels,
+            'com.docker.compose.project': stack,
+            'com.docker.compose.volume': e.key,
+            'dev.mooring.managed': 'true',
+          },
+    });
+  }
+  return volumes;
+}
+
+function checkContainerNames(yaml: YamlFile, results: ServiceResult[], entries: Entry[]): void {
+  const owner = new Map<string, string>();
+  for (const { service } of results) {
+    const other = owner.get(service.containerName);
+    if (other === undefined) {
+      owner.set(service.containerName, service.name);
+      continue;
+    }
+    const entry = entries.find((e) => e.key === service.name);
+    yaml.errorAt(
+      entry?.keyNode,
+      `services.${service.name}: container name ${service.containerName} is already used by ${other}`,
+    );
+  }
+}
+
+/** Every dependency names a service of the stack, and none of them loops back. */
+function checkDependencies(yaml: YamlFile, results: ServiceResult[]): void {
+  const byName = new Map(results.map((r) => [r.service.name, r]));
+  for (const r of results) {
+    for (const [dep, node] of r.dependsOn) {
+      if (byName.has(dep)) continue;
+      yaml.errorAt(
+        node,
+        `services.${r.service.name}: depends on "${dep}", which is not a service of this stack`,
+      );
+    }
+  }
+  const done = new Set<string>();
+  const visit = (name: string, trail: string[]): void => {
+    if (done.has(name)) return;
+    const index = trail.indexOf(name);
+    if (index >= 0) {
+      const cycle = [...trail.slice(index), name];
+      const from = byName.get(trail[trail.length - 1]!)!;
+      const node: Node | undefined = from.dependsOn.get(name);
+      yaml.errorAt(node, `services.${from.service.name}: dependency cycle ${cycle.join(' → ')}`);
+      return;
+    }
+    const r = byName.get(name);
+    if (r === undefined) return;
+    for (const dep of r.dependsOn.keys()) visit(dep, [...trail, name]);
+    done.add(name);
+  };
+  for (const r of results) visit(r.service.name, []);
+}

@@ -1,0 +1,62 @@
+// mooring.yaml: the per-stack sync policy of a config repo. Anything unknown is an error, so that a typo
+// such as `selfheal: true` never silently leaves a stack on manual sync.
+import type { ManifestError, StackPolicy } from '../../shared/model.ts';
+import { projectName } from './project-name.ts';
+import { YamlFile } from './yaml-file.ts';
+
+export const DEFAULT_POLICY: StackPolicy = { sync: 'manual', selfHeal: false, prune: false };
+
+export type PolicyResult =
+  { ok: true; stacks: Record<string, StackPolicy> } | { ok: false; errors: ManifestError[] };
+
+export function parsePolicyFile(text: string, file: string): PolicyResult {
+  const yaml = YamlFile.parse(text, file);
+  if (yaml.errors.length > 0) return { ok: false, errors: yaml.errors };
+  const stacks: Record<string, StackPolicy> = {};
+
+  if (!yaml.isNull(yaml.root)) {
+    const top = yaml.map(yaml.root, 'mooring.yaml') ?? [];
+    for (const e of top) {
+      if (e.key !== 'stacks') {
+        yaml.errorAt(e.keyNode, `${e.key}: unknown key; mooring.yaml holds only \`stacks\``);
+        continue;
+      }
+      if (yaml.isNull(e.value)) continue;
+      for (const stack of yaml.map(e.value, 'stacks') ?? []) {
+        if (projectName(stack.key) !== stack.key) {
+          yaml.errorAt(
+            stack.keyNode,
+            `${stack.path}: "${stack.key}" is not a stack name; stack names are lowercase letters, digits, - and _ (here "${projectName(stack.key)}")`,
+          );
+          continue;
+        }
+        stacks[stack.key] = readPolicy(yaml, stack.value, stack.path);
+      }
+    }
+  }
+  return yaml.errors.length > 0 ? { ok: false, errors: yaml.errors } : { ok: true, stacks };
+}
+
+function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): StackPolicy {
+  const policy = { ...DEFAULT_POLICY };
+  if (yaml.isNull(node)) return policy;
+  for (const e of yaml.map(node, path) ?? []) {
+    switch (e.key) {
+      case 'sync': {
+        const v = yaml.scalar(e.value);
+        if (v === 'auto' || v === 'manual') policy.sync = v;
+        else yaml.errorAt(e.value ?? e.keyNode, `${e.path} must be \`auto\` or \`manual\``);
+        break;
+      }
+      case 'selfHeal':
+      case 'prune': {
+        const v = yaml.bool(e.value, e.path);
+        if (v !== undefined) policy[e.key] = v;
+        break;
+      }
+      default:
+        yaml.errorAt(e.keyNode, `${e.path}: unknown key; a stack's policy has sync, selfHeal and prune`);
+    }
+  }
+  return policy;
+}

@@ -1,0 +1,624 @@
+// One compose service → a DesiredService with every default filled in. Unknown keys are errors, never
+// ignored: a silently dropped `deploy:` or `secrets:` would deploy something other than what was asked.
+import { isIP } from 'node:net';
+import type { Node } from 'yaml';
+import type { DependsCondition, DesiredService, Healthcheck, PortBinding } from '../../shared/model.ts';
+import { parseDotenv } from './dotenv.ts';
+import { parseDurationNs } from './duration.ts';
+import { readMounts, resolveRepoPath } from './mounts.ts';
+import { isProtocol, parsePortRange, parsePortSpec } from './ports.ts';
+import { capAllowed, isUnconfining, normalizeCap, safetyMessages } from './safety.ts';
+import { shellSplit } from './shell-split.ts';
+import type { StackContext } from './types.ts';
+import type { Entry, YamlFile } from './yaml-file.ts';
+
+const SERVICE_KEYS = [
+  'image',
+  'command',
+  'entrypoint',
+  'environment',
+  'env_file',
+  'ports',
+  'volumes',
+  'networks',
+  'labels',
+  'restart',
+  'healthcheck',
+  'depends_on',
+  'init',
+  'working_dir',
+  'user',
+  'hostname',
+  'stop_grace_period',
+  'container_name',
+  'extra_hosts',
+  'privileged',
+  'network_mode',
+  'pid',
+  'ipc',
+  'cap_add',
+  'cap_drop',
+  'devices',
+  'security_opt',
+];
+
+// Docker's own healthcheck defaults, written out so that leaving one out and spelling it compare equal.
+const HEALTHCHECK_DEFAULTS = { intervalNs: 30e9, timeoutNs: 30e9, retries: 3, startPeriodNs: 0 };
+const RESERVED_LABEL_PREFIXES = ['com.docker.compose.', 'dev.mooring.'];
+
+export interface ServiceResult {
+  service: DesiredService;
+  /** Services this one waits for, with where each is named (for dependency errors). */
+  dependsOn: Map<string, Node>;
+  /** Top-level network keys the service uses ('default' included). */
+  networkKeys: string[];
+}
+
+export async function readService(ctx: StackContext, serviceEntry: Entry): Promise<ServiceResult | null> {
+  const { yaml, stack } = ctx;
+  const name = serviceEntry.key;
+  const entries = yaml.map(serviceEntry.value, serviceEntry.path);
+  if (entries === null) return null;
+  yaml.rejectUnknown(entries, SERVICE_KEYS);
+  const get = (key: string): Entry | undefined => entries.find((e) => e.key === key);
+
+  const service: DesiredService = {
+    name,
+    image: '',
+    command: null,
+    entrypoint: null,
+    environment: {},
+    ports: [],
+    mounts: [],
+    networks: [],
+    labels: {},
+    restart: 'no',
+    healthcheck: null,
+    dependsOn: [],
+    init: false,
+    workingDir: null,
+    user: null,
+    hostname: null,
+    stopGracePeriodSec: 10,
+    containerName: `${stack}-${name}-1`,
+    extraHosts: [],
+    privileged: false,
+    networkMode: null,
+    pid: null,
+    ipc: null,
+    capAdd: [],
+    capDrop: [],
+    devices: [],
+    securityOpt: [],
+  };
+  const dependsOn = new Map<string, Node>();
+
+  const image = get('image');
+  if (image === undefined) {
+    yaml.errorAt(
+      serviceEntry.keyNode,
+      `${serviceEntry.path}.image is required (Mooring does not build images)`,
+    );
+  } else {
+    const v = yaml.string(image.value, image.path);
+    if (v !== undefined && v.trim() === '') {
+      yaml.errorAt(image.value ?? image.keyNode, `${image.path} is empty`);
+    } else if (v !== undefined) {
+      service.image = v;
+    }
+  }
+
+  for (const e of entries) {
+    const at = e.value ?? e.keyNode;
+    switch (e.key) {
+      case 'command':
+      case 'entrypoint':
+        service[e.key] = readCommand(yaml, e);
+        break;
+      case 'ports':
+        service.ports = readPorts(yaml, e);
+        break;
+      case 'labels':
+        service.labels = readLabels(yaml, e);
+        break;
+      case 'restart': {
+        const v = yaml.string(e.value, e.path);
+        const m = v === undefined ? null : /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(v);
+        if (m !== null && (m[2] === undefined || m[1] === 'on-failure')) {
+          service.restart = m[1] as DesiredService['restart'];
+        } else if (v !== undefined) {
+          yaml.errorAt(at, `${e.path} must be no, always, on-failure[:N] or unless-stopped`);
+        }
+        break;
+      }
+      case 'healthcheck':
+        service.healthcheck = readHealthcheck(yaml, e);
+        break;
+      case 'depends_on':
+        service.dependsOn = readDependsOn(yaml, e, dependsOn);
+        break;
+      case 'init':
+        service.init = yaml.bool(e.value, e.path) ?? false;
+        break;
+      case 'working_dir':
+        service.workingDir = yaml.string(e.value, e.path) ?? null;
+        break;
+      case 'user':
+        service.user = yaml.string(e.value, e.path) ?? null;
+        break;
+      case 'hostname':
+        service.hostname = yaml.string(e.value, e.path) ?? null;
+        break;
+      case 'stop_grace_period': {
+        const ns = readDuration(yaml, e);
+        // Docker takes whole seconds; rounding up never shortens the time a service gets to stop.
+        if (ns !== undefined) service.stopGracePeriodSec = Math.ceil(ns / 1e9);
+        break;
+      }
+      case 'container_name': {
+        const v = yaml.string(e.value, e.path);
+        if (v !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(v)) service.containerName = v;
+        else if (v !== undefined) yaml.errorAt(at, `${e.path}: "${v}" is not a valid container name`);
+        break;
+      }
+      case 'extra_hosts':
+        service.extraHosts = readExtraHosts(yaml, e);
+        break;
+      case 'privileged': {
+        const v = yaml.bool(e.value, e.path);
+        if (v === true && !ctx.safety.allowPrivileged) {
+          yaml.errorAt(at, `${e.path}: ${safetyMessages.privileged}`);
+        }
+        service.privileged = v ?? false;
+        break;
+      }
+      case 'network_mode':
+      case 'pid':
+      case 'ipc': {
+        const v = yaml.string(e.value, e.path);
+        if (v === undefined) break;
+        if (v.trim().toLowerCase() === 'host' && !ctx.safety.allowHostNamespaces) {
+          yaml.errorAt(at, `${e.path}: ${safetyMessages.hostNamespace(e.key)}`);
+        }
+        // Sharing another service's namespace makes it a dependency, as in compose.
+        const shared = /^service:(.+)$/.exec(v)?.[1];
+        if (shared !== undefined) dependsOn.set(shared, at);
+        service[e.key === 'network_mode' ? 'networkMode' : e.key] = v;
+        break;
+      }
+      case 'cap_add':
+      case 'cap_drop': {
+        const caps = readStrings(yaml, e).map(({ value, node }) => {
+          const cap = normalizeCap(value);
+          if (e.key === 'cap_add' && !capAllowed(cap, ctx.safety)) {
+            yaml.errorAt(node, `${e.path}: ${safetyMessages.capAdd(cap)}`);
+          }
+          return cap;
+        });
+        service[e.key === 'cap_add' ? 'capAdd' : 'capDrop'] = [...new Set(caps)].sort();
+        break;
+      }
+      case 'devices': {
+        service.devices = readStrings(yaml, e).map(({ value }) => value);
+        if (service.devices.length > 0 && !ctx.safety.allowDevices) {
+          yaml.errorAt(at, `${e.path}: ${safetyMessages.devices}`);
+        }
+        break;
+      }
+      case 'security_opt':
+        service.securityOpt = readStrings(yaml, e).map(({ value, node }) => {
+          if (isUnconfining(value) && !ctx.safety.allowUnconfined) {
+            yaml.errorAt(node, `${e.path}: ${safetyMessages.unconfined(value)}`);
+          }
+          return value;
+        });
+        break;
+    }
+  }
+
+  for (const dep of dependsOn.keys()) {
+    if (!service.dependsOn.some((d) => d.service === dep)) {
+      service.dependsOn.push({ service: dep, condition: 'service_started' });
+    }
+  }
+  service.dependsOn.sort(byKey((d) => d.service));
+
+  service.environment = await readEnvironment(ctx, get('env_file'), get('environment'));
+  const volumes = get('volumes');
+  if (volumes !== undefined) service.mounts = await readMounts(ctx, volumes);
+
+  const networks = get('networks');
+  let networkKeys: string[] = [];
+  if (networks !== undefined && service.networkMode !== null) {
+    yaml.errorAt(networks.keyNode, `${networks.path}: a service cannot have both network_mode and networks`);
+  } else if (networks !== undefined) {
+    networkKeys = readNetworks(ctx, networks, service);
+  } else if (service.networkMode === null) {
+    networkKeys = ['default'];
+    service.networks = [{ name: networkName(ctx, 'default'), aliases: [name] }];
+  }
+  return { service, dependsOn, networkKeys };
+}
+
+function readCommand(yaml: YamlFile, e: Entry): string[] | null {
+  if (yaml.isNull(e.value)) return null;
+  if (yaml.isSeq(e.value)) return yaml.stringList(e.value, e.path) ?? null;
+  const text = yaml.scalar(e.value);
+  if (typeof text !== 'string') {
+    yaml.errorAt(e.value, `${e.path} must be a string or a list of strings`);
+    return null;
+  }
+  const split = shellSplit(text);
+  if (split.ok) return split.words;
+  yaml.errorAt(e.value, `${e.path} ${split.error}`);
+  return null;
+}
+
+/** Items of a list of strings, each with its node for errors. */
+function readStrings(yaml: YamlFile, e: Entry): { value: string; node: Node | null }[] {
+  const out: { value: string; node: Node | null }[] = [];
+  for (const item of yaml.seq(e.value, e.path) ?? []) {
+    const value = yaml.string(item.node, item.path);
+    if (value !== undefined) out.push({ value, node: item.node });
+  }
+  return out;
+}
+
+/**
+ * A list (`A=1`, `A`) or a map (`A: 1`, `A:`) of strings. A value-less entry returns null: its
+ * meaning differs between `environment` (take it from .env) and `labels` (empty).
+ */
+function readKeyValues(yaml: YamlFile, e: Entry): { key: string; value: string | null; node: Node }[] {
+  const out: { key: string; value: string | null; node: Node }[] = [];
+  if (yaml.isSeq(e.value)) {
+    for (const item of yaml.seq(e.value, e.path) ?? []) {
+      const text = yaml.string(item.node, item.path);
+      if (text === undefined) continue;
+      const eq = text.indexOf('=');
+      out.push({
+        key: eq < 0 ? text : text.slice(0, eq),
+        value: eq < 0 ? null : text.slice(eq + 1),
+        node: item.node!,
+      });
+    }
+  } else if (yaml.isMap(e.value)) {
+    for (const kv of yaml.map(e.value, e.path) ?? []) {
+      const v = yaml.scalar(kv.value);
+      if (v === null) out.push({ key: kv.key, value: null, node: kv.keyNode });
+      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+        out.push({ key: kv.key, value: String(v), node: kv.keyNode });
+      } else yaml.errorAt(kv.value, `${kv.path} must be a string, a number or a boolean`);
+    }
+  } else if (!yaml.isNull(e.value)) {
+    yaml.errorAt(e.value, `${e.path} must be a list or a map`);
+  }
+  return out.filter(({ key, node }) => {
+    if (key.trim() !== '' && !/\s/.test(key)) return true;
+    yaml.errorAt(node, `${e.path}: "${key}" is not a valid name`);
+    return false;
+  });
+}
+
+async function readEnvironment(
+  ctx: StackContext,
+  envFile: Entry | undefined,
+  environment: Entry | undefined,
+): Promise<Record<string, string>> {
+  const { yaml } = ctx;
+  const env: Record<string, string> = {};
+  if (envFile !== undefined) {
+    for (const file of readEnvFileList(yaml, envFile)) {
+      const repoPath =
+        file.path.startsWith('/') || file.path.startsWith('~')
+          ? null
+          : resolveRepoPath(ctx.stackDir, file.path);
+      if (repoPath === null) {
+        yaml.errorAt(
+          file.node,
+          `${envFile.path}: ${file.path} must be a path inside the config repo, relative to the stack folder`,
+        );
+        continue;
+      }
+      const text = await ctx.reader.readFile(repoPath);
+      if (text === null) {
+        if (file.required) {
+          yaml.errorAt(
+            file.node,
+            `${envFile.path}: ${repoPath} does not exist in the config repo at this revision; commit it or mark it required: false`,
+          );
+        }
+        continue;
+      }
+      const parsed = parseDotenv(text, repoPath);
+      yaml.errors.push(...parsed.errors);
+      Object.assign(env, parsed.vars);
+    }
+  }
+  if (environment !== undefined) {
+    for (const { key, value } of readKeyValues(yaml, environment)) {
+      // A bare name takes its value from .env; with no value there it is left out (compose would read the
+      // shell of whoever runs it, which would make the desired state depend on the machine).
+      const resolved = value ?? (Object.hasOwn(ctx.vars, key) ? ctx.vars[key] : undefined);
+      if (resolved !== undefined) env[key] = resolved;
+    }
+  }
+  return env;
+}
+
+function readEnvFileList(yaml: YamlFile, e: Entry): { path: string; required: boolean; node: Node | null }[] {
+  if (!yaml.isSeq(e.value)) {
+    const path = yaml.string(e.value, e.path);
+    return path === undefined ? [] : [{ path, required: true, node: e.value }];
+  }
+  const out: { path: string; required: boolean; node: Node | null }[] = [];
+  for (const item of yaml.seq(e.value, e.path) ?? []) {
+    if (!yaml.isMap(item.node)) {
+      const path = yaml.string(item.node, item.path);
+      if (path !== undefined) out.push({ path, required: true, node: item.node });
+      continue;
+    }
+    const fields = yaml.map(item.node, item.path) ?? [];
+    yaml.rejectUnknown(fields, ['path', 'required']);
+    const pathEntry = fields.find((f) => f.key === 'path');
+    const requiredEntry = fields.find((f) => f.key === 'required');
+    const path = pathEntry === undefined ? undefined : yaml.string(pathEntry.value, pathEntry.path);
+    if (pathEntry === undefined) yaml.errorAt(item.node, `${item.path}.path is required`);
+    const required = requiredEntry === undefined ? true : yaml.bool(requiredEntry.value, requiredEntry.path);
+    if (path !== undefined && required !== undefined) out.push({ path, required, node: item.node });
+  }
+  return out;
+}
+
+/** `labels:` of a service, a network or a volume. */
+export function readLabels(yaml: YamlFile, e: Entry): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const { key, value, node } of readKeyValues(yaml, e)) {
+    if (RESERVED_LABEL_PREFIXES.some((p) => key.startsWith(p))) {
+      yaml.errorAt(
+        node,
+        `${e.path}: label ${key} is reserved; Mooring sets the com.docker.compose.* and dev.mooring.* labels itself`,
+      );
+      continue;
+    }
+    labels[key] = value ?? '';
+  }
+  return labels;
+}
+
+function readPorts(yaml: YamlFile, e: Entry): PortBinding[] {
+  const ports: PortBinding[] = [];
+  for (const item of yaml.seq(e.value, e.path) ?? []) {
+    if (yaml.isMap(item.node)) {
+      const binding = readLongPort(yaml, item.node!, item.path);
+      if (binding !== null) ports.push(binding);
+      continue;
+    }
+    const spec = yaml.string(item.node, item.path);
+    if (spec === undefined) continue;
+    const parsed = parsePortSpec(spec);
+    if (parsed.ok) ports.push(...parsed.bindings);
+    else yaml.errorAt(item.node, `${item.path}: ${parsed.error}`);
+  }
+  return ports;
+}
+
+function readLongPort(yaml: YamlFile, node: Node, path: string): PortBinding | null {
+  const fields = yaml.map(node, path) ?? [];
+  yaml.rejectUnknown(fields, ['target', 'published', 'host_ip', 'protocol', 'mode']);
+  const binding: PortBinding = { hostIp: '', hostPort: '', containerPort: 0, protocol: 'tcp' };
+  let ok = true;
+  for (const f of fields) {
+    const at = f.value ?? f.keyNode;
+    if (f.key === 'target') {
+      const v = yaml.int(f.value, f.path, 1, 65535);
+      if (v === undefined) ok = false;
+      else binding.containerPort = v;
+    } else if (f.key === 'published') {
+      const text = yaml.string(f.value, f.path);
+      const range = text === undefined ? null : parsePortRange(text);
+      if (range === null || typeof range === 'string') {
+        if (typeof range === 'string') yaml.errorAt(at, `${f.path}: ${range}`);
+        ok = false;
+      } else {
+        binding.hostPort = range[0] === range[1] ? String(range[0]) : text!;
+      }
+    } else if (f.key === 'host_ip') {
+      const v = yaml.string(f.value, f.path);
+      if (v !== undefined && isIP(v) !== 0) binding.hostIp = v;
+      else {
+        if (v !== undefined) yaml.errorAt(at, `${f.path}: "${v}" is not an IP address`);
+        ok = false;
+      }
+    } else if (f.key === 'protocol') {
+      const v = yaml.string(f.value, f.path);
+      if (v !== undefined && isProtocol(v)) binding.protocol = v;
+      else {
+        if (v !== undefined) yaml.errorAt(at, `${f.path} must be tcp, udp or sctp`);
+        ok = false;
+      }
+    } else if (f.key === 'mode') {
+      // A single engine has no routing mesh: both modes publish on this host.
+      const v = yaml.scalar(f.value);
+      if (v !== 'host' && v !== 'ingress') {
+        yaml.errorAt(at, `${f.path} must be host or ingress`);
+        ok = false;
+      }
+    }
+  }
+  if (!fields.some((f) => f.key === 'target')) {
+    yaml.errorAt(node, `${path}.target is required`);
+    ok = false;
+  }
+  return ok ? binding : null;
+}
+
+function readDuration(yaml: YamlFile, e: Entry): number | undefined {
+  const v = yaml.scalar(e.value);
+  const ns = typeof v === 'string' ? parseDurationNs(v) : null;
+  if (ns === null) {
+    yaml.errorAt(e.value ?? e.keyNode, `${e.path} must be a duration such as 10s, 1m30s or 500ms`);
+    return undefined;
+  }
+  return ns;
+}
+
+function readHealthcheck(yaml: YamlFile, e: Entry): Healthcheck | null {
+  const fields = yaml.map(e.value, e.path);
+  if (fields === null) return null;
+  yaml.rejectUnknown(fields, ['test', 'interval', 'timeout', 'start_period', 'retries', 'disable']);
+  // No test keeps the image's own test (an empty list tells Docker so) with the intervals given here.
+  const check: Healthcheck = { test: [], ...HEALTHCHECK_DEFAULTS };
+  let disable = false;
+  for (const f of fields) {
+    switch (f.key) {
+      case 'test': {
+        if (yaml.isSeq(f.value)) {
+          const test = yaml.stringList(f.value, f.path) ?? [];
+          if (test.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0]!)) {
+            yaml.errorAt(f.value, `${f.path}: a test list starts with CMD, CMD-SHELL or NONE`);
+          }
+          check.test = test;
+        } else {
+          const text = yaml.string(f.value, f.path);
+          if (text !== undefined) check.test = ['CMD-SHELL', text];
+        }
+        break;
+      }
+      case 'interval':
+        check.intervalNs = readDuration(yaml, f) ?? check.intervalNs;
+        break;
+      case 'timeout':
+        check.timeoutNs = readDuration(yaml, f) ?? check.timeoutNs;
+        break;
+      case 'start_period':
+        check.startPeriodNs = readDuration(yaml, f) ?? check.startPeriodNs;
+        break;
+      case 'retries':
+        check.retries = yaml.int(f.value, f.path, 0, 1_000_000) ?? check.retries;
+        break;
+      case 'disable':
+        disable = yaml.bool(f.value, f.path) ?? false;
+        break;
+    }
+  }
+  if (!disable) return check;
+  if (fields.some((f) => f.key === 'test')) {
+    yaml.errorAt(e.value, `${e.path}: set either test or disable: true, not both`);
+  }
+  return { test: ['NONE'], intervalNs: 0, timeoutNs: 0, retries: 0, startPeriodNs: 0 };
+}
+
+const CONDITIONS: readonly string[] = [
+  'service_started',
+  'service_healthy',
+  'service_completed_successfully',
+];
+
+function readDependsOn(yaml: YamlFile, e: Entry, where: Map<string, Node>): DesiredService['dependsOn'] {
+  const out: DesiredService['dependsOn'] = [];
+  if (yaml.isSeq(e.value)) {
+    for (const item of yaml.seq(e.value, e.path) ?? []) {
+      const service = yaml.string(item.node, item.path);
+      if (service === undefined) continue;
+      where.set(service, item.node!);
+      out.push({ service, condition: 'service_started' });
+    }
+  } else {
+    for (const dep of yaml.map(e.value, e.path) ?? []) {
+      where.set(dep.key, dep.keyNode);
+      let condition: DependsCondition = 'service_started';
+      if (!yaml.isNull(dep.value)) {
+        const fields = yaml.map(dep.value, dep.path) ?? [];
+        yaml.rejectUnknown(fields, ['condition', 'restart', 'required']);
+        for (const f of fields) {
+          if (f.key === 'condition') {
+            const v = yaml.scalar(f.value);
+            if (typeof v === 'string' && CONDITIONS.includes(v)) condition = v as DependsCondition;
+            else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be one of ${CONDITIONS.join(', ')}`);
+          } else {
+            // restart/required only matter to `docker compose` itself; they are checked, not used.
+            yaml.bool(f.value, f.path);
+          }
+        }
+      }
+      out.push({ service: dep.key, condition });
+    }
+  }
+  return out;
+}
+
+function readExtraHosts(yaml: YamlFile, e: Entry): string[] {
+  const pairs: { host: string; ip: string; node: Node | null }[] = [];
+  if (yaml.isMap(e.value)) {
+    for (const kv of yaml.map(e.value, e.path) ?? []) {
+      const ip = yaml.string(kv.value, kv.path);
+      if (ip !== undefined) pairs.push({ host: kv.key, ip, node: kv.value });
+    }
+  } else if (!yaml.isSeq(e.value)) {
+    yaml.errorAt(e.value ?? e.keyNode, `${e.path} must be a list or a map`);
+  } else {
+    for (const item of yaml.seq(e.value, e.path) ?? []) {
+      const text = yaml.string(item.node, item.path);
+      if (text === undefined) continue;
+      // `host=ip` is unambiguous with IPv6; `host:ip` splits at the first colon.
+      const sep = text.includes('=') ? text.indexOf('=') : text.indexOf(':');
+      if (sep <= 0) {
+        yaml.errorAt(item.node, `${item.path}: "${text}" must be host:ip or host=ip`);
+        continue;
+      }
+      pairs.push({ host: text.slice(0, sep), ip: text.slice(sep + 1), node: item.node });
+    }
+  }
+  const hosts = new Set<string>();
+  for (const { host, ip, node } of pairs) {
+    const bare = ip.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(bare) === 0 && bare !== 'host-gateway') {
+      yaml.errorAt(node, `${e.path}: "${ip}" is not an IP address (or host-gateway)`);
+      continue;
+    }
+    hosts.add(`${host}:${bare}`);
+  }
+  return [...hosts].sort();
+}
+
+function readNetworks(ctx: StackContext, e: Entry, service: DesiredService): string[] {
+  const { yaml } = ctx;
+  const wanted: { key: string; aliases: string[]; node: Node }[] = [];
+  if (yaml.isSeq(e.value)) {
+    for (const item of yaml.seq(e.value, e.path) ?? []) {
+      const key = yaml.string(item.node, item.path);
+      if (key !== undefined) wanted.push({ key, aliases: [], node: item.node! });
+    }
+  } else {
+    for (const net of yaml.map(e.value, e.path) ?? []) {
+      let aliases: string[] = [];
+      if (!yaml.isNull(net.value)) {
+        const fields = yaml.map(net.value, net.path) ?? [];
+        yaml.rejectUnknown(fields, ['aliases']);
+        const a = fields.find((f) => f.key === 'aliases');
+        if (a !== undefined) aliases = yaml.stringList(a.value, a.path) ?? [];
+      }
+      wanted.push({ key: net.key, aliases, node: net.keyNode });
+    }
+  }
+  const keys: string[] = [];
+  for (const { key, aliases, node } of wanted) {
+    if (key !== 'default' && !ctx.networks.has(key)) {
+      yaml.errorAt(node, `${e.path}: network "${key}" is not declared; add it under the top-level networks`);
+      continue;
+    }
+    keys.push(key);
+    service.networks.push({ name: networkName(ctx, key), aliases: [...new Set([service.name, ...aliases])] });
+  }
+  service.networks.sort(byKey((n) => n.name));
+  return keys;
+}
+
+/** Sorting by a string key: arrays whose order means nothing are sorted so that equal specs hash equal. */
+function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+function networkName(ctx: StackContext, key: string): string {
+  return ctx.networks.get(key)?.name ?? `${ctx.stack}_${key}`;
+}

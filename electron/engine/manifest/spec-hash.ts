@@ -1,0 +1,20 @@
+// The spec hash labels each container with what was deployed: equal specs must hash equal whatever the
+// key order of the YAML was, so objects are serialized with sorted keys. Array order is kept because it
+// is meaningful (command words, mounts).
+import { createHash } from 'node:crypto';
+import type { DesiredService } from '../../shared/model.ts';
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function specHash(service: DesiredService): string {
+  return createHash('sha256').update(canonicalJson(service)).digest('hex');
+}

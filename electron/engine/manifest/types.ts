@@ -1,0 +1,41 @@
+import type {
+  DesiredNetwork,
+  DesiredStack,
+  DesiredVolume,
+  ManifestError,
+  SafetySettings,
+} from '../../shared/model.ts';
+import type { YamlFile } from './yaml-file.ts';
+
+/** Reads the config repo at one revision; desired state never comes from a work tree. */
+export interface RepoReader {
+  /** Text of a repo-relative file at the revision, or null if absent. */
+  readFile(path: string): Promise<string | null>;
+  /** Object at a repo-relative path: blob (file) or tree (folder) with its git oid, or null. */
+  stat(path: string): Promise<{ type: 'blob' | 'tree'; oid: string } | null>;
+}
+
+/** The file names that make a folder a stack, in the order compose prefers them. */
+export const COMPOSE_FILE_NAMES = [
+  'compose.yaml',
+  'compose.yml',
+  'docker-compose.yml',
+  'docker-compose.yaml',
+];
+
+export type LoadResult =
+  { ok: true; stack: DesiredStack } | { ok: false; name: string; errors: ManifestError[] };
+
+/** What reading one service needs to know about its stack. */
+export interface StackContext {
+  yaml: YamlFile;
+  reader: RepoReader;
+  stackDir: string;
+  stack: string;
+  safety: SafetySettings;
+  homeDir: string;
+  /** Variables of the stack's .env, also the values of bare `environment` entries. */
+  vars: Readonly<Record<string, string>>;
+  networks: ReadonlyMap<string, DesiredNetwork>;
+  volumes: ReadonlyMap<string, DesiredVolume>;
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, parsePolicyFile } from '../../electron/engine/manifest/index.ts';
+
+describe('parsePolicyFile', () => {
+  it('reads each stack, filling missing fields with the defaults', () => {
+    const text = `stacks:
+  web: { sync: auto, selfHeal: true, prune: true }
+  db: { sync: manual }
+  cache:
+  worker:
+    prune: true
+`;
+    expect(parsePolicyFile(text, 'mooring.yaml')).toEqual({
+      ok: true,
+      stacks: {
+        web: { sync: 'auto', selfHeal: true, prune: true },
+        db: { sync: 'manual', selfHeal: false, prune: false },
+        cache: { sync: 'manual', selfHeal: false, prune: false },
+        worker: { sync: 'manual', selfHeal: false, prune: true },
+      },
+    });
+  });
+
+  it('defaults to manual sync without self-heal or prune', () => {
+    expect(DEFAULT_POLICY).toEqual({ sync: 'manual', selfHeal: false, prune: false });
+  });
+
+  it('accepts an empty file or an empty stacks map', () => {
+    expect(parsePolicyFile('', 'mooring.yaml')).toEqual({ ok: true, stacks: {} });
+    expect(parsePolicyFile('# nothing yet\n', 'mooring.yaml')).toEqual({ ok: true, stacks: {} });
+    expect(parsePolicyFile('stacks:\n', 'mooring.yaml')).toEqual({ ok: true, stacks: {} });
+  });
+
+  it('reports unknown keys and values with line and column', () => {
+    const text = `stacks:
+  web:
+    sync: always
+    selfheal: true
+    prune: maybe
+  Web2: {}
+controller: {}
+`;
+    expect(parsePolicyFile(text, 'config/mooring.yaml')).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'config/mooring.yaml',
+          line: 3,
+          column: 11,
+          message: 'stacks.web.sync must be `auto` or `manual`',
+        },
+        {
+          file: 'config/mooring.yaml',
+          line: 4,
+          column: 5,
+          message: "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal and prune",
+        },
+        {
+          file: 'config/mooring.yaml',
+          line: 5,
+          column: 12,
+          message: 'stacks.web.prune must be true or false',
+        },
+        {
+          file: 'config/mooring.yaml',
+          line: 6,
+          column: 3,
+          message:
+            'stacks.Web2: "Web2" is not a stack name; stack names are lowercase letters, digits, - and _ (here "web2")',
+        },
+        {
+          file: 'config/mooring.yaml',
+          line: 7,
+          column: 1,
+          message: 'controller: unknown key; mooring.yaml holds only `stacks`',
+        },
+      ],
+    });
+  });
+
+  it('reports YAML errors and wrong shapes', () => {
+    const syntax = parsePolicyFile('stacks:\n  web: {sync: auto\n', 'mooring.yaml');
+    expect(syntax.ok).toBe(false);
+    expect(!syntax.ok && syntax.errors[0]!.message).toMatch(/^YAML: /);
+    expect(parsePolicyFile('stacks: [web]\n', 'mooring.yaml')).toEqual({
+      ok: false,
+      errors: [{ file: 'mooring.yaml', line: 1, column: 9, message: 'stacks must be a map' }],
+    });
+    expect(parsePolicyFile('- web\n', 'mooring.yaml')).toEqual({
+      ok: false,
+      errors: [{ file: 'mooring.yaml', line: 1, column: 1, message: 'mooring.yaml must be a map' }],
+    });
+  });
+});
