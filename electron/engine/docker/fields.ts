@@ -258,11 +258,16 @@ export function projectLive(
   f.network_mode = isBridgeLike ? 'default' : mode;
   f.pid = host.PidMode ?? '';
   f.ipc = host.IpcMode === 'private' || host.IpcMode === 'shareable' ? '' : (host.IpcMode ?? '');
-  f.cap_add = [...(host.CapAdd ?? [])].sort().join(', ');
-  f.cap_drop = [...(host.CapDrop ?? [])].sort().join(', ');
+  f.cap_add = normalizeCaps(host.CapAdd);
+  f.cap_drop = normalizeCaps(host.CapDrop);
   f.devices = (host.Devices ?? []).map(deviceValue).sort().join(', ');
   f.security_opt = [...(host.SecurityOpt ?? [])].sort().join(', ');
   return f;
+}
+
+/** Newer engines report `CAP_NET_ADMIN` where the manifest (normalized) says `NET_ADMIN`. */
+function normalizeCaps(caps: string[] | null | undefined): string {
+  return [...new Set((caps ?? []).map((c) => c.toUpperCase().replace(/^CAP_/, '')))].sort().join(', ');
 }
 
 /** Field paths whose values differ. Hostname is compared only when the compose file sets one. */
