@@ -23,12 +23,18 @@ export const SettingsSchema = z
     safety: SafetySchema.partial().default({}),
     /** Like DOCKER_HOST; unset means DOCKER_HOST, else the local socket. */
     dockerHost: z.string().optional(),
+    /** How often the controller fetches each source. */
+    pollIntervalSec: z.number().int().min(5).max(86_400).optional(),
+    /** Whether the desktop app runs the controller (auto-sync, self-heal, prune). */
+    controllerEnabled: z.boolean().optional(),
   })
   .strict();
 
 export interface Settings {
   safety: SafetySettings;
   dockerHost?: string | undefined;
+  pollIntervalSec?: number | undefined;
+  controllerEnabled?: boolean | undefined;
 }
 
 export function settingsFile(home: string): string {
@@ -57,7 +63,7 @@ export async function loadSettings(home: string): Promise<Settings> {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new MooringError('usage', `${file} is invalid: ${issues}`);
   }
-  return { safety: { ...DEFAULT_SAFETY, ...parsed.data.safety }, dockerHost: parsed.data.dockerHost };
+  return { ...parsed.data, safety: { ...DEFAULT_SAFETY, ...parsed.data.safety } };
 }
 
 export async function saveSettings(home: string, settings: Settings): Promise<void> {

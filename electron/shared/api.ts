@@ -1,0 +1,169 @@
+// The API contract: declared once, used by three transports (Electron IPC, the browser-mode
+// WebSocket, and — through the same engine calls — the CLI). Every input is parsed with these
+// schemas at the boundary, in the process that holds the engine, before it reaches a service.
+import { z } from 'zod';
+import type {
+  ActionRecord,
+  CommitRecord,
+  Plan,
+  RunRecord,
+  SafetySettings,
+  SourceState,
+  StackStatus,
+} from './model.ts';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
+const revision = z.string().min(1).max(200).regex(/^[\w./-]+$/, 'a commit id, branch or tag');
+
+export const schemas = {
+  'app:snapshot': z.object({}).strict(),
+  'stacks:plan': z.object({ stack: name, revision: revision.optional(), prune: z.boolean().optional() }).strict(),
+  'stacks:sync': z
+    .object({
+      stacks: z.array(name).min(1).max(500),
+      revision: revision.optional(),
+      prune: z.boolean().optional(),
+      trigger: z.enum(['manual', 'rollback']).optional(),
+    })
+    .strict(),
+  'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
+  'containers:logs': z.object({ container: z.string().regex(/^[\w.-]{1,128}$/), tail: z.number().int().min(1).max(5000) }).strict(),
+  'history:runs': z
+    .object({
+      stack: name.optional(),
+      source: name.optional(),
+      trigger: z.enum(['manual', 'auto', 'self-heal', 'rollback', 'cli']).optional(),
+      result: z.enum(['running', 'succeeded', 'failed', 'interrupted']).optional(),
+      from: z.iso.datetime().optional(),
+      to: z.iso.datetime().optional(),
+      before: z.number().int().positive().optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    })
+    .strict(),
+  'history:run': z.object({ id: z.number().int().positive() }).strict(),
+  'history:commits': z
+    .object({ source: name.optional(), limit: z.number().int().min(1).max(1000).optional() })
+    .strict(),
+  'sources:add': z
+    .object({
+      name,
+      url: z.string().min(1).max(2000),
+      branch: z.string().max(200).optional(),
+      path: z.string().max(500).optional(),
+      token: z.string().max(4000).optional(),
+    })
+    .strict(),
+  'sources:update': z
+    .object({
+      name,
+      branch: z.string().max(200).nullable().optional(),
+      path: z.string().max(500).optional(),
+      token: z.string().max(4000).nullable().optional(),
+    })
+    .strict(),
+  'sources:remove': z.object({ name }).strict(),
+  'sources:fetch': z.object({ name: name.optional() }).strict(),
+  'settings:get': z.object({}).strict(),
+  'settings:update': z
+    .object({
+      pollIntervalSec: z.number().int().min(5).max(86_400).optional(),
+      controllerEnabled: z.boolean().optional(),
+      dockerHost: z.string().max(500).nullable().optional(),
+      safety: z
+        .object({
+          allowPrivileged: z.boolean(),
+          allowHostNamespaces: z.boolean(),
+          allowCapAdd: z.array(z.string().regex(/^[A-Z_]+$/)),
+          allowDevices: z.boolean(),
+          allowUnconfined: z.boolean(),
+          allowDockerSocket: z.boolean(),
+          bindRoots: z.array(z.string().startsWith('/')),
+        })
+        .partial()
+        .optional(),
+    })
+    .strict(),
+} as const;
+
+export type Method = keyof typeof schemas;
+export type Params<M extends Method> = z.input<(typeof schemas)[M]>;
+
+export interface EngineState {
+  reachable: boolean;
+  endpoint: string;
+  error: string | null;
+}
+
+export interface Snapshot {
+  stacks: StackStatus[];
+  sources: SourceState[];
+  engine: EngineState;
+  controller: { enabled: boolean; running: boolean };
+  /** Last run per stack, for the overview. */
+  lastRuns: Record<string, RunRecord>;
+  /** Commit message and time per revision shown in the overview. */
+  revisions: Record<string, { message: string; time: string }>;
+}
+
+export interface SyncOutcome {
+  stack: string;
+  runId: number | null;
+  result: 'succeeded' | 'failed' | 'invalid' | 'planned' | 'locked';
+  error: string | null;
+}
+
+export interface CommitWithDeploys extends CommitRecord {
+  deploys: { runId: number; stack: string; result: string; at: string }[];
+}
+
+export interface UiSettings {
+  pollIntervalSec: number;
+  controllerEnabled: boolean;
+  dockerHost: string | null;
+  safety: SafetySettings;
+  home: string;
+  /** Whether source tokens can be stored encrypted (Electron safeStorage); false in browser mode. */
+  canStoreTokens: boolean;
+}
+
+export interface Results {
+  'app:snapshot': Snapshot;
+  'stacks:plan': Plan;
+  'stacks:sync': SyncOutcome[];
+  'stacks:suspend': null;
+  'containers:logs': string;
+  'history:runs': RunRecord[];
+  'history:run': { run: RunRecord; actions: ActionRecord[] };
+  'history:commits': CommitWithDeploys[];
+  'sources:add': SourceState;
+  'sources:update': SourceState;
+  'sources:remove': null;
+  'sources:fetch': SourceState[];
+  'settings:get': UiSettings;
+  'settings:update': UiSettings;
+}
+
+/** Pushed from the engine to every window: the renderer never polls. */
+export type PushEvent =
+  | { type: 'snapshot'; snapshot: Snapshot }
+  | { type: 'progress'; runId: number; stack: string; index: number; kind: string; target: string; state: 'started' | 'succeeded' | 'failed'; error: string | null; ms: number | null }
+  | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
+  | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string };
+
+/** Errors cross every transport as data, with a code and a message a person can act on. */
+export interface ApiError {
+  code: 'usage' | 'unreachable' | 'manifest' | 'conflict' | 'not-found' | 'failed' | 'invalid-input' | 'internal';
+  message: string;
+}
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** What the preload exposes as `window.mooring` and the WebSocket client implements too. */
+export interface MooringApi {
+  invoke<M extends Method>(method: M, params: Params<M>): Promise<Reply<Results[M]>>;
+  subscribe(listener: (event: PushEvent) => void): () => void;
+  /** 'electron' or 'browser': the UI shows what only one of them can do. */
+  readonly transport: 'electron' | 'browser';
+}
+
+export const METHODS = Object.keys(schemas) as Method[];
