@@ -78,8 +78,8 @@ export function hashService(s: DesiredStack['services'][number]): string {
 }
 
 export class Engine {
-  readonly docker: DockerAdapter;
-  private readonly applier: Applier;
+  docker: DockerAdapter;
+  private applier: Applier;
 
   private constructor(
     readonly home: string,
@@ -169,6 +169,30 @@ export class Engine {
     this.history.addSource(config);
     const [fetch] = await this.fetch(config.name);
     return { source: this.source(config.name), fetch: fetch! };
+  }
+
+  updateSource(name: string, patch: { branch?: string | null; path?: string }): SourceState {
+    this.source(name);
+    const path = patch.path?.replace(/^\/+|\/+$/g, '');
+    if (path?.split('/').includes('..'))
+      throw new MooringError('usage', `The sub-path must stay inside the repo (got "${patch.path ?? ''}").`);
+    this.history.updateSource(name, { ...patch, ...(path !== undefined ? { path } : {}) });
+    return this.source(name);
+  }
+
+  /** Points the engine at another Docker endpoint (from the settings screen). */
+  setDockerHost(endpoint: string | undefined): void {
+    this.docker = new DockerAdapter(endpoint ?? this.env.DOCKER_HOST);
+    this.applier = new Applier(this.docker, this.history);
+  }
+
+  async engineState(): Promise<{ reachable: boolean; endpoint: string; error: string | null }> {
+    try {
+      await this.docker.ping();
+      return { reachable: true, endpoint: this.docker.endpoint, error: null };
+    } catch (err) {
+      return { reachable: false, endpoint: this.docker.endpoint, error: errorMessage(err) };
+    }
   }
 
   removeSource(name: string): void {

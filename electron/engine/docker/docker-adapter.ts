@@ -237,9 +237,31 @@ export class DockerAdapter {
     }
   }
 
+  /** The last lines of a container's output, stdout and stderr interleaved as the engine stored them. */
+  async logs(id: string, tail: number): Promise<string> {
+    const container = this.docker.getContainer(id);
+    const [info, raw] = await Promise.all([
+      this.call(() => container.inspect()),
+      this.call(() => container.logs({ stdout: true, stderr: true, tail, timestamps: false, follow: false })),
+    ]);
+    // Without a TTY the engine frames each chunk with an 8-byte header (stream, size).
+    return info.Config.Tty ? raw.toString('utf8') : demux(raw);
+  }
+
   async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
     return this.call(() => this.docker.getContainer(id).inspect());
   }
+}
+
+function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function endpointOptions(endpoint: string): Docker.DockerOptions {

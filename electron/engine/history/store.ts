@@ -151,6 +151,13 @@ export class HistoryStore {
     }
   }
 
+  updateSource(name: string, patch: { branch?: string | null; path?: string }): void {
+    if (patch.branch !== undefined)
+      this.db.prepare('UPDATE sources SET branch = ? WHERE name = ?').run(patch.branch, name);
+    if (patch.path !== undefined)
+      this.db.prepare('UPDATE sources SET path = ? WHERE name = ?').run(patch.path, name);
+  }
+
   removeSource(name: string): boolean {
     return this.db.prepare('DELETE FROM sources WHERE name = ?').run(name).changes > 0;
   }
@@ -238,6 +245,37 @@ export class HistoryStore {
       parents: JSON.parse(r.parents) as string[],
       stacks: JSON.parse(r.stacks) as string[],
     }));
+  }
+
+  getCommit(source: string, id: string): CommitRecord | undefined {
+    const row = this.db
+      .prepare<
+        [string, string],
+        Omit<CommitRecord, 'parents' | 'stacks'> & { parents: string; stacks: string }
+      >('SELECT * FROM commits WHERE source = ? AND id = ?')
+      .get(source, id);
+    return row
+      ? { ...row, parents: JSON.parse(row.parents) as string[], stacks: JSON.parse(row.stacks) as string[] }
+      : undefined;
+  }
+
+  /** Runs per deployed revision, newest first: where and when each commit was deployed. */
+  deploysOf(
+    revisions: string[],
+  ): Map<string, { runId: number; stack: string; result: string; at: string }[]> {
+    const out = new Map<string, { runId: number; stack: string; result: string; at: string }[]>();
+    if (revisions.length === 0) return out;
+    const rows = this.db
+      .prepare<[string], { id: number; revision: string; stack: string; result: string; started_at: string }>(
+        'SELECT id, revision, stack, result, started_at FROM runs WHERE revision IN (SELECT value FROM json_each(?)) ORDER BY id DESC',
+      )
+      .all(JSON.stringify(revisions));
+    for (const r of rows) {
+      const list = out.get(r.revision) ?? [];
+      list.push({ runId: r.id, stack: r.stack, result: r.result, at: r.started_at });
+      out.set(r.revision, list);
+    }
+    return out;
   }
 
   // ---- locks: one run per stack at a time, across processes ----
@@ -346,6 +384,8 @@ export class HistoryStore {
     stack?: string;
     trigger?: Trigger;
     result?: RunResult;
+    from?: string; // ISO time, inclusive
+    to?: string; // ISO time, exclusive
     before?: number; // run id, for keyset paging
     limit?: number;
   }): RunRecord[] {
@@ -361,6 +401,14 @@ export class HistoryStore {
         where.push(`${col} = ?`);
         args.push(value);
       }
+    }
+    if (opts.from !== undefined) {
+      where.push('started_at >= ?');
+      args.push(opts.from);
+    }
+    if (opts.to !== undefined) {
+      where.push('started_at < ?');
+      args.push(opts.to);
     }
     if (opts.before !== undefined) {
       where.push('id < ?');
