@@ -41,9 +41,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [{ name: 'electron', message: 'The renderer imports only electron/shared.' }],
           patterns: [
             {
-              group: ['**/engine/**', '**/main/**', '**/cli/**', '**/server/**', 'node:*', 'electron'],
+              group: [
+                '**/electron/engine/**',
+                '**/electron/main/**',
+                '**/electron/cli/**',
+                '**/electron/server/**',
+                '**/electron/preload/**',
+                'node:*',
+              ],
               message: 'The renderer imports only electron/shared.',
             },
           ],

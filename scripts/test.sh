@@ -40,6 +40,30 @@ else
   failed=$((failed + 1))
 fi
 
+echo "== build (electron-vite: main, preload, renderer)"
+if npx electron-vite build >test-results/build.log 2>&1; then
+  passed=$((passed + 1))
+  echo "== playwright (browser mode in Chromium)"
+  rm -f test-results/playwright.json
+  npx playwright test
+  if [ -f test-results/playwright.json ]; then
+    read -r pp pf ps < <(node -e '
+      const s = require("./test-results/playwright.json").stats;
+      console.log(s.expected + s.flaky, s.unexpected, s.skipped);
+    ')
+    passed=$((passed + pp))
+    failed=$((failed + pf))
+    [ "$ps" != 0 ] && echo "($ps skipped: see the reasons printed above)"
+  else
+    echo "playwright wrote no report"
+    failed=$((failed + 1))
+  fi
+else
+  cat test-results/build.log
+  echo "FAILED: build"
+  failed=$((failed + 1))
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

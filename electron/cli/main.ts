@@ -8,6 +8,7 @@ import { MooringError, errorMessage } from '../engine/errors.ts';
 import { defaultHome } from '../engine/home.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
+import { registerServe } from './serve-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
 
@@ -251,6 +252,8 @@ export async function main(
       const commits = await e.log({ ...(o.source ? { source: o.source } : {}), limit: o.limit });
       io.out(o.json ? JSON.stringify({ commits }, null, 2) : formatLog(commits));
     });
+
+  registerServe(program, open, io);
 
   try {
     await program.parseAsync(argv);

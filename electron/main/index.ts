@@ -1,32 +1,156 @@
-// Electron main: creates a locked-down window. The GitOps engine and IPC wiring arrive with the
-// desktop UI; see electron/engine for the engine itself.
-import { app, BrowserWindow, shell } from 'electron';
+// Electron main: a thin adapter. It opens the engine and the controller (the same code as
+// `mooring watch` and `mooring serve`), wires them to a locked-down window over IPC, and adds
+// what only a desktop has: a tray with the overall status and native notifications.
+import {
+  app,
+  BrowserWindow,
+  Menu,
+  Notification,
+  Tray,
+  ipcMain,
+  nativeImage,
+  safeStorage,
+  session,
+} from 'electron';
 import path from 'node:path';
+import type { PushEvent, Snapshot } from '../shared/api.ts';
+import { ApiService } from '../engine/api-service.ts';
+import { Engine } from '../engine/engine.ts';
+import { defaultHome } from '../engine/home.ts';
+import { Controller } from '../engine/reconcile/controller.ts';
+import { applySecurityRestrictions, isTrustedSender } from './security.ts';
 
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1200,
-    height: 800,
+const RENDERER = path.join(import.meta.dirname, '../renderer/index.html');
+
+let win: BrowserWindow | null = null;
+let tray: Tray | null = null;
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 560,
     title: 'Mooring',
+    show: false,
     webPreferences: {
       preload: path.join(import.meta.dirname, '../preload/index.cjs'),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
     },
   });
-  // Navigation and new windows are denied; external links open in the system browser.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
+  w.once('ready-to-show', () => {
+    w.show();
   });
-  win.webContents.on('will-navigate', (event) => {
-    event.preventDefault();
-  });
-  void win.loadFile(path.join(import.meta.dirname, '../renderer/index.html'));
+  void w.loadFile(RENDERER);
+  return w;
 }
 
-void app.whenReady().then(createWindow);
+function summarize(s: Snapshot): { title: string; level: 'ok' | 'warn' | 'bad' } {
+  const drifting = s.stacks.filter((x) => x.sync !== 'Synced').length;
+  const degraded = s.stacks.filter((x) => x.health === 'Degraded').length;
+  if (!s.engine.reachable) return { title: 'Mooring: Docker engine unreachable', level: 'bad' };
+  if (degraded) return { title: `Mooring: ${degraded} stack(s) degraded`, level: 'bad' };
+  if (drifting) return { title: `Mooring: ${drifting} stack(s) out of sync`, level: 'warn' };
+  return { title: 'Mooring: everything in sync', level: 'ok' };
+}
+
+function notifyDesktop(before: Snapshot | null, after: Snapshot): void {
+  if (!before || !Notification.isSupported()) return;
+  const was = new Map(before.stacks.map((x) => [x.name, x.sync]));
+  for (const st of after.stacks) {
+    if (st.sync === 'OutOfSync' && was.get(st.name) === 'Synced') {
+      new Notification({
+        title: `Drift in ${st.name}`,
+        body: st.services
+          .filter((x) => x.sync !== 'Synced')
+          .map((x) => x.name)
+          .join(', '),
+      }).show();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  await app.whenReady();
+  applySecurityRestrictions(session.defaultSession, RENDERER);
+  const engine = await Engine.open({ home: defaultHome() });
+  const service = new ApiService(engine, {
+    createController: (e) => new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? 60) * 1000 }),
+    canStoreTokens: safeStorage.isEncryptionAvailable(),
+  });
+
+  // Every call is checked for its sender and parsed by the service against the shared schemas.
+  ipcMain.handle('mooring:invoke', async (event, method: unknown, params: unknown) => {
+    if (!isTrustedSender(event.senderFrame, RENDERER)) {
+      return {
+        ok: false,
+        error: {
+          code: 'invalid-input',
+          message: 'Refused: the request did not come from Mooring’s own window.',
+        },
+      };
+    }
+    return service.handle(typeof method === 'string' ? method : '', params);
+  });
+
+  let last: Snapshot | null = null;
+  service.subscribe((e: PushEvent) => {
+    win?.webContents.send('mooring:event', e);
+    if (e.type === 'snapshot') {
+      notifyDesktop(last, e.snapshot);
+      last = e.snapshot;
+      tray?.setToolTip(summarize(e.snapshot).title);
+    } else if (e.type === 'run-finished' && e.result === 'failed' && Notification.isSupported()) {
+      new Notification({ title: `Sync of ${e.stack} failed`, body: e.error ?? '' }).show();
+    }
+  });
+
+  tray = new Tray(nativeImage.createFromPath(path.join(import.meta.dirname, '../../resources/icon.png')));
+  tray.setToolTip('Mooring');
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      {
+        label: 'Open Mooring',
+        click: () => {
+          (win ??= createWindow()).show();
+        },
+      },
+      {
+        label: 'Fetch now',
+        click: () => {
+          void service.handle('sources:fetch', {});
+        },
+      },
+      { type: 'separator' },
+      { label: 'Quit', role: 'quit' },
+    ]),
+  );
+
+  win = createWindow();
+  win.on('closed', () => {
+    win = null;
+  });
+  await service.start();
+
+  app.on('activate', () => {
+    win ??= createWindow();
+  });
+  app.on('before-quit', () => {
+    void service.stop().finally(() => {
+      engine.close();
+    });
+  });
+}
+
 app.on('window-all-closed', () => {
-  app.quit();
+  // The controller keeps working from the tray; quit from its menu.
+});
+
+void main().catch((err: unknown) => {
+  console.error(err);
+  app.exit(1);
 });

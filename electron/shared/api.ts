@@ -11,13 +11,22 @@ import type {
   SourceState,
   StackStatus,
 } from './model.ts';
+import type { Method } from './methods.ts';
+
+export type { Method } from './methods.ts';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
-const revision = z.string().min(1).max(200).regex(/^[\w./-]+$/, 'a commit id, branch or tag');
+const revision = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\w./-]+$/, 'a commit id, branch or tag');
 
 export const schemas = {
   'app:snapshot': z.object({}).strict(),
-  'stacks:plan': z.object({ stack: name, revision: revision.optional(), prune: z.boolean().optional() }).strict(),
+  'stacks:plan': z
+    .object({ stack: name, revision: revision.optional(), prune: z.boolean().optional() })
+    .strict(),
   'stacks:sync': z
     .object({
       stacks: z.array(name).min(1).max(500),
@@ -27,7 +36,9 @@ export const schemas = {
     })
     .strict(),
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
-  'containers:logs': z.object({ container: z.string().regex(/^[\w.-]{1,128}$/), tail: z.number().int().min(1).max(5000) }).strict(),
+  'containers:logs': z
+    .object({ container: z.string().regex(/^[\w.-]{1,128}$/), tail: z.number().int().min(1).max(5000) })
+    .strict(),
   'history:runs': z
     .object({
       stack: name.optional(),
@@ -83,9 +94,8 @@ export const schemas = {
         .optional(),
     })
     .strict(),
-} as const;
+} as const satisfies Record<Method, z.ZodType>;
 
-export type Method = keyof typeof schemas;
 export type Params<M extends Method> = z.input<(typeof schemas)[M]>;
 
 export interface EngineState {
@@ -146,13 +156,24 @@ export interface Results {
 /** Pushed from the engine to every window: the renderer never polls. */
 export type PushEvent =
   | { type: 'snapshot'; snapshot: Snapshot }
-  | { type: 'progress'; runId: number; stack: string; index: number; kind: string; target: string; state: 'started' | 'succeeded' | 'failed'; error: string | null; ms: number | null }
+  | {
+      type: 'progress';
+      runId: number;
+      stack: string;
+      index: number;
+      kind: string;
+      target: string;
+      state: 'started' | 'succeeded' | 'failed';
+      error: string | null;
+      ms: number | null;
+    }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
   | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string };
 
 /** Errors cross every transport as data, with a code and a message a person can act on. */
 export interface ApiError {
-  code: 'usage' | 'unreachable' | 'manifest' | 'conflict' | 'not-found' | 'failed' | 'invalid-input' | 'internal';
+  code:
+    'usage' | 'unreachable' | 'manifest' | 'conflict' | 'not-found' | 'failed' | 'invalid-input' | 'internal';
   message: string;
 }
 
@@ -165,5 +186,3 @@ export interface MooringApi {
   /** 'electron' or 'browser': the UI shows what only one of them can do. */
   readonly transport: 'electron' | 'browser';
 }
-
-export const METHODS = Object.keys(schemas) as Method[];

@@ -1,9 +1,183 @@
-// Placeholder shell until the desktop UI lands (issue "Desktop UI"); the CLI is the interface today.
+// The shell: navigation, the screen for the route, a status bar everywhere, toasts, and the
+// keyboard shortcuts (/ filter, r fetch and refresh, g then o/h/c/s to go to a screen).
+import { useEffect, useRef } from 'react';
+import { call } from './api/client.ts';
+import { ago } from './format.ts';
+import { href, navigate, useRoute, type Route } from './router.ts';
+import { CommitsScreen, HistoryScreen } from './screens/history.tsx';
+import { Overview } from './screens/overview.tsx';
+import { SettingsScreen } from './screens/settings.tsx';
+import { StackScreen } from './screens/stack.tsx';
+import { StoreProvider, useStore } from './store.tsx';
+
 export function App(): React.JSX.Element {
   return (
-    <main>
-      <h1>Mooring</h1>
-      <p>The desktop UI is not built yet. Use the CLI: npx mooring --help</p>
-    </main>
+    <StoreProvider>
+      <Shell />
+    </StoreProvider>
+  );
+}
+
+const NAV: { route: Route; label: string; key: string }[] = [
+  { route: { screen: 'overview' }, label: 'Overview', key: 'g o' },
+  { route: { screen: 'history', runId: null }, label: 'History', key: 'g h' },
+  { route: { screen: 'commits' }, label: 'Commits', key: 'g c' },
+  { route: { screen: 'settings' }, label: 'Sources & settings', key: 'g s' },
+];
+
+function isTyping(e: KeyboardEvent): boolean {
+  const t = e.target as HTMLElement | null;
+  return (
+    !!t &&
+    (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)
+  );
+}
+
+function Shell(): React.JSX.Element {
+  const route = useRoute();
+  const { snapshot, notify, notices, dismiss, loadError, connection } = useStore();
+  const filterRef = useRef<HTMLInputElement>(null);
+  const pendingG = useRef(false);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || document.querySelector('dialog[open]')) return;
+      if (pendingG.current) {
+        pendingG.current = false;
+        const target = { o: NAV[0], h: NAV[1], c: NAV[2], s: NAV[3] }[e.key];
+        if (target) {
+          e.preventDefault();
+          navigate(target.route);
+        }
+        return;
+      }
+      if (e.key === 'g') {
+        pendingG.current = true;
+        setTimeout(() => (pendingG.current = false), 1200);
+      } else if (e.key === '/') {
+        e.preventDefault();
+        if (route.screen !== 'overview') navigate({ screen: 'overview' });
+        setTimeout(() => filterRef.current?.focus(), 0);
+      } else if (e.key === 'r') {
+        e.preventDefault();
+        notify('info', 'Fetching every source…');
+        void call('sources:fetch', {}).catch((err: unknown) => {
+          notify('error', (err as Error).message);
+        });
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+    };
+  }, [route, notify]);
+
+  const current = route.screen === 'stack' ? 'overview' : route.screen;
+  const attention =
+    snapshot?.stacks.filter((s) => s.sync !== 'Synced' || s.health === 'Degraded').length ?? 0;
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Screens">
+        <div className="brand">
+          <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden>
+            <path
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2.2"
+              strokeLinecap="round"
+              d="M12 3v18M7 7h10M4 14a8 8 0 0 0 16 0"
+            />
+          </svg>
+          Mooring
+        </div>
+        {NAV.map((n) => (
+          <a
+            key={n.label}
+            className="nav-link"
+            href={href(n.route)}
+            aria-current={current === n.route.screen ? 'page' : undefined}
+          >
+            <span>
+              {n.label}
+              {n.route.screen === 'overview' && attention > 0 && (
+                <span
+                  className="badge warn"
+                  style={{ marginLeft: 6 }}
+                  aria-label={`${attention} need attention`}
+                >
+                  {attention}
+                </span>
+              )}
+            </span>
+            <kbd>{n.key}</kbd>
+          </a>
+        ))}
+        <span className="spacer" />
+        <p className="hint">
+          <kbd>/</kbd> filter · <kbd>r</kbd> fetch now
+        </p>
+      </nav>
+      <main>
+        {connection === 'unauthorized' && (
+          <div className="callout bad" role="alert">
+            This page has no access token. Open the full URL that <code>mooring serve</code> printed.
+          </div>
+        )}
+        {connection === 'closed' && (
+          <div className="callout warn" role="alert">
+            Lost the connection to Mooring; reconnecting…
+          </div>
+        )}
+        {loadError && connection !== 'unauthorized' && <div className="callout bad">{loadError}</div>}
+        {route.screen === 'overview' && <Overview filterRef={filterRef} />}
+        {route.screen === 'stack' && <StackScreen name={route.name} />}
+        {route.screen === 'history' && <HistoryScreen runId={route.runId} />}
+        {route.screen === 'commits' && <CommitsScreen />}
+        {route.screen === 'settings' && <SettingsScreen />}
+      </main>
+      <StatusBar />
+      <div className="toasts" aria-live="polite">
+        {notices.map((n) => (
+          <div key={n.id} className={`toast ${n.level}`} role={n.level === 'error' ? 'alert' : 'status'}>
+            <p>{n.message}</p>
+            <button
+              className="link"
+              aria-label="Dismiss"
+              onClick={() => {
+                dismiss(n.id);
+              }}
+            >
+              ✕
+            </button>
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function StatusBar(): React.JSX.Element {
+  const { snapshot, connection } = useStore();
+  if (!snapshot)
+    return <footer className="statusbar">{connection === 'open' ? 'Loading…' : 'Connecting…'}</footer>;
+  const { engine, sources, controller } = snapshot;
+  return (
+    <footer className="statusbar" aria-label="Status">
+      <span className="item" data-status="engine">
+        <span className={`dot ${engine.reachable ? 'ok' : 'bad'}`} />
+        {engine.reachable ? 'Docker connected' : `Docker unreachable (${engine.endpoint})`}
+      </span>
+      {sources.map((s) => (
+        <span key={s.name} className="item" data-status={`source-${s.name}`} title={s.lastError ?? s.url}>
+          <span className={`dot ${s.lastError ? 'bad' : 'ok'}`} />
+          {s.name}: {s.lastError ? `offline since ${ago(s.failingSince)}` : `fetched ${ago(s.lastSuccessAt)}`}
+        </span>
+      ))}
+      <span className="item" data-status="controller">
+        <span className={`dot ${controller.running ? 'ok' : 'quiet'}`} />
+        Controller {controller.running ? 'on' : 'off'}
+      </span>
+    </footer>
   );
 }

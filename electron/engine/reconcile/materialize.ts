@@ -1,10 +1,12 @@
 // Files and folders from the config repo that services bind-mount, written into the home folder.
 // The path is content-addressed (the git oid), so a new revision writes a new copy and never
 // changes what a running container sees; copies no container mounts any more are removed.
-import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredService } from '../../shared/model.ts';
 import { repoMountPath } from '../docker/fields.ts';
+
+const SYMLINK = '120000';
 
 export interface ObjectReader {
   readBlob(oid: string): Promise<Uint8Array>;
@@ -47,7 +49,14 @@ export async function materializeMounts(
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         for (const entry of await reader.listTree(m.oid)) {
-          await writeAtomically(path.join(tmp, entry.path), await reader.readBlob(entry.oid), entry.mode);
+          const file = path.join(tmp, entry.path);
+          if (entry.mode === SYMLINK) {
+            // A link inside the repo stays a link (its target is the blob's text), as in a checkout.
+            await mkdir(path.dirname(file), { recursive: true });
+            await symlink(Buffer.from(await reader.readBlob(entry.oid)).toString('utf8'), file);
+          } else {
+            await writeAtomically(file, await reader.readBlob(entry.oid), entry.mode);
+          }
         }
         await rename(tmp, target);
       }

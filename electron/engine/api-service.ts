@@ -1,0 +1,328 @@
+// The API behind both UI transports (Electron IPC and the browser-mode WebSocket): parses every
+// input with the shared schemas, calls the engine, and turns failures into typed errors. It keeps
+// the latest snapshot and pushes it to subscribers whenever the controller reports a change, so
+// the renderer never polls.
+import type { z } from 'zod';
+import {
+  schemas,
+  type ApiError,
+  type CommitWithDeploys,
+  type Method,
+  type PushEvent,
+  type Reply,
+  type Results,
+  type Snapshot,
+  type UiSettings,
+} from '../shared/api.ts';
+import type { RunRecord } from '../shared/model.ts';
+import type { Engine } from './engine.ts';
+import { MooringError, errorMessage } from './errors.ts';
+import type { ProgressEvent } from './reconcile/apply.ts';
+import type { Controller, ControllerEvent } from './reconcile/controller.ts';
+import { saveSettings } from './settings.ts';
+
+export interface ApiServiceOptions {
+  /** Builds the controller for this engine; called at start and when the endpoint or interval changes. */
+  createController: (engine: Engine) => Controller;
+  /** Electron's safeStorage where available: tokens can then be kept, encrypted, in the home folder. */
+  canStoreTokens: boolean;
+}
+
+type Listener = (event: PushEvent) => void;
+
+const DEFAULT_POLL_SEC = 60;
+
+export class ApiService {
+  private controller: Controller | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly listeners = new Set<Listener>();
+  private pushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: ApiServiceOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.engine.settings.controllerEnabled ?? true) await this.startController();
+  }
+
+  async stop(): Promise<void> {
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    await this.stopController();
+  }
+
+  private async startController(): Promise<void> {
+    const controller = this.options.createController(this.engine);
+    this.unsubscribe = controller.subscribe((e) => {
+      this.onControllerEvent(e);
+    });
+    await controller.start();
+    this.controller = controller;
+    this.schedulePush();
+  }
+
+  private async stopController(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    const c = this.controller;
+    this.controller = null;
+    await c?.stop();
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: PushEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  private onControllerEvent(e: ControllerEvent): void {
+    switch (e.type) {
+      case 'progress':
+        this.onProgress(e.event);
+        break;
+      case 'log':
+        if (e.level !== 'info') this.emit({ type: 'notice', level: e.level, message: e.message });
+        break;
+      default:
+        this.schedulePush();
+    }
+  }
+
+  private onProgress(e: ProgressEvent): void {
+    if (e.type === 'action-started' || e.type === 'action-finished') {
+      this.emit({
+        type: 'progress',
+        runId: e.runId,
+        stack: '',
+        index: e.index,
+        kind: e.action.kind,
+        target: e.action.target,
+        state: e.type === 'action-started' ? 'started' : e.error ? 'failed' : 'succeeded',
+        error: e.type === 'action-finished' ? e.error : null,
+        ms: e.type === 'action-finished' ? e.ms : null,
+      });
+    } else if (e.type === 'run-finished') {
+      this.emit({ type: 'run-finished', runId: e.runId, stack: e.stack, result: e.result, error: e.error });
+      this.schedulePush();
+    }
+  }
+
+  /** Coalesces bursts of changes (an events storm, a sync of many stacks) into one push. */
+  private schedulePush(): void {
+    if (this.pushTimer || this.listeners.size === 0) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = null;
+      void this.snapshot().then(
+        (snapshot) => {
+          this.emit({ type: 'snapshot', snapshot });
+        },
+        (err: unknown) => {
+          this.emit({ type: 'notice', level: 'error', message: errorMessage(err) });
+        },
+      );
+    }, 100);
+  }
+
+  /** One entry point for every transport: parse, dispatch, and never throw. */
+  async handle(method: string, params: unknown): Promise<Reply<unknown>> {
+    if (!Object.hasOwn(schemas, method)) {
+      return { ok: false, error: { code: 'invalid-input', message: `Unknown method "${method}".` } };
+    }
+    const m = method as Method;
+    const parsed = schemas[m].safeParse(params ?? {});
+    if (!parsed.success) {
+      const message = parsed.error.issues
+        .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
+        .join('; ');
+      return { ok: false, error: { code: 'invalid-input', message: `Invalid input for ${m}: ${message}` } };
+    }
+    try {
+      return { ok: true, value: await this.dispatch(m, parsed.data) };
+    } catch (err) {
+      return { ok: false, error: toApiError(err) };
+    }
+  }
+
+  private async dispatch(m: Method, p: z.output<(typeof schemas)[Method]>): Promise<unknown> {
+    switch (m) {
+      case 'app:snapshot':
+        return this.snapshot();
+      case 'stacks:plan': {
+        const q = p as z.output<(typeof schemas)['stacks:plan']>;
+        const [r] = await this.engine.sync({
+          stacks: [q.stack],
+          revision: q.revision ?? null,
+          prune: q.prune ?? false,
+          dryRun: true,
+        });
+        if (!r?.plan) throw new MooringError('manifest', r?.error ?? `Stack "${q.stack}" cannot be planned.`);
+        return r.plan;
+      }
+      case 'stacks:sync':
+        return this.sync(p as z.output<(typeof schemas)['stacks:sync']>);
+      case 'stacks:suspend': {
+        const q = p as z.output<(typeof schemas)['stacks:suspend']>;
+        this.engine.setSuspended(q.stack, q.suspended);
+        await this.refresh(q.stack);
+        return null;
+      }
+      case 'containers:logs': {
+        const q = p as z.output<(typeof schemas)['containers:logs']>;
+        return this.engine.docker.logs(q.container, q.tail);
+      }
+      case 'history:runs': {
+        const q = p as z.output<(typeof schemas)['history:runs']>;
+        return this.engine.history.listRuns(q);
+      }
+      case 'history:run': {
+        const q = p as z.output<(typeof schemas)['history:run']>;
+        const run = this.engine.history.getRun(q.id);
+        if (!run) throw new MooringError('not-found', `No run #${q.id}.`);
+        return run;
+      }
+      case 'history:commits':
+        return this.commits(p as z.output<(typeof schemas)['history:commits']>);
+      case 'sources:add': {
+        const q = p as z.output<(typeof schemas)['sources:add']>;
+        if (q.token) throw new MooringError('usage', this.tokenUnsupported());
+        const { source, fetch } = await this.engine.addSource({
+          name: q.name,
+          url: q.url,
+          branch: q.branch ?? null,
+          path: q.path ?? null,
+        });
+        if (fetch.error) this.emit({ type: 'notice', level: 'warn', message: fetch.error });
+        await this.refresh();
+        return source;
+      }
+      case 'sources:update': {
+        const q = p as z.output<(typeof schemas)['sources:update']>;
+        if (q.token) throw new MooringError('usage', this.tokenUnsupported());
+        const source = this.engine.updateSource(q.name, {
+          ...(q.branch !== undefined ? { branch: q.branch } : {}),
+          ...(q.path !== undefined ? { path: q.path } : {}),
+        });
+        await this.refresh();
+        return source;
+      }
+      case 'sources:remove': {
+        const q = p as z.output<(typeof schemas)['sources:remove']>;
+        this.engine.removeSource(q.name);
+        await this.refresh();
+        return null;
+      }
+      case 'sources:fetch': {
+        const q = p as z.output<(typeof schemas)['sources:fetch']>;
+        const results = await this.engine.fetch(q.name);
+        for (const r of results) if (r.error) this.emit({ type: 'notice', level: 'warn', message: r.error });
+        await this.refresh();
+        return this.engine.listSources();
+      }
+      case 'settings:get':
+        return this.settings();
+      case 'settings:update':
+        return this.updateSettings(p as z.output<(typeof schemas)['settings:update']>);
+    }
+  }
+
+  private tokenUnsupported(): string {
+    return this.options.canStoreTokens
+      ? 'Storing tokens is not available yet: start Mooring with the token in an environment variable and add the source with `mooring source add NAME URL --token-env VAR`.'
+      : 'Browser mode cannot store tokens safely. Put the token in an environment variable and add the source with `mooring source add NAME URL --token-env VAR`.';
+  }
+
+  private async refresh(stack?: string): Promise<void> {
+    if (this.controller) await this.controller.refresh(stack);
+    this.schedulePush();
+  }
+
+  private async sync(q: z.output<(typeof schemas)['stacks:sync']>): Promise<Results['stacks:sync']> {
+    const results = await this.engine.sync({
+      stacks: q.stacks,
+      revision: q.revision ?? null,
+      prune: q.prune ?? false,
+      trigger: q.trigger ?? 'manual',
+      onProgress: (e) => {
+        this.onProgress(e);
+      },
+    });
+    for (const s of q.stacks) await this.refresh(s);
+    return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const state = this.controller?.snapshot();
+    const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false }));
+    const sources = this.engine.listSources();
+    const engine = state?.engine ?? (await this.engine.engineState());
+    const lastRuns: Record<string, RunRecord> = {};
+    for (const s of stacks) {
+      const [run] = this.engine.history.listRuns({ stack: s.name, limit: 1 });
+      if (run) lastRuns[s.name] = run;
+    }
+    const revisions: Snapshot['revisions'] = {};
+    for (const s of stacks) {
+      if (!s.revision || revisions[s.revision]) continue;
+      const c = this.engine.history.getCommit(s.source, s.revision);
+      if (c) revisions[s.revision] = { message: c.message, time: c.time };
+    }
+    return {
+      stacks,
+      sources,
+      engine,
+      controller: {
+        enabled: this.engine.settings.controllerEnabled ?? true,
+        running: this.controller !== null,
+      },
+      lastRuns,
+      revisions,
+    };
+  }
+
+  private commits(q: z.output<(typeof schemas)['history:commits']>): CommitWithDeploys[] {
+    const commits = this.engine.history.listCommits({
+      ...(q.source ? { source: q.source } : {}),
+      limit: q.limit ?? 100,
+    });
+    const deploys = this.engine.history.deploysOf(commits.map((c) => c.id));
+    return commits.map((c) => ({ ...c, deploys: deploys.get(c.id) ?? [] }));
+  }
+
+  private settings(): UiSettings {
+    const s = this.engine.settings;
+    return {
+      pollIntervalSec: s.pollIntervalSec ?? DEFAULT_POLL_SEC,
+      controllerEnabled: s.controllerEnabled ?? true,
+      dockerHost: s.dockerHost ?? null,
+      safety: s.safety,
+      home: this.engine.home,
+      canStoreTokens: this.options.canStoreTokens,
+    };
+  }
+
+  private async updateSettings(q: z.output<(typeof schemas)['settings:update']>): Promise<UiSettings> {
+    const s = this.engine.settings;
+    const before = { ...s };
+    if (q.pollIntervalSec !== undefined) s.pollIntervalSec = q.pollIntervalSec;
+    if (q.controllerEnabled !== undefined) s.controllerEnabled = q.controllerEnabled;
+    if (q.dockerHost !== undefined) s.dockerHost = q.dockerHost ?? undefined;
+    if (q.safety) s.safety = { ...s.safety, ...q.safety };
+    await saveSettings(this.engine.home, s);
+    if (s.dockerHost !== before.dockerHost) this.engine.setDockerHost(s.dockerHost);
+    const enabled = s.controllerEnabled ?? true;
+    const restart = s.pollIntervalSec !== before.pollIntervalSec || s.dockerHost !== before.dockerHost;
+    if (this.controller && (!enabled || restart)) await this.stopController();
+    if (!this.controller && enabled) await this.startController();
+    this.schedulePush();
+    return this.settings();
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof MooringError) return { code: err.code, message: err.message };
+  return { code: 'internal', message: errorMessage(err) };
+}

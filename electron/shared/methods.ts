@@ -1,0 +1,20 @@
+// The API's method names, in a module with no dependencies: the sandboxed preload checks names
+// against it, and api.ts gives each a schema (`satisfies` keeps the two lists equal).
+export const METHOD_NAMES = [
+  'app:snapshot',
+  'stacks:plan',
+  'stacks:sync',
+  'stacks:suspend',
+  'containers:logs',
+  'history:runs',
+  'history:run',
+  'history:commits',
+  'sources:add',
+  'sources:update',
+  'sources:remove',
+  'sources:fetch',
+  'settings:get',
+  'settings:update',
+] as const;
+
+export type Method = (typeof METHOD_NAMES)[number];

@@ -1,0 +1,151 @@
+// The renderer's one door to the engine: Electron's preload bridge where it exists, else the
+// browser-mode WebSocket. Both speak the same contract (electron/shared/api.ts).
+import type { Method, MooringApi, Params, PushEvent, Reply, Results } from '../../../electron/shared/api.ts';
+
+declare global {
+  interface Window {
+    mooring?: MooringApi;
+  }
+}
+
+type Pending = (reply: Reply<unknown>) => void;
+
+/** The token arrives in the URL fragment (never sent to a server), then lives in this tab's session only. */
+function takeToken(): string | null {
+  const match = /(?:^#|&)token=([\w-]+)/.exec(window.location.hash);
+  if (match?.[1]) {
+    sessionStorage.setItem('mooring-token', match[1]);
+    history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
+    return match[1];
+  }
+  return sessionStorage.getItem('mooring-token');
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized';
+
+class WebSocketApi implements MooringApi {
+  readonly transport = 'browser' as const;
+  private ws: WebSocket | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(e: PushEvent) => void>();
+  private readonly stateListeners = new Set<(s: ConnectionState) => void>();
+  private opened: Promise<void> | null = null;
+  private retryMs = 500;
+  state: ConnectionState = 'connecting';
+
+  constructor(private readonly token: string | null) {}
+
+  onState(listener: (s: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(s: ConnectionState): void {
+    this.state = s;
+    for (const l of this.stateListeners) l(s);
+  }
+
+  private connect(): Promise<void> {
+    if (this.opened) return this.opened;
+    this.opened = new Promise<void>((resolve, reject) => {
+      if (!this.token) {
+        this.setState('unauthorized');
+        reject(new Error('No access token: open the URL that `mooring serve` printed.'));
+        return;
+      }
+      const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/api?token=${encodeURIComponent(this.token)}`;
+      const ws = new WebSocket(url);
+      this.ws = ws;
+      let wasOpen = false;
+      ws.onopen = () => {
+        wasOpen = true;
+        this.retryMs = 500;
+        this.setState('open');
+        resolve();
+      };
+      ws.onmessage = (m) => {
+        const msg = JSON.parse(String(m.data)) as { id?: number; reply?: Reply<unknown>; event?: PushEvent };
+        if (msg.event) for (const l of this.listeners) l(msg.event);
+        else if (typeof msg.id === 'number' && msg.reply) {
+          this.pending.get(msg.id)?.(msg.reply);
+          this.pending.delete(msg.id);
+        }
+      };
+      ws.onclose = () => {
+        this.opened = null;
+        for (const p of this.pending.values()) {
+          p({ ok: false, error: { code: 'unreachable', message: 'The connection to Mooring was lost.' } });
+        }
+        this.pending.clear();
+        if (!wasOpen && this.state !== 'open') {
+          reject(new Error('Cannot connect to Mooring: it may have stopped, or this link is stale.'));
+        }
+        this.setState('closed');
+        // Reconnect with backoff while the page is open: the server may just be restarting.
+        setTimeout(() => {
+          void this.connect().then(
+            () => {
+              for (const l of this.listeners)
+                l({ type: 'notice', level: 'info', message: 'Reconnected to Mooring.' });
+            },
+            () => undefined,
+          );
+        }, this.retryMs);
+        this.retryMs = Math.min(this.retryMs * 2, 10_000);
+      };
+    });
+    return this.opened;
+  }
+
+  async invoke<M extends Method>(method: M, params: Params<M>): Promise<Reply<Results[M]>> {
+    try {
+      await this.connect();
+    } catch (err) {
+      return { ok: false, error: { code: 'unreachable', message: (err as Error).message } };
+    }
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve as Pending);
+      this.ws!.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  subscribe(listener: (e: PushEvent) => void): () => void {
+    this.listeners.add(listener);
+    void this.connect().catch(() => undefined);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+let api: MooringApi | null = null;
+
+export function getApi(): MooringApi {
+  api ??= window.mooring ?? new WebSocketApi(takeToken());
+  return api;
+}
+
+/** Connection state of the browser transport; Electron's bridge is always open. */
+export function onConnectionState(listener: (s: ConnectionState) => void): () => void {
+  const a = getApi();
+  if (a instanceof WebSocketApi) return a.onState(listener);
+  listener('open');
+  return () => undefined;
+}
+
+/** Calls the API and throws the typed error's message, for places that show it. */
+export async function call<M extends Method>(method: M, params: Params<M>): Promise<Results[M]> {
+  const reply = await getApi().invoke(method, params);
+  if (!reply.ok) throw new ApiCallError(reply.error.code, reply.error.message);
+  return reply.value;
+}
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

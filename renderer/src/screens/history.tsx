@@ -1,0 +1,392 @@
+// Deploy history: runs as a filterable timeline (paged by id, virtualized), a run's detail, and the
+// cached commit log with where each commit was deployed. Reads only the local SQLite cache: it
+// works with the git server and the Docker engine both gone.
+import { useCallback, useEffect, useState } from 'react';
+import type { CommitWithDeploys } from '../../../electron/shared/api.ts';
+import type { ActionRecord, RunRecord } from '../../../electron/shared/model.ts';
+import { call } from '../api/client.ts';
+import { ResultBadge } from '../components/badges.tsx';
+import { Dialog } from '../components/dialog.tsx';
+import { VirtualList } from '../components/virtual-list.tsx';
+import { ago, duration, firstLine, shortId } from '../format.ts';
+import { href, navigate } from '../router.ts';
+import { useStore } from '../store.tsx';
+
+const PAGE = 200;
+const TRIGGERS = ['manual', 'auto', 'self-heal', 'rollback', 'cli'] as const;
+const RESULTS = ['succeeded', 'failed', 'running', 'interrupted'] as const;
+
+interface Filters {
+  stack: string;
+  trigger: string;
+  result: string;
+  from: string;
+  to: string;
+}
+
+export function HistoryTabs({ current }: { current: 'runs' | 'commits' }): React.JSX.Element {
+  return (
+    <nav className="tabs" aria-label="History views">
+      <a
+        href={href({ screen: 'history', runId: null })}
+        aria-current={current === 'runs' ? 'page' : undefined}
+      >
+        Runs
+      </a>
+      <a href={href({ screen: 'commits' })} aria-current={current === 'commits' ? 'page' : undefined}>
+        Commits
+      </a>
+    </nav>
+  );
+}
+
+export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.Element {
+  const { snapshot } = useStore();
+  const [filters, setFilters] = useState<Filters>({ stack: '', trigger: '', result: '', from: '', to: '' });
+  const [runs, setRuns] = useState<RunRecord[]>([]);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+
+  const query = useCallback(
+    (before?: number) => {
+      const q: Record<string, unknown> = { limit: PAGE };
+      if (filters.stack) q.stack = filters.stack;
+      if (filters.trigger) q.trigger = filters.trigger;
+      if (filters.result) q.result = filters.result;
+      if (filters.from) q.from = new Date(filters.from).toISOString();
+      if (filters.to) q.to = new Date(new Date(filters.to).getTime() + 86_400_000).toISOString();
+      if (before) q.before = before;
+      return call('history:runs', q);
+    },
+    [filters],
+  );
+
+  // Reload from the top when filters change, and when a run finishes (the snapshot's last runs move).
+  const newest = snapshot ? Math.max(0, ...Object.values(snapshot.lastRuns).map((r) => r.id)) : 0;
+  useEffect(() => {
+    let stale = false;
+    setLoading(true);
+    query().then(
+      (page) => {
+        if (stale) return;
+        setRuns(page);
+        setDone(page.length < PAGE);
+        setError(null);
+        setLoading(false);
+      },
+      (err: unknown) => {
+        if (!stale) setError((err as Error).message);
+        setLoading(false);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [query, newest]);
+
+  const more = (): void => {
+    if (done || loading || runs.length === 0) return;
+    setLoading(true);
+    query(runs[runs.length - 1]!.id).then(
+      (page) => {
+        setRuns((r) => [...r, ...page]);
+        setDone(page.length < PAGE);
+        setLoading(false);
+      },
+      (err: unknown) => {
+        setError((err as Error).message);
+        setLoading(false);
+      },
+    );
+  };
+
+  const stackNames = [...new Set((snapshot?.stacks ?? []).map((s) => s.name))].sort();
+  const set = (k: keyof Filters) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+    setFilters((f) => ({ ...f, [k]: e.target.value }));
+  };
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>History</h1>
+        <span className="sub">Every sync, with its trigger, revision and result. Works offline.</span>
+      </div>
+      <HistoryTabs current="runs" />
+      <div className="filters" role="search" aria-label="Filter runs">
+        <label className="field">
+          <span>Stack</span>
+          <select value={filters.stack} onChange={set('stack')} aria-label="Stack">
+            <option value="">All stacks</option>
+            {stackNames.map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Trigger</span>
+          <select value={filters.trigger} onChange={set('trigger')} aria-label="Trigger">
+            <option value="">Any trigger</option>
+            {TRIGGERS.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Result</span>
+          <select value={filters.result} onChange={set('result')} aria-label="Result">
+            <option value="">Any result</option>
+            {RESULTS.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>From</span>
+          <input type="date" value={filters.from} onChange={set('from')} aria-label="From date" />
+        </label>
+        <label className="field">
+          <span>To</span>
+          <input type="date" value={filters.to} onChange={set('to')} aria-label="To date" />
+        </label>
+      </div>
+      {error && <div className="callout bad">{error}</div>}
+      <div className="panel">
+        <div className="run-row head" aria-hidden>
+          <span>Run</span>
+          <span>Stack</span>
+          <span>Revision</span>
+          <span>Trigger</span>
+          <span>Started</span>
+          <span>Took</span>
+          <span>Result</span>
+          <span>Error</span>
+        </div>
+        {runs.length === 0 && !loading ? (
+          <p className="empty">
+            No runs{Object.values(filters).some(Boolean) ? ' match these filters' : ' yet'}.
+          </p>
+        ) : (
+          <VirtualList
+            label="Runs"
+            items={runs}
+            rowHeight={40}
+            height="calc(100vh - 290px)"
+            onEndReached={more}
+            render={(r) => (
+              <a className="run-row" href={href({ screen: 'history', runId: r.id })} data-run={r.id}>
+                <span className="mono">#{r.id}</span>
+                <span className="name">{r.stack}</span>
+                <span className="mono">{shortId(r.revision)}</span>
+                <span>{r.trigger}</span>
+                <span title={r.startedAt}>{new Date(r.startedAt).toLocaleString()}</span>
+                <span>{duration(r.startedAt, r.finishedAt)}</span>
+                <span>
+                  <ResultBadge result={r.result} />
+                </span>
+                <span className="cell-sub" title={r.error ?? ''}>
+                  {firstLine(r.error)}
+                </span>
+              </a>
+            )}
+          />
+        )}
+      </div>
+      {runId !== null && <RunDetail id={runId} />}
+    </>
+  );
+}
+
+function RunDetail({ id }: { id: number }): React.JSX.Element {
+  const { notify } = useStore();
+  const [data, setData] = useState<{ run: RunRecord; actions: ActionRecord[] } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState(false);
+  useEffect(() => {
+    call('history:run', { id }).then(setData, (err: unknown) => {
+      setError((err as Error).message);
+    });
+  }, [id]);
+  const close = (): void => {
+    navigate({ screen: 'history', runId: null });
+  };
+  const redeploy = async (run: RunRecord): Promise<void> => {
+    setConfirm(false);
+    try {
+      const [r] = await call('stacks:sync', {
+        stacks: [run.stack],
+        revision: run.revision,
+        trigger: 'rollback',
+      });
+      if (r?.result === 'succeeded')
+        notify('info', `Redeployed ${run.stack} at ${shortId(run.revision)} (run #${r.runId ?? '?'}).`);
+      else if (r && r.result !== 'failed') notify('error', r.error ?? r.result);
+    } catch (err) {
+      notify('error', (err as Error).message);
+    }
+  };
+  return (
+    <Dialog
+      title={`Run #${id}`}
+      onClose={close}
+      actions={
+        <>
+          {data && !confirm && (
+            <button
+              onClick={() => {
+                setConfirm(true);
+              }}
+              disabled={!data.run.revision}
+            >
+              Redeploy this revision…
+            </button>
+          )}
+          {data && confirm && (
+            <button className="primary" onClick={() => void redeploy(data.run)}>
+              Yes, redeploy {shortId(data.run.revision)} to {data.run.stack}
+            </button>
+          )}
+          <button autoFocus onClick={close}>
+            Close
+          </button>
+        </>
+      }
+    >
+      {error && <div className="callout bad">{error}</div>}
+      {data && (
+        <>
+          {confirm && (
+            <div className="callout warn">
+              This deploys revision <code>{shortId(data.run.revision)}</code> of{' '}
+              <strong>{data.run.stack}</strong> as a rollback. Git is not changed: the stack will differ from
+              its branch tip until the next sync.
+            </div>
+          )}
+          <dl className="kv">
+            <dt>Stack</dt>
+            <dd>
+              <a href={href({ screen: 'stack', name: data.run.stack })}>{data.run.stack}</a> (
+              {data.run.source})
+            </dd>
+            <dt>Revision</dt>
+            <dd className="mono">{data.run.revision || '—'}</dd>
+            <dt>Trigger</dt>
+            <dd>{data.run.trigger}</dd>
+            <dt>Result</dt>
+            <dd>
+              <ResultBadge result={data.run.result} />
+            </dd>
+            <dt>Started</dt>
+            <dd>
+              {new Date(data.run.startedAt).toLocaleString()} · took{' '}
+              {duration(data.run.startedAt, data.run.finishedAt)}
+            </dd>
+          </dl>
+          {data.run.error && (
+            <pre className="logs" style={{ marginTop: 12 }}>
+              {data.run.error}
+            </pre>
+          )}
+          <h2>Actions</h2>
+          {data.actions.length === 0 ? (
+            <p className="sub">No actions: nothing differed from git, or nothing could be applied.</p>
+          ) : (
+            <table aria-label="Actions">
+              <thead>
+                <tr>
+                  <th>Action</th>
+                  <th>Reason</th>
+                  <th>Took</th>
+                  <th>Result</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.actions.map((a) => (
+                  <tr key={a.id}>
+                    <td>
+                      <strong>{a.kind}</strong> {a.target}
+                    </td>
+                    <td className="cell-sub">
+                      {a.reason}
+                      {a.error && <div style={{ color: 'var(--bad)' }}>{a.error}</div>}
+                    </td>
+                    <td>{duration(a.startedAt, a.finishedAt)}</td>
+                    <td>
+                      <ResultBadge result={a.result} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </Dialog>
+  );
+}
+
+export function CommitsScreen(): React.JSX.Element {
+  const [commits, setCommits] = useState<CommitWithDeploys[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    call('history:commits', { limit: 500 }).then(setCommits, (err: unknown) => {
+      setError((err as Error).message);
+    });
+  }, []);
+  return (
+    <>
+      <div className="page-head">
+        <h1>History</h1>
+        <span className="sub">The config repos’ commits, cached locally, with where each was deployed.</span>
+      </div>
+      <HistoryTabs current="commits" />
+      {error && <div className="callout bad">{error}</div>}
+      {commits && commits.length === 0 && (
+        <p className="empty">No commits cached yet. Add a source and fetch it.</p>
+      )}
+      {commits && commits.length > 0 && (
+        <div className="panel">
+          <table aria-label="Commits">
+            <thead>
+              <tr>
+                <th>Commit</th>
+                <th>Message</th>
+                <th>Stacks changed</th>
+                <th>Deployed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {commits.map((c) => (
+                <tr key={`${c.source}/${c.id}`} data-commit={c.id}>
+                  <td>
+                    <code>{shortId(c.id)}</code>
+                    <div className="cell-sub">{c.source}</div>
+                  </td>
+                  <td>
+                    {firstLine(c.message)}
+                    <div className="cell-sub">
+                      {c.author} · {ago(c.time)}
+                    </div>
+                  </td>
+                  <td>{c.stacks.join(', ') || '—'}</td>
+                  <td>
+                    {c.deploys.length === 0 ? (
+                      <span className="cell-sub">not deployed here</span>
+                    ) : (
+                      c.deploys.slice(0, 4).map((d) => (
+                        <div key={d.runId}>
+                          <a href={href({ screen: 'history', runId: d.runId })}>#{d.runId}</a> {d.stack}{' '}
+                          <ResultBadge result={d.result} /> <span className="cell-sub">{ago(d.at)}</span>
+                        </div>
+                      ))
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

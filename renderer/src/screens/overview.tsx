@@ -1,0 +1,323 @@
+// Every stack at a glance; what needs a person's eyes sorts first and stands out.
+import { useMemo, useState } from 'react';
+import type { Snapshot } from '../../../electron/shared/api.ts';
+import type { Plan, StackStatus } from '../../../electron/shared/model.ts';
+import { call } from '../api/client.ts';
+import { HealthBadge, ResultBadge, SyncBadge } from '../components/badges.tsx';
+import { Dialog } from '../components/dialog.tsx';
+import { ago, firstLine, shortId } from '../format.ts';
+import { href, navigate } from '../router.ts';
+import { useStore } from '../store.tsx';
+
+const SYNC_RANK: Record<string, number> = { Unknown: 0, OutOfSync: 1, Orphaned: 2, Missing: 3, Synced: 4 };
+const HEALTH_RANK: Record<string, number> = {
+  Degraded: 0,
+  Unknown: 1,
+  Missing: 2,
+  Progressing: 3,
+  Suspended: 4,
+  Healthy: 5,
+};
+
+export function needsAttention(s: StackStatus): boolean {
+  return s.sync !== 'Synced' || s.health === 'Degraded' || s.health === 'Unknown';
+}
+
+export function sortStacks(stacks: StackStatus[]): StackStatus[] {
+  return [...stacks].sort(
+    (a, b) =>
+      (SYNC_RANK[a.sync] ?? 9) - (SYNC_RANK[b.sync] ?? 9) ||
+      (HEALTH_RANK[a.health] ?? 9) - (HEALTH_RANK[b.health] ?? 9) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+function counts(s: StackStatus): string {
+  const by = new Map<string, number>();
+  for (const svc of s.services) by.set(svc.sync, (by.get(svc.sync) ?? 0) + 1);
+  return [...by].map(([k, n]) => `${n} ${k === 'OutOfSync' ? 'out of sync' : k.toLowerCase()}`).join(' · ');
+}
+
+export function Overview({
+  filterRef,
+}: {
+  filterRef: React.RefObject<HTMLInputElement | null>;
+}): React.JSX.Element {
+  const { snapshot, notify } = useStore();
+  const [filter, setFilter] = useState('');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<{ plans: Plan[]; stacks: string[] } | null>(null);
+
+  const stacks = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    const all = sortStacks(snapshot?.stacks ?? []);
+    return f
+      ? all.filter((s) => `${s.name} ${s.source} ${s.sync} ${s.health}`.toLowerCase().includes(f))
+      : all;
+  }, [snapshot, filter]);
+
+  if (!snapshot) return <p className="sub">Loading…</p>;
+  if (snapshot.sources.length === 0) return <NoSources />;
+
+  const outOfSync = (snapshot.stacks ?? []).filter((s) => s.sync === 'OutOfSync' || s.sync === 'Missing');
+
+  const sync = async (names: string[]): Promise<void> => {
+    setBusy(names.join(','));
+    try {
+      const results = await call('stacks:sync', { stacks: names });
+      for (const r of results) {
+        if (r.result === 'succeeded') notify('info', `Synced "${r.stack}".`);
+        else if (r.result !== 'failed') notify('error', `${r.stack}: ${r.error ?? r.result}`);
+      }
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const previewAll = async (): Promise<void> => {
+    const names = outOfSync.map((s) => s.name);
+    setBusy('plan');
+    try {
+      const plans = await Promise.all(names.map((stack) => call('stacks:plan', { stack })));
+      setConfirm({ plans, stacks: names });
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Overview</h1>
+        <span className="sub">
+          {snapshot.stacks.length} stacks · {snapshot.stacks.filter(needsAttention).length} need attention
+        </span>
+        <span className="grow" />
+        <input
+          ref={filterRef}
+          type="search"
+          placeholder="Filter stacks  ( / )"
+          aria-label="Filter stacks"
+          value={filter}
+          onChange={(e) => {
+            setFilter(e.target.value);
+          }}
+        />
+        <button
+          className="primary"
+          disabled={outOfSync.length === 0 || busy !== null}
+          onClick={() => void previewAll()}
+          title="Preview, then sync every stack that is out of sync or missing"
+        >
+          Sync all out of sync{outOfSync.length ? ` (${outOfSync.length})` : ''}
+        </button>
+      </div>
+      <EngineCallout snapshot={snapshot} />
+      {stacks.length === 0 ? (
+        <div className="panel empty">
+          {filter ? (
+            <p>No stack matches “{filter}”.</p>
+          ) : (
+            <>
+              <h2>No stacks found</h2>
+              <p>
+                A stack is a folder in the config repo holding <code>compose.yaml</code>. Check the source’s
+                branch and sub-path in Settings, or push a stack and press Fetch.
+              </p>
+            </>
+          )}
+        </div>
+      ) : (
+        <div className="panel">
+          <table aria-label="Stacks">
+            <thead>
+              <tr>
+                <th>Stack</th>
+                <th>Revision</th>
+                <th>Sync</th>
+                <th>Health</th>
+                <th>Services</th>
+                <th>Last run</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {stacks.map((s) => {
+                const rev = s.revision ? snapshot.revisions[s.revision] : undefined;
+                const run = snapshot.lastRuns[s.name];
+                const attention = needsAttention(s);
+                return (
+                  <tr
+                    key={`${s.source}/${s.name}`}
+                    data-stack={s.name}
+                    data-sync={s.sync}
+                    className={`clickable ${attention ? 'attention' : ''} ${s.health === 'Degraded' || s.sync === 'Unknown' ? 'bad' : ''}`}
+                    onClick={(e) => {
+                      if ((e.target as HTMLElement).closest('button,a')) return;
+                      navigate({ screen: 'stack', name: s.name });
+                    }}
+                  >
+                    <td>
+                      <a className="name" href={href({ screen: 'stack', name: s.name })}>
+                        {s.name}
+                      </a>
+                      <div className="cell-sub">{s.source}</div>
+                    </td>
+                    <td>
+                      <code>{shortId(s.revision)}</code>
+                      <div className="cell-sub">
+                        {rev
+                          ? `${firstLine(rev.message)} · ${ago(rev.time)}`
+                          : s.revision
+                            ? ''
+                            : 'no revision'}
+                      </div>
+                    </td>
+                    <td>
+                      <SyncBadge sync={s.sync} />
+                      {s.errors.length > 0 && <div className="cell-sub">manifest invalid</div>}
+                    </td>
+                    <td>
+                      <HealthBadge health={s.health} />
+                    </td>
+                    <td className="cell-sub">{counts(s) || 'no services'}</td>
+                    <td>
+                      {run ? (
+                        <>
+                          <ResultBadge result={run.result} />
+                          <div className="cell-sub">
+                            <a href={href({ screen: 'history', runId: run.id })}>#{run.id}</a> · {run.trigger}{' '}
+                            · {ago(run.startedAt)}
+                          </div>
+                        </>
+                      ) : (
+                        <span className="cell-sub">never synced</span>
+                      )}
+                    </td>
+                    <td style={{ textAlign: 'right' }}>
+                      <button
+                        disabled={busy !== null || s.errors.length > 0 || s.sync === 'Unknown' || !s.revision}
+                        onClick={() => void sync([s.name])}
+                        aria-label={`Sync ${s.name}`}
+                      >
+                        {busy === s.name ? <span className="spinner" /> : 'Sync'}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {confirm && (
+        <Dialog
+          title={`Sync ${confirm.stacks.length} stack${confirm.stacks.length === 1 ? '' : 's'}?`}
+          onClose={() => {
+            setConfirm(null);
+          }}
+          actions={
+            <>
+              <button
+                onClick={() => {
+                  setConfirm(null);
+                }}
+              >
+                Cancel
+              </button>
+              <button
+                className="primary"
+                autoFocus
+                onClick={() => {
+                  const names = confirm.stacks;
+                  setConfirm(null);
+                  void sync(names);
+                }}
+              >
+                Sync {confirm.stacks.length}
+              </button>
+            </>
+          }
+        >
+          <p className="sub">These changes will be made to the Docker engine:</p>
+          {confirm.plans.map((p) => (
+            <div key={p.stack}>
+              <h3 style={{ margin: '12px 0 6px', fontSize: 14 }}>
+                {p.stack} <code className="sub">@ {shortId(p.revision)}</code>
+              </h3>
+              <PlanList plan={p} />
+            </div>
+          ))}
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+export function PlanList({
+  plan,
+  progress,
+}: {
+  plan: Plan;
+  progress?: Map<number, string>;
+}): React.JSX.Element {
+  if (plan.actions.length === 0) return <p className="sub">Nothing to do: already in sync.</p>;
+  return (
+    <ol className="plan-list" aria-label={`Plan for ${plan.stack}`}>
+      {plan.actions.map((a, i) => {
+        const state = progress?.get(i);
+        return (
+          <li key={i} data-action={`${a.kind} ${a.target}`}>
+            <span aria-label={state ?? 'pending'}>
+              {state === 'succeeded' ? (
+                '✓'
+              ) : state === 'failed' ? (
+                '✗'
+              ) : state === 'started' ? (
+                <span className="spinner" />
+              ) : (
+                '·'
+              )}
+            </span>
+            <span className="kind">{a.kind}</span>
+            <span>
+              <strong>{a.target}</strong> <span className="reason">— {a.reason}</span>
+            </span>
+            <span className="sub">step {a.level + 1}</span>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function EngineCallout({ snapshot }: { snapshot: Snapshot }): React.JSX.Element | null {
+  if (snapshot.engine.reachable) return null;
+  return (
+    <div className="callout bad" role="alert">
+      <strong>Docker engine not reachable</strong> at <code>{snapshot.engine.endpoint}</code>. Status is
+      Unknown until it answers. Start Docker, or set the Docker endpoint in{' '}
+      <a href={href({ screen: 'settings' })}>Settings</a>.
+      {snapshot.engine.error && <div className="cell-sub">{snapshot.engine.error}</div>}
+    </div>
+  );
+}
+
+function NoSources(): React.JSX.Element {
+  return (
+    <div className="panel empty">
+      <h2>No config repo yet</h2>
+      <p>
+        Mooring keeps your Docker engine equal to a git repo of Compose files. Add the repo (an HTTP(S) URL or
+        a local path) and its stacks will show here.
+      </p>
+      <a className="button primary" href={href({ screen: 'settings' })} style={{ textDecoration: 'none' }}>
+        Add a source
+      </a>
+    </div>
+  );
+}

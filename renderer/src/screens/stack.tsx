@@ -1,0 +1,318 @@
+// One stack: its services, what differs from git and why, the plan before anything changes,
+// live progress while it applies, and container logs.
+import { Fragment, useEffect, useState } from 'react';
+import type { Plan, ServiceStatus } from '../../../electron/shared/model.ts';
+import { call } from '../api/client.ts';
+import { HealthBadge, SyncBadge } from '../components/badges.tsx';
+import { Dialog } from '../components/dialog.tsx';
+import { DiffTable } from '../components/diff-table.tsx';
+import { ago, firstLine, shortId } from '../format.ts';
+import { href } from '../router.ts';
+import { useStore } from '../store.tsx';
+import { PlanList } from './overview.tsx';
+
+export function StackScreen({ name }: { name: string }): React.JSX.Element {
+  const { snapshot, progress, notify } = useStore();
+  const [plan, setPlan] = useState<Plan | null>(null);
+  const [runId, setRunId] = useState<number | null>(null);
+  const [applying, setApplying] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [logsFor, setLogsFor] = useState<string | null>(null);
+
+  const stack = snapshot?.stacks.find((s) => s.name === name);
+  if (!snapshot) return <p className="sub">Loading…</p>;
+  if (!stack) {
+    return (
+      <div className="panel empty">
+        <h2>No stack “{name}”</h2>
+        <p>It is not declared in any source and Mooring runs no container for it.</p>
+        <a href={href({ screen: 'overview' })}>Back to the overview</a>
+      </div>
+    );
+  }
+  const rev = stack.revision ? snapshot.revisions[stack.revision] : undefined;
+  const live = runId !== null ? new Map((progress[runId] ?? []).map((p) => [p.index, p.state])) : undefined;
+
+  const preview = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      setRunId(null);
+      setPlan(await call('stacks:plan', { stack: name }));
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const apply = async (): Promise<void> => {
+    setApplying(true);
+    try {
+      const [r] = await call('stacks:sync', { stacks: [name] });
+      if (r) setRunId(r.runId);
+      if (r?.result === 'succeeded') {
+        notify('info', `Synced "${name}".`);
+        setPlan(null);
+      } else if (r && r.result !== 'failed') notify('error', r.error ?? r.result);
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setApplying(false);
+    }
+  };
+
+  const suspended = (stack as { suspended?: boolean }).suspended ?? false;
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>{stack.name}</h1>
+        <SyncBadge sync={stack.sync} />
+        <HealthBadge health={stack.health} />
+        {suspended && <span className="badge quiet">suspended</span>}
+        <span className="grow" />
+        <button
+          onClick={() => {
+            void call('stacks:suspend', { stack: name, suspended: !suspended }).catch((err: unknown) => {
+              notify('error', (err as Error).message);
+            });
+          }}
+          title="A suspended stack is left alone by the controller"
+        >
+          {suspended ? 'Resume controller' : 'Suspend controller'}
+        </button>
+        <button
+          className="primary"
+          disabled={busy || stack.errors.length > 0 || !stack.revision || stack.sync === 'Unknown'}
+          onClick={() => void preview()}
+        >
+          Preview sync
+        </button>
+      </div>
+      <dl className="kv panel pad" style={{ marginBottom: 16 }}>
+        <dt>Source</dt>
+        <dd>{stack.source}</dd>
+        <dt>Revision</dt>
+        <dd>
+          <code>{shortId(stack.revision)}</code> {rev && `${firstLine(rev.message)} · ${ago(rev.time)}`}
+        </dd>
+        <dt>Policy</dt>
+        <dd>
+          sync {stack.policy.sync}
+          {stack.policy.selfHeal ? ' · self-heal' : ''}
+          {stack.policy.prune ? ' · prune' : ''}
+        </dd>
+      </dl>
+      {stack.errors.length > 0 && (
+        <div className="callout bad" role="alert">
+          <strong>
+            The manifest is invalid; nothing of this stack will be applied until it is fixed in git.
+          </strong>
+          <ul>
+            {stack.errors.map((e, i) => (
+              <li key={i}>
+                <code>
+                  {e.file}:{e.line}:{e.column}
+                </code>{' '}
+                {e.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {[...new Set(stack.warnings)].map((w) => (
+        <div key={w} className="callout warn">
+          {w}
+        </div>
+      ))}
+      <div className="panel">
+        <table aria-label="Services">
+          <thead>
+            <tr>
+              <th>Service</th>
+              <th>Image (git → live)</th>
+              <th>State</th>
+              <th>Sync</th>
+              <th>Health</th>
+              <th>Ports</th>
+              <th>Up</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {stack.services.map((s) => {
+              const drifting = s.reasons.length > 0;
+              const open = drifting && !collapsed.has(s.name);
+              return (
+                <Fragment key={s.name}>
+                  <tr
+                    data-service={s.name}
+                    data-sync={s.sync}
+                    className={s.sync !== 'Synced' ? 'attention' : ''}
+                  >
+                    <td>
+                      {drifting ? (
+                        <button
+                          className="link"
+                          aria-expanded={open}
+                          onClick={() => {
+                            setCollapsed((c) => {
+                              const n = new Set(c);
+                              if (n.has(s.name)) n.delete(s.name);
+                              else n.add(s.name);
+                              return n;
+                            });
+                          }}
+                        >
+                          {open ? '▾' : '▸'} <span className="name">{s.name}</span>
+                        </button>
+                      ) : (
+                        <span className="name">{s.name}</span>
+                      )}
+                      <div className="cell-sub">{s.container ?? 'no container'}</div>
+                    </td>
+                    <td>
+                      <ImageCell s={s} />
+                    </td>
+                    <td>{s.state ?? '—'}</td>
+                    <td>
+                      <SyncBadge sync={s.sync} />
+                    </td>
+                    <td>
+                      <HealthBadge health={s.health} />
+                    </td>
+                    <td className="mono">{s.ports.join(', ') || '—'}</td>
+                    <td>{s.startedAt ? ago(s.startedAt).replace(' ago', '') : '—'}</td>
+                    <td style={{ textAlign: 'right' }}>
+                      {s.container && (
+                        <button
+                          onClick={() => {
+                            setLogsFor(logsFor === s.container ? null : s.container);
+                          }}
+                          aria-pressed={logsFor === s.container}
+                        >
+                          Logs
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                  {open && (
+                    <tr>
+                      <td colSpan={8}>
+                        <DiffTable reasons={s.reasons} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {logsFor && <Logs container={logsFor} />}
+      {plan && (
+        <Dialog
+          title={runId === null ? `Preview sync of ${name}` : `Syncing ${name}`}
+          onClose={() => {
+            if (!applying) setPlan(null);
+          }}
+          actions={
+            <>
+              <button
+                disabled={applying}
+                onClick={() => {
+                  setPlan(null);
+                }}
+              >
+                {runId === null ? 'Cancel' : 'Close'}
+              </button>
+              {runId === null || applying ? (
+                <button
+                  className="primary"
+                  autoFocus
+                  disabled={applying || plan.actions.length === 0}
+                  onClick={() => void apply()}
+                >
+                  {applying ? 'Applying…' : 'Apply'}
+                </button>
+              ) : null}
+            </>
+          }
+        >
+          <p className="sub">
+            Revision <code>{shortId(plan.revision)}</code>. Each action runs in order of its step; actions of
+            one step run in parallel.
+          </p>
+          <PlanList plan={plan} {...(live ? { progress: live } : {})} />
+          {runId !== null && (
+            <p>
+              <a href={href({ screen: 'history', runId })}>Run #{runId} in history</a>
+            </p>
+          )}
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+function ImageCell({ s }: { s: ServiceStatus }): React.JSX.Element {
+  const same = s.image.desired === s.image.live;
+  return (
+    <div className="mono">
+      {s.image.desired ?? '—'}
+      {!same && s.image.live && <div className="cell-sub">live: {s.image.live}</div>}
+    </div>
+  );
+}
+
+function Logs({ container }: { container: string }): React.JSX.Element {
+  const [text, setText] = useState('');
+  const [follow, setFollow] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let stop = false;
+    const load = (): void => {
+      call('containers:logs', { container, tail: 300 }).then(
+        (t) => {
+          if (!stop) {
+            setText(t);
+            setError(null);
+          }
+        },
+        (err: unknown) => {
+          if (!stop) setError((err as Error).message);
+        },
+      );
+    };
+    load();
+    // Logs are not state the engine pushes; while following, re-read the tail.
+    const timer = follow ? setInterval(load, 2000) : undefined;
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
+  }, [container, follow]);
+  return (
+    <section aria-label={`Logs of ${container}`}>
+      <h2 style={{ display: 'flex', gap: 12, alignItems: 'center' }}>
+        Logs of <code>{container}</code>
+        <label className="check" style={{ fontWeight: 400, fontSize: 13 }}>
+          <input
+            type="checkbox"
+            checked={follow}
+            onChange={(e) => {
+              setFollow(e.target.checked);
+            }}
+          />
+          Follow
+        </label>
+      </h2>
+      {error ? (
+        <div className="callout bad">{error}</div>
+      ) : (
+        <pre className="logs">{text || '(no output yet)'}</pre>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,186 @@
+// The desktop UI in Chromium through browser mode, against the real engine and git server.
+import WebSocket from 'ws';
+import { docker } from '../helpers/docker.ts';
+import { MooringPage, expect, test, webCompose } from './fixtures.ts';
+
+test('first run: empty state, add a source, stacks are Missing, sync one to Synced', async ({
+  page,
+  app,
+  repo,
+}) => {
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await expect(page.getByRole('heading', { name: 'No config repo yet' })).toBeVisible();
+  await ui.screenshot('overview-empty');
+
+  await page.getByRole('link', { name: 'Add a source' }).click();
+  await ui.screenshot('add-source');
+  await ui.addSource('cfg', repo.url);
+  await ui.screenshot('settings');
+
+  await ui.goto('Overview');
+  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Missing');
+  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Missing');
+  await ui.screenshot('overview-missing');
+
+  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
+  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await expect(ui.stackRow('e2ejobs').locator('[data-health]')).toHaveText('Healthy');
+  // Still out of sync sorts first and stands out.
+  await expect(page.locator('tr[data-stack]').first()).toHaveAttribute('data-stack', 'e2eweb');
+  await expect(ui.stackRow('e2eweb')).toHaveClass(/attention/);
+  await ui.screenshot('overview');
+});
+
+test('out-of-band stop is highlighted within 2 s, the diff shows it, preview lists the action, apply fixes it', async ({
+  page,
+  app,
+  repo,
+}) => {
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
+  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+
+  await docker('stop', '-t', '1', 'e2eweb-worker-1');
+  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 2_000 });
+  await expect(ui.stackRow('e2eweb')).toHaveClass(/attention/);
+
+  await ui.stackRow('e2eweb').getByRole('link', { name: 'e2eweb' }).click();
+  await expect(ui.serviceRow('worker')).toHaveAttribute('data-sync', 'OutOfSync');
+  const diff = page.locator('tr[data-field="state"]');
+  await expect(diff).toContainText('running');
+  await expect(diff).toContainText('exited');
+  await ui.screenshot('stack-drift');
+
+  await page.getByRole('button', { name: 'Preview sync' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Preview sync of e2eweb' });
+  await expect(dialog.locator('[data-action="start worker"]')).toContainText('container is exited');
+  await ui.screenshot('stack-preview');
+  await dialog.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden({ timeout: 20_000 });
+  await expect(ui.serviceRow('worker')).toHaveAttribute('data-sync', 'Synced');
+  await ui.screenshot('stack');
+});
+
+test('a pushed image tag change shows after Fetch now; sync; history shows both runs with revisions', async ({
+  page,
+  app,
+  repo,
+}) => {
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
+  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  const first = (await page.locator('tr[data-stack="e2eweb"] code').first().textContent()) ?? '';
+
+  const second = await repo.commit({ 'e2eweb/compose.yaml': webCompose('2') }, 'app: busybox 2');
+  await ui.goto('Sources & settings');
+  await page.getByRole('button', { name: 'Fetch now' }).click();
+  await ui.goto('Overview');
+  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 10_000 });
+  await expect(ui.stackRow('e2eweb')).toContainText(second.slice(0, 7));
+  await ui.stackRow('e2eweb').getByRole('link', { name: 'e2eweb' }).click();
+  await expect(page.locator('tr[data-field="image"]')).toContainText('local/busybox:2');
+  await page.getByRole('button', { name: 'Preview sync' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Apply' }).click();
+  await expect(ui.serviceRow('app')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+
+  await ui.goto('History');
+  const rows = page.locator('[data-run]');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText(second.slice(0, 7));
+  await expect(rows.nth(1)).toContainText(first);
+  await expect(rows.nth(0)).toContainText('succeeded');
+  await ui.screenshot('history');
+  await rows.nth(0).click();
+  await expect(page.getByRole('dialog', { name: /Run #\d+/ })).toContainText('recreate');
+  await ui.screenshot('run-detail');
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+
+  await ui.goto('Commits');
+  await expect(page.locator(`tr[data-commit="${second}"]`)).toContainText('e2eweb');
+  await expect(page.locator(`tr[data-commit="${second}"]`)).toContainText('succeeded');
+  await ui.screenshot('commits');
+});
+
+test('offline: with the git server and the engine unreachable, history and commits still browse', async ({
+  page,
+  app,
+  repo,
+  gitServer,
+}) => {
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
+  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+
+  await gitServer.stop();
+  try {
+    await ui.goto('Sources & settings');
+    await page.getByLabel('Endpoint').fill(`unix://${app.home}/closed.sock`);
+    await page.getByLabel('Endpoint').press('Enter');
+    await page.getByRole('button', { name: 'Fetch now' }).click();
+    const bar = page.getByRole('contentinfo', { name: 'Status' });
+    await expect(bar.locator('[data-status="engine"]')).toContainText('Docker unreachable', {
+      timeout: 10_000,
+    });
+    await expect(bar.locator('[data-status="source-cfg"]')).toContainText('offline since');
+
+    await ui.goto('History');
+    await expect(page.locator('[data-run]')).toHaveCount(1);
+    await ui.goto('Commits');
+    await expect(page.locator('tr[data-commit]')).toHaveCount(1);
+    await ui.goto('Overview');
+    await expect(page.getByRole('alert').filter({ hasText: 'Docker engine not reachable' })).toBeVisible();
+    await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Unknown');
+    await ui.screenshot('overview-offline');
+  } finally {
+    await gitServer.start();
+  }
+});
+
+test('security: no Node in the page; the WebSocket refuses a wrong token and a foreign Origin', async ({
+  page,
+  app,
+}) => {
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  expect(new URL(app.url).hostname).toBe('127.0.0.1');
+  const globals = await page.evaluate(() => ({
+    require: typeof (window as unknown as { require?: unknown }).require,
+    process: typeof (window as unknown as { process?: unknown }).process,
+  }));
+  expect(globals).toEqual({ require: 'undefined', process: 'undefined' });
+
+  const wsUrl = app.origin.replace('http', 'ws') + '/api';
+  const attempt = (url: string, origin: string): Promise<string> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, { headers: { Origin: origin } });
+      ws.on('open', () => {
+        ws.close();
+        resolve('open');
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(String(res.statusCode));
+      });
+      ws.on('error', () => {
+        resolve('error');
+      });
+    });
+  expect(await attempt(`${wsUrl}?token=${app.token}`, app.origin)).toBe('open');
+  expect(await attempt(`${wsUrl}?token=wrong${app.token.slice(5)}`, app.origin)).toBe('401');
+  expect(await attempt(wsUrl, app.origin)).toBe('401');
+  expect(await attempt(`${wsUrl}?token=${app.token}`, 'http://evil.example')).toBe('403');
+
+  // Without the token in the URL the page says what to do instead of showing data.
+  const bare = await page.context().newPage();
+  await bare.goto(app.origin);
+  await expect(bare.getByRole('alert')).toContainText('no access token');
+});

@@ -1,0 +1,170 @@
+// The app under test: `mooring serve` in a child process with its own home folder, a real git
+// server, and page objects for each screen.
+import { test as base, expect, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { startGitServer, type GitServer } from '../helpers/git-server.ts';
+import { docker, removeStacks } from '../helpers/docker.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface App {
+  url: string;
+  origin: string;
+  token: string;
+  home: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(home: string, env: NodeJS.ProcessEnv = {}): Promise<App> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/mooring.mjs'), '--home', home, 'serve'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`mooring serve printed no URL in 30 s:\n${output}`));
+    }, 30_000);
+    const onData = (d: Buffer): void => {
+      output += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)/.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mooring serve exited (${code}):\n${output}`));
+    });
+  });
+  const u = new URL(url);
+  return {
+    url,
+    origin: u.origin,
+    token: u.hash.replace('#token=', ''),
+    home,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export const STACKS = ['e2eweb', 'e2ejobs'];
+
+export const webCompose = (tag: string): string => `services:
+  app:
+    image: local/busybox:${tag}
+    init: true
+    command: ["sleep", "3600"]
+    environment:
+      MODE: production
+  worker:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+`;
+
+const jobsCompose = `services:
+  runner:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+`;
+
+interface Fixtures {
+  gitServer: GitServer;
+  repo: TestRepo;
+  home: string;
+  app: App;
+}
+
+export const test = base.extend<Fixtures>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
+  gitServer: async ({}, use) => {
+    const server = await startGitServer();
+    await use(server);
+    await server.close();
+  },
+  repo: async ({ gitServer }, use) => {
+    await docker('tag', 'local/busybox:1', 'local/busybox:2');
+    await removeStacks(...STACKS);
+    const repo = await createRepo(gitServer, `e2e-${Date.now()}`, {
+      'e2eweb/compose.yaml': webCompose('1'),
+      'e2ejobs/compose.yaml': jobsCompose,
+      'mooring.yaml': 'stacks:\n  e2eweb: { sync: manual }\n',
+    });
+    await use(repo);
+    await removeStacks(...STACKS);
+  },
+  // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
+  home: async ({}, use) => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-e2e-'));
+    await use(home);
+    await rm(home, { recursive: true, force: true });
+  },
+  app: async ({ home }, use) => {
+    const app = await startApp(home);
+    await use(app);
+    await app.stop();
+  },
+});
+
+export { expect };
+
+/** Page objects: what a person sees and does on each screen. */
+export class MooringPage {
+  constructor(readonly page: Page) {}
+
+  async open(app: App): Promise<void> {
+    await this.page.goto(app.url);
+    await expect(this.page.getByRole('navigation', { name: 'Screens' })).toBeVisible();
+  }
+
+  stackRow(name: string) {
+    return this.page.locator(`tr[data-stack="${name}"]`);
+  }
+
+  serviceRow(name: string) {
+    return this.page.locator(`tr[data-service="${name}"]`);
+  }
+
+  async goto(screen: 'Overview' | 'History' | 'Commits' | 'Sources & settings'): Promise<void> {
+    await this.page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen }).click();
+  }
+
+  async addSource(name: string, url: string): Promise<void> {
+    await this.goto('Sources & settings');
+    const dialog = this.page.getByRole('dialog', { name: 'Add a source' });
+    if (!(await dialog.isVisible())) await this.page.getByRole('button', { name: 'Add source' }).click();
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByLabel('Repository URL or local path').fill(url);
+    await dialog.getByRole('button', { name: 'Add and fetch' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(this.page.locator(`tr[data-source="${name}"]`)).toBeVisible();
+  }
+
+  async screenshot(name: string): Promise<void> {
+    for (const scheme of ['light', 'dark'] as const) {
+      await this.page.emulateMedia({ colorScheme: scheme });
+      await this.page.screenshot({
+        path: path.join(ROOT, 'test-results', 'screens', `${name}-${scheme}.png`),
+        fullPage: true,
+      });
+    }
+    await this.page.emulateMedia({ colorScheme: 'light' });
+  }
+}

@@ -1,0 +1,86 @@
+// Every input crossing into the engine from a UI transport is parsed first; failures come back
+// as typed errors with a message, never as exceptions.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiService } from '../../electron/engine/api-service.ts';
+import { Engine } from '../../electron/engine/engine.ts';
+import { schemas } from '../../electron/shared/api.ts';
+import { METHOD_NAMES } from '../../electron/shared/methods.ts';
+
+describe('ApiService.handle', () => {
+  let home: string;
+  let engine: Engine;
+  let service: ApiService;
+
+  beforeEach(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'mooring-api-'));
+    // An endpoint nothing listens on: these calls must not need an engine.
+    engine = await Engine.open({ home, dockerHost: `unix://${home}/none.sock` });
+    service = new ApiService(engine, {
+      createController: () => {
+        throw new Error('not started in these tests');
+      },
+      canStoreTokens: false,
+    });
+  });
+  afterEach(async () => {
+    engine.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('the preload and the schemas know the same methods', () => {
+    expect([...METHOD_NAMES].sort()).toEqual(Object.keys(schemas).sort());
+  });
+
+  it('refuses an unknown method', async () => {
+    expect(await service.handle('engine:rm -rf', {})).toEqual({
+      ok: false,
+      error: { code: 'invalid-input', message: 'Unknown method "engine:rm -rf".' },
+    });
+    expect((await service.handle('toString', {})).ok).toBe(false);
+  });
+
+  it('refuses malformed input with the field named', async () => {
+    const r = await service.handle('history:runs', { limit: 'all' });
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.error).toMatchObject({
+        code: 'invalid-input',
+        message: expect.stringContaining('limit') as string,
+      });
+    const extra = await service.handle('history:runs', { limit: 5, sql: 'DROP TABLE runs' });
+    expect(extra.ok).toBe(false);
+    const badName = await service.handle('sources:add', { name: '../etc', url: '/tmp' });
+    expect(badName.ok).toBe(false);
+    if (!badName.ok) expect(badName.error.message).toContain('name');
+    const badRev = await service.handle('stacks:plan', { stack: 'web', revision: '--upload-pack=evil' });
+    expect(badRev.ok).toBe(false);
+  });
+
+  it('answers valid calls and carries engine errors as typed errors', async () => {
+    expect(await service.handle('history:runs', { limit: 10 })).toEqual({ ok: true, value: [] });
+    const missing = await service.handle('history:run', { id: 42 });
+    expect(missing).toEqual({ ok: false, error: { code: 'not-found', message: 'No run #42.' } });
+    const snap = await service.handle('app:snapshot', {});
+    expect(snap.ok).toBe(true);
+    if (snap.ok) {
+      expect(snap.value).toMatchObject({ stacks: [], sources: [], engine: { reachable: false } });
+    }
+  });
+
+  it('browser mode refuses to take a token and says what to do instead', async () => {
+    const r = await service.handle('sources:add', {
+      name: 'cfg',
+      url: 'http://127.0.0.1:1/x.git',
+      token: 'secret',
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.message).toContain('--token-env');
+      expect(r.error.message).not.toContain('secret');
+    }
+    expect(engine.listSources()).toEqual([]);
+  });
+});
