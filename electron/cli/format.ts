@@ -35,6 +35,13 @@ function table(rows: string[][]): string {
 
 const short = (id: string | null): string => (id ? id.slice(0, 7) : '-');
 
+/** What the controller does with the stack: its mooring.yaml policy, or that it is suspended here. */
+function policy(s: StackStatus): string {
+  const p = s.policy;
+  const parts = [p.sync, ...(p.selfHeal ? ['self-heal'] : []), ...(p.prune ? ['prune'] : [])].join('+');
+  return s.suspended ? `suspended (${parts})` : parts;
+}
+
 function counts(s: StackStatus): string {
   const by = new Map<SyncStatus, number>();
   for (const svc of s.services) by.set(svc.sync, (by.get(svc.sync) ?? 0) + 1);
@@ -54,9 +61,17 @@ export function formatStatus(
       : 'No stacks found in the sources (a stack is a folder with compose.yaml).';
   }
   const lines: string[] = [];
-  const rows: string[][] = [['STACK', 'SOURCE', 'REVISION', 'SYNC', 'HEALTH', 'SERVICES']];
+  const rows: string[][] = [['STACK', 'SOURCE', 'REVISION', 'SYNC', 'HEALTH', 'POLICY', 'SERVICES']];
   for (const s of statuses) {
-    rows.push([s.name, s.source, short(s.revision), paint(s.sync, color), paint(s.health, color), counts(s)]);
+    rows.push([
+      s.name,
+      s.source,
+      short(s.revision),
+      paint(s.sync, color),
+      paint(s.health, color),
+      policy(s),
+      counts(s),
+    ]);
   }
   lines.push(table(rows));
   for (const s of statuses) {
@@ -72,6 +87,9 @@ export function formatStatus(
       }
     }
     for (const w of [...new Set(s.warnings)]) details.push(`  ! ${w}`);
+    if (s.suspended) {
+      details.push(`  suspended: the controller leaves it alone (\`mooring resume ${s.name}\` to undo)`);
+    }
     if (details.length > 0) lines.push('', `${s.name}:`, ...details);
   }
   return lines.join('\n');

@@ -7,6 +7,7 @@ import { Engine, type SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
 import { defaultHome } from '../engine/home.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
+import { registerControllerCommands } from './controller-commands.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
 import { registerServe } from './serve-command.ts';
 
@@ -253,6 +254,7 @@ export async function main(
       io.out(o.json ? JSON.stringify({ commits }, null, 2) : formatLog(commits));
     });
 
+  registerControllerCommands(program, open, io);
   registerServe(program, open, io);
 
   try {

@@ -59,6 +59,19 @@ export interface SyncResult {
   runId: number | null;
   result: 'succeeded' | 'failed' | 'invalid' | 'planned' | 'locked';
   error: string | null;
+  /** The run was stopped part way by `signal` (result 'failed'; history says 'interrupted'). */
+  interrupted?: boolean;
+}
+
+export interface SyncOptions {
+  prune?: boolean;
+  dryRun?: boolean;
+  trigger?: Trigger;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Stops the run between levels; see ApplyInput.signal. */
+  signal?: AbortSignal;
+  /** Who holds the stack's lock, as a person reads it in "being synced by …". Default `mooring TRIGGER`. */
+  owner?: string;
 }
 
 const ago = (iso: string): string => {
@@ -328,13 +341,13 @@ export class Engine {
 
   // ---- status ----
 
-  private async observeAll(): Promise<{
+  private async observeAll(project?: string): Promise<{
     observed: ObservedContainer[];
     reachable: boolean;
     warning: string | null;
   }> {
     try {
-      return { observed: await this.docker.observe(this.home), reachable: true, warning: null };
+      return { observed: await this.docker.observe(this.home, project), reachable: true, warning: null };
     } catch (err) {
       if (err instanceof UnreachableError) return { observed: [], reachable: false, warning: err.message };
       throw err;
@@ -345,10 +358,25 @@ export class Engine {
     opts: { stacks?: string[]; revision?: string | null; recordDrift?: boolean } = {},
   ): Promise<StackStatus[]> {
     const loaded = await this.loadStacks(opts);
-    const { observed, reachable, warning } = await this.observeAll();
-    const statuses = await this.statusOf(loaded, observed, reachable, warning);
-    // Stacks Mooring deployed that no source declares any more (folder deleted in git).
-    if (!opts.stacks?.length && reachable) {
+    const { statuses } = await this.statusOfLoaded(loaded, { orphans: !opts.stacks?.length });
+    if (opts.recordDrift ?? true) this.recordDrift(statuses, 'no longer drifting (seen by status)');
+    return statuses.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Status of stacks already read from git (the controller keeps them between fetches, so an engine
+   * event costs no git read). `project` limits the engine query to that one stack; `orphans` adds the
+   * stacks Mooring deployed that no source declares any more (folder deleted in git).
+   */
+  async statusOfLoaded(
+    loaded: LoadedStack[],
+    opts: { project?: string; orphans?: boolean } = {},
+  ): Promise<{ statuses: StackStatus[]; reachable: boolean; error: string | null }> {
+    const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
+    const { observed, reachable, warning } = await this.observeAll(opts.project);
+    const suspended = this.history.listSuspended();
+    const statuses = await this.statusOf(stacks, observed, reachable, warning, suspended);
+    if (opts.orphans && reachable) {
       const known = new Set(loaded.map((s) => s.name));
       const sources = new Map(this.history.listSources().map((s) => [s.name, s]));
       const orphans = new Map<string, ObservedContainer[]>();
@@ -370,12 +398,12 @@ export class Engine {
             hashes: new Map(),
             warnings: [`Stack "${name}" is no longer declared in git.`],
             engineReachable: true,
+            suspended: suspended.has(name),
           }),
         );
       }
     }
-    if (opts.recordDrift ?? true) this.recordDrift(statuses, 'no longer drifting (seen by status)');
-    return statuses.sort((a, b) => a.name.localeCompare(b.name));
+    return { statuses, reachable, error: warning };
   }
 
   private async statusOf(
@@ -383,6 +411,7 @@ export class Engine {
     observed: ObservedContainer[],
     reachable: boolean,
     warning: string | null,
+    suspended: Map<string, unknown> = this.history.listSuspended(),
   ): Promise<StackStatus[]> {
     const images = reachable
       ? await this.docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? []))
@@ -395,20 +424,55 @@ export class Engine {
         images,
         hashes: new Map(s.desired?.services.map((x) => [x.name, hashService(x)]) ?? []),
         engineReachable: reachable,
+        suspended: suspended.has(s.name),
       }),
     );
   }
 
-  private recordDrift(statuses: StackStatus[], resolution: string): void {
+  /**
+   * Opens, updates and resolves drift records. A service that is Missing counts only once the stack
+   * was deployed: before the first sync, nothing has drifted, it just was never there.
+   */
+  recordDrift(statuses: StackStatus[], resolution: string): void {
     for (const st of statuses) {
       if (st.sync === 'Unknown') continue;
+      const deployed =
+        st.services.some((s) => s.container !== null) || this.history.lastDeployedRevision(st.name) !== null;
       const drifting = new Map(
         st.services
-          .filter((s) => s.sync === 'OutOfSync' || s.sync === 'Orphaned')
-          .map((s) => [s.name, s.reasons]),
+          .filter(
+            (s) => s.sync === 'OutOfSync' || s.sync === 'Orphaned' || (s.sync === 'Missing' && deployed),
+          )
+          .map((s) => [
+            s.name,
+            s.sync === 'Missing' ? [{ path: 'container', desired: 'present', live: null }] : s.reasons,
+          ]),
       );
       this.history.observeDrift(st.source, st.name, drifting, resolution);
     }
+  }
+
+  // ---- suspend: the controller leaves the stack alone ----
+
+  /** Suspends a stack on this machine, or resumes it. Any stack name may be suspended, known or not yet. */
+  setSuspended(stack: string, suspended: boolean, reason: string | null = null): void {
+    if (!NAME.test(stack)) {
+      throw new MooringError(
+        'usage',
+        `"${stack}" is not a stack name: use lowercase letters, digits, - and _ (run \`mooring status\` to see them).`,
+      );
+    }
+    if (suspended) {
+      this.history.suspend(stack, reason);
+      return;
+    }
+    this.history.resume(stack);
+    // A person resumed it: whatever the controller gave up on gets a fresh set of tries.
+    this.history.retryStore().delete(stack);
+  }
+
+  listSuspended(): Map<string, { since: string; reason: string | null }> {
+    return this.history.listSuspended();
   }
 
   // ---- plan and sync ----
@@ -450,11 +514,7 @@ export class Engine {
     opts: {
       stacks?: string[];
       revision?: string | null;
-      prune?: boolean;
-      dryRun?: boolean;
-      trigger?: Trigger;
-      onProgress?: (e: ProgressEvent) => void;
-    } = {},
+    } & SyncOptions = {},
   ): Promise<SyncResult[]> {
     const loaded = await this.loadStacks(opts);
     if (opts.stacks?.length) {
@@ -469,38 +529,44 @@ export class Engine {
     await this.docker.ping().catch((err: unknown) => {
       throw err instanceof UnreachableError ? err : this.docker.unreachable(err);
     });
-    const trigger = opts.trigger ?? 'cli';
     const results: SyncResult[] = [];
-    for (const stack of loaded) {
-      const base = { stack: stack.name, source: stack.source, revision: stack.revision };
-      if (!stack.desired) {
-        const error = stack.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n');
-        const runId = opts.dryRun ? null : this.recordInvalid(stack, trigger, error);
-        results.push({ ...base, plan: null, runId, result: 'invalid', error });
-        continue;
-      }
-      const owner = `mooring ${trigger}`;
-      const lock = opts.dryRun
-        ? { ok: true as const }
-        : this.history.tryLock(stack.source, stack.name, owner);
-      if (!lock.ok) {
-        results.push({
-          ...base,
-          plan: null,
-          runId: null,
-          result: 'locked',
-          error: `Stack "${stack.name}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
-        });
-        continue;
-      }
-      try {
-        results.push(await this.syncOne(stack, { ...opts, trigger }));
-      } finally {
-        if (!opts.dryRun) this.history.unlock(stack.source, stack.name);
-      }
-    }
+    for (const stack of loaded) results.push(await this.syncLoaded(stack, opts));
     if (!opts.dryRun) await this.cleanup();
     return results;
+  }
+
+  /** Syncs one stack already read from git (the controller keeps them), under the stack's lock. */
+  async syncStack(stack: LoadedStack, opts: SyncOptions = {}): Promise<SyncResult> {
+    const result = await this.syncLoaded(stack, opts);
+    // Cleaning up is housekeeping: an engine gone at this point must not turn a finished run into an error.
+    if (!opts.dryRun && result.runId !== null) await this.cleanup().catch(() => undefined);
+    return result;
+  }
+
+  private async syncLoaded(stack: LoadedStack, opts: SyncOptions): Promise<SyncResult> {
+    const trigger = opts.trigger ?? 'cli';
+    const base = { stack: stack.name, source: stack.source, revision: stack.revision };
+    if (!stack.desired) {
+      const error = stack.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n');
+      const runId = opts.dryRun ? null : this.recordInvalid(stack, trigger, error);
+      return { ...base, plan: null, runId, result: 'invalid', error };
+    }
+    const owner = opts.owner ?? `mooring ${trigger}`;
+    const lock = opts.dryRun ? { ok: true as const } : this.history.tryLock(stack.source, stack.name, owner);
+    if (!lock.ok) {
+      return {
+        ...base,
+        plan: null,
+        runId: null,
+        result: 'locked',
+        error: `Stack "${stack.name}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
+      };
+    }
+    try {
+      return await this.syncOne(stack, { ...opts, trigger });
+    } finally {
+      if (!opts.dryRun) this.history.unlock(stack.source, stack.name);
+    }
   }
 
   private recordInvalid(stack: LoadedStack, trigger: Trigger, error: string): number {
@@ -515,10 +581,7 @@ export class Engine {
     return runId;
   }
 
-  private async syncOne(
-    stack: LoadedStack,
-    opts: { prune?: boolean; dryRun?: boolean; trigger: Trigger; onProgress?: (e: ProgressEvent) => void },
-  ): Promise<SyncResult> {
+  private async syncOne(stack: LoadedStack, opts: SyncOptions & { trigger: Trigger }): Promise<SyncResult> {
     const observed = await this.docker.observe(this.home, stack.name);
     const [status] = await this.statusOf([stack], observed, true, null);
     const plan = await this.planFor(stack, status!, opts.prune ?? false);
@@ -526,7 +589,7 @@ export class Engine {
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
     const source = this.source(stack.source);
     const git = this.gitSource(source);
-    const { runId, error } = await this.applier.apply({
+    const { runId, error, interrupted } = await this.applier.apply({
       source: stack.source,
       revision: stack.revision!,
       trigger: opts.trigger,
@@ -537,10 +600,104 @@ export class Engine {
       home: this.home,
       materialize: (services) => materializeMounts(this.home, services, git),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    const after = await this.statusOf([stack], await this.docker.observe(this.home, stack.name), true, null);
-    this.recordDrift(after, `run ${runId}`);
-    return { ...base, runId, result: error ? 'failed' : 'succeeded', error };
+    // The run is recorded either way; an engine that went away during it only costs the drift update.
+    const after = await this.docker
+      .observe(this.home, stack.name)
+      .then((o) => this.statusOf([stack], o, true, null))
+      .catch(() => null);
+    if (after) this.recordDrift(after, `run ${runId}`);
+    return {
+      ...base,
+      runId,
+      result: error ? 'failed' : 'succeeded',
+      error,
+      ...(interrupted ? { interrupted } : {}),
+    };
+  }
+
+  /**
+   * Removes the containers of a stack whose folder was deleted in git (the controller does this only
+   * when the stack's last policy said `sync: auto` and `prune: true`). Recorded as a run at `revision`,
+   * the commit that no longer has the stack.
+   */
+  async pruneRemovedStack(
+    input: { source: string; stack: string; revision: string },
+    opts: SyncOptions = {},
+  ): Promise<SyncResult> {
+    const trigger = opts.trigger ?? 'auto';
+    const base = { stack: input.stack, source: input.source, revision: input.revision };
+    const lock = this.history.tryLock(input.source, input.stack, opts.owner ?? `mooring ${trigger}`);
+    if (!lock.ok) {
+      return {
+        ...base,
+        plan: null,
+        runId: null,
+        result: 'locked',
+        error: `Stack "${input.stack}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
+      };
+    }
+    try {
+      // Only what Mooring made from this source: a look-alike made by hand is never ours to remove.
+      const observed = (await this.docker.observe(this.home, input.stack)).filter(
+        (c) => c.managed && c.source === input.source,
+      );
+      const services = [...new Set(observed.flatMap((c) => (c.service ? [c.service] : [])))].sort();
+      const actions = services.map((service) => ({
+        kind: 'remove' as const,
+        target: service,
+        reason: 'the stack folder was deleted in git and its last policy said prune',
+        diff: [],
+        level: 1,
+      }));
+      const plan: Plan = { source: input.source, stack: input.stack, revision: input.revision, actions };
+      const { runId, error, interrupted } = await this.applier.apply({
+        source: input.source,
+        revision: input.revision,
+        trigger,
+        desired: { name: input.stack, file: '', services: [], networks: [], volumes: [] },
+        hashes: new Map(),
+        observed,
+        actions,
+        home: this.home,
+        materialize: () => Promise.resolve(),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (!error) this.history.observeDrift(input.source, input.stack, new Map(), `run ${runId}`);
+      return {
+        ...base,
+        plan,
+        runId,
+        result: error ? 'failed' : 'succeeded',
+        error,
+        ...(interrupted ? { interrupted } : {}),
+      };
+    } finally {
+      this.history.unlock(input.source, input.stack);
+    }
+  }
+
+  /**
+   * The policy a stack had at the last commit that declared it, or null when no cached commit of the
+   * source did. Looks back through the commits that changed some stack, newest first: the first whose
+   * parent declares the stack is the one that deleted it.
+   */
+  async lastPolicyOf(
+    source: string,
+    stack: string,
+    limit = 50,
+  ): Promise<{ policy: StackPolicy; revision: string } | null> {
+    const commits = this.history.listCommits({ source, limit: 500 }).filter((c) => c.stacks.length > 0);
+    for (const c of commits.slice(0, limit)) {
+      const parent = c.parents[0];
+      if (!parent) continue;
+      const at = await this.loadStacks({ source, revision: parent }).catch(() => []);
+      const found = at.find((s) => s.name === stack);
+      if (found) return { policy: found.policy, revision: parent };
+    }
+    return null;
   }
 
   /** Removes materialized mount copies that no container uses any more. */

@@ -158,6 +158,8 @@ export interface StackStatus {
   /** Why the status is Unknown or stale (engine or source unreachable), in words a person can act on. */
   warnings: string[];
   policy: StackPolicy;
+  /** Suspended on this machine (`mooring suspend`): the controller leaves the stack alone. */
+  suspended: boolean;
 }
 
 export type ActionKind =

@@ -39,6 +39,23 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
   return out;
 }
 
+/** Container actions that can change a stack's status (`docker events` names). */
+const CONTAINER_EVENTS = [
+  'create',
+  'start',
+  'restart',
+  'stop',
+  'die',
+  'kill',
+  'oom',
+  'pause',
+  'unpause',
+  'destroy',
+  'rename',
+  'update',
+  'health_status',
+];
+
 function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
 }
@@ -246,6 +263,23 @@ export class DockerAdapter {
     ]);
     // Without a TTY the engine frames each chunk with an 8-byte header (stream, size).
     return info.Config.Tty ? raw.toString('utf8') : demux(raw);
+  }
+
+  /**
+   * The engine's live events for containers that carry a compose project label, as a stream of JSON
+   * lines. Only the actions that can change a status: exec_* (every healthcheck probe) would otherwise
+   * wake the controller several times a second for nothing.
+   */
+  async containerEvents(): Promise<NodeJS.ReadableStream> {
+    return this.call(() =>
+      this.docker.getEvents({
+        filters: {
+          type: ['container'],
+          label: [LABELS.project],
+          event: CONTAINER_EVENTS,
+        },
+      }),
+    );
   }
 
   async inspect(id: string): Promise<Docker.ContainerInspectInfo> {

@@ -77,4 +77,31 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (source, stack)
   );
   `,
+  // 2: the controller (issue 3). Suspensions are local and per stack name (a compose project name is
+  // global to the engine); the lease keeps a second controller off the same home folder; retries keep
+  // the backoff and give-up bookkeeping across restarts, so a crash loop cannot retry forever.
+  `
+  CREATE TABLE suspensions (
+    stack TEXT PRIMARY KEY,
+    since TEXT NOT NULL,
+    reason TEXT
+  );
+  CREATE TABLE controller_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    started_at TEXT NOT NULL
+  );
+  CREATE TABLE retries (
+    stack TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    transient INTEGER NOT NULL,
+    last_transient INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    gave_up INTEGER NOT NULL
+  );
+  `,
 ];

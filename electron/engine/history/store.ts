@@ -16,6 +16,7 @@ import type {
   Trigger,
 } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
+import type { RetryEntry, RetryStore } from '../reconcile/retry.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 interface RunRow {
@@ -316,6 +317,138 @@ export class HistoryStore {
       .run(source, stack, this.host, process.pid);
   }
 
+  /** Who holds a stack's lock, if anyone whose process is still there does. */
+  lockHolder(source: string, stack: string): { holder: string; since: string; ours: boolean } | undefined {
+    const row = this.db
+      .prepare<[string, string], { host: string; pid: number; owner: string; acquired_at: string }>(
+        'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ?',
+      )
+      .get(source, stack);
+    if (!row || (row.host === this.host && !isAlive(row.pid))) return undefined;
+    return {
+      holder: `${row.owner} (pid ${row.pid} on ${row.host})`,
+      since: row.acquired_at,
+      ours: row.host === this.host && row.pid === process.pid,
+    };
+  }
+
+  // ---- the controller: one per home folder, suspensions, retry bookkeeping ----
+
+  /**
+   * Takes the home folder's controller lease for `token`, or says who holds it. A lease whose process
+   * is gone (killed, crashed) is taken over; a lease from another host is never taken over, since its
+   * pid cannot be checked from here.
+   */
+  acquireControllerLease(
+    token: string,
+  ): { ok: true } | { ok: false; pid: number; host: string; since: string } {
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare<[], { host: string; pid: number; token: string; started_at: string }>(
+            'SELECT host, pid, token, started_at FROM controller_lease WHERE id = 1',
+          )
+          .get();
+        if (row && row.token !== token && !(row.host === this.host && !isAlive(row.pid))) {
+          return { ok: false as const, pid: row.pid, host: row.host, since: row.started_at };
+        }
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO controller_lease (id, host, pid, token, started_at) VALUES (1, ?, ?, ?, ?)',
+          )
+          .run(this.host, process.pid, token, now());
+        return { ok: true as const };
+      })
+      .immediate();
+  }
+
+  releaseControllerLease(token: string): void {
+    this.db.prepare('DELETE FROM controller_lease WHERE id = 1 AND token = ?').run(token);
+  }
+
+  suspend(stack: string, reason: string | null): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO suspensions (stack, since, reason) VALUES (?, ?, ?)')
+      .run(stack, now(), reason);
+  }
+
+  /** Returns whether the stack was suspended. */
+  resume(stack: string): boolean {
+    return this.db.prepare('DELETE FROM suspensions WHERE stack = ?').run(stack).changes > 0;
+  }
+
+  listSuspended(): Map<string, { since: string; reason: string | null }> {
+    return new Map(
+      this.db
+        .prepare<[], { stack: string; since: string; reason: string | null }>(
+          'SELECT stack, since, reason FROM suspensions ORDER BY stack',
+        )
+        .all()
+        .map((r) => [r.stack, { since: r.since, reason: r.reason }]),
+    );
+  }
+
+  /** The retry bookkeeping as a RetryStore, kept in the database. */
+  retryStore(): RetryStore {
+    return {
+      get: (stack) => {
+        const r = this.db
+          .prepare<
+            [string],
+            {
+              key: string;
+              attempts: number;
+              transient: number;
+              last_transient: number;
+              next_at: number;
+              last_error: string | null;
+              gave_up: number;
+            }
+          >('SELECT * FROM retries WHERE stack = ?')
+          .get(stack);
+        if (!r) return undefined;
+        const entry: RetryEntry = {
+          key: r.key,
+          attempts: r.attempts,
+          transient: r.transient,
+          lastTransient: r.last_transient === 1,
+          nextAt: r.next_at,
+          lastError: r.last_error,
+          gaveUp: r.gave_up === 1,
+        };
+        return entry;
+      },
+      set: (stack, e) => {
+        this.db
+          .prepare(
+            `INSERT OR REPLACE INTO retries (stack, key, attempts, transient, last_transient, next_at, last_error, gave_up)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            stack,
+            e.key,
+            e.attempts,
+            e.transient,
+            e.lastTransient ? 1 : 0,
+            e.nextAt,
+            e.lastError,
+            e.gaveUp ? 1 : 0,
+          );
+      },
+      delete: (stack) => {
+        this.db.prepare('DELETE FROM retries WHERE stack = ?').run(stack);
+      },
+    };
+  }
+
+  /**
+   * A number that changes whenever another connection (another process) commits: the controller checks
+   * it to notice `mooring suspend`, `mooring fetch` and new sources without re-reading every table.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   // ---- runs and actions ----
 
   startRun(input: {
@@ -453,6 +586,16 @@ export class HistoryStore {
         error: a.error,
       }));
     return { run: toRun(row), actions };
+  }
+
+  /** The revision of the stack's last successful run (any trigger): what was deployed last. */
+  lastDeployedRevision(stack: string): string | null {
+    const row = this.db
+      .prepare<[string], { revision: string }>(
+        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' ORDER BY id DESC LIMIT 1",
+      )
+      .get(stack);
+    return row?.revision ?? null;
   }
 
   // ---- drift ----

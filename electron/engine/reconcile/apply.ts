@@ -23,7 +23,7 @@ export type ProgressEvent =
       type: 'run-finished';
       runId: number;
       stack: string;
-      result: 'succeeded' | 'failed';
+      result: 'succeeded' | 'failed' | 'interrupted';
       error: string | null;
     };
 
@@ -41,6 +41,20 @@ export interface ApplyInput {
   onProgress?: (event: ProgressEvent) => void;
   /** How long to wait for a dependency's healthcheck or completion. */
   dependencyTimeoutMs?: number;
+  /**
+   * Stops the run between levels (and while waiting on a dependency): the actions in flight finish, the
+   * rest are skipped, and the run is recorded as interrupted. The controller aborts on shutdown.
+   */
+  signal?: AbortSignal;
+}
+
+const STOPPED =
+  'Stopped before it finished: Mooring was shut down while this run was applying; what was not done is left for the next run.';
+
+class Stopped extends Error {
+  constructor() {
+    super(STOPPED);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +99,7 @@ export class Applier {
    * Runs a plan as one recorded run. Returns the run id. A failure in preflight is recorded as a
    * failed run with no change made; a failure during apply stops at the end of that level.
    */
-  async apply(input: ApplyInput): Promise<{ runId: number; error: string | null }> {
+  async apply(input: ApplyInput): Promise<{ runId: number; error: string | null; interrupted: boolean }> {
     const { desired } = input;
     const runId = this.history.startRun({
       source: input.source,
@@ -104,10 +118,12 @@ export class Applier {
     });
     const actionIds = input.actions.map((a) => this.history.addAction(runId, a));
     let error: string | null = null;
+    let interrupted = false;
     try {
       await this.preflight(input);
       const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
       for (const level of levels) {
+        if (input.signal?.aborted) throw new Stopped();
         const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
         await this.waitForDependencies(
           input,
@@ -159,11 +175,13 @@ export class Applier {
       }
     } catch (err) {
       error = errorMessage(err);
+      interrupted = err instanceof Stopped;
     }
     if (error) this.history.closeActions(runId, null);
-    this.history.finishRun(runId, error ? 'failed' : 'succeeded', error);
-    emit({ type: 'run-finished', runId, stack: desired.name, result: error ? 'failed' : 'succeeded', error });
-    return { runId, error };
+    const result = interrupted ? 'interrupted' : error ? 'failed' : 'succeeded';
+    this.history.finishRun(runId, result, error);
+    emit({ type: 'run-finished', runId, stack: desired.name, result, error });
+    return { runId, error, interrupted };
   }
 
   private context(input: ApplyInput, service: string): ContainerContext {
@@ -243,6 +261,7 @@ export class Applier {
         if (!depService) continue;
         const deadline = Date.now() + timeout;
         for (;;) {
+          if (input.signal?.aborted) throw new Stopped();
           const observed = await this.docker.observe(input.home, input.desired.name);
           const c = observed.find((x) => x.service === dep.service && x.managed);
           if (dep.condition === 'service_healthy' && c?.state === 'running' && c.health === 'healthy') break;

@@ -28,6 +28,8 @@ export interface StackInput {
   hashes: Map<string, string>;
   warnings: string[];
   engineReachable: boolean;
+  /** Suspended locally (`mooring suspend`): the controller leaves it alone. */
+  suspended?: boolean;
 }
 
 const HEALTH_ORDER: Health[] = ['Degraded', 'Missing', 'Unknown', 'Progressing', 'Suspended', 'Healthy'];
@@ -115,6 +117,7 @@ export function computeStatus(input: StackInput): StackStatus {
     errors: input.errors,
     warnings: input.warnings,
     policy: input.policy,
+    suspended: input.suspended ?? false,
   };
   const byService = new Map<string, ObservedContainer[]>();
   for (const c of input.observed) {

@@ -1,0 +1,1155 @@
+// The controller: watches desired state (git) and reality (Docker events) and keeps them equal, as
+// each stack's policy in mooring.yaml says (DESIGN.md, "Declarative (controller)"; issue 3).
+//
+// - Reality: the engine's container events. An event recomputes the status of just that stack, so a
+//   change made out of band is seen within a second. The stream reconnects with capped backoff when
+//   it drops, and everything is looked at again once it is back (events sent meanwhile are lost).
+// - Desired: each source is fetched on an interval (with jitter, so many machines polling one server
+//   do not fetch in step) and on demand; a local source's refs are watched on disk as well.
+// - Action: `sync: auto` applies a new revision once; `selfHeal: true` repairs drift after a short
+//   debounce; `prune: true` also removes what git no longer declares, but never every container of
+//   a stack that git still has. Every action is a run in history (trigger `auto` or `self-heal`),
+//   one run per stack at a time (the stack lock, shared with `mooring sync` in other processes), and
+//   a failing (revision, spec) is retried with capped backoff a limited number of times.
+//
+// It runs headless as `mooring watch` and inside the desktop app; both use this class.
+import { createHash, randomUUID } from 'node:crypto';
+import type { DesiredStack, SourceState, StackPolicy, StackStatus, Trigger } from '../../shared/model.ts';
+import { DockerEventStream } from '../docker/event-stream.ts';
+import { hashService, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
+import { MooringError, errorMessage } from '../errors.ts';
+import { canonicalJson } from '../manifest/spec-hash.ts';
+import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
+import type { ProgressEvent } from './apply.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { Debouncer } from './debounce.ts';
+import { DEFAULT_RETRY, RetryBook } from './retry.ts';
+
+export interface ControllerOptions {
+  /** How often each source is fetched. Default 60 s; never less than 5 s. */
+  pollIntervalMs?: number;
+  /** Spread of the poll interval, as a fraction either way. Default 0.1 (±10 %). */
+  pollJitter?: number;
+  /** Quiet time after the last engine event before self-heal acts. Default 500 ms. */
+  selfHealDebounceMs?: number;
+  /** Self-heal acts at the latest this long after drift was first seen, events or not. Default 5 s. */
+  selfHealMaxWaitMs?: number;
+  /** Failed tries of one (revision, spec) before the controller gives up on it. Default 5. */
+  maxAttempts?: number;
+  /** Backoff after the first failed run, doubled per failure. Default 5 s. */
+  retryBaseMs?: number;
+  /** Backoff cap. Default 5 min. */
+  retryMaxMs?: number;
+  /** Event stream reconnect backoff: first delay and cap. Default 250 ms and 10 s. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Events of one stack that arrive within this window cost one status refresh. Default 25 ms. */
+  eventSettleMs?: number;
+  /** A full status look at every stack, in case an event was missed. Default: the poll interval. */
+  resyncIntervalMs?: number;
+  /**
+   * How often the home folder's database is checked for what other processes changed there
+   * (`mooring suspend`, `mooring fetch`, new sources). Default 1 s.
+   */
+  homeCheckMs?: number;
+  /** Wait before trying again when another process holds a stack's lock. Default 2 s. */
+  lockRetryMs?: number;
+  /** Watch local sources' refs on disk. Default true. */
+  watchLocalSources?: boolean;
+  clock?: Clock;
+}
+
+export type ControllerLogKind =
+  | 'start'
+  | 'stop'
+  | 'fetch'
+  | 'drift'
+  | 'in-sync'
+  | 'run-started'
+  | 'run-finished'
+  | 'retry'
+  | 'gave-up'
+  | 'engine'
+  | 'suspend'
+  | 'notice'
+  | 'error';
+
+export type ControllerEvent =
+  /** The stacks whose status changed (full objects); `removed`: stacks that no longer exist anywhere. */
+  | { type: 'status'; stacks: StackStatus[]; removed?: string[] }
+  /** After each fetch attempt, and when another process fetched. */
+  | { type: 'source'; source: SourceState }
+  | { type: 'engine'; reachable: boolean; endpoint: string; error: string | null }
+  /** Live per-action progress of the controller's own runs. */
+  | { type: 'progress'; event: ProgressEvent }
+  | {
+      type: 'log';
+      level: 'info' | 'warn' | 'error';
+      message: string;
+      at: string;
+      kind?: ControllerLogKind;
+      stack?: string;
+      source?: string;
+      runId?: number;
+    };
+
+export interface ControllerSnapshot {
+  stacks: StackStatus[];
+  sources: SourceState[];
+  engine: { reachable: boolean; endpoint: string; error: string | null };
+  running: boolean;
+}
+
+const MIN_POLL_MS = 5_000;
+
+interface StackState {
+  /** A refresh of this stack is running; `again`: another was asked for meanwhile. */
+  refreshing: Promise<void> | null;
+  again: boolean;
+  settle: TimerHandle | null;
+  retry: TimerHandle | null;
+  /** The controller's run on this stack, from decision to bookkeeping. */
+  run: Promise<void> | null;
+  /** Sequence number of the newest status applied: an older, slower look never overwrites a newer one. */
+  seq: number;
+  drifting: boolean;
+  /** Things said once (per revision or key), so the log does not repeat itself on every event. */
+  said: Set<string>;
+}
+
+/** Drift the controller may act on: an orphaned service only counts where the policy prunes. */
+export function needsRun(st: StackStatus, policy: StackPolicy): boolean {
+  if (st.sync === 'Unknown') return false;
+  return st.services.some(
+    (s) => s.sync === 'OutOfSync' || s.sync === 'Missing' || (s.sync === 'Orphaned' && policy.prune),
+  );
+}
+
+/** What one attempt is about, besides the revision: the spec and whether it prunes. */
+export function specFingerprint(desired: DesiredStack, prune: boolean): string {
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        services: desired.services.map((s) => hashService(s)),
+        networks: desired.networks,
+        volumes: desired.volumes,
+        prune,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function driftSummary(st: StackStatus): string {
+  const parts = st.services
+    .filter((s) => s.sync !== 'Synced')
+    .map((s) => {
+      if (s.sync === 'Missing') return `${s.name} missing`;
+      if (s.sync === 'Orphaned') return `${s.name} no longer declared`;
+      const fields = s.reasons.map((r) =>
+        r.path === 'state'
+          ? `state ${r.live ?? '?'}`
+          : r.path === 'containers'
+            ? `${r.live} containers`
+            : r.path,
+      );
+      return `${s.name} (${fields.join(', ')})`;
+    });
+  return parts.join(', ') || st.sync;
+}
+
+const short = (rev: string | null | undefined): string => (rev ? rev.slice(0, 7) : '?');
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Runs `fn` one at a time; callers that arrive while one is waiting to start share it. */
+class Serial {
+  private chain: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+
+  constructor(private readonly fn: () => Promise<void>) {}
+
+  run(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next = this.chain.then(() => {
+      this.queued = null;
+      return this.fn();
+    });
+    this.queued = next;
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  idle(): Promise<void> {
+    return this.chain;
+  }
+}
+
+export class Controller {
+  private readonly clock: Clock;
+  private readonly pollMs: number;
+  private readonly jitter: number;
+  private readonly book: RetryBook;
+  private readonly heal: Debouncer<string>;
+  private readonly events: DockerEventStream;
+  private readonly token = randomUUID();
+  private readonly listeners = new Set<(e: ControllerEvent) => void>();
+
+  private started = false;
+  private stopping = false;
+  private abort = new AbortController();
+
+  /** Stacks as read from git at each source's head (or the last head that could be read). */
+  private loaded: LoadedStack[] = [];
+  /** Per source: the commit `loaded` was read at, or null when the source could not be read. */
+  private heads = new Map<string, string | null>();
+  private sources = new Map<string, SourceState>();
+  private readonly statuses = new Map<string, StackStatus>();
+  private readonly stacks = new Map<string, StackState>();
+  private suspended = new Set<string>();
+  /** The revision each stack was last seen in sync at: a new revision is what `sync: auto` acts on. */
+  private readonly inSyncAt = new Map<string, string>();
+  /** The last policy of stacks deleted in git, by `source/stack@head`. */
+  private readonly lastPolicies = new Map<string, StackPolicy | null>();
+  private readonly lookingUpPolicy = new Set<string>();
+  private engineState: { reachable: boolean; error: string | null } = { reachable: true, error: null };
+  private seq = 0;
+
+  private readonly polls = new Map<string, TimerHandle>();
+  private readonly fetching = new Map<string, Promise<void>>();
+  private readonly watchers = new Map<string, RefWatcher>();
+  private readonly runs = new Set<Promise<void>>();
+  private homeTimer: TimerHandle | null = null;
+  private resyncTimer: TimerHandle | null = null;
+  private dataVersion = 0;
+
+  private readonly resync: Serial;
+  private pendingReload = false;
+  private pendingResolution: ((st: StackStatus) => string) | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: ControllerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? 60_000);
+    this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
+    this.book = new RetryBook(
+      {
+        maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+        baseDelayMs: options.retryBaseMs ?? DEFAULT_RETRY.baseDelayMs,
+        maxDelayMs: options.retryMaxMs ?? DEFAULT_RETRY.maxDelayMs,
+      },
+      engine.history.retryStore(),
+    );
+    this.heal = new Debouncer(
+      this.clock,
+      options.selfHealDebounceMs ?? 500,
+      options.selfHealMaxWaitMs ?? 5_000,
+      (stack) => {
+        this.evaluate(stack, { healNow: true });
+      },
+    );
+    this.events = new DockerEventStream(
+      () => this.engine.docker,
+      {
+        onEvent: (e) => {
+          this.onEngineEvent(e.project);
+        },
+        onConnected: () => {
+          this.engineUp();
+        },
+        onDisconnected: (error) => {
+          this.engineDown(error);
+        },
+      },
+      {
+        clock: this.clock,
+        minDelayMs: options.reconnectMinMs ?? 250,
+        maxDelayMs: options.reconnectMaxMs ?? 10_000,
+      },
+    );
+    this.resync = new Serial(() => this.doResync());
+  }
+
+  // ── public API ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Starts watching. Throws MooringError('conflict') when another controller holds this home folder. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    const lease = this.engine.history.acquireControllerLease(this.token);
+    if (!lease.ok) {
+      throw new MooringError(
+        'conflict',
+        `Another controller is already watching ${this.engine.home}: pid ${lease.pid} on ${lease.host}, since ${lease.since}. Only one may run per home folder — stop that one first (Ctrl-C in its \`mooring watch\`, or quit the desktop app), or use another --home.`,
+      );
+    }
+    this.started = true;
+    this.stopping = false;
+    this.abort = new AbortController();
+    // Runs left `running` by a controller that was killed: say so before deciding anything.
+    this.engine.history.markInterrupted();
+    this.dataVersion = this.engine.history.dataVersion();
+    this.suspended = new Set(this.engine.listSuspended().keys());
+    this.sources = new Map(this.engine.listSources().map((s) => [s.name, s]));
+    this.events.start();
+    await this.requestResync({ reload: true });
+    for (const name of this.sources.keys()) this.watchSource(name, 0);
+    this.scheduleHomeCheck();
+    this.scheduleResync();
+    const n = this.sources.size;
+    this.log(
+      'info',
+      'start',
+      `watching ${n} source(s) and ${this.loaded.length} stack(s) on ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}`,
+    );
+  }
+
+  /**
+   * Stops watching. A run in progress is told to stop at its next safe point (the actions in flight
+   * finish, the rest is skipped and the run is recorded as interrupted); this waits for that.
+   */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    if (this.runs.size > 0)
+      this.log('info', 'stop', `stopping: waiting for ${this.runs.size} run(s) to reach a safe point`);
+    this.events.stop();
+    this.heal.clear();
+    for (const t of this.polls.values()) t.cancel();
+    this.polls.clear();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.homeTimer?.cancel();
+    this.resyncTimer?.cancel();
+    for (const s of this.stacks.values()) {
+      s.settle?.cancel();
+      s.retry?.cancel();
+      s.settle = null;
+      s.retry = null;
+    }
+    this.abort.abort();
+    await Promise.allSettled([...this.runs]);
+    await this.resync.idle();
+    await Promise.allSettled([...this.stacks.values()].flatMap((s) => (s.refreshing ? [s.refreshing] : [])));
+    try {
+      this.engine.history.releaseControllerLease(this.token);
+    } catch {
+      // The database was closed under us: the lease dies with the process, and the next start takes it over.
+    }
+    this.started = false;
+    this.stopping = false;
+    this.log('info', 'stop', 'stopped');
+  }
+
+  subscribe(listener: (e: ControllerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  snapshot(): ControllerSnapshot {
+    return {
+      stacks: [...this.statuses.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      sources: this.engine.listSources(),
+      engine: { ...this.engineState, endpoint: this.engine.docker.endpoint },
+      running: this.started && !this.stopping,
+    };
+  }
+
+  /** Fetches one source (or all) now, and acts on what is new. Throws only for an unknown source name. */
+  async fetchNow(source?: string): Promise<void> {
+    const names = source ? [source] : this.engine.listSources().map((s) => s.name);
+    if (source && !this.engine.listSources().some((s) => s.name === source)) {
+      await this.engine.fetch(source); // throws the engine's not-found error, which names the known sources
+    }
+    await Promise.all(names.map((n) => this.fetchSource(n)));
+  }
+
+  /** Looks again at one stack (or, without a name, re-reads git and looks at everything). */
+  async refresh(stack?: string): Promise<void> {
+    this.checkSuspensions();
+    if (stack) {
+      await this.refreshStack(stack, () => 'no longer drifting (seen by the controller)');
+      return;
+    }
+    this.checkSources();
+    await this.requestResync({ reload: true });
+  }
+
+  // ── desired state ─────────────────────────────────────────────────────────────────────────────
+
+  private requestResync(opts: { reload: boolean; resolution?: (st: StackStatus) => string }): Promise<void> {
+    if (opts.reload) this.pendingReload = true;
+    if (opts.resolution) this.pendingResolution = opts.resolution;
+    return this.resync.run();
+  }
+
+  private async doResync(): Promise<void> {
+    const reload = this.pendingReload;
+    const resolution =
+      this.pendingResolution ?? ((): string => 'no longer drifting (seen by the controller)');
+    this.pendingReload = false;
+    this.pendingResolution = null;
+    try {
+      if (reload) await this.reloadDesired();
+      await this.refreshAll(resolution);
+    } catch (err) {
+      this.log('error', 'error', `could not look at the stacks: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Reads every source's stacks at its head. A source that cannot be read keeps its last stacks. */
+  private async reloadDesired(): Promise<void> {
+    const sources = this.engine.listSources();
+    const heads = new Map<string, string | null>();
+    for (const s of sources) {
+      heads.set(
+        s.name,
+        await this.engine
+          .gitSource(s)
+          .resolve()
+          .catch(() => null),
+      );
+    }
+    let loaded: LoadedStack[];
+    try {
+      loaded = await this.engine.loadStacks();
+    } catch (err) {
+      // One source that cannot be listed (its path is gone at the new head, say) must not stop the
+      // others: read them one by one, and keep enforcing the last stacks of the broken one.
+      loaded = [];
+      for (const s of sources) {
+        try {
+          loaded.push(...(await this.engine.loadStacks({ source: s.name })));
+        } catch (inner) {
+          heads.set(s.name, null);
+          loaded.push(...this.loaded.filter((x) => x.source === s.name));
+          this.sayOnce(
+            `source:${s.name}`,
+            `unreadable:${errorMessage(inner)}`,
+            'error',
+            'error',
+            `source ${s.name} cannot be read (${errorMessage(inner)}); its stacks stay as last read`,
+            { source: s.name },
+          );
+        }
+      }
+      if (sources.length === 1) this.log('error', 'error', errorMessage(err), { source: sources[0]!.name });
+    }
+    this.loaded = loaded;
+    this.heads = heads;
+  }
+
+  // ── reality ───────────────────────────────────────────────────────────────────────────────────
+
+  private stackState(name: string): StackState {
+    let s = this.stacks.get(name);
+    if (!s) {
+      s = {
+        refreshing: null,
+        again: false,
+        settle: null,
+        retry: null,
+        run: null,
+        seq: 0,
+        drifting: false,
+        said: new Set(),
+      };
+      this.stacks.set(name, s);
+    }
+    return s;
+  }
+
+  private async refreshAll(resolution: (st: StackStatus) => string): Promise<void> {
+    const seq = ++this.seq;
+    const { statuses, reachable, error } = await this.engine.statusOfLoaded(this.loaded, { orphans: true });
+    if (!reachable) this.engineDown(error ?? 'unreachable');
+    else if (!this.engineState.reachable) this.events.reconnect();
+    const changed: StackStatus[] = [];
+    const seen = new Set<string>();
+    for (const st of statuses) {
+      seen.add(st.name);
+      if (this.applyStatus(st, seq, resolution(st))) changed.push(st);
+    }
+    // Stacks that are gone everywhere (not declared, no container left). Without the engine, orphans
+    // cannot be told from gone ones: keep them until it is back.
+    const removed = reachable
+      ? [...this.statuses.keys()].filter((n) => !seen.has(n) && !this.stackState(n).run)
+      : [];
+    for (const n of removed) this.statuses.delete(n);
+    if (changed.length > 0 || removed.length > 0) {
+      this.emit({ type: 'status', stacks: changed, ...(removed.length ? { removed } : {}) });
+    }
+    for (const st of statuses) this.evaluate(st.name);
+  }
+
+  /** One stack's status, serialized per stack; a request while one runs makes it run once more. */
+  private refreshStack(name: string, resolution: (st: StackStatus) => string): Promise<void> {
+    const state = this.stackState(name);
+    if (state.refreshing) {
+      state.again = true;
+      return state.refreshing;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        state.again = false;
+        await this.refreshOnce(name, resolution).catch((err: unknown) => {
+          this.log('error', 'error', `could not look at ${name}: ${errorMessage(err)}`, { stack: name });
+        });
+      } while (state.again && this.started && !this.stopping);
+    };
+    state.refreshing = run().finally(() => {
+      state.refreshing = null;
+    });
+    return state.refreshing;
+  }
+
+  private async refreshOnce(name: string, resolution: (st: StackStatus) => string): Promise<void> {
+    const seq = ++this.seq;
+    const { statuses, reachable, error } = await this.engine.statusOfLoaded(this.loaded, {
+      project: name,
+      orphans: true,
+    });
+    if (!reachable) {
+      this.engineDown(error ?? 'unreachable');
+      return;
+    }
+    const st = statuses.find((s) => s.name === name);
+    if (!st) {
+      if (this.statuses.delete(name)) this.emit({ type: 'status', stacks: [], removed: [name] });
+      return;
+    }
+    if (this.applyStatus(st, seq, resolution(st))) this.emit({ type: 'status', stacks: [st] });
+    this.evaluate(name);
+  }
+
+  /** Takes a new status into the cache and history; returns whether it differs from the last one. */
+  private applyStatus(st: StackStatus, seq: number, resolution: string): boolean {
+    const state = this.stackState(st.name);
+    if (seq < state.seq) return false;
+    state.seq = seq;
+    const prev = this.statuses.get(st.name);
+    this.statuses.set(st.name, st);
+    // While a run is applying (ours, or a `mooring sync` elsewhere), containers pass through states that
+    // are no drift: the run records the drift it resolves when it ends.
+    const busy = state.run !== null || this.engine.history.lockHolder(st.source, st.name) !== undefined;
+    if (!busy && st.sync !== 'Unknown') {
+      try {
+        this.engine.recordDrift([st], resolution);
+      } catch (err) {
+        this.log('error', 'error', `could not record drift of ${st.name}: ${errorMessage(err)}`, {
+          stack: st.name,
+        });
+      }
+    }
+    const drifting =
+      st.sync === 'OutOfSync' ||
+      st.sync === 'Orphaned' ||
+      (st.sync === 'Missing' && this.engine.history.lastDeployedRevision(st.name) !== null);
+    if (!busy && st.sync !== 'Unknown') {
+      if (drifting && !state.drifting) {
+        // A new revision that differs from what runs is no out-of-band change: say which it is.
+        const newRevision = prev !== undefined && prev.revision !== st.revision;
+        const what = newRevision
+          ? `${st.name} @ ${short(st.revision)}: the new revision differs from what runs: ${driftSummary(st)}`
+          : `drift ${st.name}: ${driftSummary(st)}`;
+        this.log('warn', 'drift', `${what}${st.suspended ? ' (suspended: left alone)' : ''}`, {
+          stack: st.name,
+        });
+      } else if (!drifting && state.drifting && st.sync === 'Synced') {
+        this.log('info', 'in-sync', `${st.name} is in sync at ${short(st.revision)}`, { stack: st.name });
+      }
+      state.drifting = drifting;
+    }
+    return JSON.stringify(prev) !== JSON.stringify(st);
+  }
+
+  private onEngineEvent(project: string): void {
+    if (!this.started || this.stopping) return;
+    const state = this.stackState(project);
+    // The first event of a burst starts a short window; the rest of the burst (kill, die, stop…) rides along.
+    if (state.settle) return;
+    state.settle = this.clock.after(this.options.eventSettleMs ?? 25, () => {
+      state.settle = null;
+      void this.refreshStack(project, () => 'no longer drifting (seen by the controller)');
+    });
+  }
+
+  private engineUp(): void {
+    if (!this.started || this.stopping) return;
+    const wasDown = !this.engineState.reachable;
+    this.engineState = { reachable: true, error: null };
+    if (wasDown) {
+      this.emit({ type: 'engine', reachable: true, endpoint: this.engine.docker.endpoint, error: null });
+      this.log(
+        'info',
+        'engine',
+        `Docker engine at ${this.engine.docker.endpoint} is back: looking at every stack again`,
+      );
+    }
+    // Failures that were the engine's absence need not wait out their backoff.
+    this.book.releaseTransient([...this.stacks.keys()]);
+    void this.requestResync({ reload: false });
+  }
+
+  private engineDown(error: string): void {
+    if (!this.engineState.reachable && this.engineState.error !== null) return;
+    this.engineState = { reachable: false, error };
+    if (!this.started || this.stopping) return;
+    this.emit({ type: 'engine', reachable: false, endpoint: this.engine.docker.endpoint, error });
+    this.log(
+      'warn',
+      'engine',
+      `Docker engine at ${this.engine.docker.endpoint} is unreachable (${error}); reconnecting`,
+    );
+    // Statuses become Unknown; a full look when it is back.
+    void this.requestResync({ reload: false });
+  }
+
+  /** Does the engine answer? Tells a failure that was its absence from one of the run itself. */
+  private async engineAnswers(): Promise<boolean> {
+    try {
+      await this.engine.docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ── deciding ──────────────────────────────────────────────────────────────────────────────────
+
+  private evaluate(name: string, opts: { healNow?: boolean } = {}): void {
+    if (!this.started || this.stopping) return;
+    const st = this.statuses.get(name);
+    if (!st) return;
+    const state = this.stackState(name);
+    if (st.suspended || this.suspended.has(name)) {
+      this.heal.cancel(name);
+      return;
+    }
+    if (state.run || !this.engineState.reachable) return;
+    const loaded = this.loaded.find((s) => s.name === name);
+    if (!loaded) {
+      this.evaluateRemoved(st);
+      return;
+    }
+    const policy = this.effectivePolicy(loaded);
+    if (policy.prune !== loaded.policy.prune && st.services.some((s) => s.sync === 'Orphaned')) {
+      this.sayOnce(
+        name,
+        `no-zero:${loaded.revision ?? ''}`,
+        'warn',
+        'notice',
+        `${name} declares no service: prune would remove every container, which it never does for a stack git still has. Delete the stack's folder in git to remove it on purpose.`,
+        { stack: name },
+      );
+    }
+    if (policy.sync !== 'auto') {
+      if ((policy.selfHeal || policy.prune) && needsRun(st, policy)) {
+        this.sayOnce(
+          name,
+          'manual-policy',
+          'info',
+          'notice',
+          `${name} has sync: manual, so selfHeal and prune do nothing: they act only with sync: auto`,
+          { stack: name },
+        );
+      }
+      return;
+    }
+    const revision = loaded.revision;
+    if (!revision) return;
+    if (!loaded.desired) {
+      // An invalid manifest at this revision: one failed run records it; the same commit cannot get better.
+      const key = `${revision}:invalid`;
+      if (this.book.decide(name, key, this.clock.now()).kind === 'go') this.startRun(loaded, 'auto', key);
+      return;
+    }
+    if (!needsRun(st, policy)) {
+      if (st.sync === 'Synced') {
+        this.inSyncAt.set(name, revision);
+        this.book.succeeded(name);
+      }
+      this.heal.cancel(name);
+      return;
+    }
+    const deployed =
+      this.inSyncAt.get(name) === revision || this.engine.history.lastDeployedRevision(name) === revision;
+    const trigger: Trigger | null = !deployed ? 'auto' : policy.selfHeal ? 'self-heal' : null;
+    if (!trigger) {
+      this.sayOnce(
+        name,
+        `no-heal:${revision}`,
+        'info',
+        'notice',
+        `${name} drifted at ${short(revision)}; selfHeal is off, so it stays so until someone syncs it`,
+        { stack: name },
+      );
+      return;
+    }
+    const key = `${revision}:${specFingerprint(loaded.desired, this.prunes(loaded))}`;
+    const decision = this.book.decide(name, key, this.clock.now());
+    if (decision.kind === 'gave-up') return; // said once when it gave up
+    if (decision.kind === 'wait') {
+      this.scheduleRetry(name, decision.ms);
+      return;
+    }
+    if (trigger === 'self-heal' && !opts.healNow) {
+      this.heal.poke(name);
+      return;
+    }
+    this.startRun(loaded, trigger, key);
+  }
+
+  /** Whether a run of this stack may prune: never down to zero containers of a stack git still has. */
+  private prunes(loaded: LoadedStack): boolean {
+    return loaded.policy.prune && (loaded.desired?.services.length ?? 0) > 0;
+  }
+
+  /** The stack's policy, with prune off where pruning would empty a stack that git still declares. */
+  private effectivePolicy(loaded: LoadedStack): StackPolicy {
+    if (!loaded.policy.prune || this.prunes(loaded) || !loaded.desired) return loaded.policy;
+    return { ...loaded.policy, prune: false };
+  }
+
+  /** A stack Mooring deployed that its source no longer declares. */
+  private evaluateRemoved(st: StackStatus): void {
+    if (st.sync !== 'Orphaned') return;
+    const head = this.heads.get(st.source);
+    // A source that could not be read says nothing about what it declares: absence is no deletion.
+    if (!head) return;
+    const id = `${st.source}/${st.name}@${head}`;
+    if (!this.lastPolicies.has(id)) {
+      if (this.lookingUpPolicy.has(id)) return;
+      this.lookingUpPolicy.add(id);
+      void this.engine
+        .lastPolicyOf(st.source, st.name)
+        .then(
+          (found) => {
+            this.lastPolicies.set(id, found?.policy ?? null);
+          },
+          () => {
+            this.lastPolicies.set(id, null);
+          },
+        )
+        .finally(() => {
+          this.lookingUpPolicy.delete(id);
+          this.evaluate(st.name);
+        });
+      return;
+    }
+    const policy = this.lastPolicies.get(id);
+    if (!policy || policy.sync !== 'auto' || !policy.prune) {
+      this.sayOnce(
+        st.name,
+        'orphan',
+        'info',
+        'notice',
+        `${st.name} is no longer declared in git; left running, since its last policy did not say sync: auto with prune: true`,
+        { stack: st.name, source: st.source },
+      );
+      return;
+    }
+    const key = `${head}:removed`;
+    const decision = this.book.decide(st.name, key, this.clock.now());
+    if (decision.kind === 'wait') this.scheduleRetry(st.name, decision.ms);
+    if (decision.kind !== 'go') return;
+    this.startRun({ source: st.source, name: st.name, revision: head, removed: true }, 'auto', key);
+  }
+
+  private scheduleRetry(name: string, ms: number): void {
+    const state = this.stackState(name);
+    state.retry?.cancel();
+    state.retry = this.clock.after(ms, () => {
+      state.retry = null;
+      this.evaluate(name, { healNow: true });
+    });
+  }
+
+  // ── acting ────────────────────────────────────────────────────────────────────────────────────
+
+  private startRun(
+    target: LoadedStack | { source: string; name: string; revision: string; removed: true },
+    trigger: Trigger,
+    key: string,
+  ): void {
+    const name = target.name;
+    const state = this.stackState(name);
+    state.retry?.cancel();
+    state.retry = null;
+    this.heal.cancel(name);
+    const started = this.clock.now();
+    const onProgress = (e: ProgressEvent): void => {
+      this.onProgress(e, trigger, started);
+    };
+    const options = {
+      trigger,
+      onProgress,
+      signal: this.abort.signal,
+      owner: `the controller (${trigger})`,
+    };
+    const run = (async (): Promise<void> => {
+      let result: SyncResult | null = null;
+      let thrown: unknown = null;
+      try {
+        if ('removed' in target) {
+          result = await this.engine.pruneRemovedStack(
+            { source: target.source, stack: name, revision: target.revision },
+            options,
+          );
+        } else {
+          result = await this.engine.syncStack(target, { ...options, prune: this.prunes(target) });
+        }
+      } catch (err) {
+        thrown = err;
+      }
+      await this.afterRun(name, trigger, key, target.revision, result, thrown);
+    })();
+    state.run = run;
+    this.runs.add(run);
+    void run.finally(() => {
+      state.run = null;
+      this.runs.delete(run);
+      this.evaluate(name);
+    });
+  }
+
+  private async afterRun(
+    name: string,
+    trigger: Trigger,
+    key: string,
+    revision: string | null,
+    result: SyncResult | null,
+    thrown: unknown,
+  ): Promise<void> {
+    if (this.stopping && (result?.interrupted || thrown)) return;
+    const fail = async (error: string, runId: number | null): Promise<void> => {
+      const transient = !(await this.engineAnswers());
+      if (transient) this.engineDown(error);
+      this.recordFailure(name, key, revision, trigger, error, { transient, runId });
+    };
+    if (thrown) {
+      this.log('error', 'run-finished', `${name} (${trigger}) could not run: ${errorMessage(thrown)}`, {
+        stack: name,
+      });
+      await fail(errorMessage(thrown), null);
+      return;
+    }
+    if (!result) return;
+    switch (result.result) {
+      case 'locked':
+        this.sayOnce(
+          name,
+          `locked:${result.error ?? ''}`,
+          'info',
+          'notice',
+          result.error ?? `${name} is locked`,
+          {
+            stack: name,
+          },
+        );
+        this.scheduleRetry(name, this.options.lockRetryMs ?? 2_000);
+        return;
+      case 'invalid':
+        this.book.failed(name, key, result.error ?? 'invalid manifest', this.clock.now(), {
+          permanent: true,
+        });
+        this.log(
+          'error',
+          'run-finished',
+          `run ${result.runId ?? '?'} ${name} @ ${short(revision)}: invalid manifest, nothing applied; the running containers stay as they are until a commit fixes it:\n${result.error ?? ''}`,
+          { stack: name, ...(result.runId !== null ? { runId: result.runId } : {}) },
+        );
+        return;
+      case 'failed':
+        await fail(result.error ?? 'failed', result.runId);
+        return;
+      default:
+        break;
+    }
+    // Succeeded: make sure it converged, or a run that cannot fix something would repeat forever.
+    await this.refreshOnce(name, () => `run ${result.runId ?? '?'}`).catch(() => undefined);
+    const st = this.statuses.get(name);
+    const loaded = this.loaded.find((s) => s.name === name);
+    if (st && loaded && needsRun(st, this.effectivePolicy(loaded))) {
+      this.recordFailure(
+        name,
+        key,
+        revision,
+        trigger,
+        `run ${result.runId ?? '?'} finished, but ${name} still differs from git: ${driftSummary(st)}`,
+        { transient: false, runId: result.runId },
+      );
+      return;
+    }
+    this.book.succeeded(name);
+    if (revision) this.inSyncAt.set(name, revision);
+  }
+
+  private recordFailure(
+    name: string,
+    key: string,
+    revision: string | null,
+    trigger: Trigger,
+    error: string,
+    opts: { transient: boolean; runId: number | null },
+  ): void {
+    const e = this.book.failed(name, key, error, this.clock.now(), { transient: opts.transient });
+    const extra = { stack: name, ...(opts.runId !== null ? { runId: opts.runId } : {}) };
+    if (e.gaveUp) {
+      this.log(
+        'error',
+        'gave-up',
+        `${name} @ ${short(revision)}: giving up after ${e.attempts} failed ${trigger} tries (last: ${error}). The controller tries again on a new commit, after \`mooring sync ${name}\` succeeds, or after \`mooring suspend ${name}\` and \`mooring resume ${name}\`.`,
+        extra,
+      );
+      return;
+    }
+    const wait = Math.max(0, e.nextAt - this.clock.now());
+    const why = opts.transient
+      ? 'the Docker engine is unreachable; retrying when it is back'
+      : `try ${e.attempts} of ${this.book.policy.maxAttempts}`;
+    this.log('warn', 'retry', `${name}: ${trigger} run failed (${why}); next try in ${seconds(wait)}`, extra);
+    this.scheduleRetry(name, wait);
+  }
+
+  private onProgress(e: ProgressEvent, trigger: Trigger, started: number): void {
+    this.emit({ type: 'progress', event: e });
+    if (e.type === 'run-started') {
+      const what = e.actions.map((a) => `${a.kind} ${a.target}`).join(', ') || 'nothing to do';
+      this.log(
+        'info',
+        'run-started',
+        `run ${e.runId} ${e.stack} (${trigger}) @ ${short(e.revision)}: ${what}`,
+        {
+          stack: e.stack,
+          runId: e.runId,
+        },
+      );
+    } else if (e.type === 'run-finished') {
+      const took = seconds(this.clock.now() - started);
+      const level = e.result === 'succeeded' ? 'info' : e.result === 'interrupted' ? 'warn' : 'error';
+      this.log(
+        level,
+        'run-finished',
+        `run ${e.runId} ${e.stack} ${e.result} in ${took}${e.error ? `: ${e.error}` : ''}`,
+        { stack: e.stack, runId: e.runId },
+      );
+    }
+  }
+
+  // ── sources ───────────────────────────────────────────────────────────────────────────────────
+
+  private pollDelay(): number {
+    return Math.round(this.pollMs * (1 + this.jitter * (2 * Math.random() - 1)));
+  }
+
+  /** Starts polling (first fetch after `firstMs`) and, for a local source, watching its refs. */
+  private watchSource(name: string, firstMs: number): void {
+    this.polls.get(name)?.cancel();
+    this.polls.set(
+      name,
+      this.clock.after(firstMs, () => {
+        void this.fetchSource(name);
+      }),
+    );
+    const s = this.sources.get(name);
+    if (s?.kind === 'local' && (this.options.watchLocalSources ?? true) && !this.watchers.has(name)) {
+      this.watchers.set(
+        name,
+        watchRefs(this.engine.gitSource(s).gitdir, () => {
+          void this.fetchSource(name);
+        }),
+      );
+    }
+  }
+
+  private unwatchSource(name: string): void {
+    this.polls.get(name)?.cancel();
+    this.polls.delete(name);
+    this.watchers.get(name)?.close();
+    this.watchers.delete(name);
+  }
+
+  /** One fetch per source at a time; callers during one share it. */
+  private fetchSource(name: string): Promise<void> {
+    const inflight = this.fetching.get(name);
+    if (inflight) return inflight;
+    const p = this.doFetch(name).finally(() => {
+      this.fetching.delete(name);
+      if (this.started && !this.stopping && this.sources.has(name)) {
+        this.polls.get(name)?.cancel();
+        this.polls.set(
+          name,
+          this.clock.after(this.pollDelay(), () => {
+            void this.fetchSource(name);
+          }),
+        );
+      }
+    });
+    this.fetching.set(name, p);
+    return p;
+  }
+
+  private async doFetch(name: string): Promise<void> {
+    const before = this.engine.history.getSource(name);
+    let error: string | null;
+    let head: string | null = null;
+    let newCommits = 0;
+    try {
+      const [r] = await this.engine.fetch(name);
+      error = r?.error ?? null;
+      head = r?.head ?? null;
+      newCommits = r?.newCommits ?? 0;
+    } catch (err) {
+      error = errorMessage(err);
+    }
+    if (this.stopping) return;
+    const after = this.engine.history.getSource(name);
+    if (!after) return; // removed meanwhile
+    this.sources.set(name, after);
+    this.emit({ type: 'source', source: after });
+    if (error) {
+      const since = after.failingSince ? ` (unreachable since ${after.failingSince})` : '';
+      this.log('warn', 'fetch', `fetch ${name} failed${since}: ${error}`, { source: name });
+    } else {
+      this.log(
+        'info',
+        'fetch',
+        `fetch ${name}: ${short(head)}${newCommits > 0 ? `, ${newCommits} new commit(s)` : ''}`,
+        { source: name },
+      );
+    }
+    const loadedAt = this.heads.get(name) ?? null;
+    const headChanged = head !== null && head !== loadedAt;
+    const reachabilityChanged = (before?.lastError ?? null) !== (after.lastError ?? null);
+    if (headChanged || reachabilityChanged) {
+      await this.requestResync({
+        reload: true,
+        resolution: (st) =>
+          headChanged && st.source === name
+            ? `desired state changed (revision ${short(st.revision)})`
+            : 'no longer drifting (seen by the controller)',
+      });
+    }
+  }
+
+  // ── what other processes changed in the home folder ───────────────────────────────────────────
+
+  private scheduleHomeCheck(): void {
+    this.homeTimer = this.clock.after(this.options.homeCheckMs ?? 1_000, () => {
+      if (!this.started || this.stopping) return;
+      try {
+        const v = this.engine.history.dataVersion();
+        if (v !== this.dataVersion) {
+          this.dataVersion = v;
+          this.checkSuspensions();
+          this.checkSources();
+        }
+      } catch (err) {
+        this.log('error', 'error', `could not read the home folder's database: ${errorMessage(err)}`);
+      }
+      this.scheduleHomeCheck();
+    });
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = this.clock.after(this.options.resyncIntervalMs ?? this.pollMs, () => {
+      if (!this.started || this.stopping) return;
+      void this.requestResync({ reload: false }).finally(() => {
+        this.scheduleResync();
+      });
+    });
+  }
+
+  private checkSuspensions(): void {
+    const now = new Set(this.engine.listSuspended().keys());
+    const changed = [...now].filter((n) => !this.suspended.has(n));
+    const resumed = [...this.suspended].filter((n) => !now.has(n));
+    this.suspended = now;
+    for (const n of changed) {
+      this.heal.cancel(n);
+      this.stackState(n).retry?.cancel();
+      this.log('info', 'suspend', `${n} is suspended: the controller leaves it alone`, { stack: n });
+    }
+    for (const n of resumed) {
+      // A person resumed it: whatever was given up on gets a fresh set of tries.
+      this.book.forget(n);
+      this.stackState(n).said.clear();
+      this.log('info', 'suspend', `${n} is resumed: the controller looks after it again`, { stack: n });
+    }
+    for (const n of [...changed, ...resumed]) {
+      void this.refreshStack(n, () => 'no longer drifting (seen by the controller)');
+    }
+  }
+
+  /** Sources added, removed or fetched by another process (the CLI, the desktop app). */
+  private checkSources(): void {
+    const list = this.engine.listSources();
+    const next = new Map(list.map((s) => [s.name, s]));
+    let reload = false;
+    for (const s of list) {
+      const prev = this.sources.get(s.name);
+      if (!prev) {
+        reload = true;
+        this.sources.set(s.name, s);
+        if (this.started && !this.stopping) this.watchSource(s.name, 0);
+        continue;
+      }
+      if (prev.head !== s.head || prev.lastError !== s.lastError || prev.lastFetchAt !== s.lastFetchAt) {
+        this.emit({ type: 'source', source: s });
+      }
+      if (prev.head !== s.head || prev.url !== s.url || prev.branch !== s.branch || prev.path !== s.path) {
+        reload = true;
+      }
+    }
+    for (const name of this.sources.keys()) {
+      if (!next.has(name)) {
+        reload = true;
+        this.unwatchSource(name);
+      }
+    }
+    this.sources = next;
+    if (reload) void this.requestResync({ reload: true });
+  }
+
+  // ── events out ────────────────────────────────────────────────────────────────────────────────
+
+  private emit(e: ControllerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's bug must not stop the controller.
+      }
+    }
+  }
+
+  private log(
+    level: 'info' | 'warn' | 'error',
+    kind: ControllerLogKind,
+    message: string,
+    extra: { stack?: string; source?: string; runId?: number } = {},
+  ): void {
+    this.emit({ type: 'log', level, message, at: new Date(this.clock.now()).toISOString(), kind, ...extra });
+  }
+
+  /** Logs a message once per stack (or source) and key, until the stack is resumed. */
+  private sayOnce(
+    scope: string,
+    key: string,
+    level: 'info' | 'warn' | 'error',
+    kind: ControllerLogKind,
+    message: string,
+    extra: { stack?: string; source?: string } = {},
+  ): void {
+    const state = this.stackState(scope);
+    if (state.said.has(key)) return;
+    state.said.add(key);
+    this.log(level, kind, message, extra);
+  }
+}

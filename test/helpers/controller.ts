@@ -1,0 +1,46 @@
+// Helpers for controller tests: wait for a condition, and record what a controller reports.
+import type { ControllerEvent } from '../../electron/engine/reconcile/controller.ts';
+
+/** Polls `check` until it returns something truthy, or fails naming what it waited for. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | null = null;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Keeps every event a controller emits; `lines()` is the log, as `mooring watch` would print it. */
+export class EventLog {
+  readonly events: ControllerEvent[] = [];
+
+  readonly listener = (e: ControllerEvent): void => {
+    this.events.push(e);
+  };
+
+  lines(): string[] {
+    return this.events.flatMap((e) => (e.type === 'log' ? [`${e.level} ${e.message}`] : []));
+  }
+
+  text(): string {
+    return this.lines().join('\n');
+  }
+}

@@ -1,0 +1,262 @@
+// The controller against the real engine and git server: self-heal of out-of-band changes, suspend,
+// prune, and the drift records it leaves behind.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { StackStatus } from '../../electron/shared/model.ts';
+import { Engine } from '../../electron/engine/engine.ts';
+import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
+import { mooring, mooringJson } from '../helpers/cli.ts';
+import { EventLog, sleep, waitFor } from '../helpers/controller.ts';
+import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
+import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { startGitServer, type GitServer } from '../helpers/git-server.ts';
+
+const haveDocker = await dockerOk();
+if (!haveDocker) console.warn('SKIPPED controller self-heal tests: no Docker engine answers.');
+
+const STACKS = ['ctlheal', 'ctlsusp', 'ctlprune', 'ctlkeep'];
+
+const FAST: ControllerOptions = {
+  pollIntervalMs: 5_000,
+  selfHealDebounceMs: 300,
+  retryBaseMs: 500,
+  reconnectMaxMs: 1_000,
+  homeCheckMs: 200,
+};
+
+const two = (stack: string, greeting = 'hello'): string => `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    environment:
+      GREETING: ${greeting}
+  worker:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    depends_on: [app]
+# ${stack}
+`;
+
+const one = `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+`;
+
+async function containersOf(project: string): Promise<string[]> {
+  const out = await docker(
+    'ps',
+    '-a',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--format',
+    '{{.Names}} {{.State}}',
+  );
+  return out.split('\n').filter(Boolean).sort();
+}
+
+describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
+  let server: GitServer;
+  let repo: TestRepo;
+  let home: string;
+  let engine: Engine;
+  let controller: Controller | null;
+  let log: EventLog;
+
+  const stack = (name: string): StackStatus | undefined =>
+    controller?.snapshot().stacks.find((s) => s.name === name);
+  const runs = (name: string) => engine.history.listRuns({ stack: name }).reverse();
+  const startController = async (options: ControllerOptions = FAST): Promise<Controller> => {
+    controller = new Controller(engine, options);
+    controller.subscribe(log.listener);
+    await controller.start();
+    return controller;
+  };
+  const synced = (name: string) =>
+    waitFor(`${name} Synced and Healthy`, () => {
+      const s = stack(name);
+      return s?.sync === 'Synced' && s.health === 'Healthy' ? s : null;
+    });
+
+  beforeAll(async () => {
+    await removeStacks(...STACKS);
+    server = await startGitServer();
+  });
+  afterAll(async () => {
+    await removeStacks(...STACKS);
+    await server.close();
+  });
+  beforeEach(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'mooring-ctl-home-'));
+    log = new EventLog();
+    controller = null;
+    repo = await createRepo(server, `ctl-heal-${Date.now()}`, {
+      'mooring.yaml': `stacks:
+  ctlheal: { sync: auto, selfHeal: true }
+  ctlsusp: { sync: auto, selfHeal: true }
+  ctlprune: { sync: auto, selfHeal: true, prune: true }
+  ctlkeep: { sync: auto, selfHeal: true }
+`,
+      'ctlheal/compose.yaml': two('ctlheal'),
+    });
+    engine = await Engine.open({ home });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+  });
+  afterEach(async () => {
+    await controller?.stop();
+    // CTL_DEBUG=1 prints the controller's log, as `mooring watch` would, to see why a test failed.
+    if (process.env.CTL_DEBUG) console.log(log.text());
+    engine.close();
+    await removeStacks(...STACKS);
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('repairs docker stop, docker rm -f and a hand-made container with another env, each as a self-heal run', async () => {
+    await startController();
+    await synced('ctlheal');
+    expect(runs('ctlheal').map((r) => [r.trigger, r.result])).toEqual([['auto', 'succeeded']]);
+
+    // 1. Stopped by hand.
+    await docker('stop', '-t', '1', 'ctlheal-app-1');
+    await waitFor('drift seen', () => log.text().includes('drift ctlheal: app (state'));
+    await waitFor('app running again', async () => (await inspect('ctlheal-app-1')).State.Running);
+    await synced('ctlheal');
+
+    // 2. Removed by hand.
+    const workerBefore = (await inspect('ctlheal-worker-1')).Id;
+    await docker('rm', '-f', 'ctlheal-worker-1');
+    await waitFor('worker recreated', async () => {
+      const w = await inspect('ctlheal-worker-1').catch(() => null);
+      return w?.State.Running && w.Id !== workerBefore;
+    });
+    await synced('ctlheal');
+
+    // 3. A hand-made look-alike with another env, carrying the stack's labels.
+    const app = await inspect('ctlheal-app-1');
+    const labels = Object.entries(app.Config.Labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    await docker('rm', '-f', 'ctlheal-app-1');
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      'ctlheal-app-byhand',
+      '--network',
+      'ctlheal_default',
+      ...labels,
+      '-e',
+      'GREETING=tampered',
+      'local/busybox:1',
+      'sleep',
+      '3600',
+    );
+    await waitFor('the look-alike replaced by the declared container', async () => {
+      const names = await containersOf('ctlheal');
+      return names.join(',') === 'ctlheal-app-1 running,ctlheal-worker-1 running' ? names : null;
+    });
+    expect((await inspect('ctlheal-app-1')).Config.Env).toContain('GREETING=hello');
+    await synced('ctlheal');
+
+    const all = runs('ctlheal');
+    expect(all[0]).toMatchObject({ trigger: 'auto', result: 'succeeded' });
+    expect(all.slice(1).every((r) => r.trigger === 'self-heal')).toBe(true);
+    expect(all.at(-1)!.result).toBe('succeeded');
+    // One repair per incident, give or take one for the two-step hand-made change: no storm.
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    expect(all.length).toBeLessThanOrEqual(6);
+
+    // Every drift was recorded, and resolved by the run that repaired it.
+    const drifts = engine.history.listDrifts({ stack: 'ctlheal' });
+    expect(drifts.length).toBeGreaterThanOrEqual(3);
+    expect(drifts.every((d) => d.resolvedAt !== null)).toBe(true);
+    expect(drifts.filter((d) => /^run \d+$/.test(d.resolution ?? '')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a whole stack removed by hand at once (like `docker compose down`) is repaired by one run', async () => {
+    await startController();
+    await synced('ctlheal');
+    await docker('rm', '-f', 'ctlheal-app-1', 'ctlheal-worker-1');
+    await waitFor('both back', async () => (await containersOf('ctlheal')).length === 2);
+    await synced('ctlheal');
+    await sleep(1_000);
+    expect(runs('ctlheal').map((r) => [r.trigger, r.result])).toEqual([
+      ['auto', 'succeeded'],
+      ['self-heal', 'succeeded'],
+    ]);
+  });
+
+  it('a suspended stack is left alone and shows as suspended; resume repairs it', async () => {
+    await repo.commit({ 'ctlsusp/compose.yaml': one }, 'add ctlsusp');
+    await engine.fetch();
+    await startController();
+    await synced('ctlsusp');
+
+    // From another process, as a person would.
+    const suspend = await mooring(home, ['suspend', 'ctlsusp', '--reason', 'maintenance']);
+    expect(suspend.code, suspend.stderr).toBe(0);
+    expect(suspend.stdout).toMatch(/Suspended "ctlsusp"/);
+    await waitFor('the controller sees the suspension', () => stack('ctlsusp')?.suspended);
+
+    await docker('stop', '-t', '1', 'ctlsusp-app-1');
+    await waitFor('drift seen', () => stack('ctlsusp')?.sync === 'OutOfSync');
+    // Many debounce periods later, it is still stopped, and no run was made.
+    await sleep(2_000);
+    expect((await inspect('ctlsusp-app-1')).State.Running).toBe(false);
+    expect(runs('ctlsusp')).toHaveLength(1);
+
+    const json = await mooringJson<{ stacks: StackStatus[] }>(home, ['status', 'ctlsusp']);
+    expect(json.stacks[0]).toMatchObject({ name: 'ctlsusp', sync: 'OutOfSync', suspended: true });
+    const human = await mooring(home, ['status']);
+    expect(human.stdout).toMatch(/ctlsusp .*OutOfSync .*suspended \(auto\+self-heal\)/);
+    expect(human.stdout).toContain('mooring resume ctlsusp');
+    expect(stack('ctlheal')?.suspended).toBe(false);
+
+    const resume = await mooring(home, ['resume', 'ctlsusp']);
+    expect(resume.code).toBe(0);
+    await waitFor('repaired after resume', async () => (await inspect('ctlsusp-app-1')).State.Running);
+    await synced('ctlsusp');
+    expect(runs('ctlsusp').map((r) => r.trigger)).toEqual(['auto', 'self-heal']);
+  });
+
+  it('prunes only with prune: true, never down to zero containers of a stack git still has, and removes a deleted stack whose last policy said prune', async () => {
+    await repo.commit(
+      { 'ctlprune/compose.yaml': two('ctlprune'), 'ctlkeep/compose.yaml': two('ctlkeep') },
+      'add ctlprune and ctlkeep',
+    );
+    await engine.fetch();
+    await startController();
+    await synced('ctlprune');
+    await synced('ctlkeep');
+
+    // A service removed in git: pruned where the policy says so, kept (Orphaned) where it does not.
+    await repo.commit({ 'ctlprune/compose.yaml': one, 'ctlkeep/compose.yaml': one }, 'drop the workers');
+    await controller!.fetchNow();
+    await waitFor('ctlprune worker pruned', async () => (await containersOf('ctlprune')).length === 1);
+    await synced('ctlprune');
+    await sleep(500);
+    expect(await containersOf('ctlkeep')).toEqual(['ctlkeep-app-1 running', 'ctlkeep-worker-1 running']);
+    expect(stack('ctlkeep')?.services.find((s) => s.name === 'worker')?.sync).toBe('Orphaned');
+
+    // A stack that declares no service at all: prune would empty it, which it never does.
+    await repo.commit({ 'ctlprune/compose.yaml': 'services: {}\n' }, 'empty ctlprune');
+    await controller!.fetchNow();
+    await waitFor('the refusal said', () => log.text().includes('ctlprune declares no service'));
+    expect(await containersOf('ctlprune')).toEqual(['ctlprune-app-1 running']);
+
+    // The stack folders deleted in git: only the one whose last policy said prune goes.
+    await repo.commit({ 'ctlprune/compose.yaml': null, 'ctlkeep/compose.yaml': null }, 'delete both');
+    await controller!.fetchNow();
+    await waitFor('ctlprune removed', async () => (await containersOf('ctlprune')).length === 0);
+    await sleep(500);
+    expect(await containersOf('ctlkeep')).toHaveLength(2);
+    const last = runs('ctlprune').at(-1)!;
+    expect(last).toMatchObject({ trigger: 'auto', result: 'succeeded' });
+    expect(last.plan.map((a) => `${a.kind} ${a.target}`)).toEqual(['remove app']);
+    expect(log.text()).toMatch(/ctlkeep is no longer declared in git; left running/);
+  });
+});
