@@ -44,3 +44,23 @@ export class EventLog {
     return this.lines().join('\n');
   }
 }
+
+/** `slow` turns healthy after ~3 s; `after` waits for that, so the run is mid-apply for a while. */
+export const SLOW_STACK = `services:
+  slow:
+    image: local/busybox:1
+    init: true
+    command: ["sh", "-c", "sleep 3; echo ok > /tmp/ready; exec sleep 3600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 300ms
+      timeout: 2s
+      retries: 100
+  after:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      slow:
+        condition: service_healthy
+`;

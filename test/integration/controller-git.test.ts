@@ -1,0 +1,230 @@
+// The controller and git: a git server that goes away (the last revision keeps being enforced), a bad
+// commit on an auto stack (recorded once, nothing touched, the next good commit syncs), and a local
+// source whose new commits are seen on disk without waiting for a poll.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SourceState, StackStatus } from '../../electron/shared/model.ts';
+import { Engine } from '../../electron/engine/engine.ts';
+import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
+import { EventLog, sleep, waitFor } from '../helpers/controller.ts';
+import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
+import { createLocalRepo, createRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { startGitServer, type GitServer } from '../helpers/git-server.ts';
+
+const haveDocker = await dockerOk();
+if (!haveDocker) console.warn('SKIPPED controller git tests: no Docker engine answers.');
+
+const STACKS = ['ctlgit', 'ctlbad', 'ctllocal'];
+
+const FAST: ControllerOptions = {
+  pollIntervalMs: 5_000,
+  selfHealDebounceMs: 300,
+  retryBaseMs: 500,
+  reconnectMaxMs: 1_000,
+  homeCheckMs: 200,
+};
+
+const app = (greeting: string): string => `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    environment:
+      GREETING: ${greeting}
+`;
+
+const POLICY = `stacks:
+  ctlgit: { sync: auto, selfHeal: true }
+  ctlbad: { sync: auto, selfHeal: true }
+  ctllocal: { sync: auto, selfHeal: true }
+`;
+
+const greeting = async (container: string): Promise<string | undefined> =>
+  (await inspect(container)).Config.Env.find((e) => e.startsWith('GREETING='))?.slice('GREETING='.length);
+
+describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
+  let server: GitServer;
+  let home: string;
+  let engine: Engine;
+  let controller: Controller | null;
+  let log: EventLog;
+
+  const stack = (name: string): StackStatus | undefined =>
+    controller?.snapshot().stacks.find((s) => s.name === name);
+  const runs = (name: string) => engine.history.listRuns({ stack: name }).reverse();
+  const startController = async (options: ControllerOptions = FAST): Promise<Controller> => {
+    controller = new Controller(engine, options);
+    controller.subscribe(log.listener);
+    await controller.start();
+    return controller;
+  };
+  const synced = (name: string) =>
+    waitFor(`${name} Synced and Healthy`, () => {
+      const s = stack(name);
+      return s?.sync === 'Synced' && s.health === 'Healthy' ? s : null;
+    });
+
+  beforeAll(async () => {
+    await removeStacks(...STACKS);
+    server = await startGitServer();
+  });
+  afterAll(async () => {
+    await removeStacks(...STACKS);
+    await server.close();
+  });
+  beforeEach(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'mooring-ctl-home-'));
+    log = new EventLog();
+    controller = null;
+    engine = await Engine.open({ home });
+  });
+  afterEach(async () => {
+    await controller?.stop();
+    // CTL_DEBUG=1 prints the controller's log, as `mooring watch` would, to see why a test failed.
+    if (process.env.CTL_DEBUG) console.log(log.text());
+    engine.close();
+    await removeStacks(...STACKS);
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('with the git server stopped: unreachable since a time, self-heal goes on from the last revision, new commits come once it is back', async () => {
+    const repo: TestRepo = await createRepo(server, `ctl-git-${Date.now()}`, {
+      'mooring.yaml': POLICY,
+      'ctlgit/compose.yaml': app('one'),
+    });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+    await startController();
+    await synced('ctlgit');
+    const first = stack('ctlgit')!.revision;
+
+    await server.stop();
+    let restarted = false;
+    try {
+      await controller!.fetchNow();
+      const down = controller!.snapshot().sources[0]!;
+      expect(down.lastError).toMatch(/Source "cfg".*unreachable/);
+      expect(down.failingSince).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(log.events).toContainEqual(
+        expect.objectContaining({
+          type: 'source',
+          source: expect.objectContaining({ lastError: expect.any(String) as string }) as SourceState,
+        }),
+      );
+      await waitFor('the status says how stale it is', () =>
+        stack('ctlgit')?.warnings.some((w) =>
+          /Source "cfg" is unreachable since .*showing the revision/.test(w),
+        ),
+      );
+
+      // A commit lands while the server is down (pushed to its folder): nothing can see it yet.
+      await repo.commit({ 'ctlgit/compose.yaml': app('two') }, 'say two');
+      await controller!.fetchNow();
+      const still = controller!.snapshot().sources[0]!;
+      expect(still.failingSince).toBe(down.failingSince);
+
+      // The last fetched revision is still enforced.
+      await docker('stop', '-t', '1', 'ctlgit-app-1');
+      await waitFor('healed with the server down', async () => (await inspect('ctlgit-app-1')).State.Running);
+      await synced('ctlgit');
+      expect(await greeting('ctlgit-app-1')).toBe('one');
+      expect(runs('ctlgit').map((r) => [r.trigger, r.result, r.revision])).toEqual([
+        ['auto', 'succeeded', first],
+        ['self-heal', 'succeeded', first],
+      ]);
+
+      await server.start();
+      restarted = true;
+      await controller!.fetchNow();
+      expect(controller!.snapshot().sources[0]).toMatchObject({ lastError: null, failingSince: null });
+      await waitFor('the new commit deployed', async () => (await greeting('ctlgit-app-1')) === 'two');
+      await synced('ctlgit');
+      expect(runs('ctlgit').at(-1)).toMatchObject({ trigger: 'auto', result: 'succeeded' });
+      expect(runs('ctlgit').at(-1)!.revision).not.toBe(first);
+    } finally {
+      if (!restarted) await server.start();
+    }
+  });
+
+  it('a bad commit on an auto stack: recorded once per revision, containers left as they were, the next good commit syncs', async () => {
+    const repo = await createRepo(server, `ctl-bad-${Date.now()}`, {
+      'mooring.yaml': POLICY,
+      'ctlbad/compose.yaml': app('good'),
+    });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+    await startController();
+    await synced('ctlbad');
+    const before = await inspect('ctlbad-app-1');
+
+    const bad = await repo.commit(
+      { 'ctlbad/compose.yaml': `${app('bad')}    deploy: {}\n` },
+      'an unknown key: invalid',
+    );
+    await controller!.fetchNow();
+    await waitFor('the invalid revision recorded', () =>
+      runs('ctlbad').find((r) => r.revision === bad && r.result === 'failed'),
+    );
+    await waitFor('status shows the manifest error', () => stack('ctlbad')?.errors.length);
+    expect(stack('ctlbad')!.sync).toBe('Unknown');
+    expect(stack('ctlbad')!.errors[0]!.message).toMatch(/deploy/);
+
+    // More fetches, a refresh, an engine event on the stack, a restarted controller: still one record.
+    await controller!.fetchNow();
+    await controller!.refresh();
+    await docker('pause', 'ctlbad-app-1');
+    await docker('unpause', 'ctlbad-app-1');
+    await controller!.stop();
+    await startController();
+    await sleep(1_500);
+    const atBad = runs('ctlbad').filter((r) => r.revision === bad);
+    expect(atBad).toHaveLength(1);
+    expect(atBad[0]).toMatchObject({ trigger: 'auto', result: 'failed' });
+    expect(atBad[0]!.error).toMatch(/Invalid manifest, nothing applied[\s\S]*ctlbad\/compose\.yaml:\d+:\d+/);
+    expect(log.lines().filter((l) => l.includes('invalid manifest, nothing applied'))).toHaveLength(1);
+
+    // The running container was left alone.
+    const during = await inspect('ctlbad-app-1');
+    expect(during.Id).toBe(before.Id);
+    expect(during.State.Running).toBe(true);
+    expect(await greeting('ctlbad-app-1')).toBe('good');
+
+    const good = await repo.commit({ 'ctlbad/compose.yaml': app('fixed') }, 'fix it');
+    await controller!.fetchNow();
+    await waitFor('the good commit deployed', async () => (await greeting('ctlbad-app-1')) === 'fixed');
+    await synced('ctlbad');
+    expect(runs('ctlbad').map((r) => [r.trigger, r.result, r.revision === bad, r.revision === good])).toEqual(
+      [
+        ['auto', 'succeeded', false, false],
+        ['auto', 'failed', true, false],
+        ['auto', 'succeeded', false, true],
+      ],
+    );
+  });
+
+  it('a commit to a local source is seen on disk, long before the next poll', async () => {
+    const local = await createLocalRepo({ 'mooring.yaml': POLICY, 'ctllocal/compose.yaml': app('a') });
+    try {
+      await engine.addSource({ name: 'local', url: local.path });
+      // Polling once a minute: only the watch on the repo's refs can see the commit in time.
+      await startController({ ...FAST, pollIntervalMs: 60_000 });
+      await synced('ctllocal');
+      await sleep(300);
+      const committed = Date.now();
+      await local.commit({ 'ctllocal/compose.yaml': app('b') }, 'say b');
+      const fetched = await waitFor(
+        'the commit seen',
+        () =>
+          log.events.find(
+            (e) => e.type === 'log' && e.kind === 'fetch' && e.message.includes('1 new commit'),
+          ),
+        10_000,
+      );
+      await waitFor('deployed', async () => (await greeting('ctllocal-app-1')) === 'b', 10_000);
+      // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
+      expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
+    } finally {
+      await rm(local.path, { recursive: true, force: true });
+    }
+  });
+});
