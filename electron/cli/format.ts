@@ -137,9 +137,11 @@ export function formatHistory(runs: RunRecord[]): string {
   return table(rows);
 }
 
-export function formatLog(commits: CommitRecord[]): string {
+export function formatLog(
+  commits: (CommitRecord & { deploys?: { stack: string; host: string; result: string; time: string }[] })[],
+): string {
   if (commits.length === 0) return 'No commits cached yet. Run `mooring fetch`.';
-  const rows = [['COMMIT', 'SOURCE', 'TIME', 'AUTHOR', 'STACKS', 'MESSAGE']];
+  const rows = [['COMMIT', 'SOURCE', 'TIME', 'AUTHOR', 'STACKS', 'DEPLOYED', 'MESSAGE']];
   for (const c of commits) {
     rows.push([
       short(c.id),
@@ -147,8 +149,18 @@ export function formatLog(commits: CommitRecord[]): string {
       c.time,
       c.author,
       c.stacks.join(',') || '-',
+      deployed(c.deploys ?? []),
       c.message.split('\n')[0] ?? '',
     ]);
   }
   return table(rows);
+}
+
+/** Where a commit was deployed, newest first: `stack@host` (✗ when that run failed), at most three. */
+function deployed(deploys: { stack: string; host: string; result: string }[]): string {
+  if (deploys.length === 0) return '-';
+  const seen = [
+    ...new Set(deploys.map((d) => `${d.stack}@${d.host}${d.result === 'succeeded' ? '' : ' ✗'}`)),
+  ];
+  return seen.length > 3 ? `${seen.slice(0, 3).join(',')} +${seen.length - 3}` : seen.join(',');
 }

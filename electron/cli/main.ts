@@ -9,6 +9,7 @@ import { defaultHome } from '../engine/home.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
+import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
@@ -222,6 +223,7 @@ export async function main(
         else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
         for (const r of results) {
           if (r.result === 'invalid' || r.result === 'locked') io.err(`${r.stack}: ${r.error ?? ''}`);
+          if (r.note?.error) io.err(`${r.stack}: ${r.note.error}`);
           if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
             io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
           }
@@ -255,6 +257,7 @@ export async function main(
     });
 
   registerControllerCommands(program, open, io);
+  registerPipelineCommands(program, open, io);
   registerServe(program, open, io);
 
   try {

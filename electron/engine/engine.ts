@@ -25,6 +25,17 @@ import { planStack } from './reconcile/plan.ts';
 import { computeStatus } from './reconcile/status.ts';
 import { loadSettings, type Settings } from './settings.ts';
 import { GitSource } from './source/index.ts';
+import type { BuildEvent } from './pipeline/build.ts';
+import type { NoteOutcome } from './pipeline/deploy-notes.ts';
+import {
+  Pipeline,
+  type BuildAndPromoteOptions,
+  type BuildAndPromoteResult,
+  type PromoteOptions,
+  type RollbackResult,
+} from './pipeline/pipeline.ts';
+import { PipelineStore, type BuildRecord, type DeployRecord } from './pipeline/pipeline-store.ts';
+import type { PromoteResult } from './pipeline/promote.ts';
 
 export interface EngineOptions {
   home: string;
@@ -49,6 +60,8 @@ export interface FetchResult {
   head: string | null;
   newCommits: number;
   error: string | null;
+  /** The remote's deploy notes could not be fetched (the fetch itself worked). */
+  notesError?: string | null;
 }
 
 export interface SyncResult {
@@ -61,7 +74,12 @@ export interface SyncResult {
   error: string | null;
   /** The run was stopped part way by `signal` (result 'failed'; history says 'interrupted'). */
   interrupted?: boolean;
+  /** The deploy note written on the revision after the run (refs/notes/mooring), and whether it was pushed. */
+  note?: NoteOutcome | null;
 }
+
+/** A cached commit with every known deploy of it: this machine's runs and other machines' notes. */
+export type CommitWithDeploys = CommitRecord & { deploys: DeployRecord[] };
 
 export interface SyncOptions {
   prune?: boolean;
@@ -93,6 +111,8 @@ export function hashService(s: DesiredStack['services'][number]): string {
 export class Engine {
   docker: DockerAdapter;
   private applier: Applier;
+  /** Build, promote, rollback and deploy notes (issue 5). */
+  readonly pipeline: Pipeline;
 
   private constructor(
     readonly home: string,
@@ -103,6 +123,7 @@ export class Engine {
   ) {
     this.docker = new DockerAdapter(dockerHost);
     this.applier = new Applier(this.docker, history);
+    this.pipeline = new Pipeline(this, new PipelineStore(history.db));
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -124,7 +145,7 @@ export class Engine {
   }
 
   gitSource(config: SourceConfig): GitSource {
-    return new GitSource({ home: this.home, config, env: this.env });
+    return new GitSource({ home: this.home, config, env: this.env, author: this.settings.git?.author });
   }
 
   private source(name: string): SourceState {
@@ -224,11 +245,23 @@ export class Engine {
     for (const s of sources) {
       const git = this.gitSource(s);
       try {
-        const { head } = await git.fetch();
+        const { head, notes } = await git.fetch();
         const commits = await git.log({ known: this.history.knownCommits(s.name), limit: 500 });
         this.history.addCommits(commits.map((c) => ({ ...c, source: s.name })));
         this.history.recordFetch(s.name, { head });
-        results.push({ source: s.name, head, newCommits: commits.length, error: null });
+        // Deploys from notes (other machines' too) are a cache: failing to read them fails nothing.
+        const indexed = await this.pipeline.indexNotes(s.name).then(
+          () => null,
+          (err: unknown) => `Reading the deploy notes failed: ${errorMessage(err)}`,
+        );
+        const notesError = notes?.error ?? indexed;
+        results.push({
+          source: s.name,
+          head,
+          newCommits: commits.length,
+          error: null,
+          ...(notesError ? { notesError } : {}),
+        });
       } catch (err) {
         this.history.recordFetch(s.name, { error: errorMessage(err) });
         if (!(err instanceof UnreachableError) && !(err instanceof MooringError)) throw err;
@@ -608,12 +641,14 @@ export class Engine {
       .then((o) => this.statusOf([stack], o, true, null))
       .catch(() => null);
     if (after) this.recordDrift(after, `run ${runId}`);
+    const note = await this.pipeline.afterRun(runId);
     return {
       ...base,
       runId,
       result: error ? 'failed' : 'succeeded',
       error,
       ...(interrupted ? { interrupted } : {}),
+      note,
     };
   }
 
@@ -666,6 +701,7 @@ export class Engine {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       if (!error) this.history.observeDrift(input.source, input.stack, new Map(), `run ${runId}`);
+      const note = await this.pipeline.afterRun(runId);
       return {
         ...base,
         plan,
@@ -673,6 +709,7 @@ export class Engine {
         result: error ? 'failed' : 'succeeded',
         error,
         ...(interrupted ? { interrupted } : {}),
+        note,
       };
     } finally {
       this.history.unlock(input.source, input.stack);
@@ -714,11 +751,57 @@ export class Engine {
     return this.docker.observe(this.home, stack);
   }
 
-  /** Cached commits, newest first. Local sources are re-read first: that needs no network. */
-  async log(opts: { source?: string; limit?: number } = {}): Promise<CommitRecord[]> {
+  /**
+   * Cached commits, newest first, each with its deploys (this machine's runs and every machine's deploy
+   * notes). Local sources are re-read first: that needs no network.
+   */
+  async log(opts: { source?: string; limit?: number } = {}): Promise<CommitWithDeploys[]> {
     for (const s of this.history.listSources()) {
       if (s.kind === 'local' && (!opts.source || opts.source === s.name)) await this.fetch(s.name);
     }
-    return this.history.listCommits(opts);
+    const commits = this.history.listCommits(opts);
+    const deploys = this.pipeline.deploysOf(
+      commits.map((c) => c.id),
+      opts.source,
+    );
+    return commits.map((c) => ({
+      ...c,
+      deploys: (deploys.get(c.id) ?? []).filter((d) => d.source === c.source),
+    }));
+  }
+
+  // ---- pipeline stages (issue 5): thin delegations, the work is in ./pipeline ----
+
+  /** Builds an image from an app repo; `onEvent` gets the live output and steps. Recorded in history. */
+  build(opts: BuildAndPromoteOptions, onEvent?: (e: BuildEvent) => void): Promise<BuildAndPromoteResult> {
+    return this.pipeline.build(opts, onEvent);
+  }
+
+  listBuilds(opts: { appRepo?: string; limit?: number; before?: number } = {}): BuildRecord[] {
+    return this.pipeline.listBuilds(opts);
+  }
+
+  /** One build with its log. */
+  getBuild(id: number): (BuildRecord & { log: string }) | undefined {
+    return this.pipeline.getBuild(id);
+  }
+
+  /** Writes an image into a service's `image:` as a commit on the source's branch (pushed with `push`). */
+  promote(input: PromoteOptions): Promise<PromoteResult> {
+    return this.pipeline.promote(input);
+  }
+
+  /** Deploys a past revision and suspends auto-sync of the stack, or (`revert`) commits it instead. */
+  rollback(
+    stack: string,
+    revision: string,
+    opts: { revert?: boolean; onProgress?: (e: ProgressEvent) => void } = {},
+  ): Promise<RollbackResult> {
+    return this.pipeline.rollback(stack, revision, opts);
+  }
+
+  /** Every known deploy of these commits, newest first: what ran where and when. */
+  deploysOf(commits: string[], source?: string): Map<string, DeployRecord[]> {
+    return this.pipeline.deploysOf(commits, source);
   }
 }

@@ -27,6 +27,16 @@ export const SettingsSchema = z
     pollIntervalSec: z.number().int().min(5).max(86_400).optional(),
     /** Whether the desktop app runs the controller (auto-sync, self-heal, prune). */
     controllerEnabled: z.boolean().optional(),
+    /** Mooring's own commits (promote, revert, deploy notes): who they are by. */
+    git: z
+      .object({
+        author: z
+          .object({ name: z.string().trim().min(1), email: z.string().trim() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -35,6 +45,7 @@ export interface Settings {
   dockerHost?: string | undefined;
   pollIntervalSec?: number | undefined;
   controllerEnabled?: boolean | undefined;
+  git?: { author?: { name: string; email: string } | undefined } | undefined;
 }
 
 export function settingsFile(home: string): string {

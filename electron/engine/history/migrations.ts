@@ -104,4 +104,54 @@ export const MIGRATIONS: readonly string[] = [
     gave_up INTEGER NOT NULL
   );
   `,
+  // 3: the pipeline stages (issue 5). Builds keep their log, so a failed build can be read later;
+  // deploy_notes caches the deploys read from refs/notes/mooring (every machine's), note_blobs and
+  // notes_index say what was read already, so a fetch only parses notes that changed.
+  `
+  CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    app_repo TEXT NOT NULL,
+    rev TEXT,
+    commit_id TEXT,
+    tag TEXT,
+    context TEXT NOT NULL,
+    dockerfile TEXT NOT NULL,
+    image_id TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    result TEXT NOT NULL,
+    error TEXT,
+    failed_step TEXT,
+    log TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+  );
+  CREATE INDEX builds_by_repo ON builds (app_repo, id DESC);
+  CREATE INDEX builds_by_tag ON builds (tag);
+  CREATE TABLE deploy_notes (
+    source TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    time TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    result TEXT NOT NULL,
+    images TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (source, commit_id, host, run_id, started_at, stack)
+  );
+  CREATE INDEX deploy_notes_by_commit ON deploy_notes (commit_id);
+  CREATE TABLE note_blobs (
+    source TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    PRIMARY KEY (source, commit_id)
+  );
+  CREATE TABLE notes_index (
+    source TEXT PRIMARY KEY,
+    notes_commit TEXT NOT NULL
+  );
+  `,
 ];

@@ -9,6 +9,8 @@ import nodeHttp from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git/http/node';
 import type { CommitRecord, SourceConfig } from '../../shared/model.ts';
 import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
+import { compareAndSwapRef, DEFAULT_AUTHOR, type GitAuthor } from './git-write.ts';
+import { mergeRemoteNotes, NOTES_REF, notesTip, type NotesMerge } from './notes.ts';
 
 /** File names that make a folder a stack, in order of precedence. */
 export const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
@@ -50,7 +52,23 @@ export interface GitSourceOptions {
   env?: NodeJS.ProcessEnv;
   /** Give up on an HTTP request after this long without data. Default 30 s. */
   timeoutMs?: number;
+  /** Who Mooring's own commits (deploy notes merges) are by. Default "Mooring <mooring@localhost>". */
+  author?: GitAuthor;
 }
+
+/** What a fetch did: the branch tip, and the deploy notes brought in from the remote (http only). */
+export interface FetchOutcome {
+  head: string;
+  branch: string;
+  /**
+   * What happened to the remote's deploy notes (http only), when anything did: brought in, merged, or
+   * failed. Absent when there was nothing new, and for a local source (its notes are already in place).
+   */
+  notes?: { merge: NotesMerge; error: string | null };
+}
+
+/** Where a publish ended: moved the branch, or found it moved by someone else (fetch and try again). */
+export type PublishResult = 'ok' | 'rejected';
 
 const REMOTE = 'origin';
 const TRACKING = `refs/remotes/${REMOTE}/`;
@@ -98,7 +116,7 @@ function sync<T>(read: () => T): Promise<T> {
  * refs twice over; sharing the running one is also what a caller wants (the same result, sooner). Keyed
  * by git dir rather than held per instance because callers may make a GitSource per request.
  */
-const inflight = new Map<string, Promise<{ head: string; branch: string }>>();
+const inflight = new Map<string, Promise<FetchOutcome>>();
 
 /** A stack found inside some tree, paths relative to that tree. */
 interface FoundStack {
@@ -114,6 +132,7 @@ export class GitSource {
   readonly gitdir: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly http: HttpClient;
+  private readonly author: GitAuthor;
   /** isomorphic-git's own cache (pack indexes): passing the same object to every call saves re-reading them. */
   private readonly gitCache: object = {};
   private readonly trees = new Map<string, TreeEntry[]>();
@@ -123,6 +142,7 @@ export class GitSource {
   constructor(opts: GitSourceOptions) {
     this.config = opts.config;
     this.env = opts.env ?? process.env;
+    this.author = opts.author ?? DEFAULT_AUTHOR;
     const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // simple-get (under isomorphic-git's node client) aborts a request idle for `timeout` ms; without it a
     // server that accepts the connection and never answers would hang the fetch forever.
@@ -149,7 +169,7 @@ export class GitSource {
    * transfer, just resolves. Returns the tip of the tracked branch. Concurrent calls for the same
    * mirror (from any instance) share one fetch.
    */
-  fetch(): Promise<{ head: string; branch: string }> {
+  fetch(): Promise<FetchOutcome> {
     let running = inflight.get(this.gitdir);
     if (!running) {
       running = (this.config.kind === 'http' ? this.fetchRemote() : this.checkLocal()).finally(() => {
@@ -303,7 +323,7 @@ export class GitSource {
 
   // ── fetching ──────────────────────────────────────────────────────────────────────────────────────
 
-  private async fetchRemote(): Promise<{ head: string; branch: string }> {
+  private async fetchRemote(): Promise<FetchOutcome> {
     const token = this.token();
     await this.ensureMirror();
     const before = await this.snapshotRefs();
@@ -343,10 +363,16 @@ export class GitSource {
       });
     }
     const branch = await this.branch();
-    return { head: await this.tip(branch), branch };
+    const head = await this.tip(branch);
+    // Deploy notes ride along, but a failure to get them must not fail the fetch of the desired state.
+    const notes = await this.fetchNotes(token).then(
+      (merge) => ({ merge, error: null }),
+      (err: unknown) => ({ merge: 'none' as const, error: scrub(errorMessage(err), token) }),
+    );
+    return notes.merge === 'none' && notes.error === null ? { head, branch } : { head, branch, notes };
   }
 
-  private async checkLocal(): Promise<{ head: string; branch: string }> {
+  private async checkLocal(): Promise<FetchOutcome> {
     if (!fs.existsSync(path.join(this.gitdir, 'HEAD')) || !fs.existsSync(path.join(this.gitdir, 'objects'))) {
       throw new UnreachableError(
         `${this.label()} is unreachable: there is no git repository at ${this.config.url}. Check the path; status keeps using the last read revision.`,
@@ -354,6 +380,145 @@ export class GitSource {
     }
     const branch = await this.branch();
     return { head: await this.tip(branch), branch };
+  }
+
+  /**
+   * Fetches the remote's deploy notes and merges them into the local notes ref. isomorphic-git writes no
+   * local ref for a notes fetch, so the fetched commit is taken from fetchHead.
+   */
+  private async fetchNotes(token: string | null): Promise<NotesMerge> {
+    let fetched: string | null;
+    try {
+      const result = await git.fetch({
+        fs,
+        http: this.http,
+        gitdir: this.gitdir,
+        url: this.config.url,
+        remote: REMOTE,
+        ref: NOTES_REF,
+        remoteRef: NOTES_REF,
+        singleBranch: true,
+        tags: false,
+        cache: this.gitCache,
+        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+      });
+      fetched = result.fetchHead;
+    } catch (err) {
+      // The remote has no notes yet: nothing to merge.
+      if (errorCode(err) === 'NotFoundError') return 'none';
+      throw err;
+    }
+    if (fetched === null) return 'none';
+    return (await mergeRemoteNotes(this.gitdir, fetched, this.author)).merge;
+  }
+
+  // ── writing ───────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Moves the tracked branch from `expected` to `commit` (whose objects are already in gitdir): a push
+   * for an http source, a compare-and-swap of the branch ref for a local one. 'rejected' means the
+   * branch moved meanwhile: fetch, redo the change on the new tip and publish again.
+   */
+  async publishCommit(
+    commit: string,
+    expected: string,
+    branch: string,
+    reflogMessage = 'mooring: commit',
+  ): Promise<PublishResult> {
+    if (this.config.kind === 'local') {
+      const ok = await compareAndSwapRef(this.gitdir, `refs/heads/${branch}`, expected, commit, {
+        author: this.author,
+        message: reflogMessage,
+      });
+      return ok ? 'ok' : 'rejected';
+    }
+    // isomorphic-git pushes a ref, not an object id: a ref of our own, removed afterwards.
+    const temp = `refs/mooring/outgoing/${process.pid}-${Date.now()}`;
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: temp, value: commit, force: true });
+    try {
+      return await this.push(temp, `refs/heads/${branch}`);
+    } finally {
+      await git.deleteRef({ fs, gitdir: this.gitdir, ref: temp }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Publishes the local deploy notes: pushed for an http source (merging the remote's first when the
+   * push is rejected, a few times), nothing to do for a local one (the notes are written in place).
+   * Returns whether anything was pushed.
+   */
+  async publishNotes(): Promise<boolean> {
+    if (this.config.kind === 'local') return false;
+    if ((await notesTip(this.gitdir)) === null) return false;
+    const token = this.token();
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.push(NOTES_REF, NOTES_REF);
+      // push() updates a remote-tracking copy named after the ref, which no one reads: drop it.
+      await git.deleteRef({ fs, gitdir: this.gitdir, ref: `${TRACKING}${NOTES_REF}` }).catch(() => undefined);
+      if (result === 'ok') return true;
+      if (attempt >= 4) {
+        throw new MooringError(
+          'conflict',
+          `${this.label()} kept rejecting ${NOTES_REF} (another machine is writing deploy notes); they will be pushed with the next deploy.`,
+        );
+      }
+      await this.fetchNotes(token);
+    }
+  }
+
+  private async push(localRef: string, remoteRef: string): Promise<PublishResult> {
+    const token = this.token();
+    try {
+      await git.push({
+        fs,
+        http: this.http,
+        gitdir: this.gitdir,
+        url: this.config.url,
+        remote: REMOTE,
+        ref: localRef,
+        remoteRef,
+        cache: this.gitCache,
+        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+      });
+      return 'ok';
+    } catch (err) {
+      const code = errorCode(err);
+      // Client side: the remote's tip is not an ancestor of ours. Server side: the ref moved between
+      // the ref advertisement and the update (a concurrent push) or the server wants a fast-forward.
+      if (code === 'PushRejectedError') return 'rejected';
+      if (
+        code === 'GitPushError' &&
+        /non-fast-forward|fetch first|failed to (update|lock)|stale/i.test(errorMessage(err))
+      ) {
+        return 'rejected';
+      }
+      throw this.pushError(err, token, remoteRef);
+    }
+  }
+
+  private pushError(err: unknown, token: string | null, remoteRef: string): MooringError {
+    const status = httpStatus(err);
+    if (status === 401 || status === 403) {
+      const advice = this.config.tokenEnv
+        ? `check that the token in ${this.config.tokenEnv} may write to this repository`
+        : "the server wants credentials: set the source's token variable (tokenEnv) to the name of an environment variable that holds an access token with write access";
+      return new MooringError(
+        'unreachable',
+        scrub(`Pushing ${remoteRef} to ${this.label()} was refused (HTTP ${status}): ${advice}.`, token),
+        { cause: err },
+      );
+    }
+    const fetchLike = this.fetchError(err, token, true);
+    if (fetchLike.code === 'unreachable') {
+      return new UnreachableError(scrub(`Pushing ${remoteRef} to ${fetchLike.message}`, token), {
+        cause: err,
+      });
+    }
+    return new MooringError(
+      'failed',
+      scrub(`Pushing ${remoteRef} to ${this.label()} failed: ${errorMessage(err)}`, token),
+      { cause: err },
+    );
   }
 
   /** The token named by config.tokenEnv, read now (never stored); null when the source uses none. */

@@ -1,0 +1,469 @@
+// The build stage of a two-stage pipeline: an image built from an app repo at a revision, read from git
+// objects (no work tree, so uncommitted files never leak into an image), through the engine's build API,
+// tagged with the app commit so that the tag alone says what is in the image.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import type { SourceConfig } from '../../shared/model.ts';
+import type { DockerAdapter } from '../docker/docker-adapter.ts';
+import { isConnectionError } from '../docker/docker-adapter.ts';
+import { MooringError, errorMessage } from '../errors.ts';
+import type { GitSource, TreeFile } from '../source/index.ts';
+import { parseDockerignore } from './dockerignore.ts';
+import { tarEnd, tarEntry } from './tar.ts';
+
+export interface BuildOptions {
+  /** Local path or http(s) URL of the app repo. */
+  appRepo: string;
+  /** Commit, branch or tag; default: HEAD of a local repo, the default branch of a remote one. */
+  rev?: string | null;
+  /** Repo-relative folder sent as the build context; default the repo root. */
+  context?: string | null;
+  /** Repo-relative Dockerfile; default `Dockerfile` in the context folder. */
+  dockerfile?: string | null;
+  /** Image name (`NAME`, tagged `NAME:<short commit>`), or a full `NAME:TAG`; default the repo's name. */
+  tag?: string | null;
+  /** Environment variable holding a token for an http app repo (read when needed, never stored). */
+  tokenEnv?: string | null;
+  /** Stops the build (the engine cancels it). */
+  signal?: AbortSignal;
+}
+
+export interface BuildStep {
+  step: number;
+  total: number;
+  instruction: string;
+}
+
+export type BuildEvent =
+  | { type: 'build-started'; buildId: number; appRepo: string; commit: string; tag: string }
+  | ({ type: 'build-step'; buildId: number } & BuildStep)
+  /** One line of output (the engine's, or Mooring's own, prefixed "mooring: "), without the newline. */
+  | { type: 'build-output'; buildId: number; line: string }
+  | {
+      type: 'build-finished';
+      buildId: number;
+      result: 'succeeded' | 'failed';
+      tag: string | null;
+      imageId: string | null;
+      error: string | null;
+    };
+
+export interface BuildResult {
+  buildId: number;
+  appRepo: string;
+  commit: string | null;
+  tag: string | null;
+  imageId: string | null;
+  result: 'succeeded' | 'failed';
+  error: string | null;
+  /** The Dockerfile step that failed, when the failure was in one. */
+  failedStep: BuildStep | null;
+}
+
+/** Where builds are recorded; the history database in the engine. */
+export interface BuildRecorder {
+  start(input: { appRepo: string; rev: string | null; context: string; dockerfile: string }): number;
+  target(id: number, commit: string, tag: string): void;
+  finish(
+    id: number,
+    outcome: {
+      result: 'succeeded' | 'failed';
+      imageId: string | null;
+      error: string | null;
+      failedStep: BuildStep | null;
+      log: string;
+    },
+  ): void;
+}
+
+export interface BuildDeps {
+  /** Makes the GitSource that mirrors (http) or reads (local path) the app repo. */
+  source: (config: SourceConfig) => GitSource;
+  docker: DockerAdapter;
+  recorder: BuildRecorder;
+}
+
+/** Labels on every image Mooring builds: the OCI ones say where it came from to any tool. */
+export const BUILD_LABELS = {
+  revision: 'org.opencontainers.image.revision',
+  source: 'org.opencontainers.image.source',
+  appRepo: 'dev.mooring.app-repo',
+  appCommit: 'dev.mooring.app-commit',
+} as const;
+
+const SHORT = 12;
+const MAX_LOG = 2 * 1024 * 1024;
+
+export async function buildImage(
+  deps: BuildDeps,
+  opts: BuildOptions,
+  onEvent: (e: BuildEvent) => void = () => undefined,
+): Promise<BuildResult> {
+  const appRepo = normalizeRepo(opts.appRepo);
+  const context = cleanRepoPath(opts.context ?? '', '--context');
+  const dockerfile = cleanRepoPath(opts.dockerfile ?? joinRepo(context, 'Dockerfile'), '--dockerfile');
+  const buildId = deps.recorder.start({
+    appRepo: appRepo.display,
+    rev: opts.rev ?? null,
+    context,
+    dockerfile,
+  });
+  const log = new LogBuffer();
+  const say = (line: string): void => {
+    log.add(`mooring: ${line}`);
+    onEvent({ type: 'build-output', buildId, line: `mooring: ${line}` });
+  };
+  let commit: string | null = null;
+  let tag: string | null = null;
+  let failedStep: BuildStep | null = null;
+  const finish = (
+    result: BuildResult['result'],
+    imageId: string | null,
+    error: string | null,
+  ): BuildResult => {
+    if (error) say(error);
+    deps.recorder.finish(buildId, { result, imageId, error, failedStep, log: log.text() });
+    onEvent({ type: 'build-finished', buildId, result, tag, imageId, error });
+    return { buildId, appRepo: appRepo.display, commit, tag, imageId, result, error, failedStep };
+  };
+  try {
+    const source = deps.source({ ...appRepo.config, tokenEnv: opts.tokenEnv ?? null });
+    if (appRepo.config.kind === 'http') say(`fetching ${appRepo.display}`);
+    await source.fetch();
+    commit = await source.resolve(opts.rev ?? (appRepo.config.kind === 'local' ? 'HEAD' : null));
+    tag = imageTag(opts.tag ?? defaultImageName(appRepo.config.url), commit);
+    deps.recorder.target(buildId, commit, tag);
+    onEvent({ type: 'build-started', buildId, appRepo: appRepo.display, commit, tag });
+    say(
+      `building ${tag} from ${appRepo.display} at ${commit} (context: ${context || '.'}, Dockerfile: ${dockerfile})`,
+    );
+    const packed = await packContext(source, commit, context, dockerfile);
+    say(
+      `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
+    );
+    const parser = new BuildOutputParser();
+    const outcome = await runEngineBuild(
+      deps.docker,
+      packed.stream,
+      {
+        t: tag,
+        dockerfile: packed.dockerfile,
+        rm: true,
+        forcerm: true,
+        // The classic builder: its "Step N/M" lines say which step failed; BuildKit over the raw API
+        // needs a session the engine API alone does not give.
+        version: '1',
+        labels: {
+          [BUILD_LABELS.revision]: commit,
+          [BUILD_LABELS.source]: appRepo.display,
+          [BUILD_LABELS.appRepo]: appRepo.display,
+          [BUILD_LABELS.appCommit]: commit,
+        },
+        ...(opts.signal ? { abortSignal: opts.signal } : {}),
+      },
+      (chunk) => {
+        for (const item of parser.feed(chunk)) {
+          if (item.kind === 'step') onEvent({ type: 'build-step', buildId, ...item.step });
+          else {
+            log.add(item.line);
+            onEvent({ type: 'build-output', buildId, line: item.line });
+          }
+        }
+      },
+    );
+    for (const item of parser.flush()) {
+      log.add(item.line);
+      onEvent({ type: 'build-output', buildId, line: item.line });
+    }
+    if (outcome.error !== null) {
+      failedStep = outcome.beforeSteps ? null : parser.current;
+      return finish('failed', null, describeFailure(outcome.error, failedStep, outcome.beforeSteps));
+    }
+    const imageId = outcome.imageId ?? (await deps.docker.docker.getImage(tag).inspect()).Id;
+    say(`built ${tag} (${imageId})`);
+    return finish('succeeded', imageId, null);
+  } catch (err) {
+    if (isConnectionError(err)) return finish('failed', null, deps.docker.unreachable(err).message);
+    return finish('failed', null, errorMessage(err));
+  }
+}
+
+/** `NAME:<short commit>`, or NAME as given when it already has a tag. */
+export function imageTag(name: string, commit: string): string {
+  const lastSlash = name.lastIndexOf('/');
+  const hasTag = name.slice(lastSlash + 1).includes(':') || name.includes('@');
+  const ref = hasTag ? name : `${name}:${commit.slice(0, SHORT)}`;
+  if (!/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[0-9a-f]{64})?$/i.test(ref) || /[A-Z]/.test(ref.split(':')[0]!)) {
+    throw new MooringError(
+      'usage',
+      `"${name}" is not an image name: use lowercase letters, digits, ".", "_", "-" and "/" (like registry.example/team/app).`,
+    );
+  }
+  return ref;
+}
+
+/** The repo's name as an image name: the last path segment without `.git`, lowercased. */
+export function defaultImageName(repo: string): string {
+  let last = repo;
+  try {
+    if (/^https?:\/\//i.test(repo)) last = new URL(repo).pathname;
+  } catch {
+    // not a URL after all: a path
+  }
+  const base = last.replace(/\/+$/, '').split(/[/\\]/).pop() ?? '';
+  const name = base
+    .replace(/\.git$/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+|[._-]+$/g, '');
+  return name || 'app';
+}
+
+interface Repo {
+  config: SourceConfig;
+  /** For messages and labels: the URL without credentials, or the absolute path. */
+  display: string;
+}
+
+function normalizeRepo(input: string): Repo & { config: SourceConfig } {
+  if (/^https?:\/\//i.test(input)) {
+    let display: string;
+    try {
+      const u = new URL(input);
+      u.username = '';
+      u.password = '';
+      display = u.toString();
+    } catch {
+      throw new MooringError('usage', `"${input}" is not a valid URL.`);
+    }
+    // One mirror per URL, named so a person can tell which it is.
+    const hash = createHash('sha256').update(display).digest('hex').slice(0, 10);
+    const name = `app-${defaultImageName(display)}-${hash}`;
+    return {
+      display,
+      config: { name, url: input, kind: 'http', branch: null, path: '', tokenEnv: null },
+    };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input) || /^[^/]+@[^:]+:/.test(input)) {
+    throw new MooringError(
+      'usage',
+      `Only http(s) URLs and local paths are supported for the app repo (not "${input}").`,
+    );
+  }
+  const abs = path.resolve(input);
+  const gitdir = fs.existsSync(path.join(abs, '.git')) ? path.join(abs, '.git') : abs;
+  if (!fs.existsSync(path.join(gitdir, 'HEAD')) || !fs.existsSync(path.join(gitdir, 'objects'))) {
+    throw new MooringError(
+      'usage',
+      `${abs} is not a git repository: give the path of an app repo (or its http(s) URL).`,
+    );
+  }
+  return {
+    display: abs,
+    config: { name: 'app', url: abs, kind: 'local', branch: null, path: '', tokenEnv: null },
+  };
+}
+
+function cleanRepoPath(p: string, flag: string): string {
+  const normalized = path.posix.normalize(p.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+  if (normalized === '..' || normalized.startsWith('../')) {
+    throw new MooringError('usage', `${flag} must stay inside the app repo (got "${p}").`);
+  }
+  return normalized === '.' ? '' : normalized;
+}
+
+function joinRepo(a: string, b: string): string {
+  return a === '' ? b : `${a}/${b}`;
+}
+
+/** The build context as a tar stream of git objects, with the Dockerfile's name inside it. */
+export async function packContext(
+  source: GitSource,
+  commit: string,
+  context: string,
+  dockerfile: string,
+): Promise<{ stream: Readable; dockerfile: string; files: number; ignored: number }> {
+  const reader = source.reader(commit);
+  const dir = await reader.stat(context);
+  if (dir?.type !== 'tree') {
+    throw new MooringError(
+      'not-found',
+      `Folder "${context || '.'}" does not exist at ${commit.slice(0, 12)}; check --context.`,
+    );
+  }
+  const df = await reader.stat(dockerfile);
+  if (df?.type !== 'blob') {
+    throw new MooringError(
+      'not-found',
+      `There is no ${dockerfile} at ${commit.slice(0, 12)}; give the Dockerfile's repo-relative path with --dockerfile.`,
+    );
+  }
+  const all = await source.listTree(dir.oid);
+  const ignoreFile = all.find((f) => f.path === '.dockerignore');
+  const ignore = ignoreFile
+    ? parseDockerignore(new TextDecoder().decode(await source.readBlob(ignoreFile.oid)))
+    : null;
+  const prefix = context === '' ? '' : `${context}/`;
+  const inContext = dockerfile.startsWith(prefix) ? dockerfile.slice(prefix.length) : null;
+  // Like the docker CLI: the Dockerfile and .dockerignore are always sent, whatever .dockerignore says.
+  const keep = (f: TreeFile): boolean =>
+    f.path === inContext || f.path === '.dockerignore' || ignore === null || !ignore.ignores(f.path);
+  const files = all.filter(keep);
+  // A Dockerfile outside the context travels under a name of its own, as `docker build -f` does.
+  const extra = inContext === null ? `.mooring-dockerfile-${df.oid.slice(0, 12)}` : null;
+  const mtime = Math.floor(Date.now() / 1000);
+  async function* entries(): AsyncGenerator<Buffer> {
+    for (const f of files) {
+      const bytes = await source.readBlob(f.oid);
+      if (f.mode === '120000') {
+        yield tarEntry({ path: f.path, mode: 0o777, mtime, linkTarget: new TextDecoder().decode(bytes) });
+      } else {
+        yield tarEntry({ path: f.path, mode: f.mode === '100755' ? 0o755 : 0o644, mtime, data: bytes });
+      }
+    }
+    if (extra !== null)
+      yield tarEntry({ path: extra, mode: 0o644, mtime, data: await source.readBlob(df!.oid) });
+    yield tarEnd();
+  }
+  return {
+    stream: Readable.from(entries()),
+    dockerfile: inContext ?? extra!,
+    files: files.length + (extra === null ? 0 : 1),
+    ignored: all.length - files.length,
+  };
+}
+
+interface EngineBuildOutcome {
+  imageId: string | null;
+  error: string | null;
+  /** The engine refused before any step ran (a Dockerfile it cannot parse, a bad option). */
+  beforeSteps: boolean;
+}
+
+async function runEngineBuild(
+  adapter: DockerAdapter,
+  context: Readable,
+  options: Docker.ImageBuildOptions,
+  onChunk: (msg: EngineMessage) => void,
+): Promise<EngineBuildOutcome> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await adapter.docker.buildImage(context, options);
+  } catch (err) {
+    if (isConnectionError(err)) throw err;
+    const json = (err as { json?: { message?: unknown } }).json;
+    const message = typeof json?.message === 'string' ? json.message : errorMessage(err);
+    return { imageId: null, error: message.trim(), beforeSteps: true };
+  }
+  return new Promise<EngineBuildOutcome>((resolve, reject) => {
+    let buf = '';
+    let imageId: string | null = null;
+    let error: string | null = null;
+    const handle = (line: string): void => {
+      if (line.trim() === '') return;
+      let msg: EngineMessage;
+      try {
+        msg = JSON.parse(line) as EngineMessage;
+      } catch {
+        msg = { stream: `${line}\n` };
+      }
+      if (typeof msg.aux?.ID === 'string') imageId = msg.aux.ID;
+      if (msg.error !== undefined || msg.errorDetail !== undefined) {
+        error = msg.errorDetail?.message ?? msg.error ?? 'the build failed';
+      }
+      onChunk(msg);
+    };
+    stream.on('data', (chunk: Buffer | string) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        handle(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    stream.on('error', (err: Error) => {
+      reject(err);
+    });
+    stream.on('end', () => {
+      handle(buf);
+      resolve({ imageId, error, beforeSteps: false });
+    });
+  });
+}
+
+export interface EngineMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string; code?: number };
+  aux?: { ID?: string };
+}
+
+/** Turns the engine's build messages into whole lines and the steps they announce. */
+export class BuildOutputParser {
+  current: BuildStep | null = null;
+  private pending = '';
+
+  feed(msg: EngineMessage): ({ kind: 'line'; line: string } | { kind: 'step'; step: BuildStep })[] {
+    const out: ({ kind: 'line'; line: string } | { kind: 'step'; step: BuildStep })[] = [];
+    const text = msg.stream ?? (msg.status !== undefined ? `${msg.status}\n` : '');
+    this.pending += text;
+    let nl: number;
+    while ((nl = this.pending.indexOf('\n')) !== -1) {
+      const line = this.pending.slice(0, nl).replace(/\r$/, '');
+      this.pending = this.pending.slice(nl + 1);
+      out.push(...this.line(line));
+    }
+    if (msg.error !== undefined || msg.errorDetail !== undefined) {
+      out.push(...this.flush());
+      const message = msg.errorDetail?.message ?? msg.error ?? '';
+      out.push({ kind: 'line', line: `ERROR: ${message}` });
+    }
+    return out;
+  }
+
+  flush(): { kind: 'line'; line: string }[] {
+    if (this.pending === '') return [];
+    const line = this.pending;
+    this.pending = '';
+    return this.line(line).filter((x): x is { kind: 'line'; line: string } => x.kind === 'line');
+  }
+
+  private line(line: string): ({ kind: 'line'; line: string } | { kind: 'step'; step: BuildStep })[] {
+    const m = /^Step (\d+)\/(\d+) : (.*)$/.exec(line);
+    if (!m) return [{ kind: 'line', line }];
+    this.current = { step: Number(m[1]), total: Number(m[2]), instruction: m[3]!.trim() };
+    return [
+      { kind: 'step', step: this.current },
+      { kind: 'line', line },
+    ];
+  }
+}
+
+/** The error as a person wants it: which step, what it ran, what the engine said. */
+export function describeFailure(error: string, step: BuildStep | null, beforeSteps: boolean): string {
+  const detail = error.trim();
+  if (beforeSteps)
+    return `The engine refused the build before any step ran: ${detail}. Fix the Dockerfile and build again.`;
+  if (step === null) return `The build failed: ${detail}`;
+  return `Step ${step.step}/${step.total} (${step.instruction}) failed: ${detail}`;
+}
+
+class LogBuffer {
+  private parts: string[] = [];
+  private size = 0;
+
+  add(line: string): void {
+    this.parts.push(line);
+    this.size += line.length + 1;
+    // Keep the end, where a failure is.
+    while (this.size > MAX_LOG && this.parts.length > 1) this.size -= this.parts.shift()!.length + 1;
+  }
+
+  text(): string {
+    return this.parts.join('\n');
+  }
+}
