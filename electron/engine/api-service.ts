@@ -85,7 +85,8 @@ export class ApiService {
         this.onProgress(e.event);
         break;
       case 'log':
-        if (e.level !== 'info') this.emit({ type: 'notice', level: e.level, message: e.message });
+        // Drift and unreachable sources already show in the snapshot; only errors deserve a toast.
+        if (e.level === 'error') this.emit({ type: 'notice', level: e.level, message: e.message });
         break;
       default:
         this.schedulePush();

@@ -65,11 +65,15 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
 
   const notify = (level: Notice['level'], message: string): void => {
     const id = noticeId++;
-    setNotices((n) => [...n.slice(-4), { id, level, message }]);
-    if (level === 'info') {
-      setTimeout(() => {
-        setNotices((n) => n.filter((x) => x.id !== id));
-      }, 5000);
+    // The same message twice (a retry, a reconnect) is shown once; errors stay until dismissed.
+    setNotices((n) => [...n.filter((x) => x.message !== message).slice(-2), { id, level, message }]);
+    if (level !== 'error') {
+      setTimeout(
+        () => {
+          setNotices((n) => n.filter((x) => x.id !== id));
+        },
+        level === 'info' ? 4000 : 8000,
+      );
     }
   };
 

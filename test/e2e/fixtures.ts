@@ -2,6 +2,7 @@
 // server, and page objects for each screen.
 import { test as base, expect, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ export interface App {
 }
 
 export async function startApp(home: string, env: NodeJS.ProcessEnv = {}): Promise<App> {
+  mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/mooring.mjs'), '--home', home, 'serve'],
@@ -29,6 +31,10 @@ export async function startApp(home: string, env: NodeJS.ProcessEnv = {}): Promi
     },
   );
   let output = '';
+  // Everything the server prints goes to a log beside the test results, for a failure's post-mortem.
+  const log = createWriteStream(path.join(ROOT, 'test-results', `serve-${path.basename(home)}.log`));
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`mooring serve printed no URL in 30 s:\n${output}`));
@@ -147,9 +153,12 @@ export class MooringPage {
   }
 
   async addSource(name: string, url: string): Promise<void> {
-    await this.goto('Sources & settings');
     const dialog = this.page.getByRole('dialog', { name: 'Add a source' });
-    if (!(await dialog.isVisible())) await this.page.getByRole('button', { name: 'Add source' }).click();
+    // With no source yet, the settings screen opens the form by itself (and the page behind is inert).
+    if (!(await dialog.isVisible())) {
+      await this.goto('Sources & settings');
+      if (!(await dialog.isVisible())) await this.page.getByRole('button', { name: 'Add source' }).click();
+    }
     await dialog.getByLabel('Name').fill(name);
     await dialog.getByLabel('Repository URL or local path').fill(url);
     await dialog.getByRole('button', { name: 'Add and fetch' }).click();

@@ -291,6 +291,7 @@ function SourceForm(props: {
             value={name}
             pattern="[a-z0-9][a-z0-9_-]*"
             placeholder="config"
+            aria-label="Name"
             onChange={(e) => {
               setName(e.target.value);
             }}
@@ -304,6 +305,7 @@ function SourceForm(props: {
             disabled={editing}
             value={url}
             placeholder="https://git.example.com/team/config.git or /home/me/config"
+            aria-label="Repository URL or local path"
             onChange={(e) => {
               setUrl(e.target.value);
             }}
@@ -315,6 +317,7 @@ function SourceForm(props: {
             <input
               value={branch}
               placeholder="the remote's default"
+              aria-label="Branch"
               onChange={(e) => {
                 setBranch(e.target.value);
               }}
@@ -325,6 +328,7 @@ function SourceForm(props: {
             <input
               value={path}
               placeholder="/ (repo root)"
+              aria-label="Sub-path"
               onChange={(e) => {
                 setPath(e.target.value);
               }}
@@ -336,6 +340,7 @@ function SourceForm(props: {
           <input
             type="password"
             autoComplete="off"
+            aria-label="Access token"
             value={token}
             disabled={!props.canStoreTokens}
             placeholder={
