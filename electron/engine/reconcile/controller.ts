@@ -1079,6 +1079,9 @@ export class Controller {
     for (const n of resumed) {
       // A person resumed it: whatever was given up on gets a fresh set of tries.
       this.book.forget(n);
+      // What was in sync before the suspension says nothing now (`mooring rollback` deploys an older
+      // revision while suspended): the run history decides whether the tip still needs its auto-sync.
+      this.inSyncAt.delete(n);
       this.stackState(n).said.clear();
       this.log('info', 'suspend', `${n} is resumed: the controller looks after it again`, { stack: n });
     }
