@@ -1,7 +1,8 @@
 // Watches a git dir's refs on disk, so that a commit to a local source (or a `mooring fetch` into a
 // mirror, from another process) is noticed within a second instead of at the next poll. Git moves a
-// ref by writing `NAME.lock` and renaming it over NAME, HEAD and packed-refs the same way: a rename in
-// the git dir or anywhere below refs/ is the signal. Polling stays the safety net: a file system that
+// ref by writing `NAME.lock` and renaming it over NAME, HEAD and packed-refs the same way: a rename of
+// HEAD, packed-refs or anything below refs/heads/ is the signal. Only branches: Mooring's own deploy
+// notes (refs/notes/mooring, written after every run) must not look like a new commit. Polling stays the safety net: a file system that
 // does not report changes (some network mounts) only makes this slower, never wrong.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,7 +39,7 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
   };
   const topLevel = new Set(['HEAD', 'HEAD.lock', 'packed-refs', 'packed-refs.lock']);
   watch(gitdir, false, (f) => f === null || topLevel.has(f));
-  watch(path.join(gitdir, 'refs'), true, () => true);
+  watch(path.join(gitdir, 'refs', 'heads'), true, () => true);
   return {
     close: () => {
       if (timer) clearTimeout(timer);
