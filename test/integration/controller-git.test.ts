@@ -16,7 +16,7 @@ import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller git tests: no Docker engine answers.');
 
-const STACKS = ['ctlgit', 'ctlbad', 'ctllocal'];
+const STACKS = ['ctlgit', 'ctlbad', 'ctllocal', 'ctlmanual'];
 
 const FAST: ControllerOptions = {
   pollIntervalMs: 5_000,
@@ -200,6 +200,33 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
         ['auto', 'succeeded', false, true],
       ],
     );
+  });
+
+  it('on a manual stack it only watches: drift is recorded, and resolved by "desired state changed" when git catches up', async () => {
+    const extra = '  extra:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n';
+    const repo = await createRepo(server, `ctl-manual-${Date.now()}`, {
+      'mooring.yaml': POLICY,
+      'ctlmanual/compose.yaml': app('m') + extra,
+    });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+    const [deployed] = await engine.sync({ stacks: ['ctlmanual'] });
+    expect(deployed?.result).toBe('succeeded');
+    await startController();
+    await synced('ctlmanual');
+
+    // Removed by hand; then git decides it is not wanted after all.
+    await docker('rm', '-f', 'ctlmanual-extra-1');
+    const open = await waitFor('the drift recorded', () =>
+      engine.history.listDrifts({ stack: 'ctlmanual', open: true }).find((d) => d.service === 'extra'),
+    );
+    expect(stack('ctlmanual')!.sync).toBe('OutOfSync');
+    await repo.commit({ 'ctlmanual/compose.yaml': app('m') }, 'no more extra');
+    await controller!.fetchNow();
+    await synced('ctlmanual');
+    const resolved = engine.history.listDrifts({ stack: 'ctlmanual' }).find((d) => d.id === open.id);
+    expect(resolved!.resolution).toMatch(/^desired state changed \(revision [0-9a-f]{7}\)$/);
+    // Manual: the controller made no run of its own.
+    expect(runs('ctlmanual').map((r) => r.trigger)).toEqual(['cli']);
   });
 
   it('a commit to a local source is seen on disk, long before the next poll', async () => {
