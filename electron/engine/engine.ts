@@ -595,11 +595,14 @@ export class Engine {
         error: `Stack "${stack.name}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
       };
     }
+    let result: SyncResult;
     try {
-      return await this.syncOne(stack, { ...opts, trigger });
+      result = await this.syncOne(stack, { ...opts, trigger });
     } finally {
       if (!opts.dryRun) this.history.unlock(stack.source, stack.name);
     }
+    // After the lock is released: a slow push of the note must not hold up the next run of the stack.
+    return result.runId === null ? result : { ...result, note: await this.pipeline.afterRun(result.runId) };
   }
 
   private recordInvalid(stack: LoadedStack, trigger: Trigger, error: string): number {
@@ -641,14 +644,12 @@ export class Engine {
       .then((o) => this.statusOf([stack], o, true, null))
       .catch(() => null);
     if (after) this.recordDrift(after, `run ${runId}`);
-    const note = await this.pipeline.afterRun(runId);
     return {
       ...base,
       runId,
       result: error ? 'failed' : 'succeeded',
       error,
       ...(interrupted ? { interrupted } : {}),
-      note,
     };
   }
 
@@ -673,6 +674,7 @@ export class Engine {
         error: `Stack "${input.stack}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
       };
     }
+    let result: SyncResult;
     try {
       // Only what Mooring made from this source: a look-alike made by hand is never ours to remove.
       const observed = (await this.docker.observe(this.home, input.stack)).filter(
@@ -701,19 +703,18 @@ export class Engine {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       if (!error) this.history.observeDrift(input.source, input.stack, new Map(), `run ${runId}`);
-      const note = await this.pipeline.afterRun(runId);
-      return {
+      result = {
         ...base,
         plan,
         runId,
         result: error ? 'failed' : 'succeeded',
         error,
         ...(interrupted ? { interrupted } : {}),
-        note,
       };
     } finally {
       this.history.unlock(input.source, input.stack);
     }
+    return { ...result, note: await this.pipeline.afterRun(result.runId) };
   }
 
   /**
