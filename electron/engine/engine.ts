@@ -205,7 +205,7 @@ export class Engine {
     return { source: this.source(config.name), fetch: fetch! };
   }
 
-  updateSource(name: string, patch: { branch?: string | null; path?: string }): SourceState {
+  updateSource(name: string, patch: { branch?: string | null; path?: string; tokenEnv?: string | null }): SourceState {
     this.source(name);
     const path = patch.path?.replace(/^\/+|\/+$/g, '');
     if (path?.split('/').includes('..'))
