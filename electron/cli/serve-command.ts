@@ -36,7 +36,6 @@ export function registerServe(program: Command, open: () => Promise<Engine>, io:
       const service = new ApiService(engine, {
         createController: (e) =>
           new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? 60) * 1000 }),
-        canStoreTokens: false,
       });
       await service.start();
       const server = await startServer({

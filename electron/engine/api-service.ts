@@ -21,11 +21,17 @@ import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
 import { saveSettings } from './settings.ts';
 
+/** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
+export interface SecretStore {
+  save(source: string, token: string): Promise<string>;
+  remove(source: string): Promise<void>;
+}
+
 export interface ApiServiceOptions {
   /** Builds the controller for this engine; called at start and when the endpoint or interval changes. */
   createController: (engine: Engine) => Controller;
-  /** Electron's safeStorage where available: tokens can then be kept, encrypted, in the home folder. */
-  canStoreTokens: boolean;
+  /** Where tokens typed into the UI are kept; absent in browser mode, which cannot keep secrets. */
+  secrets?: SecretStore | undefined;
 }
 
 type Listener = (event: PushEvent) => void;
@@ -189,23 +195,35 @@ export class ApiService {
         return this.commits(p as z.output<(typeof schemas)['history:commits']>);
       case 'sources:add': {
         const q = p as z.output<(typeof schemas)['sources:add']>;
-        if (q.token) throw new MooringError('usage', this.tokenUnsupported());
-        const { source, fetch } = await this.engine.addSource({
-          name: q.name,
-          url: q.url,
-          branch: q.branch ?? null,
-          path: q.path ?? null,
-        });
-        if (fetch.error) this.emit({ type: 'notice', level: 'warn', message: fetch.error });
-        await this.refresh();
-        return source;
+        const tokenEnv = q.token ? await this.saveToken(q.name, q.token) : null;
+        try {
+          const { source, fetch } = await this.engine.addSource({
+            name: q.name,
+            url: q.url,
+            branch: q.branch ?? null,
+            path: q.path ?? null,
+            tokenEnv,
+          });
+          if (fetch.error) this.emit({ type: 'notice', level: 'warn', message: fetch.error });
+          await this.refresh();
+          return source;
+        } catch (err) {
+          if (tokenEnv) await this.options.secrets?.remove(q.name);
+          throw err;
+        }
       }
       case 'sources:update': {
         const q = p as z.output<(typeof schemas)['sources:update']>;
-        if (q.token) throw new MooringError('usage', this.tokenUnsupported());
+        let tokenEnv: string | null | undefined;
+        if (q.token) tokenEnv = await this.saveToken(q.name, q.token);
+        else if (q.token === null) {
+          await this.options.secrets?.remove(q.name);
+          tokenEnv = null;
+        }
         const source = this.engine.updateSource(q.name, {
           ...(q.branch !== undefined ? { branch: q.branch } : {}),
           ...(q.path !== undefined ? { path: q.path } : {}),
+          ...(tokenEnv !== undefined ? { tokenEnv } : {}),
         });
         await this.refresh();
         return source;
@@ -213,6 +231,7 @@ export class ApiService {
       case 'sources:remove': {
         const q = p as z.output<(typeof schemas)['sources:remove']>;
         this.engine.removeSource(q.name);
+        await this.options.secrets?.remove(q.name);
         await this.refresh();
         return null;
       }
@@ -230,10 +249,14 @@ export class ApiService {
     }
   }
 
-  private tokenUnsupported(): string {
-    return this.options.canStoreTokens
-      ? 'Storing tokens is not available yet: start Mooring with the token in an environment variable and add the source with `mooring source add NAME URL --token-env VAR`.'
-      : 'Browser mode cannot store tokens safely. Put the token in an environment variable and add the source with `mooring source add NAME URL --token-env VAR`.';
+  private async saveToken(source: string, token: string): Promise<string> {
+    if (!this.options.secrets) {
+      throw new MooringError(
+        'usage',
+        'Browser mode cannot keep tokens safely. Put the token in an environment variable and add the source with `mooring source add NAME URL --token-env VAR`.',
+      );
+    }
+    return this.options.secrets.save(source, token);
   }
 
   private async refresh(stack?: string): Promise<void> {
@@ -301,7 +324,7 @@ export class ApiService {
       dockerHost: s.dockerHost ?? null,
       safety: s.safety,
       home: this.engine.home,
-      canStoreTokens: this.options.canStoreTokens,
+      canStoreTokens: this.options.secrets !== undefined,
     };
   }
 

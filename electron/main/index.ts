@@ -18,6 +18,7 @@ import { ApiService } from '../engine/api-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { defaultHome } from '../engine/home.ts';
 import { Controller } from '../engine/reconcile/controller.ts';
+import { SafeStorageSecrets } from './secrets.ts';
 import { applySecurityRestrictions, isTrustedSender } from './security.ts';
 
 const RENDERER = path.join(import.meta.dirname, '../renderer/index.html');
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const engine = await Engine.open({ home: defaultHome() });
   const service = new ApiService(engine, {
     createController: (e) => new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? 60) * 1000 }),
-    canStoreTokens: safeStorage.isEncryptionAvailable(),
+    secrets: safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(engine.home) : undefined,
   });
 
   // Every call is checked for its sender and parsed by the service against the shared schemas.

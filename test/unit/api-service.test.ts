@@ -22,7 +22,6 @@ describe('ApiService.handle', () => {
       createController: () => {
         throw new Error('not started in these tests');
       },
-      canStoreTokens: false,
     });
   });
   afterEach(async () => {
@@ -82,5 +81,40 @@ describe('ApiService.handle', () => {
       expect(r.error.message).not.toContain('secret');
     }
     expect(engine.listSources()).toEqual([]);
+  });
+
+  it('a token typed into the desktop app goes to the secret store; only its variable name is kept', async () => {
+    // safeStorage needs the Electron binary: this in-memory store stands in for it (electron/main/secrets.ts).
+    const kept = new Map<string, string>();
+    const desktop = new ApiService(engine, {
+      createController: () => {
+        throw new Error('not started in these tests');
+      },
+      secrets: {
+        save: (source, token) => {
+          kept.set(source, token);
+          return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
+        },
+        remove: (source) => {
+          kept.delete(source);
+          return Promise.resolve();
+        },
+      },
+    });
+    const r = await desktop.handle('sources:add', {
+      name: 'cfg',
+      url: 'http://127.0.0.1:1/x.git',
+      token: 's3cret-token',
+    });
+    expect(r.ok).toBe(true);
+    expect(kept.get('cfg')).toBe('s3cret-token');
+    expect(engine.listSources()[0]).toMatchObject({ name: 'cfg', tokenEnv: 'MOORING_TOKEN_CFG' });
+    engine.history.db.pragma('wal_checkpoint(TRUNCATE)');
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(path.join(home, 'mooring.db'))).includes('s3cret-token')).toBe(false);
+    const removed = await desktop.handle('sources:update', { name: 'cfg', token: null });
+    expect(removed.ok).toBe(true);
+    expect(kept.has('cfg')).toBe(false);
+    expect(engine.listSources()[0]!.tokenEnv).toBeNull();
   });
 });
