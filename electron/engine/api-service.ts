@@ -2,6 +2,7 @@
 // input with the shared schemas, calls the engine, and turns failures into typed errors. It keeps
 // the latest snapshot and pushes it to subscribers whenever the controller reports a change, so
 // the renderer never polls.
+import { hostname } from 'node:os';
 import type { z } from 'zod';
 import {
   schemas,
@@ -177,6 +178,57 @@ export class ApiService {
         await this.refresh(q.stack);
         return null;
       }
+      case 'stacks:rollback': {
+        const q = p as z.output<(typeof schemas)['stacks:rollback']>;
+        const r = await this.engine.rollback(q.stack, q.revision, {
+          revert: q.revert ?? false,
+          onProgress: (e) => {
+            this.onProgress(e);
+          },
+        });
+        await this.refresh(q.stack);
+        return r.mode === 'deploy'
+          ? { stack: r.stack, mode: r.mode, revision: r.revision, runId: r.sync.runId, error: r.sync.error }
+          : {
+              stack: r.stack,
+              mode: r.mode,
+              revision: r.revert.commit ?? r.revision,
+              runId: null,
+              error: null,
+            };
+      }
+      case 'builds:list': {
+        const q = p as z.output<(typeof schemas)['builds:list']>;
+        return this.engine.listBuilds(q);
+      }
+      case 'builds:get': {
+        const q = p as z.output<(typeof schemas)['builds:get']>;
+        const build = this.engine.getBuild(q.id);
+        if (!build) throw new MooringError('not-found', `No build #${q.id}.`);
+        return build;
+      }
+      case 'builds:start': {
+        const q = p as z.output<(typeof schemas)['builds:start']>;
+        const [stack, service] = q.promote?.split('/') ?? [];
+        const r = await this.engine.build(
+          {
+            appRepo: q.appRepo,
+            rev: q.rev ?? null,
+            dockerfile: q.dockerfile ?? null,
+            context: q.context ?? null,
+            tag: q.tag ?? null,
+            promote: stack && service ? { stack, service } : null,
+          },
+          (event) => {
+            this.emit({ type: 'build', event });
+          },
+        );
+        if (r.promote) await this.refresh();
+        return {
+          build: r.build,
+          promoted: r.promote?.commit ? { commit: r.promote.commit, pushed: r.promote.pushed } : null,
+        };
+      }
       case 'containers:logs': {
         const q = p as z.output<(typeof schemas)['containers:logs']>;
         return this.engine.docker.logs(q.container, q.tail);
@@ -295,6 +347,7 @@ export class ApiService {
       if (c) revisions[s.revision] = { message: c.message, time: c.time };
     }
     return {
+      host: hostname(),
       stacks,
       sources,
       engine,
@@ -307,13 +360,22 @@ export class ApiService {
     };
   }
 
-  private commits(q: z.output<(typeof schemas)['history:commits']>): CommitWithDeploys[] {
-    const commits = this.engine.history.listCommits({
+  private async commits(q: z.output<(typeof schemas)['history:commits']>): Promise<CommitWithDeploys[]> {
+    const commits = await this.engine.log({
       ...(q.source ? { source: q.source } : {}),
       limit: q.limit ?? 100,
     });
-    const deploys = this.engine.history.deploysOf(commits.map((c) => c.id));
-    return commits.map((c) => ({ ...c, deploys: deploys.get(c.id) ?? [] }));
+    return commits.map((c) => ({
+      ...c,
+      deploys: c.deploys.map((d) => ({
+        host: d.host,
+        runId: d.runId,
+        stack: d.stack,
+        result: d.result,
+        at: d.time,
+        trigger: d.trigger,
+      })),
+    }));
   }
 
   private settings(): UiSettings {

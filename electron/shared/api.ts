@@ -4,6 +4,9 @@
 import { z } from 'zod';
 import type {
   ActionRecord,
+  BuildEvent,
+  BuildRecord,
+  BuildResult,
   CommitRecord,
   Plan,
   RunRecord,
@@ -36,6 +39,7 @@ export const schemas = {
     })
     .strict(),
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
+  'stacks:rollback': z.object({ stack: name, revision, revert: z.boolean().optional() }).strict(),
   'containers:logs': z
     .object({ container: z.string().regex(/^[\w.-]{1,128}$/), tail: z.number().int().min(1).max(5000) })
     .strict(),
@@ -54,6 +58,30 @@ export const schemas = {
   'history:run': z.object({ id: z.number().int().positive() }).strict(),
   'history:commits': z
     .object({ source: name.optional(), limit: z.number().int().min(1).max(1000).optional() })
+    .strict(),
+  'builds:list': z
+    .object({
+      limit: z.number().int().min(1).max(500).optional(),
+      before: z.number().int().positive().optional(),
+    })
+    .strict(),
+  'builds:get': z.object({ id: z.number().int().positive() }).strict(),
+  'builds:start': z
+    .object({
+      appRepo: z.string().min(1).max(2000),
+      rev: revision.optional(),
+      dockerfile: z.string().max(500).optional(),
+      context: z.string().max(500).optional(),
+      tag: z
+        .string()
+        .max(300)
+        .regex(/^[a-z0-9][a-z0-9._/:-]*$/, 'an image name, optionally with :tag')
+        .optional(),
+      promote: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]*\/[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'STACK/SERVICE')
+        .optional(),
+    })
     .strict(),
   'sources:add': z
     .object({
@@ -105,6 +133,8 @@ export interface EngineState {
 }
 
 export interface Snapshot {
+  /** This machine's name, as deploy notes record it. */
+  host: string;
   stacks: StackStatus[];
   sources: SourceState[];
   engine: EngineState;
@@ -123,7 +153,8 @@ export interface SyncOutcome {
 }
 
 export interface CommitWithDeploys extends CommitRecord {
-  deploys: { runId: number; stack: string; result: string; at: string }[];
+  /** This machine's runs and other machines' deploy notes. */
+  deploys: { host: string; runId: number; stack: string; result: string; at: string; trigger: string }[];
 }
 
 export interface UiSettings {
@@ -141,10 +172,20 @@ export interface Results {
   'stacks:plan': Plan;
   'stacks:sync': SyncOutcome[];
   'stacks:suspend': null;
+  'stacks:rollback': {
+    stack: string;
+    mode: 'deploy' | 'revert';
+    revision: string;
+    runId: number | null;
+    error: string | null;
+  };
   'containers:logs': string;
   'history:runs': RunRecord[];
   'history:run': { run: RunRecord; actions: ActionRecord[] };
   'history:commits': CommitWithDeploys[];
+  'builds:list': BuildRecord[];
+  'builds:get': BuildRecord & { log: string };
+  'builds:start': { build: BuildResult; promoted: { commit: string; pushed: boolean } | null };
   'sources:add': SourceState;
   'sources:update': SourceState;
   'sources:remove': null;
@@ -168,7 +209,8 @@ export type PushEvent =
       ms: number | null;
     }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
-  | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'build'; event: BuildEvent };
 
 /** Errors cross every transport as data, with a code and a message a person can act on. */
 export interface ApiError {

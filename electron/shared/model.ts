@@ -254,3 +254,130 @@ export const DEFAULT_SAFETY: SafetySettings = {
   allowDockerSocket: false,
   bindRoots: [],
 };
+
+// ---- pipeline stages (issue 5): builds, promote, revert, deploy notes ----
+
+/** A Dockerfile step, from the classic builder's `Step N/M : INSTRUCTION` line. */
+export interface BuildStep {
+  step: number;
+  total: number;
+  instruction: string;
+}
+
+/** What a build reports while it runs (CLI and UI show the output live). */
+export type BuildEvent =
+  | { type: 'build-started'; buildId: number; appRepo: string; commit: string; tag: string }
+  | ({ type: 'build-step'; buildId: number } & BuildStep)
+  /** One line of output (the engine's, or Mooring's own, prefixed "mooring: "), without the newline. */
+  | { type: 'build-output'; buildId: number; line: string }
+  | {
+      type: 'build-finished';
+      buildId: number;
+      result: 'succeeded' | 'failed';
+      tag: string | null;
+      imageId: string | null;
+      error: string | null;
+    };
+
+/** How a build ended (`mooring build --json`, Engine.build). */
+export interface BuildResult {
+  buildId: number;
+  appRepo: string;
+  commit: string | null;
+  tag: string | null;
+  imageId: string | null;
+  result: 'succeeded' | 'failed';
+  error: string | null;
+  /** The Dockerfile step that failed, when the failure was in one. */
+  failedStep: BuildStep | null;
+}
+
+/** A build as history keeps it (Engine.listBuilds; Engine.getBuild adds its log). */
+export interface BuildRecord {
+  id: number;
+  appRepo: string;
+  /** The revision asked for (null: the default). */
+  rev: string | null;
+  commit: string | null;
+  tag: string | null;
+  context: string;
+  dockerfile: string;
+  imageId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  result: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  error: string | null;
+  failedStep: BuildStep | null;
+  host: string;
+}
+
+/** A deploy of a commit, from a git note (this machine's or another's) or this machine's run history. */
+export interface DeployRecord {
+  source: string;
+  commit: string;
+  host: string;
+  stack: string;
+  runId: number;
+  startedAt: string;
+  /** When the run finished. */
+  time: string;
+  trigger: string;
+  result: string;
+  images: { service: string; image: string; id: string }[];
+  error: string | null;
+  /** Made by this home folder (its own run history), as opposed to only known from a note. */
+  local: boolean;
+}
+
+/** What `mooring promote` (Engine.promote) did to the config repo. */
+export interface PromoteResult {
+  source: string;
+  stack: string;
+  service: string;
+  /** Repo-relative compose file. */
+  file: string;
+  line: number;
+  oldImage: string;
+  newImage: string;
+  /** The new commit; null when nothing was committed (already that image, or a dry run). */
+  commit: string | null;
+  /** The commit the change was made on. */
+  parent: string;
+  branch: string;
+  pushed: boolean;
+  /** True when the change was only worked out (an http source without --push). */
+  dryRun: boolean;
+  message: string;
+  /** Publish tries: more than 1 when a concurrent commit had to be built upon. */
+  attempts: number;
+}
+
+/** The commit `mooring rollback --revert` made. */
+export interface RevertResult {
+  source: string;
+  stack: string;
+  /** Repo-relative stack folder. */
+  dir: string;
+  /** The revision restored. */
+  revision: string;
+  /** The new commit, or null when the folder already was as at REV. */
+  commit: string | null;
+  parent: string;
+  branch: string;
+  pushed: boolean;
+  /** The commits since REV that changed the stack, newest first: what the revert undoes. */
+  undone: { id: string; subject: string }[];
+  message: string;
+  attempts: number;
+}
+
+/** The deploy note written after a run (SyncResult.note). */
+export interface NoteOutcome {
+  /** The commit the note is on. */
+  commit: string;
+  written: boolean;
+  /** Pushed to the remote; null where there is nothing to push to (a local source) or it was not tried. */
+  pushed: boolean | null;
+  /** What went wrong, in words a person can act on; the run's own result is not affected. */
+  error: string | null;
+}

@@ -1,9 +1,10 @@
 // The shell: navigation, the screen for the route, a status bar everywhere, toasts, and the
-// keyboard shortcuts (/ filter, r fetch and refresh, g then o/h/c/s to go to a screen).
+// keyboard shortcuts (/ filter, r fetch now, g then o/h/c/b/s to go to a screen).
 import { useEffect, useRef } from 'react';
 import { call } from './api/client.ts';
 import { ago } from './format.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
+import { BuildsScreen } from './screens/builds.tsx';
 import { CommitsScreen, HistoryScreen } from './screens/history.tsx';
 import { Overview } from './screens/overview.tsx';
 import { SettingsScreen } from './screens/settings.tsx';
@@ -22,6 +23,7 @@ const NAV: { route: Route; label: string; key: string }[] = [
   { route: { screen: 'overview' }, label: 'Overview', key: 'g o' },
   { route: { screen: 'history', runId: null }, label: 'History', key: 'g h' },
   { route: { screen: 'commits' }, label: 'Commits', key: 'g c' },
+  { route: { screen: 'builds' }, label: 'Builds', key: 'g b' },
   { route: { screen: 'settings' }, label: 'Sources & settings', key: 'g s' },
 ];
 
@@ -44,7 +46,7 @@ function Shell(): React.JSX.Element {
       if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || document.querySelector('dialog[open]')) return;
       if (pendingG.current) {
         pendingG.current = false;
-        const target = { o: NAV[0], h: NAV[1], c: NAV[2], s: NAV[3] }[e.key];
+        const target = { o: NAV[0], h: NAV[1], c: NAV[2], b: NAV[3], s: NAV[4] }[e.key];
         if (target) {
           e.preventDefault();
           navigate(target.route);
@@ -134,6 +136,7 @@ function Shell(): React.JSX.Element {
         {route.screen === 'stack' && <StackScreen name={route.name} />}
         {route.screen === 'history' && <HistoryScreen runId={route.runId} />}
         {route.screen === 'commits' && <CommitsScreen />}
+        {route.screen === 'builds' && <BuildsScreen />}
         {route.screen === 'settings' && <SettingsScreen />}
       </main>
       <StatusBar />

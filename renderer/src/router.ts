@@ -7,6 +7,7 @@ export type Route =
   | { screen: 'stack'; name: string }
   | { screen: 'history'; runId: number | null }
   | { screen: 'commits' }
+  | { screen: 'builds' }
   | { screen: 'settings' };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,8 @@ export function parseRoute(hash: string): Route {
       return { screen: 'history', runId: parts[1] ? Number(parts[1]) : null };
     case 'commits':
       return { screen: 'commits' };
+    case 'builds':
+      return { screen: 'builds' };
     case 'settings':
       return { screen: 'settings' };
     default:
@@ -35,6 +38,8 @@ export function href(route: Route): string {
       return route.runId ? `#/history/${route.runId}` : '#/history';
     case 'commits':
       return '#/commits';
+    case 'builds':
+      return '#/builds';
     case 'settings':
       return '#/settings';
   }

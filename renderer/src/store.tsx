@@ -19,12 +19,23 @@ export interface Notice {
   message: string;
 }
 
+export interface LiveBuild {
+  id: number;
+  lines: string[];
+  step: string | null;
+  result: 'running' | 'succeeded' | 'failed';
+  error: string | null;
+  tag: string | null;
+}
+
 interface StoreValue {
   snapshot: Snapshot | null;
   loadError: string | null;
   connection: ConnectionState;
   /** Per run id, the actions seen so far. */
   progress: Record<number, ActionProgress[]>;
+  /** Builds seen running in this window, with their live output. */
+  builds: Record<number, LiveBuild>;
   notices: Notice[];
   notify: (level: Notice['level'], message: string) => void;
   dismiss: (id: number) => void;
@@ -61,6 +72,7 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [progress, setProgress] = useState<Record<number, ActionProgress[]>>({});
   const [notices, setNotices] = useState<Notice[]>([]);
+  const [builds, setBuilds] = useState<Record<number, LiveBuild>>({});
   const last = useRef<Snapshot | null>(null);
 
   const notify = (level: Notice['level'], message: string): void => {
@@ -115,6 +127,32 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
         case 'notice':
           notify(e.level, e.message);
           break;
+        case 'build':
+          setBuilds((all) => {
+            const ev = e.event;
+            const b: LiveBuild = all[ev.buildId] ?? {
+              id: ev.buildId,
+              lines: [],
+              step: null,
+              result: 'running',
+              error: null,
+              tag: null,
+            };
+            // Output is capped so a chatty build cannot grow the page without end.
+            if (ev.type === 'build-output')
+              return { ...all, [ev.buildId]: { ...b, lines: [...b.lines.slice(-1999), ev.line] } };
+            if (ev.type === 'build-step')
+              return {
+                ...all,
+                [ev.buildId]: { ...b, step: `Step ${ev.step}/${ev.total}: ${ev.instruction}` },
+              };
+            if (ev.type === 'build-started') return { ...all, [ev.buildId]: { ...b, tag: ev.tag } };
+            return {
+              ...all,
+              [ev.buildId]: { ...b, result: ev.result, error: ev.error, tag: ev.tag ?? b.tag },
+            };
+          });
+          break;
       }
     });
     reload();
@@ -130,6 +168,7 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
       loadError,
       connection,
       progress,
+      builds,
       notices,
       notify,
       dismiss: (id) => {
@@ -138,7 +177,7 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
       reload,
     }),
     // notify and reload only use setters and refs: stable in effect.
-    [snapshot, loadError, connection, progress, notices],
+    [snapshot, loadError, connection, progress, builds, notices],
   );
   return <StoreContext.Provider value={value}>{children}</StoreContext.Provider>;
 }

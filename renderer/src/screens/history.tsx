@@ -213,14 +213,15 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
   const redeploy = async (run: RunRecord): Promise<void> => {
     setConfirm(false);
     try {
-      const [r] = await call('stacks:sync', {
-        stacks: [run.stack],
-        revision: run.revision,
-        trigger: 'rollback',
-      });
-      if (r?.result === 'succeeded')
-        notify('info', `Redeployed ${run.stack} at ${shortId(run.revision)} (run #${r.runId ?? '?'}).`);
-      else if (r && r.result !== 'failed') notify('error', r.error ?? r.result);
+      const r = await call('stacks:rollback', { stack: run.stack, revision: run.revision });
+      if (r.error) notify('error', `Rollback of ${run.stack} failed: ${r.error}`);
+      else {
+        notify(
+          'info',
+          `Redeployed ${run.stack} at ${shortId(run.revision)}; auto-sync is suspended until you resume it.`,
+        );
+        close();
+      }
     } catch (err) {
       notify('error', (err as Error).message);
     }
@@ -326,6 +327,7 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
 }
 
 export function CommitsScreen(): React.JSX.Element {
+  const localHost = useStore().snapshot?.host;
   const [commits, setCommits] = useState<CommitWithDeploys[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -374,9 +376,14 @@ export function CommitsScreen(): React.JSX.Element {
                       <span className="cell-sub">not deployed here</span>
                     ) : (
                       c.deploys.slice(0, 4).map((d) => (
-                        <div key={d.runId}>
-                          <a href={href({ screen: 'history', runId: d.runId })}>#{d.runId}</a> {d.stack}{' '}
-                          <ResultBadge result={d.result} /> <span className="cell-sub">{ago(d.at)}</span>
+                        <div key={`${d.host}/${d.runId}`}>
+                          {d.host === localHost ? (
+                            <a href={href({ screen: 'history', runId: d.runId })}>#{d.runId}</a>
+                          ) : (
+                            <span className="mono">{d.host}</span>
+                          )}{' '}
+                          {d.stack} <ResultBadge result={d.result} />{' '}
+                          <span className="cell-sub">{ago(d.at)}</span>
                         </div>
                       ))
                     )}

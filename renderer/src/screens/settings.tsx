@@ -410,7 +410,7 @@ function Controller({
           </p>
           <div className="badges">
             {(snapshot?.stacks ?? []).map((s) => {
-              const suspended = (s as { suspended?: boolean }).suspended ?? false;
+              const suspended = s.suspended;
               return (
                 <label key={s.name} className="check panel" style={{ padding: '4px 10px' }}>
                   <input

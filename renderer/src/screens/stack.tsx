@@ -62,7 +62,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
     }
   };
 
-  const suspended = (stack as { suspended?: boolean }).suspended ?? false;
+  const suspended = stack.suspended;
 
   return (
     <>
