@@ -205,6 +205,34 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     expect(await serverGit('rev-parse', 'main')).toBe(promoteV1.commit);
   });
 
+  it('pushes with the source token, and a refused push never shows the token', async () => {
+    const secured = await startGitServer({ token: 'tok-s3cret' });
+    try {
+      const repo = await createRepo(secured, 'secured-config', {
+        [`${STACK}/compose.yaml`]: compose('local/busybox:1'),
+      });
+      const h = await mkdtemp(path.join(os.tmpdir(), 'mooring-pipe-token-'));
+      homes.push(h);
+      const env = { ...process.env, CFG_TOKEN: 'tok-s3cret' };
+      expect(
+        (await mooring(h, ['source', 'add', 'sec', repo.url, '--token-env', 'CFG_TOKEN'], env)).code,
+      ).toBe(0);
+      const ok = await mooring(h, ['promote', STACK, 'app', 'local/busybox:2', '--push'], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(await runGit(repo.bare, ['show', `main:${STACK}/compose.yaml`])).toContain('local/busybox:2');
+      const wrong = await mooring(h, ['promote', STACK, 'app', 'local/busybox:3', '--push'], {
+        ...process.env,
+        CFG_TOKEN: 'tok-wrong',
+      });
+      expect(wrong.code).toBe(3);
+      expect(wrong.stderr).toMatch(/HTTP 401/);
+      expect(wrong.stderr + wrong.stdout).not.toContain('tok-wrong');
+      await rm(repo.work, { recursive: true, force: true });
+    } finally {
+      await secured.close();
+    }
+  });
+
   it('re-applies the change on top of a concurrent commit, and stops on a conflicting one', async () => {
     const raced = await engine.promote({
       stack: STACK,
@@ -262,7 +290,12 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     v2 = { tag: r.build.tag!, commit: r.build.commit!, id: r.build.imageId! };
     expect(await serverGit('rev-parse', 'main')).toBe(promoted);
     await waitFor('v2 running within one poll interval', async () => (await running()) === v2.tag, POLL_MS);
-    const run = engine.history.listRuns({ stack: STACK, limit: 1 })[0]!;
+    // The container runs before the run is recorded as finished.
+    const run = await waitFor('the auto run finished', () =>
+      engine.history
+        .listRuns({ stack: STACK, limit: 5 })
+        .find((x) => x.revision === promoted && x.result !== 'running'),
+    );
     expect(run).toMatchObject({ revision: promoted, trigger: 'auto', result: 'succeeded' });
 
     // The note is on that commit on the server.
@@ -326,6 +359,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
   it('rolls back to the previous revision, suspended; resume returns to the tip; --revert commits it', async () => {
     const tip = await serverGit('rev-parse', 'main');
     const previous = await serverGit('rev-parse', 'main~1');
+    await waitFor('no run in progress', () => engine.history.lockHolder('cfg', STACK) === undefined);
     expect(await serverGit('show', `${previous}:${STACK}/compose.yaml`)).toContain(v1.tag);
     const rb = await mooring(home, ['rollback', STACK, previous]);
     expect(rb.code, rb.stderr).toBe(0);

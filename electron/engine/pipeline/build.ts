@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import * as git from 'isomorphic-git';
 import type Docker from 'dockerode';
-import type { SourceConfig } from '../../shared/model.ts';
+import type { BuildEvent, BuildResult, BuildStep, SourceConfig } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import { isConnectionError } from '../docker/docker-adapter.ts';
 import { MooringError, errorMessage } from '../errors.ts';
@@ -31,38 +32,6 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export interface BuildStep {
-  step: number;
-  total: number;
-  instruction: string;
-}
-
-export type BuildEvent =
-  | { type: 'build-started'; buildId: number; appRepo: string; commit: string; tag: string }
-  | ({ type: 'build-step'; buildId: number } & BuildStep)
-  /** One line of output (the engine's, or Mooring's own, prefixed "mooring: "), without the newline. */
-  | { type: 'build-output'; buildId: number; line: string }
-  | {
-      type: 'build-finished';
-      buildId: number;
-      result: 'succeeded' | 'failed';
-      tag: string | null;
-      imageId: string | null;
-      error: string | null;
-    };
-
-export interface BuildResult {
-  buildId: number;
-  appRepo: string;
-  commit: string | null;
-  tag: string | null;
-  imageId: string | null;
-  result: 'succeeded' | 'failed';
-  error: string | null;
-  /** The Dockerfile step that failed, when the failure was in one. */
-  failedStep: BuildStep | null;
-}
-
 /** Where builds are recorded; the history database in the engine. */
 export interface BuildRecorder {
   start(input: { appRepo: string; rev: string | null; context: string; dockerfile: string }): number;
@@ -78,6 +47,8 @@ export interface BuildRecorder {
     },
   ): void;
 }
+
+export type { BuildEvent, BuildResult, BuildStep };
 
 export interface BuildDeps {
   /** Makes the GitSource that mirrors (http) or reads (local path) the app repo. */
@@ -314,7 +285,9 @@ export async function packContext(
   const files = all.filter(keep);
   // A Dockerfile outside the context travels under a name of its own, as `docker build -f` does.
   const extra = inContext === null ? `.mooring-dockerfile-${df.oid.slice(0, 12)}` : null;
-  const mtime = Math.floor(Date.now() / 1000);
+  // The commit's time, not now: the same commit packs to the same bytes.
+  const { commit: commitObject } = await git.readCommit({ fs, gitdir: source.gitdir, oid: commit });
+  const mtime = commitObject.committer.timestamp;
   async function* entries(): AsyncGenerator<Buffer> {
     for (const f of files) {
       const bytes = await source.readBlob(f.oid);

@@ -2,7 +2,7 @@
 // where the source allows it. The deploy itself has already happened, so nothing here may fail it: every
 // problem comes back as a message.
 import { hostname } from 'node:os';
-import type { RunRecord } from '../../shared/model.ts';
+import type { NoteOutcome, RunRecord } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import { LABELS } from '../docker/labels.ts';
 import { errorMessage } from '../errors.ts';
@@ -18,15 +18,7 @@ import {
 } from '../source/notes.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 
-export interface NoteOutcome {
-  /** The commit the note is on. */
-  commit: string;
-  written: boolean;
-  /** Pushed to the remote; null where there is nothing to push to (a local source) or it was not tried. */
-  pushed: boolean | null;
-  /** What went wrong, in words a person can act on; the run's own result is not affected. */
-  error: string | null;
-}
+export type { NoteOutcome };
 
 const MAX_ERROR = 500;
 

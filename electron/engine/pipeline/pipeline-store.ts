@@ -3,44 +3,11 @@
 // includes other machines' deploys.
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import type { BuildRecorder, BuildStep } from './build.ts';
+import type { BuildRecord, BuildStep, DeployRecord } from '../../shared/model.ts';
+import type { BuildRecorder } from './build.ts';
 import type { DeployNote } from '../source/notes.ts';
 
-export interface BuildRecord {
-  id: number;
-  appRepo: string;
-  /** The revision asked for (null: the default). */
-  rev: string | null;
-  commit: string | null;
-  tag: string | null;
-  context: string;
-  dockerfile: string;
-  imageId: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-  result: 'running' | 'succeeded' | 'failed' | 'interrupted';
-  error: string | null;
-  failedStep: BuildStep | null;
-  host: string;
-}
-
-/** A deploy of a commit, from a git note (this machine's or another's) or this machine's run history. */
-export interface DeployRecord {
-  source: string;
-  commit: string;
-  host: string;
-  stack: string;
-  runId: number;
-  startedAt: string;
-  /** When the run finished. */
-  time: string;
-  trigger: string;
-  result: string;
-  images: { service: string; image: string; id: string }[];
-  error: string | null;
-  /** Made by this home folder (its own run history), as opposed to only known from a note. */
-  local: boolean;
-}
+export type { BuildRecord, DeployRecord };
 
 interface BuildRow {
   id: number;

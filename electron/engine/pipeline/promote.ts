@@ -1,5 +1,6 @@
 // The write-back of a two-stage pipeline: a new image id goes into the config repo as a one-line commit
 // on the service's `image:`, and the deploy follows from git (DESIGN.md, "Linear two stage").
+import type { PromoteResult } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
 import type { GitSource } from '../source/index.ts';
 import { editTree, writeBlob, type GitAuthor } from '../source/git-write.ts';
@@ -23,27 +24,7 @@ export interface PromoteInput {
   push?: boolean;
 }
 
-export interface PromoteResult {
-  source: string;
-  stack: string;
-  service: string;
-  /** Repo-relative compose file. */
-  file: string;
-  line: number;
-  oldImage: string;
-  newImage: string;
-  /** The new commit; null when nothing was committed (already that image, or a dry run). */
-  commit: string | null;
-  /** The commit the change was made on. */
-  parent: string;
-  branch: string;
-  pushed: boolean;
-  /** True when the change was only worked out (an http source without --push). */
-  dryRun: boolean;
-  message: string;
-  /** Publish tries: more than 1 when a concurrent commit had to be built upon. */
-  attempts: number;
-}
+export type { PromoteResult };
 
 /**
  * Placeholders: {stack} {service} {old} {new} {file} {appCommit} {appCommitShort} {appRepo}. Lines that

@@ -1,29 +1,14 @@
 // `mooring rollback STACK REV --revert`: instead of deploying an old revision behind git's back, commit
 // it. The new commit's tree is the tip's with the stack's folder as it was at REV, so the changes made
 // to other stacks since then stay, and the normal sync deploys it: git stays the truth.
+import type { RevertResult } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
 import type { GitSource } from '../source/index.ts';
 import { editTree, type GitAuthor } from '../source/git-write.ts';
 import { writeBack, type WriteBackOptions } from '../source/write-back.ts';
 import { findStack, requireStack } from './stack-location.ts';
 
-export interface RevertResult {
-  source: string;
-  stack: string;
-  /** Repo-relative stack folder. */
-  dir: string;
-  /** The revision restored. */
-  revision: string;
-  /** The new commit, or null when the folder already was as at REV. */
-  commit: string | null;
-  parent: string;
-  branch: string;
-  pushed: boolean;
-  /** The commits since REV that changed the stack, newest first: what the revert undoes. */
-  undone: { id: string; subject: string }[];
-  message: string;
-  attempts: number;
-}
+export type { RevertResult };
 
 export async function revertStack(
   source: GitSource,

@@ -508,11 +508,20 @@ export class GitSource {
         { cause: err },
       );
     }
-    const fetchLike = this.fetchError(err, token, true);
-    if (fetchLike.code === 'unreachable') {
-      return new UnreachableError(scrub(`Pushing ${remoteRef} to ${fetchLike.message}`, token), {
-        cause: err,
-      });
+    const code = errorCode(err);
+    if (
+      status !== null ||
+      (code !== null && /^E[A-Z]+$/.test(code)) ||
+      errorMessage(err) === 'Request timed out'
+    ) {
+      const why = status !== null ? `the server answered HTTP ${status}` : errorMessage(err);
+      return new UnreachableError(
+        scrub(
+          `Pushing ${remoteRef} to ${this.label()} failed: ${why}. Check the URL and that the server is up.`,
+          token,
+        ),
+        { cause: err },
+      );
     }
     return new MooringError(
       'failed',
