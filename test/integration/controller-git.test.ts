@@ -50,6 +50,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
   let engine: Engine;
   let controller: Controller | null;
   let log: EventLog;
+  const cleanup: string[] = [];
 
   const stack = (name: string): StackStatus | undefined =>
     controller?.snapshot().stacks.find((s) => s.name === name);
@@ -87,6 +88,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     engine.close();
     await removeStacks(...STACKS);
     await rm(home, { recursive: true, force: true });
+    for (const dir of cleanup.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
   it('with the git server stopped: unreachable since a time, self-heal goes on from the last revision, new commits come once it is back', async () => {
@@ -231,27 +233,23 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
 
   it('a commit to a local source is seen on disk, long before the next poll', async () => {
     const local = await createLocalRepo({ 'mooring.yaml': POLICY, 'ctllocal/compose.yaml': app('a') });
-    try {
-      await engine.addSource({ name: 'local', url: local.path });
-      // Polling once a minute: only the watch on the repo's refs can see the commit in time.
-      await startController({ ...FAST, pollIntervalMs: 60_000 });
-      await synced('ctllocal');
-      await sleep(300);
-      const committed = Date.now();
-      await local.commit({ 'ctllocal/compose.yaml': app('b') }, 'say b');
-      const fetched = await waitFor(
-        'the commit seen',
-        () =>
-          log.events.find(
-            (e) => e.type === 'log' && e.kind === 'fetch' && e.message.includes('1 new commit'),
-          ),
-        10_000,
-      );
-      await waitFor('deployed', async () => (await greeting('ctllocal-app-1')) === 'b', 10_000);
-      // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
-      expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
-    } finally {
-      await rm(local.path, { recursive: true, force: true });
-    }
+    // Removed after the controller stopped: until then, runs write deploy notes into its .git.
+    cleanup.push(local.path);
+    await engine.addSource({ name: 'local', url: local.path });
+    // Polling once a minute: only the watch on the repo's refs can see the commit in time.
+    await startController({ ...FAST, pollIntervalMs: 60_000 });
+    await synced('ctllocal');
+    await sleep(300);
+    const committed = Date.now();
+    await local.commit({ 'ctllocal/compose.yaml': app('b') }, 'say b');
+    const fetched = await waitFor(
+      'the commit seen',
+      () =>
+        log.events.find((e) => e.type === 'log' && e.kind === 'fetch' && e.message.includes('1 new commit')),
+      10_000,
+    );
+    await waitFor('deployed', async () => (await greeting('ctllocal-app-1')) === 'b', 10_000);
+    // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
+    expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
   });
 });

@@ -216,6 +216,8 @@ export class Controller {
   private readonly lookingUpPolicy = new Set<string>();
   private engineState: { reachable: boolean; error: string | null } = { reachable: true, error: null };
   private seq = 0;
+  /** Bumped by stop(): work started before it must not act after it. */
+  private generation = 0;
 
   private readonly polls = new Map<string, TimerHandle>();
   private readonly fetching = new Map<string, Promise<void>>();
@@ -294,17 +296,16 @@ export class Controller {
     this.dataVersion = this.engine.history.dataVersion();
     this.suspended = new Set(this.engine.listSuspended().keys());
     this.sources = new Map(this.engine.listSources().map((s) => [s.name, s]));
+    this.log(
+      'info',
+      'start',
+      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}`,
+    );
     this.events.start();
     await this.requestResync({ reload: true });
     for (const name of this.sources.keys()) this.watchSource(name, 0);
     this.scheduleHomeCheck();
     this.scheduleResync();
-    const n = this.sources.size;
-    this.log(
-      'info',
-      'start',
-      `watching ${n} source(s) and ${this.loaded.length} stack(s) on ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}`,
-    );
   }
 
   /**
@@ -341,6 +342,7 @@ export class Controller {
     }
     this.started = false;
     this.stopping = false;
+    this.generation++;
     this.log('info', 'stop', 'stopped');
   }
 
@@ -418,7 +420,7 @@ export class Controller {
     let loaded: LoadedStack[];
     try {
       loaded = await this.engine.loadStacks();
-    } catch (err) {
+    } catch {
       // One source that cannot be listed (its path is gone at the new head, say) must not stop the
       // others: read them one by one, and keep enforcing the last stacks of the broken one.
       loaded = [];
@@ -438,7 +440,6 @@ export class Controller {
           );
         }
       }
-      if (sources.length === 1) this.log('error', 'error', errorMessage(err), { source: sources[0]!.name });
     }
     this.loaded = loaded;
     this.heads = heads;
@@ -979,23 +980,31 @@ export class Controller {
   private fetchSource(name: string): Promise<void> {
     const inflight = this.fetching.get(name);
     if (inflight) return inflight;
-    const p = this.doFetch(name).finally(() => {
-      this.fetching.delete(name);
-      if (this.started && !this.stopping && this.sources.has(name)) {
-        this.polls.get(name)?.cancel();
-        this.polls.set(
-          name,
-          this.clock.after(this.pollDelay(), () => {
-            void this.fetchSource(name);
-          }),
-        );
-      }
-    });
+    const p = this.doFetch(name)
+      .catch((err: unknown) => {
+        // After stop() the engine may be closed under a fetch still in flight: nothing to report then.
+        if (this.started && !this.stopping) {
+          this.log('error', 'error', `fetch ${name}: ${errorMessage(err)}`, { source: name });
+        }
+      })
+      .finally(() => {
+        this.fetching.delete(name);
+        if (this.started && !this.stopping && this.sources.has(name)) {
+          this.polls.get(name)?.cancel();
+          this.polls.set(
+            name,
+            this.clock.after(this.pollDelay(), () => {
+              void this.fetchSource(name);
+            }),
+          );
+        }
+      });
     this.fetching.set(name, p);
     return p;
   }
 
   private async doFetch(name: string): Promise<void> {
+    const generation = this.generation;
     const before = this.engine.history.getSource(name);
     let error: string | null;
     let head: string | null = null;
@@ -1008,7 +1017,8 @@ export class Controller {
     } catch (err) {
       error = errorMessage(err);
     }
-    if (this.stopping) return;
+    // Stopped meanwhile (the caller may have closed the engine already): the result is nobody's now.
+    if (this.stopping || generation !== this.generation) return;
     const after = this.engine.history.getSource(name);
     if (!after) return; // removed meanwhile
     this.sources.set(name, after);
