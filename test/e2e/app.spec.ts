@@ -1,6 +1,7 @@
 // The desktop UI in Chromium through browser mode, against the real engine and git server.
 import WebSocket from 'ws';
 import { docker } from '../helpers/docker.ts';
+import { createLocalRepo } from '../helpers/git-repo.ts';
 import { MooringPage, expect, test, webCompose } from './fixtures.ts';
 
 test('first run: empty state, add a source, stacks are Missing, sync one to Synced', async ({
@@ -183,4 +184,31 @@ test('security: no Node in the page; the WebSocket refuses a wrong token and a f
   const bare = await page.context().newPage();
   await bare.goto(app.origin);
   await expect(bare.getByRole('alert')).toContainText('no access token');
+});
+
+test('builds: build an image from an app repo, watch its output, see it in past builds', async ({
+  page,
+  app,
+}) => {
+  const appRepo = await createLocalRepo({
+    Dockerfile: 'FROM local/busybox:1\nRUN echo built-by-mooring > /hello\nCMD ["cat", "/hello"]\n',
+  });
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  try {
+    await ui.goto('Builds');
+    await page.getByLabel('App repo').fill(appRepo.path);
+    await page.getByLabel('Image name').fill('e2e-app');
+    await page.getByRole('button', { name: 'Build', exact: true }).click();
+    const output = page.getByRole('region', { name: 'Build output' });
+    await expect(output).toContainText('RUN echo built-by-mooring', { timeout: 30_000 });
+    await expect(output.locator('.badge')).toHaveText('succeeded', { timeout: 30_000 });
+    const row = page.locator('tr[data-build]').first();
+    await expect(row).toContainText('e2e-app:');
+    await expect(row).toContainText('succeeded');
+    await ui.screenshot('builds');
+  } finally {
+    const ids = (await docker('images', '-q', 'e2e-app')).split('\n').filter(Boolean);
+    if (ids.length) await docker('rmi', '-f', ...ids);
+  }
 });
