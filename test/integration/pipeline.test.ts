@@ -26,10 +26,13 @@ const IMAGE = 'mooring-it/pipe-app';
 const POLL_MS = 5_000;
 const HOST = os.hostname();
 
+// Paths named for this test, so that the intermediate images its builds leave (the classic builder
+// keeps them as cache, without labels) can be told from anyone else's and removed afterwards.
+const MARK = 'mooring-it-pipe';
 const dockerfile = `FROM local/busybox:1
-COPY . /app
-RUN test -x /app/run.sh && test ! -e /app/secret.txt
-CMD ["/app/run.sh"]
+COPY . /${MARK}
+RUN test -x /${MARK}/run.sh && test ! -e /${MARK}/secret.txt
+CMD ["/${MARK}/run.sh"]
 `;
 
 const appFiles = (version: string): Record<string, string> => ({
@@ -145,7 +148,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
 
   it('builds from an http app repo at a tag, with a Dockerfile outside the context folder', async () => {
     const remote = await createRepo(server, 'pipeline-app', {
-      'docker/Dockerfile': 'FROM local/busybox:1\nCOPY hello.txt /hello.txt\nRUN grep -q v7 /hello.txt\n',
+      'docker/Dockerfile': `FROM local/busybox:1\nCOPY hello.txt /${MARK}.txt\nRUN grep -q v7 /${MARK}.txt\n`,
       'site/hello.txt': 'v7\n',
     });
     await runGit(remote.work, ['tag', 'v7']);
@@ -401,7 +404,23 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
   });
 });
 
+/** The images this test built: tagged ones by name, intermediate ones by the paths their steps name. */
 async function removeImages(): Promise<void> {
   const ids = (await docker('images', '-q', '--filter', `reference=${IMAGE}`)).split('\n').filter(Boolean);
   if (ids.length) await docker('rmi', '-f', ...new Set(ids)).catch(() => '');
+  // Children before parents: a few passes, each removing what nothing else builds on any more.
+  for (let pass = 0; pass < 5; pass++) {
+    const untagged = (await docker('images', '-a', '--filter', 'dangling=true', '-q', '--no-trunc'))
+      .split('\n')
+      .filter(Boolean);
+    const ours: string[] = [];
+    for (const id of new Set(untagged)) {
+      const cmd = await docker('image', 'inspect', '--format', '{{json .ContainerConfig.Cmd}}', id).catch(
+        () => '',
+      );
+      if (cmd.includes(MARK) || cmd.includes('about to fail')) ours.push(id);
+    }
+    if (ours.length === 0) return;
+    for (const id of ours) await docker('rmi', id).catch(() => '');
+  }
 }
