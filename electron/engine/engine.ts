@@ -1,7 +1,8 @@
 // The GitOps engine: one object that the CLI, the Electron main process and browser mode all call.
 // It reads desired state from git at a revision, observes the Docker engine, and computes status,
 // plans and runs. No electron import may appear at or below this folder.
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type {
@@ -108,6 +109,17 @@ export function hashService(s: DesiredStack['services'][number]): string {
   return specHash({ ...s, dependsOn: [] });
 }
 
+/** A random id per home folder, made once; `wx` keeps two first starts from making two. */
+async function instanceIdOf(home: string): Promise<string> {
+  const file = path.join(home, 'instance-id');
+  try {
+    await writeFile(file, randomUUID(), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return (await readFile(file, 'utf8')).trim();
+}
+
 export class Engine {
   docker: DockerAdapter;
   private applier: Applier;
@@ -120,6 +132,8 @@ export class Engine {
     readonly settings: Settings,
     private readonly env: NodeJS.ProcessEnv,
     dockerHost: string | undefined,
+    /** Stamped on every container this home creates (dev.mooring.instance). */
+    readonly instanceId: string,
   ) {
     this.docker = new DockerAdapter(dockerHost);
     this.applier = new Applier(this.docker, history);
@@ -137,6 +151,7 @@ export class Engine {
       settings,
       env,
       opts.dockerHost ?? settings.dockerHost ?? env.DOCKER_HOST,
+      await instanceIdOf(opts.home),
     );
   }
 
@@ -205,7 +220,10 @@ export class Engine {
     return { source: this.source(config.name), fetch: fetch! };
   }
 
-  updateSource(name: string, patch: { branch?: string | null; path?: string; tokenEnv?: string | null }): SourceState {
+  updateSource(
+    name: string,
+    patch: { branch?: string | null; path?: string; tokenEnv?: string | null },
+  ): SourceState {
     this.source(name);
     const path = patch.path?.replace(/^\/+|\/+$/g, '');
     if (path?.split('/').includes('..'))
@@ -414,7 +432,8 @@ export class Engine {
       const sources = new Map(this.history.listSources().map((s) => [s.name, s]));
       const orphans = new Map<string, ObservedContainer[]>();
       for (const c of observed) {
-        if (!c.managed || !c.project || known.has(c.project) || !c.source || !sources.has(c.source)) continue;
+        if (!c.managed || c.instance !== this.instanceId || !c.project || known.has(c.project)) continue;
+        if (!c.source || !sources.has(c.source)) continue;
         orphans.set(c.project, [...(orphans.get(c.project) ?? []), c]);
       }
       for (const [name, containers] of orphans) {
@@ -634,6 +653,7 @@ export class Engine {
       observed,
       actions: plan.actions,
       home: this.home,
+      instance: this.instanceId,
       materialize: (services) => materializeMounts(this.home, services, git),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -678,7 +698,7 @@ export class Engine {
     try {
       // Only what Mooring made from this source: a look-alike made by hand is never ours to remove.
       const observed = (await this.docker.observe(this.home, input.stack)).filter(
-        (c) => c.managed && c.source === input.source,
+        (c) => c.managed && c.instance === this.instanceId && c.source === input.source,
       );
       const services = [...new Set(observed.flatMap((c) => (c.service ? [c.service] : [])))].sort();
       const actions = services.map((service) => ({
@@ -698,6 +718,7 @@ export class Engine {
         observed,
         actions,
         home: this.home,
+        instance: this.instanceId,
         materialize: () => Promise.resolve(),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),

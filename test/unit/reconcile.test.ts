@@ -76,6 +76,7 @@ function observedFor(
     source: 'cfg',
     revision: 'abc',
     specHash: `hash-${s.name}`,
+    instance: 'test-instance',
     state: 'running',
     exitCode: 0,
     health: null,

@@ -10,6 +10,7 @@ export interface ContainerContext {
   revision: string;
   specHash: string;
   home: string;
+  instance: string;
 }
 
 export function containerOptions(s: DesiredService, ctx: ContainerContext): Docker.ContainerCreateOptions {
@@ -41,6 +42,7 @@ export function containerOptions(s: DesiredService, ctx: ContainerContext): Dock
     [LABELS.source]: ctx.source,
     [LABELS.revision]: ctx.revision,
     [LABELS.specHash]: ctx.specHash,
+    [LABELS.instance]: ctx.instance,
   };
   const options: Docker.ContainerCreateOptions & { StopTimeout?: number } = {
     name: s.containerName,

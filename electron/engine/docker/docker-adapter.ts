@@ -14,6 +14,7 @@ export interface ObservedContainer {
   source: string | null;
   revision: string | null;
   specHash: string | null;
+  instance: string | null;
   /** created, running, paused, restarting, removing, exited, dead */
   state: string;
   exitCode: number;
@@ -163,6 +164,7 @@ export class DockerAdapter {
         source: labels[LABELS.source] ?? null,
         revision: labels[LABELS.revision] ?? null,
         specHash: labels[LABELS.specHash] ?? null,
+        instance: labels[LABELS.instance] ?? null,
         state: c.State.Status,
         exitCode: c.State.ExitCode,
         health: (c.State as { Health?: { Status?: string } }).Health?.Status ?? null,

@@ -9,4 +9,6 @@ export const LABELS = {
   source: 'dev.mooring.source',
   revision: 'dev.mooring.revision',
   specHash: 'dev.mooring.spec-hash',
+  /** Which Mooring home made it: two homes on one engine never prune each other's stacks. */
+  instance: 'dev.mooring.instance',
 } as const;

@@ -152,7 +152,10 @@ export class HistoryStore {
     }
   }
 
-  updateSource(name: string, patch: { branch?: string | null; path?: string; tokenEnv?: string | null }): void {
+  updateSource(
+    name: string,
+    patch: { branch?: string | null; path?: string; tokenEnv?: string | null },
+  ): void {
     if (patch.tokenEnv !== undefined) {
       this.db.prepare('UPDATE sources SET token_env = ? WHERE name = ?').run(patch.tokenEnv, name);
     }

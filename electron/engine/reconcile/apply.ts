@@ -36,6 +36,8 @@ export interface ApplyInput {
   observed: ObservedContainer[];
   actions: PlanAction[];
   home: string;
+  /** This home's instance id, stamped on every container it creates. */
+  instance: string;
   /** Writes the repo files that services bind-mount into the home folder (idempotent). */
   materialize: (services: DesiredService[]) => Promise<void>;
   onProgress?: (event: ProgressEvent) => void;
@@ -191,6 +193,7 @@ export class Applier {
       revision: input.revision,
       specHash: input.hashes.get(service) ?? '',
       home: input.home,
+      instance: input.instance,
     };
   }
 
