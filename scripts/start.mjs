@@ -1,8 +1,8 @@
 // `npm start`: the desktop app where an Electron binary exists; elsewhere, say so plainly and run
-// what works without it.
+// browser mode (the same UI and engine, served on 127.0.0.1).
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 let electronBinary = null;
@@ -13,18 +13,24 @@ try {
   // electron's index.js throws when its binary was never downloaded
 }
 
+const build = spawnSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+if (build.status !== 0) {
+  console.error('Building the app failed (see above).');
+  process.exit(build.status ?? 1);
+}
+
 if (electronBinary) {
-  const build = spawnSync('npx', ['electron-vite', 'build'], { stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-  const app = spawnSync(electronBinary, ['.'], { stdio: 'inherit' });
+  const app = spawnSync(electronBinary, ['.', ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(app.status ?? 0);
 }
 
 console.log(
-  'No Electron binary is installed on this machine (its download is skipped here), so the desktop window cannot open.\n' +
-    'Running the CLI instead: `mooring status`. Add a config repo with `npx mooring source add NAME URL_OR_PATH`.\n',
+  'No Electron binary is installed on this machine (its download is skipped where it cannot be reached),\n' +
+    'so the desktop window cannot open. Starting browser mode instead: the same app, in your browser.\n',
 );
-const cli = spawnSync(process.execPath, ['bin/mooring.mjs', 'status', ...process.argv.slice(2)], {
+const serve = spawnSync(process.execPath, ['bin/mooring.mjs', 'serve', ...process.argv.slice(2)], {
   stdio: 'inherit',
 });
-process.exit(cli.status ?? 0);
+process.exit(serve.status ?? 0);
