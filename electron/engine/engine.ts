@@ -75,6 +75,11 @@ export interface SyncResult {
   error: string | null;
   /** The run was stopped part way by `signal` (result 'failed'; history says 'interrupted'). */
   interrupted?: boolean;
+  /**
+   * The stack's status as the run left it, looked at as soon as it ended (null: the engine could not
+   * be asked). What happens after that (a person stopping a container again) is not the run's doing.
+   */
+  after?: StackStatus | null;
   /** The deploy note written on the revision after the run (refs/notes/mooring), and whether it was pushed. */
   note?: NoteOutcome | null;
 }
@@ -670,6 +675,7 @@ export class Engine {
       result: error ? 'failed' : 'succeeded',
       error,
       ...(interrupted ? { interrupted } : {}),
+      after: after?.[0] ?? null,
     };
   }
 

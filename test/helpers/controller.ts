@@ -26,6 +26,9 @@ export async function waitFor<T>(
   }
 }
 
+/** A suffix for stack names, so that two runs of the suite on one engine do not share containers. */
+export const UNIQUE = `-${process.pid.toString(36)}`;
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Keeps every event a controller emits; `lines()` is the log, as `mooring watch` would print it. */

@@ -8,12 +8,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
-import { EventLog, SLOW_STACK, sleep, waitFor } from '../helpers/controller.ts';
+import { EventLog, sleep, SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { startDockerProxy, type DockerProxy } from '../helpers/docker-proxy.ts';
 import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
 import { createRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
+// Other sessions may run these tests at the same time against the same engine.
+const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller engine-restart test: no Docker engine answers.');
 
@@ -26,11 +28,11 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
   const log = new EventLog();
 
   beforeAll(async () => {
-    await removeStacks('ctlrestart');
+    await removeStacks(`ctlrestart${S}`);
     server = await startGitServer();
   });
   afterAll(async () => {
-    await removeStacks('ctlrestart');
+    await removeStacks(`ctlrestart${S}`);
     await server.close();
   });
   beforeEach(async () => {
@@ -44,14 +46,14 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
     if (process.env.CTL_DEBUG) console.log(log.text());
     engine.close();
     await proxy.close();
-    await removeStacks('ctlrestart');
+    await removeStacks(`ctlrestart${S}`);
     await rm(home, { recursive: true, force: true });
   });
 
   it('records the cut run as failed with the reason, reconnects, converges, and makes no duplicate containers', async () => {
     const repo = await createRepo(server, `ctl-restart-${Date.now()}`, {
-      'mooring.yaml': 'stacks:\n  ctlrestart: { sync: auto, selfHeal: true }\n',
-      'ctlrestart/compose.yaml': SLOW_STACK,
+      'mooring.yaml': `stacks:\n  ctlrestart${S}: { sync: auto, selfHeal: true }\n`,
+      [`ctlrestart${S}/compose.yaml`]: SLOW_STACK,
     });
     await engine.addSource({ name: 'cfg', url: repo.url });
     controller = new Controller(engine, {
@@ -63,19 +65,19 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
     });
     controller.subscribe(log.listener);
     const stack = (): StackStatus | undefined =>
-      controller?.snapshot().stacks.find((s) => s.name === 'ctlrestart');
+      controller?.snapshot().stacks.find((s) => s.name === `ctlrestart${S}`);
     await controller.start();
 
     // Mid-apply: `slow` is created and running, `after` waits for it to become healthy.
     await waitFor('the run waiting on the healthcheck', async () => {
-      const runs = engine.history.listRuns({ stack: 'ctlrestart' });
-      const slow = await docker('ps', '-q', '--filter', 'name=^ctlrestart-slow-1$');
+      const runs = engine.history.listRuns({ stack: `ctlrestart${S}` });
+      const slow = await docker('ps', '-q', '--filter', `name=^ctlrestart${S}-slow-1$`);
       return runs[0]?.result === 'running' && slow !== '';
     });
     await proxy.cut();
 
     const failed = await waitFor('the run recorded as failed', () => {
-      const [run] = engine.history.listRuns({ stack: 'ctlrestart' });
+      const [run] = engine.history.listRuns({ stack: `ctlrestart${S}` });
       return run?.result === 'failed' ? run : null;
     });
     expect(failed.trigger).toBe('auto');
@@ -101,15 +103,15 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
         'ps',
         '-a',
         '--filter',
-        'label=com.docker.compose.project=ctlrestart',
+        `label=com.docker.compose.project=ctlrestart${S}`,
         '--format',
         '{{.Names}}',
       )
     )
       .split('\n')
       .sort();
-    expect(names).toEqual(['ctlrestart-after-1', 'ctlrestart-slow-1']);
-    const runs = engine.history.listRuns({ stack: 'ctlrestart' }).reverse();
+    expect(names).toEqual([`ctlrestart${S}-after-1`, `ctlrestart${S}-slow-1`]);
+    const runs = engine.history.listRuns({ stack: `ctlrestart${S}` }).reverse();
     expect(runs.map((r) => [r.trigger, r.result])).toEqual([
       ['auto', 'failed'],
       ['auto', 'succeeded'],

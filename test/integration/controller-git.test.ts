@@ -8,15 +8,17 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { SourceState, StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
-import { EventLog, sleep, waitFor } from '../helpers/controller.ts';
+import { EventLog, sleep, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
+// Other sessions may run these tests at the same time against the same engine.
+const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller git tests: no Docker engine answers.');
 
-const STACKS = ['ctlgit', 'ctlbad', 'ctllocal', 'ctlmanual'];
+const STACKS = [`ctlgit${S}`, `ctlbad${S}`, `ctllocal${S}`, `ctlmanual${S}`];
 
 const FAST: ControllerOptions = {
   pollIntervalMs: 5_000,
@@ -36,9 +38,9 @@ const app = (greeting: string): string => `services:
 `;
 
 const POLICY = `stacks:
-  ctlgit: { sync: auto, selfHeal: true }
-  ctlbad: { sync: auto, selfHeal: true }
-  ctllocal: { sync: auto, selfHeal: true }
+  ctlgit${S}: { sync: auto, selfHeal: true }
+  ctlbad${S}: { sync: auto, selfHeal: true }
+  ctllocal${S}: { sync: auto, selfHeal: true }
 `;
 
 const greeting = async (container: string): Promise<string | undefined> =>
@@ -94,12 +96,12 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
   it('with the git server stopped: unreachable since a time, self-heal goes on from the last revision, new commits come once it is back', async () => {
     const repo: TestRepo = await createRepo(server, `ctl-git-${Date.now()}`, {
       'mooring.yaml': POLICY,
-      'ctlgit/compose.yaml': app('one'),
+      [`ctlgit${S}/compose.yaml`]: app('one'),
     });
     await engine.addSource({ name: 'cfg', url: repo.url });
     await startController();
-    await synced('ctlgit');
-    const first = stack('ctlgit')!.revision;
+    await synced(`ctlgit${S}`);
+    const first = stack(`ctlgit${S}`)!.revision;
 
     await server.stop();
     let restarted = false;
@@ -115,23 +117,26 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
         }),
       );
       await waitFor('the status says how stale it is', () =>
-        stack('ctlgit')?.warnings.some((w) =>
+        stack(`ctlgit${S}`)?.warnings.some((w) =>
           /Source "cfg" is unreachable since .*showing the revision/.test(w),
         ),
       );
 
       // A commit lands while the server is down (pushed to its folder): nothing can see it yet.
-      await repo.commit({ 'ctlgit/compose.yaml': app('two') }, 'say two');
+      await repo.commit({ [`ctlgit${S}/compose.yaml`]: app('two') }, 'say two');
       await controller!.fetchNow();
       const still = controller!.snapshot().sources[0]!;
       expect(still.failingSince).toBe(down.failingSince);
 
       // The last fetched revision is still enforced.
-      await docker('stop', '-t', '1', 'ctlgit-app-1');
-      await waitFor('healed with the server down', async () => (await inspect('ctlgit-app-1')).State.Running);
-      await synced('ctlgit');
-      expect(await greeting('ctlgit-app-1')).toBe('one');
-      expect(runs('ctlgit').map((r) => [r.trigger, r.result, r.revision])).toEqual([
+      await docker('stop', '-t', '1', `ctlgit${S}-app-1`);
+      await waitFor(
+        'healed with the server down',
+        async () => (await inspect(`ctlgit${S}-app-1`)).State.Running,
+      );
+      await synced(`ctlgit${S}`);
+      expect(await greeting(`ctlgit${S}-app-1`)).toBe('one');
+      expect(runs(`ctlgit${S}`).map((r) => [r.trigger, r.result, r.revision])).toEqual([
         ['auto', 'succeeded', first],
         ['self-heal', 'succeeded', first],
       ]);
@@ -140,10 +145,10 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
       restarted = true;
       await controller!.fetchNow();
       expect(controller!.snapshot().sources[0]).toMatchObject({ lastError: null, failingSince: null });
-      await waitFor('the new commit deployed', async () => (await greeting('ctlgit-app-1')) === 'two');
-      await synced('ctlgit');
-      expect(runs('ctlgit').at(-1)).toMatchObject({ trigger: 'auto', result: 'succeeded' });
-      expect(runs('ctlgit').at(-1)!.revision).not.toBe(first);
+      await waitFor('the new commit deployed', async () => (await greeting(`ctlgit${S}-app-1`)) === 'two');
+      await synced(`ctlgit${S}`);
+      expect(runs(`ctlgit${S}`).at(-1)).toMatchObject({ trigger: 'auto', result: 'succeeded' });
+      expect(runs(`ctlgit${S}`).at(-1)!.revision).not.toBe(first);
     } finally {
       if (!restarted) await server.start();
     }
@@ -152,103 +157,105 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
   it('a bad commit on an auto stack: recorded once per revision, containers left as they were, the next good commit syncs', async () => {
     const repo = await createRepo(server, `ctl-bad-${Date.now()}`, {
       'mooring.yaml': POLICY,
-      'ctlbad/compose.yaml': app('good'),
+      [`ctlbad${S}/compose.yaml`]: app('good'),
     });
     await engine.addSource({ name: 'cfg', url: repo.url });
     await startController();
-    await synced('ctlbad');
-    const before = await inspect('ctlbad-app-1');
+    await synced(`ctlbad${S}`);
+    const before = await inspect(`ctlbad${S}-app-1`);
 
     const bad = await repo.commit(
-      { 'ctlbad/compose.yaml': `${app('bad')}    deploy: {}\n` },
+      { [`ctlbad${S}/compose.yaml`]: `${app('bad')}    deploy: {}\n` },
       'an unknown key: invalid',
     );
     await controller!.fetchNow();
     await waitFor('the invalid revision recorded', () =>
-      runs('ctlbad').find((r) => r.revision === bad && r.result === 'failed'),
+      runs(`ctlbad${S}`).find((r) => r.revision === bad && r.result === 'failed'),
     );
-    await waitFor('status shows the manifest error', () => stack('ctlbad')?.errors.length);
-    expect(stack('ctlbad')!.sync).toBe('Unknown');
-    expect(stack('ctlbad')!.errors[0]!.message).toMatch(/deploy/);
+    await waitFor('status shows the manifest error', () => stack(`ctlbad${S}`)?.errors.length);
+    expect(stack(`ctlbad${S}`)!.sync).toBe('Unknown');
+    expect(stack(`ctlbad${S}`)!.errors[0]!.message).toMatch(/deploy/);
 
     // More fetches, a refresh, an engine event on the stack, a restarted controller: still one record.
     await controller!.fetchNow();
     await controller!.refresh();
-    await docker('pause', 'ctlbad-app-1');
-    await docker('unpause', 'ctlbad-app-1');
+    await docker('pause', `ctlbad${S}-app-1`);
+    await docker('unpause', `ctlbad${S}-app-1`);
     await controller!.stop();
     await startController();
     await sleep(1_500);
-    const atBad = runs('ctlbad').filter((r) => r.revision === bad);
+    const atBad = runs(`ctlbad${S}`).filter((r) => r.revision === bad);
     expect(atBad).toHaveLength(1);
     expect(atBad[0]).toMatchObject({ trigger: 'auto', result: 'failed' });
-    expect(atBad[0]!.error).toMatch(/Invalid manifest, nothing applied[\s\S]*ctlbad\/compose\.yaml:\d+:\d+/);
+    expect(atBad[0]!.error).toMatch(
+      new RegExp(`Invalid manifest, nothing applied[\\s\\S]*ctlbad${S}/compose\\.yaml:\\d+:\\d+`),
+    );
     expect(log.lines().filter((l) => l.includes('invalid manifest, nothing applied'))).toHaveLength(1);
 
     // The running container was left alone.
-    const during = await inspect('ctlbad-app-1');
+    const during = await inspect(`ctlbad${S}-app-1`);
     expect(during.Id).toBe(before.Id);
     expect(during.State.Running).toBe(true);
-    expect(await greeting('ctlbad-app-1')).toBe('good');
+    expect(await greeting(`ctlbad${S}-app-1`)).toBe('good');
 
-    const good = await repo.commit({ 'ctlbad/compose.yaml': app('fixed') }, 'fix it');
+    const good = await repo.commit({ [`ctlbad${S}/compose.yaml`]: app('fixed') }, 'fix it');
     await controller!.fetchNow();
-    await waitFor('the good commit deployed', async () => (await greeting('ctlbad-app-1')) === 'fixed');
-    await synced('ctlbad');
-    expect(runs('ctlbad').map((r) => [r.trigger, r.result, r.revision === bad, r.revision === good])).toEqual(
-      [
-        ['auto', 'succeeded', false, false],
-        ['auto', 'failed', true, false],
-        ['auto', 'succeeded', false, true],
-      ],
-    );
+    await waitFor('the good commit deployed', async () => (await greeting(`ctlbad${S}-app-1`)) === 'fixed');
+    await synced(`ctlbad${S}`);
+    expect(
+      runs(`ctlbad${S}`).map((r) => [r.trigger, r.result, r.revision === bad, r.revision === good]),
+    ).toEqual([
+      ['auto', 'succeeded', false, false],
+      ['auto', 'failed', true, false],
+      ['auto', 'succeeded', false, true],
+    ]);
   });
 
   it('on a manual stack it only watches: drift is recorded, and resolved by "desired state changed" when git catches up', async () => {
     const extra = '  extra:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n';
     const repo = await createRepo(server, `ctl-manual-${Date.now()}`, {
       'mooring.yaml': POLICY,
-      'ctlmanual/compose.yaml': app('m') + extra,
+      [`ctlmanual${S}/compose.yaml`]: app('m') + extra,
     });
     await engine.addSource({ name: 'cfg', url: repo.url });
-    const [deployed] = await engine.sync({ stacks: ['ctlmanual'] });
+    const [deployed] = await engine.sync({ stacks: [`ctlmanual${S}`] });
     expect(deployed?.result).toBe('succeeded');
     await startController();
-    await synced('ctlmanual');
+    await synced(`ctlmanual${S}`);
 
     // Removed by hand; then git decides it is not wanted after all.
-    await docker('rm', '-f', 'ctlmanual-extra-1');
+    await docker('rm', '-f', `ctlmanual${S}-extra-1`);
     const open = await waitFor('the drift recorded', () =>
-      engine.history.listDrifts({ stack: 'ctlmanual', open: true }).find((d) => d.service === 'extra'),
+      engine.history.listDrifts({ stack: `ctlmanual${S}`, open: true }).find((d) => d.service === 'extra'),
     );
-    expect(stack('ctlmanual')!.sync).toBe('OutOfSync');
-    await repo.commit({ 'ctlmanual/compose.yaml': app('m') }, 'no more extra');
+    expect(stack(`ctlmanual${S}`)!.sync).toBe('OutOfSync');
+    await repo.commit({ [`ctlmanual${S}/compose.yaml`]: app('m') }, 'no more extra');
     await controller!.fetchNow();
-    await synced('ctlmanual');
-    const resolved = engine.history.listDrifts({ stack: 'ctlmanual' }).find((d) => d.id === open.id);
+    await synced(`ctlmanual${S}`);
+    const resolved = engine.history.listDrifts({ stack: `ctlmanual${S}` }).find((d) => d.id === open.id);
     expect(resolved!.resolution).toMatch(/^desired state changed \(revision [0-9a-f]{7}\)$/);
     // Manual: the controller made no run of its own.
-    expect(runs('ctlmanual').map((r) => r.trigger)).toEqual(['cli']);
+    expect(runs(`ctlmanual${S}`).map((r) => r.trigger)).toEqual(['cli']);
   });
 
   it('a commit to a local source is seen on disk, long before the next poll', async () => {
-    const local = await createLocalRepo({ 'mooring.yaml': POLICY, 'ctllocal/compose.yaml': app('a') });
+    const local = await createLocalRepo({ 'mooring.yaml': POLICY, [`ctllocal${S}/compose.yaml`]: app('a') });
     // Removed after the controller stopped: until then, runs write deploy notes into its .git.
     cleanup.push(local.path);
     await engine.addSource({ name: 'local', url: local.path });
     // Polling once a minute: only the watch on the repo's refs can see the commit in time.
     await startController({ ...FAST, pollIntervalMs: 60_000 });
-    await synced('ctllocal');
+    await synced(`ctllocal${S}`);
     await sleep(300);
     const committed = Date.now();
-    await local.commit({ 'ctllocal/compose.yaml': app('b') }, 'say b');
+    await local.commit({ [`ctllocal${S}/compose.yaml`]: app('b') }, 'say b');
     const fetched = await waitFor(
       'the commit seen',
       () =>
         log.events.find((e) => e.type === 'log' && e.kind === 'fetch' && e.message.includes('1 new commit')),
       10_000,
     );
-    await waitFor('deployed', async () => (await greeting('ctllocal-app-1')) === 'b', 10_000);
+    await waitFor('deployed', async () => (await greeting(`ctllocal${S}-app-1`)) === 'b', 10_000);
     // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
     expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
   });

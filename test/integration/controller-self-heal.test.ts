@@ -8,15 +8,17 @@ import type { StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
-import { EventLog, sleep, waitFor } from '../helpers/controller.ts';
+import { EventLog, sleep, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
+// Other sessions may run these tests at the same time against the same engine.
+const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller self-heal tests: no Docker engine answers.');
 
-const STACKS = ['ctlheal', 'ctlsusp', 'ctlprune', 'ctlkeep'];
+const STACKS = [`ctlheal${S}`, `ctlsusp${S}`, `ctlprune${S}`, `ctlkeep${S}`];
 
 const FAST: ControllerOptions = {
   pollIntervalMs: 5_000,
@@ -97,12 +99,12 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     controller = null;
     repo = await createRepo(server, `ctl-heal-${Date.now()}`, {
       'mooring.yaml': `stacks:
-  ctlheal: { sync: auto, selfHeal: true }
-  ctlsusp: { sync: auto, selfHeal: true }
-  ctlprune: { sync: auto, selfHeal: true, prune: true }
-  ctlkeep: { sync: auto, selfHeal: true }
+  ctlheal${S}: { sync: auto, selfHeal: true }
+  ctlsusp${S}: { sync: auto, selfHeal: true }
+  ctlprune${S}: { sync: auto, selfHeal: true, prune: true }
+  ctlkeep${S}: { sync: auto, selfHeal: true }
 `,
-      'ctlheal/compose.yaml': two('ctlheal'),
+      [`ctlheal${S}/compose.yaml`]: two(`ctlheal${S}`),
     });
     engine = await Engine.open({ home });
     await engine.addSource({ name: 'cfg', url: repo.url });
@@ -118,36 +120,36 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
 
   it('repairs docker stop, docker rm -f and a hand-made container with another env, each as a self-heal run', async () => {
     await startController();
-    await synced('ctlheal');
-    expect(runs('ctlheal').map((r) => [r.trigger, r.result])).toEqual([['auto', 'succeeded']]);
+    await synced(`ctlheal${S}`);
+    expect(runs(`ctlheal${S}`).map((r) => [r.trigger, r.result])).toEqual([['auto', 'succeeded']]);
 
     // 1. Stopped by hand.
-    await docker('stop', '-t', '1', 'ctlheal-app-1');
-    await waitFor('drift seen', () => log.text().includes('drift ctlheal: app (state'));
-    await waitFor('app running again', async () => (await inspect('ctlheal-app-1')).State.Running);
-    await synced('ctlheal');
+    await docker('stop', '-t', '1', `ctlheal${S}-app-1`);
+    await waitFor('drift seen', () => log.text().includes(`drift ctlheal${S}: app (state`));
+    await waitFor('app running again', async () => (await inspect(`ctlheal${S}-app-1`)).State.Running);
+    await synced(`ctlheal${S}`);
 
     // 2. Removed by hand.
-    const workerBefore = (await inspect('ctlheal-worker-1')).Id;
-    await docker('rm', '-f', 'ctlheal-worker-1');
+    const workerBefore = (await inspect(`ctlheal${S}-worker-1`)).Id;
+    await docker('rm', '-f', `ctlheal${S}-worker-1`);
     await waitFor('worker recreated', async () => {
-      const w = await inspect('ctlheal-worker-1').catch(() => null);
+      const w = await inspect(`ctlheal${S}-worker-1`).catch(() => null);
       return w?.State.Running && w.Id !== workerBefore;
     });
-    await synced('ctlheal');
+    await synced(`ctlheal${S}`);
 
     // 3. A hand-made look-alike with another env, carrying the stack's labels.
-    const app = await inspect('ctlheal-app-1');
+    const app = await inspect(`ctlheal${S}-app-1`);
     const labels = Object.entries(app.Config.Labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    await docker('rm', '-f', 'ctlheal-app-1');
+    await docker('rm', '-f', `ctlheal${S}-app-1`);
     await docker(
       'run',
       '-d',
       '--init',
       '--name',
-      'ctlheal-app-byhand',
+      `ctlheal${S}-app-byhand`,
       '--network',
-      'ctlheal_default',
+      `ctlheal${S}_default`,
       ...labels,
       '-e',
       'GREETING=tampered',
@@ -156,13 +158,13 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
       '3600',
     );
     await waitFor('the look-alike replaced by the declared container', async () => {
-      const names = await containersOf('ctlheal');
-      return names.join(',') === 'ctlheal-app-1 running,ctlheal-worker-1 running' ? names : null;
+      const names = await containersOf(`ctlheal${S}`);
+      return names.join(',') === `ctlheal${S}-app-1 running,ctlheal${S}-worker-1 running` ? names : null;
     });
-    expect((await inspect('ctlheal-app-1')).Config.Env).toContain('GREETING=hello');
-    await synced('ctlheal');
+    expect((await inspect(`ctlheal${S}-app-1`)).Config.Env).toContain('GREETING=hello');
+    await synced(`ctlheal${S}`);
 
-    const all = runs('ctlheal');
+    const all = runs(`ctlheal${S}`);
     expect(all[0]).toMatchObject({ trigger: 'auto', result: 'succeeded' });
     expect(all.slice(1).every((r) => r.trigger === 'self-heal')).toBe(true);
     expect(all.at(-1)!.result).toBe('succeeded');
@@ -171,7 +173,7 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     expect(all.length).toBeLessThanOrEqual(6);
 
     // Every drift was recorded, and resolved by the run that repaired it.
-    const drifts = engine.history.listDrifts({ stack: 'ctlheal' });
+    const drifts = engine.history.listDrifts({ stack: `ctlheal${S}` });
     expect(drifts.length).toBeGreaterThanOrEqual(3);
     expect(drifts.every((d) => d.resolvedAt !== null)).toBe(true);
     expect(drifts.filter((d) => /^run \d+$/.test(d.resolution ?? '')).length).toBeGreaterThanOrEqual(3);
@@ -179,84 +181,99 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
 
   it('a whole stack removed by hand at once (like `docker compose down`) is repaired by one run', async () => {
     await startController();
-    await synced('ctlheal');
-    await docker('rm', '-f', 'ctlheal-app-1', 'ctlheal-worker-1');
-    await waitFor('both back', async () => (await containersOf('ctlheal')).length === 2);
-    await synced('ctlheal');
+    await synced(`ctlheal${S}`);
+    await docker('rm', '-f', `ctlheal${S}-app-1`, `ctlheal${S}-worker-1`);
+    await waitFor('both back', async () => (await containersOf(`ctlheal${S}`)).length === 2);
+    await synced(`ctlheal${S}`);
     await sleep(1_000);
-    expect(runs('ctlheal').map((r) => [r.trigger, r.result])).toEqual([
+    expect(runs(`ctlheal${S}`).map((r) => [r.trigger, r.result])).toEqual([
       ['auto', 'succeeded'],
       ['self-heal', 'succeeded'],
     ]);
   });
 
   it('a suspended stack is left alone and shows as suspended; resume repairs it', async () => {
-    await repo.commit({ 'ctlsusp/compose.yaml': one }, 'add ctlsusp');
+    await repo.commit({ [`ctlsusp${S}/compose.yaml`]: one }, `add ctlsusp${S}`);
     await engine.fetch();
     await startController();
-    await synced('ctlsusp');
+    await synced(`ctlsusp${S}`);
 
     // From another process, as a person would.
-    const suspend = await mooring(home, ['suspend', 'ctlsusp', '--reason', 'maintenance']);
+    const suspend = await mooring(home, ['suspend', `ctlsusp${S}`, '--reason', 'maintenance']);
     expect(suspend.code, suspend.stderr).toBe(0);
-    expect(suspend.stdout).toMatch(/Suspended "ctlsusp"/);
-    await waitFor('the controller sees the suspension', () => stack('ctlsusp')?.suspended);
+    expect(suspend.stdout).toContain(`Suspended "ctlsusp${S}"`);
+    await waitFor('the controller sees the suspension', () => stack(`ctlsusp${S}`)?.suspended);
 
-    await docker('stop', '-t', '1', 'ctlsusp-app-1');
-    await waitFor('drift seen', () => stack('ctlsusp')?.sync === 'OutOfSync');
+    await docker('stop', '-t', '1', `ctlsusp${S}-app-1`);
+    await waitFor('drift seen', () => stack(`ctlsusp${S}`)?.sync === 'OutOfSync');
     // Many debounce periods later, it is still stopped, and no run was made.
     await sleep(2_000);
-    expect((await inspect('ctlsusp-app-1')).State.Running).toBe(false);
-    expect(runs('ctlsusp')).toHaveLength(1);
+    expect((await inspect(`ctlsusp${S}-app-1`)).State.Running).toBe(false);
+    expect(runs(`ctlsusp${S}`)).toHaveLength(1);
 
-    const json = await mooringJson<{ stacks: StackStatus[] }>(home, ['status', 'ctlsusp']);
-    expect(json.stacks[0]).toMatchObject({ name: 'ctlsusp', sync: 'OutOfSync', suspended: true });
+    const json = await mooringJson<{ stacks: StackStatus[] }>(home, ['status', `ctlsusp${S}`]);
+    expect(json.stacks[0]).toMatchObject({ name: `ctlsusp${S}`, sync: 'OutOfSync', suspended: true });
     const human = await mooring(home, ['status']);
-    expect(human.stdout).toMatch(/ctlsusp .*OutOfSync .*suspended \(auto\+self-heal\)/);
-    expect(human.stdout).toContain('mooring resume ctlsusp');
-    expect(stack('ctlheal')?.suspended).toBe(false);
+    expect(human.stdout).toMatch(new RegExp(`ctlsusp${S} .*OutOfSync .*suspended \\(auto\\+self-heal\\)`));
+    expect(human.stdout).toContain(`mooring resume ctlsusp${S}`);
+    expect(stack(`ctlheal${S}`)?.suspended).toBe(false);
 
-    const resume = await mooring(home, ['resume', 'ctlsusp']);
+    const resume = await mooring(home, ['resume', `ctlsusp${S}`]);
     expect(resume.code).toBe(0);
-    await waitFor('repaired after resume', async () => (await inspect('ctlsusp-app-1')).State.Running);
-    await synced('ctlsusp');
-    expect(runs('ctlsusp').map((r) => r.trigger)).toEqual(['auto', 'self-heal']);
+    await waitFor('repaired after resume', async () => (await inspect(`ctlsusp${S}-app-1`)).State.Running);
+    await synced(`ctlsusp${S}`);
+    expect(runs(`ctlsusp${S}`).map((r) => r.trigger)).toEqual(['auto', 'self-heal']);
   });
 
   it('prunes only with prune: true, never down to zero containers of a stack git still has, and removes a deleted stack whose last policy said prune', async () => {
     await repo.commit(
-      { 'ctlprune/compose.yaml': two('ctlprune'), 'ctlkeep/compose.yaml': two('ctlkeep') },
-      'add ctlprune and ctlkeep',
+      {
+        [`ctlprune${S}/compose.yaml`]: two(`ctlprune${S}`),
+        [`ctlkeep${S}/compose.yaml`]: two(`ctlkeep${S}`),
+      },
+      `add ctlprune${S} and ctlkeep${S}`,
     );
     await engine.fetch();
     await startController();
-    await synced('ctlprune');
-    await synced('ctlkeep');
+    await synced(`ctlprune${S}`);
+    await synced(`ctlkeep${S}`);
 
     // A service removed in git: pruned where the policy says so, kept (Orphaned) where it does not.
-    await repo.commit({ 'ctlprune/compose.yaml': one, 'ctlkeep/compose.yaml': one }, 'drop the workers');
+    await repo.commit(
+      { [`ctlprune${S}/compose.yaml`]: one, [`ctlkeep${S}/compose.yaml`]: one },
+      'drop the workers',
+    );
     await controller!.fetchNow();
-    await waitFor('ctlprune worker pruned', async () => (await containersOf('ctlprune')).length === 1);
-    await synced('ctlprune');
+    await waitFor(
+      `ctlprune${S} worker pruned`,
+      async () => (await containersOf(`ctlprune${S}`)).length === 1,
+    );
+    await synced(`ctlprune${S}`);
     await sleep(500);
-    expect(await containersOf('ctlkeep')).toEqual(['ctlkeep-app-1 running', 'ctlkeep-worker-1 running']);
-    expect(stack('ctlkeep')?.services.find((s) => s.name === 'worker')?.sync).toBe('Orphaned');
+    expect(await containersOf(`ctlkeep${S}`)).toEqual([
+      `ctlkeep${S}-app-1 running`,
+      `ctlkeep${S}-worker-1 running`,
+    ]);
+    expect(stack(`ctlkeep${S}`)?.services.find((s) => s.name === 'worker')?.sync).toBe('Orphaned');
 
     // A stack that declares no service at all: prune would empty it, which it never does.
-    await repo.commit({ 'ctlprune/compose.yaml': 'services: {}\n' }, 'empty ctlprune');
+    await repo.commit({ [`ctlprune${S}/compose.yaml`]: 'services: {}\n' }, `empty ctlprune${S}`);
     await controller!.fetchNow();
-    await waitFor('the refusal said', () => log.text().includes('ctlprune declares no service'));
-    expect(await containersOf('ctlprune')).toEqual(['ctlprune-app-1 running']);
+    await waitFor('the refusal said', () => log.text().includes(`ctlprune${S} declares no service`));
+    expect(await containersOf(`ctlprune${S}`)).toEqual([`ctlprune${S}-app-1 running`]);
 
     // The stack folders deleted in git: only the one whose last policy said prune goes.
-    await repo.commit({ 'ctlprune/compose.yaml': null, 'ctlkeep/compose.yaml': null }, 'delete both');
+    await repo.commit(
+      { [`ctlprune${S}/compose.yaml`]: null, [`ctlkeep${S}/compose.yaml`]: null },
+      'delete both',
+    );
     await controller!.fetchNow();
-    await waitFor('ctlprune removed', async () => (await containersOf('ctlprune')).length === 0);
+    await waitFor(`ctlprune${S} removed`, async () => (await containersOf(`ctlprune${S}`)).length === 0);
     await sleep(500);
-    expect(await containersOf('ctlkeep')).toHaveLength(2);
-    const last = runs('ctlprune').at(-1)!;
+    expect(await containersOf(`ctlkeep${S}`)).toHaveLength(2);
+    const last = runs(`ctlprune${S}`).at(-1)!;
     expect(last).toMatchObject({ trigger: 'auto', result: 'succeeded' });
     expect(last.plan.map((a) => `${a.kind} ${a.target}`)).toEqual(['remove app']);
-    expect(log.text()).toMatch(/ctlkeep is no longer declared in git; left running/);
+    expect(log.text()).toMatch(`ctlkeep${S} is no longer declared in git; left running`);
   });
 });

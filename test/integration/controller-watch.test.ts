@@ -11,16 +11,18 @@ import type { RunRecord } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
 import { mooring } from '../helpers/cli.ts';
-import { SLOW_STACK, waitFor } from '../helpers/controller.ts';
+import { SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
 import { createRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
+// Other sessions may run these tests at the same time against the same engine.
+const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED mooring watch tests: no Docker engine answers.');
 
 const bin = path.resolve(import.meta.dirname, '../../bin/mooring.mjs');
-const STACKS = ['ctlkill', 'ctlterm'];
+const STACKS = [`ctlkill${S}`, `ctlterm${S}`];
 
 interface Watch {
   child: ChildProcess;
@@ -93,8 +95,8 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
   beforeEach(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'mooring-ctl-home-'));
     const repo = await createRepo(server, `ctl-watch-${Date.now()}`, {
-      'mooring.yaml': 'stacks:\n  ctlkill: { sync: auto, selfHeal: true }\n  ctlterm: { sync: auto }\n',
-      'ctlkill/compose.yaml': SLOW_STACK,
+      'mooring.yaml': `stacks:\n  ctlkill${S}: { sync: auto, selfHeal: true }\n  ctlterm${S}: { sync: auto }\n`,
+      [`ctlkill${S}/compose.yaml`]: SLOW_STACK,
     });
     expect((await mooring(home, ['source', 'add', 'cfg', repo.url])).code).toBe(0);
   });
@@ -111,16 +113,16 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
 
   it('kill -9 mid-run: the run shows interrupted on restart, the controller converges, the database is intact', async () => {
     watch = startWatch(home);
-    await midRun('ctlkill');
+    await midRun(`ctlkill${S}`);
     const pid = watch.child.pid!;
-    expect(watch.lines.some((l) => l.kind === 'run-started' && l.stack === 'ctlkill')).toBe(true);
+    expect(watch.lines.some((l) => l.kind === 'run-started' && l.stack === `ctlkill${S}`)).toBe(true);
 
     // Meanwhile, from another process: a manual sync is refused by the stack lock, clearly…
-    const manual = await mooring(home, ['sync', 'ctlkill']);
+    const manual = await mooring(home, ['sync', `ctlkill${S}`]);
     expect(manual.code).toBe(1);
     expect(manual.stderr).toMatch(
       new RegExp(
-        `Stack "ctlkill" is being synced by the controller \\(auto\\) \\(pid ${pid} on .*\\) since .*Wait for it to finish`,
+        `Stack "ctlkill${S}" is being synced by the controller \\(auto\\) \\(pid ${pid} on .*\\) since .*Wait for it to finish`,
       ),
     );
     // …and a second controller on this home folder refuses to start, naming the first one's pid.
@@ -138,7 +140,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     // Restart: opening the home folder marks the cut-off run; the new controller converges.
     const engine = await Engine.open({ home });
     open.push(engine);
-    const [cut] = engine.history.listRuns({ stack: 'ctlkill' });
+    const [cut] = engine.history.listRuns({ stack: `ctlkill${S}` });
     expect(cut).toMatchObject({ trigger: 'auto', result: 'interrupted' });
     expect(cut!.error).toMatch(/stopped before it finished/);
     const controller = new Controller(engine, {
@@ -151,7 +153,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
       await waitFor(
         'converged after the restart',
         () => {
-          const s = controller.snapshot().stacks.find((x) => x.name === 'ctlkill');
+          const s = controller.snapshot().stacks.find((x) => x.name === `ctlkill${S}`);
           return s?.sync === 'Synced' && s.health === 'Healthy';
         },
         30_000,
@@ -159,7 +161,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     } finally {
       await controller.stop();
     }
-    expect(engine.history.listRuns({ stack: 'ctlkill' }).map((r) => r.result)).toEqual([
+    expect(engine.history.listRuns({ stack: `ctlkill${S}` }).map((r) => r.result)).toEqual([
       'succeeded',
       'interrupted',
     ]);
@@ -169,31 +171,31 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
         'ps',
         '-a',
         '--filter',
-        'label=com.docker.compose.project=ctlkill',
+        `label=com.docker.compose.project=ctlkill${S}`,
         '--format',
         '{{.Names}}',
       )
     )
       .split('\n')
       .sort();
-    expect(names).toEqual(['ctlkill-after-1', 'ctlkill-slow-1']);
+    expect(names).toEqual([`ctlkill${S}-after-1`, `ctlkill${S}-slow-1`]);
   });
 
   it('SIGTERM mid-run: the run is marked interrupted and watch exits 0, leaving the home folder free', async () => {
     // Only ctlterm is declared here, so the run in flight is its own.
     const repo = await createRepo(server, `ctl-term-${Date.now()}`, {
-      'mooring.yaml': 'stacks:\n  ctlterm: { sync: auto }\n',
-      'ctlterm/compose.yaml': SLOW_STACK,
+      'mooring.yaml': `stacks:\n  ctlterm${S}: { sync: auto }\n`,
+      [`ctlterm${S}/compose.yaml`]: SLOW_STACK,
     });
     expect((await mooring(home, ['source', 'remove', 'cfg'])).code).toBe(0);
     expect((await mooring(home, ['source', 'add', 'term', repo.url])).code).toBe(0);
     watch = startWatch(home);
-    await midRun('ctlterm');
+    await midRun(`ctlterm${S}`);
     watch.child.kill('SIGTERM');
     const exit = await watch.exited;
     expect(exit.code, watch.stderr()).toBe(0);
     expect(watch.lines.at(-1)).toMatchObject({ kind: 'stop', message: 'stopped' });
-    const [run] = (await runsOf('ctlterm')).reverse();
+    const [run] = (await runsOf(`ctlterm${S}`)).reverse();
     expect(run).toMatchObject({ trigger: 'auto', result: 'interrupted' });
     expect(run!.error).toMatch(/shut down while this run was applying/);
     // The lease is released: a controller starts at once.

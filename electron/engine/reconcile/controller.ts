@@ -110,6 +110,13 @@ interface StackState {
   retry: TimerHandle | null;
   /** The controller's run on this stack, from decision to bookkeeping. */
   run: Promise<void> | null;
+  /**
+   * Our run is applying (from the decision to its last action). After that, until `run` ends, only
+   * housekeeping is left (the deploy note, the convergence check): a change seen then is new drift.
+   */
+  applying: boolean;
+  /** The id of our latest run, once it has one: what resolved the drift it repaired. */
+  runId: number | null;
   /** Sequence number of the newest status applied: an older, slower look never overwrites a newer one. */
   seq: number;
   drifting: boolean;
@@ -456,6 +463,8 @@ export class Controller {
         settle: null,
         retry: null,
         run: null,
+        applying: false,
+        runId: null,
         seq: 0,
         drifting: false,
         said: new Set(),
@@ -537,10 +546,13 @@ export class Controller {
     this.statuses.set(st.name, st);
     // While a run is applying (ours, or a `mooring sync` elsewhere), containers pass through states that
     // are no drift: the run records the drift it resolves when it ends.
-    const busy = state.run !== null || this.engine.history.lockHolder(st.source, st.name) !== undefined;
+    const holder = this.engine.history.lockHolder(st.source, st.name);
+    const busy = state.applying || (holder !== undefined && !holder.ours);
     if (!busy && st.sync !== 'Unknown') {
+      // Just after our run applied, what is no longer drifting was its doing.
+      const why = state.run && state.runId !== null ? `run ${state.runId}` : resolution;
       try {
-        this.engine.recordDrift([st], resolution);
+        this.engine.recordDrift([st], why);
       } catch (err) {
         this.log('error', 'error', `could not record drift of ${st.name}: ${errorMessage(err)}`, {
           stack: st.name,
@@ -784,7 +796,11 @@ export class Controller {
     state.retry = null;
     this.heal.cancel(name);
     const started = this.clock.now();
+    state.applying = true;
+    state.runId = null;
     const onProgress = (e: ProgressEvent): void => {
+      if (e.type === 'run-started') state.runId = e.runId;
+      if (e.type === 'run-finished') state.applying = false;
       this.onProgress(e, trigger, started);
     };
     const options = {
@@ -808,12 +824,15 @@ export class Controller {
       } catch (err) {
         thrown = err;
       }
+      // No run-finished when nothing was applied (invalid, locked, a plan that could not be made).
+      state.applying = false;
       await this.afterRun(name, trigger, key, target.revision, result, thrown);
     })();
     state.run = run;
     this.runs.add(run);
     void run.finally(() => {
       state.run = null;
+      state.applying = false;
       this.runs.delete(run);
       this.evaluate(name);
     });
@@ -872,9 +891,10 @@ export class Controller {
       default:
         break;
     }
-    // Succeeded: make sure it converged, or a run that cannot fix something would repeat forever.
+    // Succeeded: make sure it converged, or a run that cannot fix something would repeat forever. Judged
+    // by the status as the run left it: a change made by hand since then is new drift, not the run's failure.
     await this.refreshOnce(name, () => `run ${result.runId ?? '?'}`).catch(() => undefined);
-    const st = this.statuses.get(name);
+    const st = result.after ?? this.statuses.get(name);
     const loaded = this.loaded.find((s) => s.name === name);
     if (st && loaded && needsRun(st, this.effectivePolicy(loaded))) {
       this.recordFailure(
@@ -883,7 +903,7 @@ export class Controller {
         revision,
         trigger,
         `run ${result.runId ?? '?'} finished, but ${name} still differs from git: ${driftSummary(st)}`,
-        { transient: false, runId: result.runId },
+        { transient: false, runId: result.runId, say: true },
       );
       return;
     }
@@ -897,7 +917,7 @@ export class Controller {
     revision: string | null,
     trigger: Trigger,
     error: string,
-    opts: { transient: boolean; runId: number | null },
+    opts: { transient: boolean; runId: number | null; say?: boolean },
   ): void {
     const e = this.book.failed(name, key, error, this.clock.now(), { transient: opts.transient });
     const extra = { stack: name, ...(opts.runId !== null ? { runId: opts.runId } : {}) };
@@ -914,7 +934,14 @@ export class Controller {
     const why = opts.transient
       ? 'the Docker engine is unreachable; retrying when it is back'
       : `try ${e.attempts} of ${this.book.policy.maxAttempts}`;
-    this.log('warn', 'retry', `${name}: ${trigger} run failed (${why}); next try in ${seconds(wait)}`, extra);
+    // A run that failed said why in its own line; one that "succeeded" without converging says it here.
+    const detail = opts.say ? `: ${error}` : '';
+    this.log(
+      'warn',
+      'retry',
+      `${name}: ${trigger} run failed (${why})${detail}; next try in ${seconds(wait)}`,
+      extra,
+    );
     this.scheduleRetry(name, wait);
   }
 
