@@ -59,7 +59,8 @@ export interface DriftRecord {
 
 const now = (): string => new Date().toISOString();
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this host still runs: what tells a crashed run or a stale lock from a live one. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { BuildRecord, BuildStep, DeployRecord } from '../../shared/model.ts';
 import type { BuildRecorder } from './build.ts';
 import type { DeployNote } from '../source/notes.ts';
+import { isAlive } from '../history/store.ts';
 
 export type { BuildRecord, DeployRecord };
 
@@ -42,15 +43,6 @@ interface NoteRow {
 }
 
 const now = (): string => new Date().toISOString();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class PipelineStore implements BuildRecorder {
   private readonly host = hostname();
