@@ -1,7 +1,7 @@
 // The build stage of a two-stage pipeline: build an image from an app repo at a commit, watch its
 // output live, optionally write the new tag into a stack's compose file (promote), and look back
 // at past builds.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { BuildRecord } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
@@ -80,6 +80,12 @@ export function BuildsScreen(): React.JSX.Element {
   );
 
   const current: LiveBuild | undefined = running !== null ? live[running] : newestLive;
+  // Follow the output as it grows, like a terminal.
+  const logRef = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [current?.lines.length]);
 
   return (
     <>
@@ -112,7 +118,7 @@ export function BuildsScreen(): React.JSX.Element {
           </h2>
           {current.step && <p className="sub">{current.step}</p>}
           {current.error && <div className="callout bad">{current.error}</div>}
-          <pre className="logs" aria-live="polite">
+          <pre className="logs" aria-live="polite" ref={logRef}>
             {current.lines.join('\n') || 'Waiting for output…'}
           </pre>
         </section>
