@@ -249,12 +249,19 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
       async () => (await containersOf(`ctlprune${S}`)).length === 1,
     );
     await synced(`ctlprune${S}`);
-    await sleep(500);
+    // ctlkeep got the new revision too (app recreated), and kept its worker.
+    await waitFor(`ctlkeep${S} synced but for its worker`, () => {
+      const keep = stack(`ctlkeep${S}`);
+      return (
+        keep?.services.find((s) => s.name === 'app')?.sync === 'Synced' &&
+        keep.services.find((s) => s.name === 'app')?.state === 'running' &&
+        keep.services.find((s) => s.name === 'worker')?.sync === 'Orphaned'
+      );
+    });
     expect(await containersOf(`ctlkeep${S}`)).toEqual([
       `ctlkeep${S}-app-1 running`,
       `ctlkeep${S}-worker-1 running`,
     ]);
-    expect(stack(`ctlkeep${S}`)?.services.find((s) => s.name === 'worker')?.sync).toBe('Orphaned');
 
     // A stack that declares no service at all: prune would empty it, which it never does.
     await repo.commit({ [`ctlprune${S}/compose.yaml`]: 'services: {}\n' }, `empty ctlprune${S}`);
@@ -269,11 +276,15 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     );
     await controller!.fetchNow();
     await waitFor(`ctlprune${S} removed`, async () => (await containersOf(`ctlprune${S}`)).length === 0);
-    await sleep(500);
-    expect(await containersOf(`ctlkeep${S}`)).toHaveLength(2);
-    const last = runs(`ctlprune${S}`).at(-1)!;
-    expect(last).toMatchObject({ trigger: 'auto', result: 'succeeded' });
+    const last = await waitFor('the prune run recorded', () => {
+      const run = runs(`ctlprune${S}`).at(-1);
+      return run?.result === 'succeeded' && run.plan.some((a) => a.kind === 'remove') ? run : null;
+    });
+    expect(last.trigger).toBe('auto');
     expect(last.plan.map((a) => `${a.kind} ${a.target}`)).toEqual(['remove app']);
-    expect(log.text()).toMatch(`ctlkeep${S} is no longer declared in git; left running`);
+    await waitFor('the other one left alone, and said so', () =>
+      log.text().includes(`ctlkeep${S} is no longer declared in git; left running`),
+    );
+    expect(await containersOf(`ctlkeep${S}`)).toHaveLength(2);
   });
 });

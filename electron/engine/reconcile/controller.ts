@@ -375,7 +375,7 @@ export class Controller {
     if (source && !this.engine.listSources().some((s) => s.name === source)) {
       await this.engine.fetch(source); // throws the engine's not-found error, which names the known sources
     }
-    await Promise.all(names.map((n) => this.fetchSource(n)));
+    await Promise.all(names.map((n) => this.fetchSource(n, { fresh: true })));
   }
 
   /** Looks again at one stack (or, without a name, re-reads git and looks at everything). */
@@ -1004,9 +1004,11 @@ export class Controller {
   }
 
   /** One fetch per source at a time; callers during one share it. */
-  private fetchSource(name: string): Promise<void> {
+  private fetchSource(name: string, opts: { fresh?: boolean } = {}): Promise<void> {
     const inflight = this.fetching.get(name);
-    if (inflight) return inflight;
+    // A fetch asked for now must start now: one already under way may predate what the caller knows
+    // (a push just made, a server just stopped).
+    if (inflight) return opts.fresh ? inflight.then(() => this.fetchSource(name)) : inflight;
     const p = this.doFetch(name)
       .catch((err: unknown) => {
         // After stop() the engine may be closed under a fetch still in flight: nothing to report then.
