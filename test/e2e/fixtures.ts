@@ -162,7 +162,8 @@ export class MooringPage {
     await dialog.getByLabel('Name').fill(name);
     await dialog.getByLabel('Repository URL or local path').fill(url);
     await dialog.getByRole('button', { name: 'Add and fetch' }).click();
-    await expect(dialog).toBeHidden();
+    // Adding clones the repo: allow for a slow machine.
+    await expect(dialog).toBeHidden({ timeout: 30_000 });
     await expect(this.page.locator(`tr[data-source="${name}"]`)).toBeVisible();
   }
 
