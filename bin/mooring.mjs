@@ -4,10 +4,13 @@
 // build step stands between a checkout and a working CLI.
 import { loadBundledCli } from './cli-bundle.mjs';
 
-let main = await loadBundledCli();
-if (!main) {
+const bundled = await loadBundledCli();
+if (bundled) {
+  process.exitCode = await bundled.main(process.argv);
+  bundled.done();
+} else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../electron/cli/main.ts'));
+  const { main } = await import('../electron/cli/main.ts');
+  process.exitCode = await main(process.argv);
 }
-process.exitCode = await main(process.argv);
