@@ -154,4 +154,19 @@ export const MIGRATIONS: readonly string[] = [
     notes_commit TEXT NOT NULL
   );
   `,
+  // 4: history at scale (issue 6; docs/benchmarks.md measures 1,000,000 runs). Each filter column's
+  // index holds the run id (the page order) and then the other filter columns, so a page filtered by
+  // several of them is found from index entries alone and only matching runs are read (stack + result
+  // took 25-90 ms, now 2-7); started_at for the date filter; revision for the deploys of a commit
+  // (the Commits screen read every run).
+  `
+  DROP INDEX runs_by_stack;
+  CREATE INDEX runs_by_stack ON runs (stack, id DESC, result, trigger, source, started_at);
+  DROP INDEX runs_by_result;
+  CREATE INDEX runs_by_result ON runs (result, id DESC, stack, trigger, source, started_at);
+  DROP INDEX runs_by_trigger;
+  CREATE INDEX runs_by_trigger ON runs (trigger, id DESC, stack, result, source, started_at);
+  CREATE INDEX runs_by_started ON runs (started_at);
+  CREATE INDEX runs_by_revision ON runs (revision);
+  `,
 ];

@@ -70,6 +70,9 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** How many started_at index entries cost as much as reading one whole run (measured: docs/benchmarks.md). */
+const RANGE_ENTRY_RATIO = 8;
+
 export class HistoryStore {
   readonly db: Database.Database;
   private readonly host = hostname();
@@ -554,12 +557,49 @@ export class HistoryStore {
       where.push('id < ?');
       args.push(opts.before);
     }
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     args.push(opts.limit ?? 50);
+    const onlyDates =
+      (opts.from !== undefined || opts.to !== undefined) &&
+      [opts.source, opts.stack, opts.trigger, opts.result].every((v) => v === undefined);
+    // A date range alone: the page is the highest ids among the runs in the range, found either by
+    // walking ids down from the newest (every newer run is read first) or from the started_at index
+    // (every run in the range is read, but only as an index entry). Which is faster depends on where
+    // the range lies and how wide it is (from 1 ms to over a second at 1,000,000 runs); both give
+    // the same page. Since runs are written in time order, the ids at the range's ends tell.
+    const sql =
+      onlyDates && this.rangeFromIndex(opts)
+        ? `SELECT * FROM runs WHERE id IN (SELECT id FROM runs INDEXED BY runs_by_started ${filter} ORDER BY id DESC LIMIT ?) ORDER BY id DESC`
+        : `SELECT * FROM runs ${onlyDates ? 'NOT INDEXED' : ''} ${filter} ORDER BY id DESC LIMIT ?`;
     return this.db
       .prepare<(string | number)[], RunRow>(sql)
       .all(...args)
       .map(toRun);
+  }
+
+  /** Whether a date-range page is cheaper from the started_at index than by walking down the ids. */
+  private rangeFromIndex(opts: { from?: string; to?: string; before?: number }): boolean {
+    const idAt = (sql: string, time: string): number | undefined =>
+      this.db.prepare<[string], { id: number }>(sql).get(time)?.id;
+    const max = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM runs').get()?.id ?? 0;
+    const newest = opts.before === undefined ? max : Math.min(max, opts.before - 1);
+    const last =
+      opts.to === undefined
+        ? newest
+        : (idAt(
+            'SELECT id FROM runs INDEXED BY runs_by_started WHERE started_at < ? ORDER BY started_at DESC LIMIT 1',
+            opts.to,
+          ) ?? 0);
+    const first =
+      opts.from === undefined
+        ? 0
+        : (idAt(
+            'SELECT id FROM runs INDEXED BY runs_by_started WHERE started_at >= ? ORDER BY started_at LIMIT 1',
+            opts.from,
+          ) ?? newest);
+    const walked = Math.max(0, newest - Math.min(last, newest)); // whole rows read before the range
+    const inRange = Math.max(0, Math.min(last, newest) - first); // index entries read from the index
+    return inRange < walked * RANGE_ENTRY_RATIO;
   }
 
   getRun(id: number): { run: RunRecord; actions: ActionRecord[] } | undefined {

@@ -1,0 +1,109 @@
+// The history page query (HistoryStore.listRuns) picks an index by where a date range lies (issue 6):
+// whichever it picks, the page must be exactly the highest ids that match, also when runs were not
+// written in time order (a clock set back, two processes). Checked against a filter done in JS.
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../electron/shared/model.ts';
+import { HistoryStore } from '../../electron/engine/history/store.ts';
+
+const RUNS = 3000;
+const START = Date.parse('2025-01-01T00:00:00Z');
+const HOUR = 3_600_000;
+
+interface Row {
+  id: number;
+  stack: string;
+  trigger: string;
+  result: string;
+  source: string;
+  startedAt: string;
+}
+
+let dir: string;
+let store: HistoryStore;
+const rows: Row[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mooring-history-query-'));
+  const file = path.join(dir, 'mooring.db');
+  new HistoryStore(file).close();
+  const db = new Database(file);
+  const insert = db.prepare(
+    "INSERT INTO runs (id, source, stack, revision, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, 'rev', ?, ?, ?, '[]', 'h', 1)",
+  );
+  db.transaction(() => {
+    for (let id = 1; id <= RUNS; id++) {
+      // Mostly one run an hour in id order; every 37th is an hour and a half "early" (clock set back).
+      const at = START + id * HOUR - (id % 37 === 0 ? 1.5 * HOUR : 0);
+      const row = {
+        id,
+        stack: `s${id % 7}`,
+        trigger: id % 5 === 0 ? 'rollback' : 'auto',
+        result: id % 11 === 0 ? 'failed' : 'succeeded',
+        source: id % 3 === 0 ? 'other' : 'main',
+        startedAt: new Date(at).toISOString(),
+      };
+      rows.push(row);
+      insert.run(id, row.source, row.stack, row.trigger, row.startedAt, row.result);
+    }
+  })();
+  db.close();
+  store = new HistoryStore(file);
+});
+
+afterAll(async () => {
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const iso = (hours: number): string => new Date(START + hours * HOUR).toISOString();
+
+function expected(q: Parameters<HistoryStore['listRuns']>[0]): number[] {
+  return rows
+    .filter(
+      (r) =>
+        (q.stack === undefined || r.stack === q.stack) &&
+        (q.trigger === undefined || r.trigger === q.trigger) &&
+        (q.result === undefined || r.result === q.result) &&
+        (q.source === undefined || r.source === q.source) &&
+        (q.from === undefined || r.startedAt >= q.from) &&
+        (q.to === undefined || r.startedAt < q.to) &&
+        (q.before === undefined || r.id < q.before),
+    )
+    .map((r) => r.id)
+    .sort((a, b) => b - a)
+    .slice(0, q.limit ?? 50);
+}
+
+const ids = (runs: RunRecord[]): number[] => runs.map((r) => r.id);
+
+describe('HistoryStore.listRuns', () => {
+  const cases: [string, Parameters<HistoryStore['listRuns']>[0]][] = [
+    ['no filter', { limit: 200 }],
+    ['a narrow range far back (index)', { from: iso(100), to: iso(130), limit: 200 }],
+    [
+      'a narrow range far back with a disordered run at its edge',
+      { from: iso(110), to: iso(111), limit: 200 },
+    ],
+    ['a wide range ending recently (walk)', { from: iso(10), to: iso(2990), limit: 200 }],
+    ['from only', { from: iso(2500), limit: 200 }],
+    ['to only, far back', { to: iso(300), limit: 200 }],
+    ['a range with keyset paging', { from: iso(100), to: iso(2000), before: 1500, limit: 100 }],
+    ['a range after the last run', { from: iso(5000), limit: 200 }],
+    ['a range before the first run', { to: iso(0), limit: 200 }],
+    ['stack + result', { stack: 's3', result: 'failed', limit: 200 }],
+    [
+      'stack + trigger + result + range',
+      { stack: 's3', trigger: 'rollback', result: 'failed', from: iso(50), to: iso(2800) },
+    ],
+    ['source + range + before', { source: 'other', from: iso(500), to: iso(900), before: 800 }],
+  ];
+  for (const [name, q] of cases) {
+    it(`gives exactly the newest matching runs: ${name}`, () => {
+      expect(ids(store.listRuns(q))).toEqual(expected(q));
+    });
+  }
+});
