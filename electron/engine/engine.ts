@@ -17,6 +17,7 @@ import type {
   Trigger,
 } from '../shared/model.ts';
 import { DockerAdapter, type ObservedContainer } from './docker/docker-adapter.ts';
+import { LABELS } from './docker/labels.ts';
 import { MooringError, UnreachableError, errorMessage } from './errors.ts';
 import { HistoryStore } from './history/store.ts';
 import { DEFAULT_POLICY, loadStack, parsePolicyFile, specHash } from './manifest/index.ts';
@@ -128,6 +129,7 @@ async function instanceIdOf(home: string): Promise<string> {
 export class Engine {
   docker: DockerAdapter;
   private applier: Applier;
+  private readonly gitSources = new Map<string, GitSource>();
   /** Build, promote, rollback and deploy notes (issue 5). */
   readonly pipeline: Pipeline;
 
@@ -164,8 +166,27 @@ export class Engine {
     this.history.close();
   }
 
+  /**
+   * One GitSource per source config, kept for the engine's life: its caches (parsed trees and commits,
+   * pack indexes and the pack itself) are what make a re-read of the same repo cheap. A new one per
+   * call re-read the pack for every look the controller took (docs/benchmarks.md, issue 6). Everything
+   * it caches is keyed by object id, so a fetch in between never leaves it stale.
+   */
   gitSource(config: SourceConfig): GitSource {
-    return new GitSource({ home: this.home, config, env: this.env, author: this.settings.git?.author });
+    const { name, url, kind, branch, path: subPath, tokenEnv } = config;
+    const author = this.settings.git?.author;
+    const key = JSON.stringify([name, url, kind, branch, subPath, tokenEnv, author]);
+    let git = this.gitSources.get(key);
+    if (!git) {
+      git = new GitSource({
+        home: this.home,
+        config: { name, url, kind, branch, path: subPath, tokenEnv },
+        env: this.env,
+        author,
+      });
+      this.gitSources.set(key, git);
+    }
+    return git;
   }
 
   private source(name: string): SourceState {
@@ -397,13 +418,27 @@ export class Engine {
 
   // ---- status ----
 
-  private async observeAll(project?: string): Promise<{
+  /**
+   * The containers of `project`, or (without one) those that can change the statuses of `loaded`: its
+   * stacks' and, with `orphans`, every one this home made. Other compose projects on the engine are
+   * not inspected, which was most of a status's cost on a busy engine (docs/benchmarks.md).
+   */
+  private async observeAll(
+    project: string | undefined,
+    loaded: LoadedStack[],
+    orphans: boolean,
+  ): Promise<{
     observed: ObservedContainer[];
     reachable: boolean;
     warning: string | null;
   }> {
+    const names = new Set(loaded.map((s) => s.name));
+    const wanted = (labels: Record<string, string>): boolean =>
+      names.has(labels[LABELS.project] ?? '') ||
+      (orphans && labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.instanceId);
     try {
-      return { observed: await this.docker.observe(this.home, project), reachable: true, warning: null };
+      const observed = await this.docker.observe(this.home, project, project ? undefined : wanted);
+      return { observed, reachable: true, warning: null };
     } catch (err) {
       if (err instanceof UnreachableError) return { observed: [], reachable: false, warning: err.message };
       throw err;
@@ -429,7 +464,11 @@ export class Engine {
     opts: { project?: string; orphans?: boolean } = {},
   ): Promise<{ statuses: StackStatus[]; reachable: boolean; error: string | null }> {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
-    const { observed, reachable, warning } = await this.observeAll(opts.project);
+    const { observed, reachable, warning } = await this.observeAll(
+      opts.project,
+      loaded,
+      opts.orphans ?? false,
+    );
     const suspended = this.history.listSuspended();
     const statuses = await this.statusOf(stacks, observed, reachable, warning, suspended);
     if (opts.orphans && reachable) {
@@ -767,11 +806,9 @@ export class Engine {
 
   /** Removes materialized mount copies that no container uses any more. */
   private async cleanup(): Promise<void> {
-    const all = await this.docker.observe(this.home);
-    await cleanupMounts(
-      this.home,
-      all.flatMap((c) => c.mountSources),
-    );
+    // The engine's list has every container's mounts: no need to inspect each (a cold process
+    // inspected every compose container on the engine here after every sync).
+    await cleanupMounts(this.home, await this.docker.mountSources());
   }
 
   /** Containers of a stack, for tests and the UI's container list. */

@@ -134,10 +134,17 @@ export class DockerAdapter {
   /**
    * Containers that belong to Mooring or carry a compose project label (a container recreated by hand
    * with compose's labels is still the stack's, and shows as drift). Inspected for the live fields.
+   * `wanted` picks by labels which of the listed containers to inspect: an engine also runs other
+   * tools' compose projects, and inspecting those is most of a status's cost (docs/benchmarks.md).
    */
-  async observe(home: string, project?: string): Promise<ObservedContainer[]> {
+  async observe(
+    home: string,
+    project?: string,
+    wanted?: (labels: Record<string, string>) => boolean,
+  ): Promise<ObservedContainer[]> {
     const label = project ? [`${LABELS.project}=${project}`] : [LABELS.project];
-    const list = await this.call(() => this.docker.listContainers({ all: true, filters: { label } }));
+    const listed = await this.call(() => this.docker.listContainers({ all: true, filters: { label } }));
+    const list = wanted ? listed.filter((c) => wanted(c.Labels)) : listed;
     const inspected = await mapLimit(list, 16, async (c) => {
       try {
         return await this.call(() => this.docker.getContainer(c.Id).inspect());
@@ -179,11 +186,35 @@ export class DockerAdapter {
 
   /** Any container by exact name, labelled or not: to refuse to clobber what is not ours. */
   async findByName(name: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
+    return (await this.findByNames([name])).get(name);
+  }
+
+  /** findByName for many names in one engine call (a cold sync of 100 services made 100 of them). */
+  async findByNames(names: string[]): Promise<Map<string, { id: string; labels: Record<string, string> }>> {
+    const found = new Map<string, { id: string; labels: Record<string, string> }>();
+    if (names.length === 0) return found;
     const list = await this.call(() =>
-      this.docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }),
+      this.docker.listContainers({ all: true, filters: { name: names.map((n) => `^/${escapeRegExp(n)}$`) } }),
     );
-    const c = list[0];
-    return c ? { id: c.Id, labels: c.Labels } : undefined;
+    const wanted = new Set(names);
+    for (const c of list) {
+      for (const n of c.Names) {
+        const name = n.replace(/^\//, '');
+        if (wanted.has(name)) found.set(name, { id: c.Id, labels: c.Labels });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The host paths mounted by containers with a compose project label, from the engine's list alone
+   * (no inspect each): what the cleanup of materialized mounts needs to keep.
+   */
+  async mountSources(): Promise<string[]> {
+    const list = await this.call(() =>
+      this.docker.listContainers({ all: true, filters: { label: [LABELS.project] } }),
+    );
+    return list.flatMap((c) => c.Mounts.map((m) => m.Source));
   }
 
   async ensureNetwork(name: string, driver: string, labels: Record<string, string>): Promise<boolean> {
@@ -287,6 +318,10 @@ export class DockerAdapter {
   async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
     return this.call(() => this.docker.getContainer(id).inspect());
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function demux(buf: Buffer): string {

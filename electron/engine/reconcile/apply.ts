@@ -80,9 +80,12 @@ export class Applier {
       }
     }
     const byName = new Map(input.desired.services.map((s) => [s.name, s]));
-    for (const a of input.actions.filter((x) => x.kind === 'create' || x.kind === 'recreate')) {
+    const creates = input.actions.filter((x) => x.kind === 'create' || x.kind === 'recreate');
+    // One engine call for every name, not one per service.
+    const holders = await this.docker.findByNames(creates.map((a) => byName.get(a.target)!.containerName));
+    for (const a of creates) {
       const s = byName.get(a.target)!;
-      const existing = await this.docker.findByName(s.containerName);
+      const existing = holders.get(s.containerName);
       if (existing && existing.labels[LABELS.project] !== input.desired.name) {
         throw new MooringError(
           'conflict',
