@@ -34,6 +34,10 @@ const START = Date.parse('2024-01-01T00:00:00Z');
 /** One run a minute: 1,000,000 runs span about 23 months. */
 const STEP_MS = 60_000;
 
+const revisionOf = (i: number): string => (i * 2654435761).toString(16).padStart(40, '0').slice(-40);
+/** ISO time `days` after `at`. */
+const iso = (at: number, days: number): string => new Date(at + days * 86_400_000).toISOString();
+
 /** 0..99, spread evenly and independently of the stack (which is i mod 50). */
 function hash100(i: number, salt: number): number {
   let h = Math.imul(i ^ salt, 0x9e3779b1);
@@ -86,7 +90,7 @@ export function fillHistory(file: string, runs: number, actionsPerRun: number): 
         i,
         hash100(i, 0x7c3) < 5 ? 'other' : 'bench',
         STACKS[i % STACKS.length]!,
-        (i * 2654435761).toString(16).padStart(40, '0').slice(-40),
+        revisionOf(i),
         triggerOf(i),
         started,
         finished,
@@ -163,6 +167,8 @@ export async function history(size: Size): Promise<BenchOutput> {
         { stack: 'stack07', trigger: 'rollback', result: 'failed' },
       ],
       ['one day (from/to), mid-history', { from, to }],
+      ['one month, early in the history', { from: iso(START, 30), to: iso(START, 61) }],
+      ['the first half of the history (from/to)', { from: iso(START, 0), to: iso(START + mid * STEP_MS, 0) }],
       ['stack + one day', { stack: 'stack07', from, to }],
       ['keyset page: before = middle id', { before: mid }],
       ['keyset page: stack, before = middle id', { stack: 'stack07', before: mid }],
@@ -182,6 +188,18 @@ export async function history(size: Size): Promise<BenchOutput> {
         rows.push([name, `${count}`, ms(stats(samples).median), ms(p95), ms(stats(samples).max)]);
         targets.push(check(`history page query: ${name}`, '< 10 ms (p95)', ms(p95), p95 < 10));
       }
+      // The Commits screen: the deploys of 500 commits (this home's runs of each).
+      const revisions = Array.from({ length: 500 }, (_, k) => revisionOf(plan.runs - k * 97));
+      const deploys: number[] = [];
+      for (let r = 0; r < plan.reps; r++) deploys.push(timedSync(() => store.deploysOf(revisions)).ms);
+      numbers['deploysOf 500 commits'] = deploys;
+      rows.push([
+        'deploys of 500 commits (`deploysOf`, the Commits screen)',
+        '500',
+        ms(stats(deploys).median),
+        ms(percentile(deploys, 95)),
+        ms(stats(deploys).max),
+      ]);
       const detail: number[] = [];
       for (let r = 0; r < plan.reps; r++) detail.push(timedSync(() => store.getRun(mid - r)).ms);
       numbers['getRun (run + its actions)'] = detail;

@@ -4,7 +4,7 @@
 // A benchmark module exports one function `(size) => Promise<BenchOutput>`; test/bench/run.ts runs
 // them and writes docs/benchmarks.md, test/integration/bench-smoke.test.ts runs each at 'small'.
 // Nothing here asserts a time (STYLE.md: benchmarks under test/bench, never timed asserts).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -154,6 +154,25 @@ export interface RunResult {
   stderr: string;
   /** Wall time from spawn to exit. */
   ms: number;
+  /** Killed after `timeoutMs`. */
+  timedOut: boolean;
+}
+
+/** A command that did not finish in its time and was killed. */
+export class CommandTimeout extends Error {}
+
+/** Commands running now, so that an interrupted run can stop them before it cleans up. */
+const running = new Set<ChildProcess>();
+
+/** Registers a long-running child (a server, `mooring watch`) for killCommands(). */
+export function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
+/** Kills every command a benchmark started that is still running. */
+export function killCommands(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 /** Runs a command to completion (killed after `timeoutMs`), timing it from spawn to exit. */
@@ -169,23 +188,28 @@ export function run(
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let timedOut = false;
     const timer = setTimeout(
       () => {
+        timedOut = true;
         child.kill('SIGKILL');
       },
       opts.timeoutMs ?? 10 * 60_000,
     );
     child.on('error', (err) => {
       clearTimeout(timer);
+      running.delete(child);
       reject(err);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
+      running.delete(child);
+      resolve({ code, stdout, stderr, ms: performance.now() - started, timedOut });
     });
   });
 }
@@ -197,6 +221,9 @@ export async function runOk(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   const r = await run(cmd, args, opts);
+  if (r.timedOut) {
+    throw new CommandTimeout(`${cmd} ${args.join(' ')} did not finish in ${ms(r.ms)}: killed`);
+  }
   if (r.code !== 0) {
     throw new Error(
       `${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
@@ -209,18 +236,33 @@ export async function runOk(
 export function mooring(
   home: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return runOk(process.execPath, [CLI, '--home', home, ...args], {
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
   });
 }
 
-export function compose(project: string, file: string, args: string[]): Promise<RunResult> {
+/** `docker-compose` (1.29) on a file, killed after `timeoutMs`. */
+export function compose(
+  project: string,
+  file: string,
+  args: string[],
+  timeoutMs = 10 * 60_000,
+): Promise<RunResult> {
   return runOk('docker-compose', ['-p', project, '-f', file, ...args], {
+    timeoutMs,
     cwd: path.dirname(file),
-    // Compose 1.29 notices a TTY and draws progress; a benchmark has none, like CI.
-    env: { ...process.env, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+    env: {
+      ...process.env,
+      // Compose 1.29's `up` holds a permit of one global semaphore (COMPOSE_PARALLEL_LIMIT, default
+      // 64) per service while each service's own create waits for another: with more services than
+      // the limit it deadlocks (measured here: 100 services with ports hang after ~30 containers, also
+      // at a limit of 4). The known workaround, a limit above twice the services, is what a user of
+      // compose would set; it is also compose at its fastest.
+      COMPOSE_PARALLEL_LIMIT: process.env.COMPOSE_PARALLEL_LIMIT ?? '256',
+    },
   });
 }
 
@@ -283,6 +325,8 @@ export interface ComposeOptions {
   ports?: number[];
   /** Extra environment of one service, by index: how "change one service" changes it. */
   envOf?: (i: number) => Record<string, string>;
+  /** An existing network to use as the stack's default (external), instead of one per stack. */
+  network?: string;
 }
 
 export const serviceName = (i: number): string => `s${String(i + 1).padStart(3, '0')}`;
@@ -305,6 +349,7 @@ export function busyboxCompose(opts: ComposeOptions): string {
       for (const [k, v] of Object.entries(env)) lines.push(`      ${k}: "${v}"`);
     }
   }
+  if (opts.network) lines.push('networks:', '  default:', `    name: ${opts.network}`, '    external: true');
   return `${lines.join('\n')}\n`;
 }
 

@@ -14,6 +14,7 @@ import { format } from 'prettier';
 import { dockerOk } from '../helpers/docker.ts';
 import {
   cleanupBench,
+  killCommands,
   loadAverage,
   machine,
   ms,
@@ -134,7 +135,8 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    progress(`${signal}: removing what this run created…`);
+    progress(`${signal}: stopping this run's commands and removing what it created…`);
+    killCommands();
     void cleanupBench(RUN_PREFIX).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);

@@ -96,14 +96,17 @@ export async function stackFixture(what: string, opts: FixtureOptions): Promise<
       }),
     );
     const srv = server;
+    // Minutes where seconds are normal: a command that hangs is killed and reported, not waited on.
+    const timeoutMs = 60_000 + opts.services * 1500;
     return {
       names,
       home,
       repo,
       composeFile,
-      mooring: (args) => mooring(home, args),
-      compose: (args) => compose(names.compose, composeFile, args),
-      floor: () => runOk(process.execPath, [path.join(ROOT, 'test/bench/floor.mjs'), specFile]),
+      mooring: (args) => mooring(home, args, { timeoutMs }),
+      compose: (args) => compose(names.compose, composeFile, args, timeoutMs),
+      floor: () =>
+        runOk(process.execPath, [path.join(ROOT, 'test/bench/floor.mjs'), specFile], { timeoutMs }),
       update: async (envOf) => {
         await repo.commit({ [`${names.mooring}/compose.yaml`]: text('mooring', envOf) }, 'bench: change');
         await writeFile(composeFile, text('compose', envOf));

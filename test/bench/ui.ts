@@ -26,6 +26,7 @@ import {
   stats,
   table,
   tempDir,
+  track,
   type BenchOutput,
   type Size,
 } from './lib.ts';
@@ -77,6 +78,7 @@ async function serve(home: string): Promise<{ url: string; stop: () => Promise<v
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });
+  track(child);
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
