@@ -61,11 +61,18 @@ function parseArgs(argv: string[]): { size: Size; only: string[] | null } {
 const load = (l: [number, number, number]): string => l.map((x) => x.toFixed(2)).join(' / ');
 
 /** Raw samples, or for long series (frame times) their summary. */
-function compact(numbers: Record<string, number[]>): Record<string, unknown> {
+/** Samples as written to docs/benchmarks.json: long series as a summary (kept as it is when read back). */
+type Samples = number[] | { summary: unknown };
+
+function compact(numbers: Record<string, Samples>): Record<string, Samples> {
   return Object.fromEntries(
     Object.entries(numbers).map(([k, v]) => [
       k,
-      v.length <= 200 ? v.map((x) => Math.round(x * 100) / 100) : { summary: stats(v) },
+      !Array.isArray(v)
+        ? v
+        : v.length <= 200
+          ? v.map((x) => Math.round(x * 100) / 100)
+          : { summary: stats(v) },
     ]),
   );
 }

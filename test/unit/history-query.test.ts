@@ -1,6 +1,6 @@
-// The history page query (HistoryStore.listRuns) picks an index by where a date range lies (issue 6):
-// whichever it picks, the page must be exactly the highest ids that match, also when runs were not
-// written in time order (a clock set back, two processes). Checked against a filter done in JS.
+// The history page query (HistoryStore.listRuns, issue 6): a page is the newest matching runs by
+// start time (then id), keyset paging goes on after a given run, also when runs were not written in
+// time order (a clock set back, two processes). Checked against a filter and sort done in JS.
 import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -61,7 +61,12 @@ afterAll(async () => {
 
 const iso = (hours: number): string => new Date(START + hours * HOUR).toISOString();
 
+/** The page order: newest start first, then the higher id. */
+const newestFirst = (a: Row, b: Row): number =>
+  a.startedAt === b.startedAt ? b.id - a.id : a.startedAt < b.startedAt ? 1 : -1;
+
 function expected(q: Parameters<HistoryStore['listRuns']>[0]): number[] {
+  const after = q.before === undefined ? undefined : rows.find((r) => r.id === q.before);
   return rows
     .filter(
       (r) =>
@@ -71,11 +76,11 @@ function expected(q: Parameters<HistoryStore['listRuns']>[0]): number[] {
         (q.source === undefined || r.source === q.source) &&
         (q.from === undefined || r.startedAt >= q.from) &&
         (q.to === undefined || r.startedAt < q.to) &&
-        (q.before === undefined || r.id < q.before),
+        (after === undefined || newestFirst(after, r) < 0),
     )
-    .map((r) => r.id)
-    .sort((a, b) => b - a)
-    .slice(0, q.limit ?? 50);
+    .sort(newestFirst)
+    .slice(0, q.limit ?? 50)
+    .map((r) => r.id);
 }
 
 const ids = (runs: RunRecord[]): number[] => runs.map((r) => r.id);
@@ -100,10 +105,21 @@ describe('HistoryStore.listRuns', () => {
       { stack: 's3', trigger: 'rollback', result: 'failed', from: iso(50), to: iso(2800) },
     ],
     ['source + range + before', { source: 'other', from: iso(500), to: iso(900), before: 800 }],
+    ['before a run that started early', { before: 37 * 20, limit: 5 }],
   ];
   for (const [name, q] of cases) {
     it(`gives exactly the newest matching runs: ${name}`, () => {
       expect(ids(store.listRuns(q))).toEqual(expected(q));
     });
   }
+
+  it('pages through every run exactly once, disordered ones included', () => {
+    const seen: number[] = [];
+    let page = store.listRuns({ limit: 170 });
+    while (page.length > 0) {
+      seen.push(...ids(page));
+      page = store.listRuns({ limit: 170, before: page[page.length - 1]!.id });
+    }
+    expect(seen).toEqual([...rows].sort(newestFirst).map((r) => r.id));
+  });
 });

@@ -70,9 +70,6 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** How many started_at index entries cost as much as reading one whole run (measured: docs/benchmarks.md). */
-const RANGE_ENTRY_RATIO = 8;
-
 export class HistoryStore {
   readonly db: Database.Database;
   private readonly host = hostname();
@@ -554,52 +551,28 @@ export class HistoryStore {
       args.push(opts.to);
     }
     if (opts.before !== undefined) {
-      where.push('id < ?');
-      args.push(opts.before);
+      // Keyset paging in the page order: after the run with that id.
+      const at = this.db
+        .prepare<[number], { started_at: string }>('SELECT started_at FROM runs WHERE id = ?')
+        .get(opts.before)?.started_at;
+      if (at === undefined) {
+        where.push('id < ?');
+        args.push(opts.before);
+      } else {
+        where.push('(started_at, id) < (?, ?)');
+        args.push(at, opts.before);
+      }
     }
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     args.push(opts.limit ?? 50);
-    const onlyDates =
-      (opts.from !== undefined || opts.to !== undefined) &&
-      [opts.source, opts.stack, opts.trigger, opts.result].every((v) => v === undefined);
-    // A date range alone: the page is the highest ids among the runs in the range, found either by
-    // walking ids down from the newest (every newer run is read first) or from the started_at index
-    // (every run in the range is read, but only as an index entry). Which is faster depends on where
-    // the range lies and how wide it is (from 1 ms to over a second at 1,000,000 runs); both give
-    // the same page. Since runs are written in time order, the ids at the range's ends tell.
-    const sql =
-      onlyDates && this.rangeFromIndex(opts)
-        ? `SELECT * FROM runs WHERE id IN (SELECT id FROM runs INDEXED BY runs_by_started ${filter} ORDER BY id DESC LIMIT ?) ORDER BY id DESC`
-        : `SELECT * FROM runs ${onlyDates ? 'NOT INDEXED' : ''} ${filter} ORDER BY id DESC LIMIT ?`;
+    // Newest first by start time, which is the id order unless the clock went back; every filter's
+    // index is (filter, started_at, id, ...), so a page is one index range read from its newest end.
     return this.db
-      .prepare<(string | number)[], RunRow>(sql)
+      .prepare<(string | number)[], RunRow>(
+        `SELECT * FROM runs ${filter} ORDER BY started_at DESC, id DESC LIMIT ?`,
+      )
       .all(...args)
       .map(toRun);
-  }
-
-  /** Whether a date-range page is cheaper from the started_at index than by walking down the ids. */
-  private rangeFromIndex(opts: { from?: string; to?: string; before?: number }): boolean {
-    const idAt = (sql: string, time: string): number | undefined =>
-      this.db.prepare<[string], { id: number }>(sql).get(time)?.id;
-    const max = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM runs').get()?.id ?? 0;
-    const newest = opts.before === undefined ? max : Math.min(max, opts.before - 1);
-    const last =
-      opts.to === undefined
-        ? newest
-        : (idAt(
-            'SELECT id FROM runs INDEXED BY runs_by_started WHERE started_at < ? ORDER BY started_at DESC LIMIT 1',
-            opts.to,
-          ) ?? 0);
-    const first =
-      opts.from === undefined
-        ? 0
-        : (idAt(
-            'SELECT id FROM runs INDEXED BY runs_by_started WHERE started_at >= ? ORDER BY started_at LIMIT 1',
-            opts.from,
-          ) ?? newest);
-    const walked = Math.max(0, newest - Math.min(last, newest)); // whole rows read before the range
-    const inRange = Math.max(0, Math.min(last, newest) - first); // index entries read from the index
-    return inRange < walked * RANGE_ENTRY_RATIO;
   }
 
   getRun(id: number): { run: RunRecord; actions: ActionRecord[] } | undefined {
@@ -639,7 +612,7 @@ export class HistoryStore {
   lastDeployedRevision(stack: string): string | null {
     const row = this.db
       .prepare<[string], { revision: string }>(
-        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' ORDER BY id DESC LIMIT 1",
+        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1",
       )
       .get(stack);
     return row?.revision ?? null;
