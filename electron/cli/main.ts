@@ -65,9 +65,14 @@ function syncExit(results: SyncResult[]): number {
 }
 
 function progressPrinter(io: Io): (e: ProgressEvent) => void {
+  const idle = new Set<string>(); // stacks with nothing to do: one "already in sync" line says it
   return (e) => {
     switch (e.type) {
       case 'run-started':
+        if (e.actions.length === 0) {
+          idle.add(e.stack);
+          break;
+        }
         io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
         break;
       case 'action-finished':
@@ -76,6 +81,7 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         );
         break;
       case 'run-finished':
+        if (idle.has(e.stack) && e.result === 'succeeded') break;
         io.err(`${e.stack}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
         break;
       default:

@@ -338,22 +338,35 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
       }),
     );
 
-    // Both machines note a deploy of the same commit, the fresh one from a notes ref that is behind the
-    // server's by then: its push is rejected, it merges, and neither deploy is lost.
-    const again = await mooringJson<{ results: { runId: number; note: { pushed: boolean } }[] }>(home, [
+    // Syncing again deploys nothing, so it notes nothing: the commit keeps one line for this home.
+    const again = await mooringJson<{
+      results: { runId: number; note: { written: boolean; pushed: boolean | null } }[];
+    }>(home, ['sync', STACK]);
+    expect(again.results[0]?.note).toMatchObject({ written: false, pushed: null });
+    expect(await serverGit('notes', '--ref=mooring', 'show', promoted)).toBe(note);
+
+    // Two more installs note their first deploy of the same commit; the second's notes ref is behind
+    // the server's by then (fetched before the first pushed): its push is rejected, it merges, and no
+    // deploy is lost.
+    const third = await mkdtemp(path.join(os.tmpdir(), 'mooring-pipe-third-'));
+    homes.push(third);
+    expect((await mooring(third, ['source', 'add', 'cfg', config.url])).code).toBe(0);
+    const first = await mooringJson<{ results: { runId: number; note: { pushed: boolean } }[] }>(third, [
       'sync',
       STACK,
     ]);
+    expect(first.results[0]?.note).toMatchObject({ pushed: true });
     const other = await mooringJson<{
       results: { runId: number; note: { pushed: boolean; error: string | null } }[];
     }>(fresh, ['sync', STACK]);
     expect(other.results[0]?.note).toMatchObject({ pushed: true, error: null });
-    const both = (await serverGit('notes', '--ref=mooring', 'show', promoted))
+    const all = (await serverGit('notes', '--ref=mooring', 'show', promoted))
       .split('\n')
       .map((l) => JSON.parse(l) as { runId: number });
-    expect(both.map((d) => d.runId)).toEqual(
-      expect.arrayContaining([run.id, again.results[0]!.runId, other.results[0]!.runId]),
+    expect(all.map((d) => d.runId)).toEqual(
+      expect.arrayContaining([run.id, first.results[0]!.runId, other.results[0]!.runId]),
     );
+    expect(all).toHaveLength(3);
     expect(await serverGit('log', '-1', '--format=%s', 'refs/notes/mooring')).toBe(
       'Merge deploy notes from the remote',
     );

@@ -608,6 +608,17 @@ export class HistoryStore {
     return { run: toRun(row), actions };
   }
 
+  /** Whether an earlier run than this one deployed the same stack from the same commit successfully. */
+  deployedBefore(run: RunRecord): boolean {
+    return (
+      this.db
+        .prepare<[string, string, string, number], { id: number }>(
+          "SELECT id FROM runs WHERE revision = ? AND source = ? AND stack = ? AND result = 'succeeded' AND id < ? LIMIT 1",
+        )
+        .get(run.revision, run.source, run.stack, run.id) !== undefined
+    );
+  }
+
   /** The revision of the stack's last successful run (any trigger): what was deployed last. */
   lastDeployedRevision(stack: string): string | null {
     const row = this.db

@@ -199,8 +199,12 @@ export class Pipeline {
   /** Writes (and pushes, for http) the note of a finished run. Never throws: problems come back in the outcome. */
   async afterRun(runId: number | null): Promise<NoteOutcome | null> {
     if (runId === null) return null;
-    const run = this.engine.history.getRun(runId)?.run;
-    if (!run || run.result === 'running') return null;
+    const { run, actions } = this.engine.history.getRun(runId) ?? {};
+    if (!run || !actions || run.result === 'running') return null;
+    // A sync that found nothing to do deployed nothing: after this home's earlier deploy of the same
+    // commit (and its note), another note line and push on every press of Sync would bury the deploys.
+    if (actions.length === 0 && run.result === 'succeeded' && this.engine.history.deployedBefore(run))
+      return { commit: run.revision, written: false, pushed: null, error: null };
     const source = this.engine.history.getSource(run.source);
     if (!source) return null;
     try {
