@@ -190,7 +190,8 @@ ${table(
 )}
 
 \`mooring watch\` idle for ${plan.idleSec} s after it settled (${ms(idle.settleMs)} after start), default 60 s poll, so
-about one fetch and one full look at every stack fall inside the window:
+about one fetch falls inside the window (the full look at every stack in case an engine event was
+missed comes every 5 min):
 
 ${table(
   ['what', 'measured', 'target'],

@@ -45,7 +45,11 @@ export interface ControllerOptions {
   reconnectMaxMs?: number;
   /** Events of one stack that arrive within this window cost one status refresh. Default 25 ms. */
   eventSettleMs?: number;
-  /** A full status look at every stack, in case an event was missed. Default: the poll interval. */
+  /**
+   * A full status look at every stack, in case an engine event was missed (a reconnect of the event
+   * stream and a new commit each do one anyway). Default 5 min, or the poll interval if longer: with
+   * 500 services it is most of what an idle controller costs (docs/benchmarks.md).
+   */
   resyncIntervalMs?: number;
   /**
    * How often the home folder's database is checked for what other processes changed there
@@ -100,6 +104,8 @@ export interface ControllerSnapshot {
   running: boolean;
 }
 
+/** Default interval of the safety-net full look at every stack. */
+const RESYNC_MS = 5 * 60_000;
 const MIN_POLL_MS = 5_000;
 
 interface StackState {
@@ -1097,12 +1103,15 @@ export class Controller {
   }
 
   private scheduleResync(): void {
-    this.resyncTimer = this.clock.after(this.options.resyncIntervalMs ?? this.pollMs, () => {
-      if (!this.started || this.stopping) return;
-      void this.requestResync({ reload: false }).finally(() => {
-        this.scheduleResync();
-      });
-    });
+    this.resyncTimer = this.clock.after(
+      this.options.resyncIntervalMs ?? Math.max(this.pollMs, RESYNC_MS),
+      () => {
+        if (!this.started || this.stopping) return;
+        void this.requestResync({ reload: false }).finally(() => {
+          this.scheduleResync();
+        });
+      },
+    );
   }
 
   private checkSuspensions(): void {
