@@ -228,7 +228,9 @@ export async function main(
         if (o.json) io.out(JSON.stringify({ results }, null, 2));
         else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
         for (const r of results) {
-          if (r.result === 'invalid' || r.result === 'locked') io.err(`${r.stack}: ${r.error ?? ''}`);
+          // A run that never got a plan printed no progress: its error is said here.
+          if (r.result === 'invalid' || r.result === 'locked' || (r.result === 'failed' && r.plan === null))
+            io.err(`${r.stack}: ${r.error ?? ''}`);
           if (r.note?.error) io.err(`${r.stack}: ${r.note.error}`);
           if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
             io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);

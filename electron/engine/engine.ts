@@ -10,6 +10,7 @@ import type {
   DesiredStack,
   ManifestError,
   Plan,
+  PlanAction,
   SourceConfig,
   SourceState,
   StackPolicy,
@@ -644,31 +645,48 @@ export class Engine {
     const base = { stack: stack.name, source: stack.source, revision: stack.revision };
     if (!stack.desired) {
       const error = stack.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n');
-      const runId = opts.dryRun ? null : this.recordInvalid(stack, trigger, error);
+      const runId = opts.dryRun
+        ? null
+        : this.recordNotApplied(stack, trigger, `Invalid manifest, nothing applied:\n${error}`);
       return { ...base, plan: null, runId, result: 'invalid', error };
     }
-    const owner = opts.owner ?? `mooring ${trigger}`;
-    const lock = opts.dryRun ? { ok: true as const } : this.history.tryLock(stack.source, stack.name, owner);
+    if (opts.dryRun) return this.syncOne(stack, { ...opts, trigger });
+    return this.underLock(base, opts.owner ?? `mooring ${trigger}`, () =>
+      this.syncOne(stack, { ...opts, trigger }),
+    );
+  }
+
+  /**
+   * Runs `fn` holding the stack's lock (shared with every other process of this home); another holder
+   * makes it a 'locked' result. The deploy note of the run is written after the lock is released: a
+   * slow push must not hold up the next run of the stack.
+   */
+  private async underLock(
+    base: { stack: string; source: string; revision: string | null },
+    owner: string,
+    fn: () => Promise<SyncResult>,
+  ): Promise<SyncResult> {
+    const lock = this.history.tryLock(base.source, base.stack, owner);
     if (!lock.ok) {
       return {
         ...base,
         plan: null,
         runId: null,
         result: 'locked',
-        error: `Stack "${stack.name}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
+        error: `Stack "${base.stack}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
       };
     }
     let result: SyncResult;
     try {
-      result = await this.syncOne(stack, { ...opts, trigger });
+      result = await fn();
     } finally {
-      if (!opts.dryRun) this.history.unlock(stack.source, stack.name);
+      this.history.unlock(base.source, base.stack);
     }
-    // After the lock is released: a slow push of the note must not hold up the next run of the stack.
     return result.runId === null ? result : { ...result, note: await this.pipeline.afterRun(result.runId) };
   }
 
-  private recordInvalid(stack: LoadedStack, trigger: Trigger, error: string): number {
+  /** A failed run with no actions: the stack could not be planned, so nothing of it was applied. */
+  private recordNotApplied(stack: LoadedStack, trigger: Trigger, error: string): number {
     const runId = this.history.startRun({
       source: stack.source,
       stack: stack.name,
@@ -676,14 +694,31 @@ export class Engine {
       trigger,
       plan: [],
     });
-    this.history.finishRun(runId, 'failed', `Invalid manifest, nothing applied:\n${error}`);
+    this.history.finishRun(runId, 'failed', error);
     return runId;
   }
 
   private async syncOne(stack: LoadedStack, opts: SyncOptions & { trigger: Trigger }): Promise<SyncResult> {
     const observed = await this.docker.observe(this.home, stack.name);
     const [status] = await this.statusOf([stack], observed, true, null);
-    const plan = await this.planFor(stack, status!, opts.prune ?? false);
+    let plan: Plan;
+    try {
+      plan = await this.planFor(stack, status!, opts.prune ?? false);
+    } catch (err) {
+      // A plan that cannot be made (an external network missing) is a failed run like any other, in
+      // history and in the UI; an engine gone away is the caller's to report.
+      if (!(err instanceof MooringError) || err.code !== 'failed') throw err;
+      const runId = opts.dryRun ? null : this.recordNotApplied(stack, opts.trigger, err.message);
+      return {
+        stack: stack.name,
+        source: stack.source,
+        revision: stack.revision,
+        plan: null,
+        runId,
+        result: 'failed',
+        error: err.message,
+      };
+    }
     const base = { stack: stack.name, source: stack.source, revision: stack.revision, plan };
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
     const source = this.source(stack.source);
@@ -729,30 +764,31 @@ export class Engine {
   ): Promise<SyncResult> {
     const trigger = opts.trigger ?? 'auto';
     const base = { stack: input.stack, source: input.source, revision: input.revision };
-    const lock = this.history.tryLock(input.source, input.stack, opts.owner ?? `mooring ${trigger}`);
-    if (!lock.ok) {
-      return {
-        ...base,
-        plan: null,
-        runId: null,
-        result: 'locked',
-        error: `Stack "${input.stack}" is being synced by ${lock.holder} since ${lock.since}. Wait for it to finish, then try again.`,
-      };
-    }
-    let result: SyncResult;
-    try {
+    return this.underLock(base, opts.owner ?? `mooring ${trigger}`, async () => {
       // Only what Mooring made from this source: a look-alike made by hand is never ours to remove.
       const observed = (await this.docker.observe(this.home, input.stack)).filter(
         (c) => c.managed && c.instance === this.instanceId && c.source === input.source,
       );
       const services = [...new Set(observed.flatMap((c) => (c.service ? [c.service] : [])))].sort();
-      const actions = services.map((service) => ({
-        kind: 'remove' as const,
-        target: service,
-        reason: 'the stack folder was deleted in git and its last policy said prune',
-        diff: [],
-        level: 1,
-      }));
+      const reason = 'the stack folder was deleted in git and its last policy said prune';
+      const networks = await this.docker.unusedStackNetworks(input.stack, new Set(observed.map((c) => c.id)));
+      const actions: PlanAction[] = [
+        ...services.map((service) => ({
+          kind: 'remove' as const,
+          target: service,
+          reason,
+          diff: [],
+          level: 1,
+        })),
+        // Volumes stay: they hold data, and nothing in git says to drop it.
+        ...networks.map((name) => ({
+          kind: 'remove-network' as const,
+          target: name,
+          reason,
+          diff: [],
+          level: 2,
+        })),
+      ];
       const plan: Plan = { source: input.source, stack: input.stack, revision: input.revision, actions };
       const { runId, error, interrupted } = await this.applier.apply({
         source: input.source,
@@ -769,7 +805,7 @@ export class Engine {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       if (!error) this.history.observeDrift(input.source, input.stack, new Map(), `run ${runId}`);
-      result = {
+      return {
         ...base,
         plan,
         runId,
@@ -777,10 +813,7 @@ export class Engine {
         error,
         ...(interrupted ? { interrupted } : {}),
       };
-    } finally {
-      this.history.unlock(input.source, input.stack);
-    }
-    return { ...result, note: await this.pipeline.afterRun(result.runId) };
+    });
   }
 
   /**

@@ -163,7 +163,15 @@ export interface StackStatus {
 }
 
 export type ActionKind =
-  'pull' | 'create-network' | 'create-volume' | 'create' | 'recreate' | 'start' | 'stop' | 'remove';
+  | 'pull'
+  | 'create-network'
+  | 'create-volume'
+  | 'create'
+  | 'recreate'
+  | 'start'
+  | 'stop'
+  | 'remove'
+  | 'remove-network';
 
 export interface PlanAction {
   kind: ActionKind;

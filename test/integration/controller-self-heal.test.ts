@@ -281,10 +281,18 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
       return run?.result === 'succeeded' && run.plan.some((a) => a.kind === 'remove') ? run : null;
     });
     expect(last.trigger).toBe('auto');
-    expect(last.plan.map((a) => `${a.kind} ${a.target}`)).toEqual(['remove app']);
+    // Its network goes with it; volumes would stay (data).
+    expect(last.plan.map((a) => `${a.kind} ${a.target}`)).toEqual([
+      'remove app',
+      `remove-network ctlprune${S}_default`,
+    ]);
+    const networks = async (stack: string): Promise<string> =>
+      docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${stack}`);
+    expect(await networks(`ctlprune${S}`)).toBe('');
     await waitFor('the other one left alone, and said so', () =>
       log.text().includes(`ctlkeep${S} is no longer declared in git; left running`),
     );
     expect(await containersOf(`ctlkeep${S}`)).toHaveLength(2);
+    expect(await networks(`ctlkeep${S}`)).not.toBe('');
   });
 });

@@ -350,4 +350,21 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     const history = await mooringJson<{ runs: RunRecord[] }>(home, ['history']);
     expect(history.runs[0]).toMatchObject({ stack: 'itweb', result: 'failed' });
   });
+
+  it('a missing external network fails the run before anything changes, in the output and in history', async () => {
+    await mooring(home, ['source', 'add', 'cfg', repo.url]);
+    const network = `itmissing-${Date.now()}`;
+    await repo.commit(
+      { 'itcache/compose.yaml': `${cache}networks:\n  default:\n    name: ${network}\n    external: true\n` },
+      'use a network nobody created',
+    );
+    await mooring(home, ['fetch']);
+    const sync = await mooring(home, ['sync', 'itcache']);
+    expect(sync.code).toBe(1);
+    expect(sync.stderr).toContain(`itcache: External network "${network}" does not exist`);
+    expect(await docker('ps', '-aq', '--filter', 'label=com.docker.compose.project=itcache')).toBe('');
+    const history = await mooringJson<{ runs: RunRecord[] }>(home, ['history']);
+    expect(history.runs[0]).toMatchObject({ stack: 'itcache', result: 'failed', plan: [] });
+    expect(history.runs[0]?.error).toContain(`docker network create ${network}`);
+  });
 });

@@ -230,6 +230,35 @@ export class DockerAdapter {
     return true;
   }
 
+  /**
+   * The networks Mooring created for a stack (by their labels) that no container outside `leaving`
+   * is attached to: what can go once those containers are removed.
+   */
+  async unusedStackNetworks(stack: string, leaving: ReadonlySet<string>): Promise<string[]> {
+    const list = await this.call(() =>
+      this.docker.listNetworks({
+        filters: { label: [`${LABELS.project}=${stack}`, `${LABELS.managed}=true`] },
+      }),
+    );
+    const unused: string[] = [];
+    for (const n of list) {
+      const info = await this.call(() => this.docker.getNetwork(n.Id).inspect()).catch((err: unknown) => {
+        if (isNotFound(err)) return null;
+        throw err;
+      });
+      if (info && Object.keys(info.Containers ?? {}).every((id) => leaving.has(id))) unused.push(info.Name);
+    }
+    return unused.sort();
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.call(() => this.docker.getNetwork(name).remove());
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   async networkExists(name: string): Promise<boolean> {
     try {
       await this.call(() => this.docker.getNetwork(name).inspect());

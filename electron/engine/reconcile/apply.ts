@@ -212,6 +212,9 @@ export class Applier {
         await this.docker.ensureNetwork(n.name, n.driver, n.labels);
         return;
       }
+      case 'remove-network':
+        await this.docker.removeNetwork(action.target);
+        return;
       case 'create-volume': {
         const v = desired.volumes.find((x) => x.name === action.target)!;
         await this.docker.ensureVolume(v.name, v.driver, v.labels);
