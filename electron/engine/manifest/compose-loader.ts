@@ -46,7 +46,8 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
   yaml.errors.push(...env.errors);
   // A syntax error makes the tree unreliable: what follows would only add confusing errors.
   if (yaml.errors.length > env.errors.length) return failure(fallbackName, yaml.errors);
-  interpolateDocument(yaml, env.vars);
+  // Most compose files have no variable at all: walking every node for a `$` is then not needed.
+  if (text.includes('$')) interpolateDocument(yaml, env.vars);
 
   let top: Entry[] = [];
   if (!yaml.isMap(yaml.root)) {
