@@ -29,6 +29,8 @@ const CACHE = path.join(ROOT, 'node_modules/.cache/mooring-cli');
 const BUNDLE = path.join(CACHE, 'cli.cjs');
 const CODE_CACHE = path.join(CACHE, 'cli.v8cache');
 const STAMP = path.join(CACHE, 'cli.json');
+/** The commands whose run the code cache was saved after (V8 caches what a run compiled). */
+const CODE_CACHE_COMMANDS = path.join(CACHE, 'cli.v8cache.json');
 const INSTALL = path.join(ROOT, 'node_modules/.package-lock.json');
 const FORMAT = 2;
 const EXTERNAL = ['better-sqlite3', 'electron', 'ssh2', 'cpu-features'];
@@ -128,11 +130,36 @@ async function build() {
   // The old stamp must not vouch for the new bundle, nor the old code cache go with it.
   fs.rmSync(STAMP, { force: true });
   fs.rmSync(CODE_CACHE, { force: true });
+  fs.rmSync(CODE_CACHE_COMMANDS, { force: true });
   writeAtomically(BUNDLE, result.outputFiles[0].contents);
   if (settled) writeAtomically(STAMP, JSON.stringify({ format: FORMAT, root: ROOT, inputs }));
 }
 
-/** Runs the CommonJS bundle with V8's code cache; returns its exports and a function that saves the cache. */
+/** The command word of this run (`status`, `sync`, …), skipping `--home DIR`; `help` when there is none. */
+function commandOf(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--home') i++;
+    else if (!argv[i].startsWith('-')) return argv[i];
+  }
+  return 'help';
+}
+
+function readCovered() {
+  try {
+    const list = JSON.parse(fs.readFileSync(CODE_CACHE_COMMANDS, 'utf8'));
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs the CommonJS bundle with V8's code cache; returns its exports and a function that saves the
+ * cache. V8 compiles a function when it first runs, and the cache holds what was compiled before it
+ * was made: a cache made after `--help` leaves the compose parser out, and every `status` compiled it
+ * again (about 60 ms of 100 services' status, docs/benchmarks.md). So the cache is made again after
+ * the first run of each command, with everything compiled until then.
+ */
 function load() {
   const code = fs.readFileSync(BUNDLE, 'utf8');
   let cachedData;
@@ -147,14 +174,17 @@ function load() {
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, CACHE);
-  const needsCache = !cachedData || script.cachedDataRejected;
+  const fresh = !cachedData || script.cachedDataRejected;
+  const covered = fresh ? [] : readCovered();
+  const command = commandOf(process.argv.slice(2));
   return {
     exports: module.exports,
     // After the command ran, so the cache also holds the functions it compiled on the way.
     saveCache: () => {
-      if (!needsCache) return;
+      if (covered.includes(command)) return;
       try {
         writeAtomically(CODE_CACHE, script.createCachedData());
+        writeAtomically(CODE_CACHE_COMMANDS, JSON.stringify([...covered, command]));
       } catch {
         // Only a cache: the next start compiles again.
       }
