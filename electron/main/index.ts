@@ -98,19 +98,29 @@ async function main(): Promise<void> {
     return service.handle(typeof method === 'string' ? method : '', params);
   });
 
+  // The anchor, with an amber or red badge when something needs a look (scripts/make-tray-icons.mjs).
+  const icon = (file: string): Electron.NativeImage =>
+    nativeImage.createFromPath(path.join(import.meta.dirname, '../../resources', file));
+  const icons = { ok: icon('icon.png'), warn: icon('icon-warn.png'), bad: icon('icon-bad.png') };
   let last: Snapshot | null = null;
+  let level: keyof typeof icons = 'ok';
   service.subscribe((e: PushEvent) => {
     win?.webContents.send('mooring:event', e);
     if (e.type === 'snapshot') {
       notifyDesktop(last, e.snapshot);
       last = e.snapshot;
-      tray?.setToolTip(summarize(e.snapshot).title);
+      const summary = summarize(e.snapshot);
+      tray?.setToolTip(summary.title);
+      if (summary.level !== level) {
+        level = summary.level;
+        tray?.setImage(icons[level]);
+      }
     } else if (e.type === 'run-finished' && e.result === 'failed' && Notification.isSupported()) {
       new Notification({ title: `Sync of ${e.stack} failed`, body: e.error ?? '' }).show();
     }
   });
 
-  tray = new Tray(nativeImage.createFromPath(path.join(import.meta.dirname, '../../resources/icon.png')));
+  tray = new Tray(icons[level]);
   tray.setToolTip('Mooring');
   tray.setContextMenu(
     Menu.buildFromTemplate([

@@ -174,6 +174,14 @@ export async function history(size: Size): Promise<BenchOutput> {
       ['keyset page: stack, before = middle id', { stack: 'stack07', before: mid }],
       ['keyset page: result = failed, before = middle id', { result: 'failed', before: mid }],
     ];
+    /** One row of the table: what, how many rows it gave, p50, p95 and max of its samples. */
+    const row = (what: string, count: string, samples: number[]): string[] => [
+      what,
+      count,
+      ms(stats(samples).median),
+      ms(percentile(samples, 95)),
+      ms(stats(samples).max),
+    ];
     try {
       for (const [name, q] of queries) {
         const samples: number[] = [];
@@ -185,7 +193,7 @@ export async function history(size: Size): Promise<BenchOutput> {
         }
         numbers[`listRuns: ${name}`] = samples;
         const p95 = percentile(samples, 95);
-        rows.push([name, `${count}`, ms(stats(samples).median), ms(p95), ms(stats(samples).max)]);
+        rows.push(row(name, `${count}`, samples));
         targets.push(check(`history page query: ${name}`, '< 10 ms (p95)', ms(p95), p95 < 10));
       }
       // The Commits screen: the deploys of 500 commits (this home's runs of each).
@@ -193,23 +201,11 @@ export async function history(size: Size): Promise<BenchOutput> {
       const deploys: number[] = [];
       for (let r = 0; r < plan.reps; r++) deploys.push(timedSync(() => store.deploysOf(revisions)).ms);
       numbers['deploysOf 500 commits'] = deploys;
-      rows.push([
-        'deploys of 500 commits (`deploysOf`, the Commits screen)',
-        '500',
-        ms(stats(deploys).median),
-        ms(percentile(deploys, 95)),
-        ms(stats(deploys).max),
-      ]);
+      rows.push(row('deploys of 500 commits (`deploysOf`, the Commits screen)', '500', deploys));
       const detail: number[] = [];
       for (let r = 0; r < plan.reps; r++) detail.push(timedSync(() => store.getRun(mid - r)).ms);
       numbers['getRun (run + its actions)'] = detail;
-      rows.push([
-        'one run with its actions (`getRun`)',
-        '1',
-        ms(stats(detail).median),
-        ms(percentile(detail, 95)),
-        ms(stats(detail).max),
-      ]);
+      rows.push(row('one run with its actions (`getRun`)', '1', detail));
     } finally {
       store.close();
     }
@@ -217,20 +213,10 @@ export async function history(size: Size): Promise<BenchOutput> {
     for (let r = 0; r < Math.min(plan.reps, 5); r++)
       cli.push((await mooring(dir, ['history', '--limit', '20'])).ms);
     numbers['mooring history (CLI, new process)'] = cli;
-    rows.push([
-      '`mooring history` (new process, 20 rows)',
-      '20',
-      ms(stats(cli).median),
-      ms(percentile(cli, 95)),
-      ms(stats(cli).max),
-    ]);
-    rows.unshift([
-      'open the store (`new HistoryStore`: open, migrations check, interrupted runs)',
-      '—',
-      ms(stats(open).median),
-      ms(percentile(open, 95)),
-      ms(stats(open).max),
-    ]);
+    rows.push(row('`mooring history` (new process, 20 rows)', '20', cli));
+    rows.unshift(
+      row('open the store (`new HistoryStore`: open, migrations check, interrupted runs)', '—', open),
+    );
   } finally {
     await removeDir(dir);
   }

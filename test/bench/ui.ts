@@ -3,16 +3,16 @@
 // `mooring:first-render` mark; and frame timing (requestAnimationFrame deltas) while scrolling the
 // History screen through 100,000 runs, which it loads 200 at a time as the list nears its end.
 import { chromium, type Browser } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import playwrightConfig from '../../playwright.config.ts';
 import { createRepo } from '../helpers/git-repo.ts';
 import { startGitServer } from '../helpers/git-server.ts';
+import { startServe, type ServeProcess } from '../helpers/serve.ts';
 import { fillHistory } from './history.ts';
 import {
   busyboxCompose,
   check,
-  CLI,
   mooring,
   ms,
   percentile,
@@ -37,19 +37,8 @@ const PLAN: Record<Size, { stacks: number; perStack: number; runs: number; trial
 };
 
 const RENDERER = path.join(ROOT, 'out/renderer/index.html');
-/** Chromium as playwright.config.ts launches it (no browser download is possible here). */
-const LAUNCH = {
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-};
+/** Chromium as the e2e tests launch it (no browser download is possible here). */
+const LAUNCH = playwrightConfig.use?.launchOptions ?? {};
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -71,44 +60,6 @@ export async function ensureRendererBuilt(size: Size): Promise<void> {
   }
   progress('ui: building the renderer (npm run build)');
   await runOk('npm', ['run', 'build'], { timeoutMs: 5 * 60_000 });
-}
-
-async function serve(home: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, '--home', home, 'serve'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  track(child);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`mooring serve printed no URL in 60 s:\n${output}`));
-    }, 60_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mooring serve exited (${code}):\n${output}`));
-    });
-  });
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
 }
 
 /**
@@ -169,14 +120,15 @@ export async function ui(size: Size): Promise<BenchOutput> {
   }
   const repo = await createRepo(server, `${stackName('ui')}-config`, files);
   let browser: Browser | undefined;
-  let app: Awaited<ReturnType<typeof serve>> | undefined;
+  let app: ServeProcess | undefined;
   const firstRender: number[] = [];
   let scroll: ScrollResult;
   let usedMark = true;
   try {
     await mooring(home, ['source', 'add', 'bench', repo.url]);
     fillHistory(path.join(home, 'mooring.db'), plan.runs, 1);
-    app = await serve(home);
+    app = await startServe(home, { timeoutMs: 60_000 });
+    track(app.child);
     browser = await chromium.launch(LAUNCH);
     for (let t = 0; t < plan.trials; t++) {
       // A new context each time: nothing cached, like opening the URL for the first time.

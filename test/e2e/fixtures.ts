@@ -1,72 +1,25 @@
 // The app under test: `mooring serve` in a child process with its own home folder, a real git
 // server, and page objects for each screen.
 import { test as base, expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 import { docker, removeStacks } from '../helpers/docker.ts';
+import { startServe, type ServeProcess } from '../helpers/serve.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-export interface App {
-  url: string;
-  origin: string;
-  token: string;
-  home: string;
-  stop(): Promise<void>;
-}
+export type App = ServeProcess;
 
 export async function startApp(home: string, env: NodeJS.ProcessEnv = {}): Promise<App> {
   mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin/mooring.mjs'), '--home', home, 'serve'],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  // Everything the server prints goes to a log beside the test results, for a failure's post-mortem.
-  const log = createWriteStream(path.join(ROOT, 'test-results', `serve-${path.basename(home)}.log`));
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`mooring serve printed no URL in 30 s:\n${output}`));
-    }, 30_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mooring serve exited (${code}):\n${output}`));
-    });
+  return startServe(home, {
+    env,
+    logFile: path.join(ROOT, 'test-results', `serve-${path.basename(home)}.log`),
   });
-  const u = new URL(url);
-  return {
-    url,
-    origin: u.origin,
-    token: u.hash.replace('#token=', ''),
-    home,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 export const STACKS = ['e2eweb', 'e2ejobs'];
