@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../electron/shared/model.ts';
+import { MIGRATIONS } from '../../electron/engine/history/migrations.ts';
 import { HistoryStore } from '../../electron/engine/history/store.ts';
 
 const RUNS = 3000;
@@ -121,5 +122,53 @@ describe('HistoryStore.listRuns', () => {
       page = store.listRuns({ limit: 170, before: page[page.length - 1]!.id });
     }
     expect(seen).toEqual([...rows].sort(newestFirst).map((r) => r.id));
+  });
+});
+
+describe('the history file of an earlier version', () => {
+  it('is upgraded in place: its runs are kept, and pages are read from an index range', async () => {
+    const old = await mkdtemp(path.join(os.tmpdir(), 'mooring-history-upgrade-'));
+    try {
+      const file = path.join(old, 'mooring.db');
+      // What a version with migrations 1-4 left behind.
+      const db = new Database(file);
+      db.exec('CREATE TABLE migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      for (const [i, sql] of MIGRATIONS.slice(0, 4).entries()) {
+        db.exec(sql);
+        db.prepare('INSERT INTO migrations (version, applied_at) VALUES (?, ?)').run(i + 1, iso(0));
+      }
+      const insert = db.prepare(
+        "INSERT INTO runs (source, stack, revision, trigger, started_at, result, plan, host, pid) VALUES ('main', ?, 'rev', 'cli', ?, ?, '[]', 'h', 1)",
+      );
+      for (let h = 1; h <= 30; h++) insert.run(`s${h % 3}`, iso(h), h % 4 === 0 ? 'failed' : 'succeeded');
+      db.close();
+
+      const upgraded = new HistoryStore(file);
+      try {
+        expect(upgraded.listRuns({ limit: 100 })).toHaveLength(30);
+        expect(ids(upgraded.listRuns({ from: iso(10), to: iso(13) }))).toEqual([12, 11, 10]);
+        const plan = (sql: string): string =>
+          upgraded.db
+            .prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+            .all()
+            .map((r) => r.detail)
+            .join('; ');
+        // A date range, and a stack with a result: one index range each, no sort of the matches.
+        const range = plan(
+          `SELECT * FROM runs WHERE started_at >= '${iso(10)}' AND started_at < '${iso(13)}' ORDER BY started_at DESC, id DESC LIMIT 200`,
+        );
+        expect(range).toMatch(/SEARCH runs USING (COVERING )?INDEX runs_by_started/);
+        expect(range).not.toMatch(/TEMP B-TREE/);
+        const failures = plan(
+          "SELECT * FROM runs WHERE stack = 's1' AND result = 'failed' ORDER BY started_at DESC, id DESC LIMIT 200",
+        );
+        expect(failures).toMatch(/SEARCH runs USING (COVERING )?INDEX runs_by_stack_result/);
+        expect(failures).not.toMatch(/TEMP B-TREE/);
+      } finally {
+        upgraded.close();
+      }
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
   });
 });
