@@ -174,18 +174,25 @@ export async function main(
   program
     .command('status [stacks...]')
     .description(
-      'sync status and health of every stack (exit 3 if a source or the engine is unreachable, 4 if a manifest is invalid)',
+      'sync status and health of every stack (exit 3 if a source or the engine is unreachable, 4 if a manifest or a source cannot be read)',
     )
     .option('--json', 'machine-readable output')
     .action(async (stacks: string[], o: { json?: boolean }) => {
       const e = await open();
-      const statuses = await e.status({ stacks });
+      const unreadable: { source: string; error: string }[] = [];
+      const statuses = await e.status({
+        stacks,
+        onUnreadable: (source, error) => unreadable.push({ source, error }),
+      });
       io.out(
         o.json
-          ? JSON.stringify({ stacks: statuses }, null, 2)
+          ? JSON.stringify({ stacks: statuses, unreadable }, null, 2)
           : formatStatus(statuses, io.color, e.listSources()),
       );
-      exitCode = statusExit(statuses, e);
+      for (const u of unreadable) {
+        io.err(`! Source "${u.source}" cannot be read, so its stacks are not shown: ${u.error}`);
+      }
+      exitCode = unreadable.length > 0 ? EXIT.manifest : statusExit(statuses, e);
     });
 
   program

@@ -333,64 +333,89 @@ export class Engine {
   ): Promise<LoadedStack[]> {
     const sources = opts.source ? [this.source(opts.source)] : this.history.listSources();
     const out: LoadedStack[] = [];
-    for (const s of sources) {
-      const git = this.gitSource(s);
-      const warnings = this.sourceWarnings(s);
-      let commit: string;
-      try {
-        commit = await git.resolve(opts.revision ?? null);
-      } catch (err) {
-        if (opts.revision && opts.stacks?.length) {
-          // The revision may belong to another source; only an error if no source has the stack.
-          continue;
-        }
-        if (opts.revision) throw err;
-        warnings.push(
-          `Source "${s.name}" has no revision to read yet (${errorMessage(err)}). Run \`mooring fetch ${s.name}\`.`,
-        );
-        continue;
-      }
-      const policyFile = [s.path, 'mooring.yaml'].filter(Boolean).join('/');
-      const reader = git.reader(commit);
-      const policyText = await reader.readFile(policyFile);
-      let policies: Record<string, StackPolicy> = {};
-      if (policyText !== null) {
-        const parsed = parsePolicyFile(policyText, policyFile);
-        if (parsed.ok) policies = parsed.stacks;
-        else {
-          warnings.push(
-            `${policyFile} is invalid, so every stack of "${s.name}" falls back to manual sync: ${parsed.errors
-              .map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)
-              .join('; ')}`,
-          );
-        }
-      }
-      for (const entry of await git.listStacks(commit)) {
-        const loaded = await loadStack({
-          reader,
-          stackDir: entry.dir,
-          composeFile: entry.composeFile,
-          safety: this.settings.safety,
-        });
-        const name = loaded.ok ? loaded.stack.name : loaded.name;
-        if (opts.stacks?.length && !opts.stacks.includes(name)) continue;
-        out.push({
-          source: s.name,
-          name,
-          revision: commit,
-          desired: loaded.ok ? loaded.stack : null,
-          errors: loaded.ok ? [] : loaded.errors,
-          policy: policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY,
-          warnings,
-        });
-      }
-    }
+    for (const s of sources) out.push(...(await this.loadSource(s, opts)));
     this.rejectDuplicateNames(out);
     if (opts.stacks?.length) {
       const missing = opts.stacks.filter((n) => !out.some((s) => s.name === n));
       if (missing.length > 0 && opts.revision) {
         throw new MooringError('not-found', `No stack ${missing.join(', ')} at revision ${opts.revision}.`);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The stacks of every source at its branch tip, where a source that cannot be read there (its
+   * folder gone at the new tip, say) does not stop the others: it is named in `unreadable` with why.
+   */
+  async loadEachSource(
+    opts: { stacks?: string[] } = {},
+  ): Promise<{ loaded: LoadedStack[]; unreadable: Map<string, string> }> {
+    const loaded: LoadedStack[] = [];
+    const unreadable = new Map<string, string>();
+    for (const s of this.history.listSources()) {
+      try {
+        loaded.push(...(await this.loadSource(s, opts)));
+      } catch (err) {
+        unreadable.set(s.name, errorMessage(err));
+      }
+    }
+    this.rejectDuplicateNames(loaded);
+    return { loaded, unreadable };
+  }
+
+  private async loadSource(
+    s: SourceState,
+    opts: { stacks?: string[]; revision?: string | null },
+  ): Promise<LoadedStack[]> {
+    const git = this.gitSource(s);
+    const warnings = this.sourceWarnings(s);
+    let commit: string;
+    try {
+      commit = await git.resolve(opts.revision ?? null);
+    } catch (err) {
+      // The revision may belong to another source; only an error if no source has the stack.
+      if (opts.revision && opts.stacks?.length) return [];
+      if (opts.revision) throw err;
+      warnings.push(
+        `Source "${s.name}" has no revision to read yet (${errorMessage(err)}). Run \`mooring fetch ${s.name}\`.`,
+      );
+      return [];
+    }
+    const policyFile = [s.path, 'mooring.yaml'].filter(Boolean).join('/');
+    const reader = git.reader(commit);
+    const policyText = await reader.readFile(policyFile);
+    let policies: Record<string, StackPolicy> = {};
+    if (policyText !== null) {
+      const parsed = parsePolicyFile(policyText, policyFile);
+      if (parsed.ok) policies = parsed.stacks;
+      else {
+        warnings.push(
+          `${policyFile} is invalid, so every stack of "${s.name}" falls back to manual sync: ${parsed.errors
+            .map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)
+            .join('; ')}`,
+        );
+      }
+    }
+    const out: LoadedStack[] = [];
+    for (const entry of await git.listStacks(commit)) {
+      const loaded = await loadStack({
+        reader,
+        stackDir: entry.dir,
+        composeFile: entry.composeFile,
+        safety: this.settings.safety,
+      });
+      const name = loaded.ok ? loaded.stack.name : loaded.name;
+      if (opts.stacks?.length && !opts.stacks.includes(name)) continue;
+      out.push({
+        source: s.name,
+        name,
+        revision: commit,
+        desired: loaded.ok ? loaded.stack : null,
+        errors: loaded.ok ? [] : loaded.errors,
+        policy: policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY,
+        warnings,
+      });
     }
     return out;
   }
@@ -446,11 +471,28 @@ export class Engine {
     }
   }
 
+  /**
+   * Status of every stack (or of the named ones). At the branch tips, a source that cannot be read
+   * does not hide the others: it is passed to `onUnreadable`, and its containers are not taken for
+   * stacks deleted in git. At an explicit revision, any failure to read is the answer.
+   */
   async status(
-    opts: { stacks?: string[]; revision?: string | null; recordDrift?: boolean } = {},
+    opts: {
+      stacks?: string[];
+      revision?: string | null;
+      recordDrift?: boolean;
+      onUnreadable?: (source: string, error: string) => void;
+    } = {},
   ): Promise<StackStatus[]> {
-    const loaded = await this.loadStacks(opts);
-    const { statuses } = await this.statusOfLoaded(loaded, { orphans: !opts.stacks?.length });
+    let loaded: LoadedStack[];
+    let unreadable = new Map<string, string>();
+    if (opts.revision) loaded = await this.loadStacks(opts);
+    else ({ loaded, unreadable } = await this.loadEachSource(opts));
+    for (const [source, error] of unreadable) opts.onUnreadable?.(source, error);
+    const { statuses } = await this.statusOfLoaded(loaded, {
+      orphans: !opts.stacks?.length,
+      unreadable: new Set(unreadable.keys()),
+    });
     if (opts.recordDrift ?? true) this.recordDrift(statuses, 'no longer drifting (seen by status)');
     return statuses.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -462,7 +504,7 @@ export class Engine {
    */
   async statusOfLoaded(
     loaded: LoadedStack[],
-    opts: { project?: string; orphans?: boolean } = {},
+    opts: { project?: string; orphans?: boolean; unreadable?: ReadonlySet<string> } = {},
   ): Promise<{ statuses: StackStatus[]; reachable: boolean; error: string | null }> {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
     const { observed, reachable, warning } = await this.observeAll(
@@ -478,7 +520,8 @@ export class Engine {
       const orphans = new Map<string, ObservedContainer[]>();
       for (const c of observed) {
         if (!c.managed || c.instance !== this.instanceId || !c.project || known.has(c.project)) continue;
-        if (!c.source || !sources.has(c.source)) continue;
+        // A source that could not be read says nothing about what it declares: absence is no deletion.
+        if (!c.source || !sources.has(c.source) || opts.unreadable?.has(c.source)) continue;
         orphans.set(c.project, [...(orphans.get(c.project) ?? []), c]);
       }
       for (const [name, containers] of orphans) {

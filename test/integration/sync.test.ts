@@ -367,4 +367,36 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     expect(history.runs[0]).toMatchObject({ stack: 'itcache', result: 'failed', plan: [] });
     expect(history.runs[0]?.error).toContain(`docker network create ${network}`);
   });
+
+  it('a source whose folder is gone at its tip is named; status still shows the other sources', async () => {
+    await mooring(home, ['source', 'add', 'cfg', repo.url]);
+    const team = await createRepo(server, `team-${Date.now()}`, {
+      'team/itbroken/compose.yaml': cache.replace('cache:', 'job:'),
+    });
+    expect((await mooring(home, ['source', 'add', 'team', team.url, '--path', 'team'])).code).toBe(0);
+    expect((await mooring(home, ['sync', 'itbroken'])).code).toBe(0);
+    // The folder is renamed in git: what `--path` names is not there any more.
+    await team.commit(
+      {
+        'team/itbroken/compose.yaml': null,
+        'ops/itbroken/compose.yaml': cache.replace('cache:', 'job:'),
+      },
+      'move the stacks to ops/',
+    );
+    await mooring(home, ['fetch']);
+
+    const json = await mooring(home, ['status', '--json']);
+    expect(json.code).toBe(4);
+    const report = JSON.parse(json.stdout) as Status & { unreadable: { source: string; error: string }[] };
+    expect(report.stacks.map((s) => s.name).sort()).toEqual(['itcache', 'itweb']);
+    expect(report.unreadable).toEqual([
+      { source: 'team', error: expect.stringContaining('Folder "team" does not exist') as unknown },
+    ]);
+    const text = await mooring(home, ['status']);
+    expect(text.stdout).toContain('itweb');
+    expect(text.stderr).toContain('! Source "team" cannot be read, so its stacks are not shown');
+    // Its running stack is not taken for one deleted in git.
+    expect(text.stdout).not.toContain('itbroken');
+    expect(await docker('ps', '-q', '--filter', 'label=com.docker.compose.project=itbroken')).not.toBe('');
+  });
 });

@@ -430,29 +430,20 @@ export class Controller {
           .catch(() => null),
       );
     }
-    let loaded: LoadedStack[];
-    try {
-      loaded = await this.engine.loadStacks();
-    } catch {
-      // One source that cannot be listed (its path is gone at the new head, say) must not stop the
-      // others: read them one by one, and keep enforcing the last stacks of the broken one.
-      loaded = [];
-      for (const s of sources) {
-        try {
-          loaded.push(...(await this.engine.loadStacks({ source: s.name })));
-        } catch (inner) {
-          heads.set(s.name, null);
-          loaded.push(...this.loaded.filter((x) => x.source === s.name));
-          this.sayOnce(
-            `source:${s.name}`,
-            `unreadable:${errorMessage(inner)}`,
-            'error',
-            'error',
-            `source ${s.name} cannot be read (${errorMessage(inner)}); its stacks stay as last read`,
-            { source: s.name },
-          );
-        }
-      }
+    // A source that cannot be read (its path gone at the new head, say) does not stop the others;
+    // the stacks last read from it are still enforced.
+    const { loaded, unreadable } = await this.engine.loadEachSource();
+    for (const [name, error] of unreadable) {
+      heads.set(name, null);
+      loaded.push(...this.loaded.filter((x) => x.source === name));
+      this.sayOnce(
+        `source:${name}`,
+        `unreadable:${error}`,
+        'error',
+        'error',
+        `source ${name} cannot be read (${error}); its stacks stay as last read`,
+        { source: name },
+      );
     }
     this.loaded = loaded;
     this.heads = heads;
