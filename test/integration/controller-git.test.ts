@@ -1,4 +1,5 @@
-// The controller and git: a git server that goes away (the last revision keeps being enforced), a bad
+// The controller and git: a git server that goes away (the last revision keeps being enforced), a
+// source whose folder is gone at a new head (its last stacks are kept and enforced), a bad
 // commit on an auto stack (recorded once, nothing touched, the next good commit syncs), and a local
 // source whose new commits are seen on disk without waiting for a poll.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -152,6 +153,41 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     } finally {
       if (!restarted) await server.start();
     }
+  });
+
+  it('a source whose folder is gone at the new head keeps its last stacks enforced, and says so', async () => {
+    const repo: TestRepo = await createRepo(server, `ctl-path-${Date.now()}`, {
+      'team/mooring.yaml': POLICY,
+      [`team/ctlgit${S}/compose.yaml`]: app('one'),
+    });
+    await engine.addSource({ name: 'team', url: repo.url, path: 'team' });
+    await startController();
+    await synced(`ctlgit${S}`);
+    const first = stack(`ctlgit${S}`)!.revision;
+
+    // The folder is renamed in git: nothing of it may read as "every stack was deleted".
+    await repo.commit(
+      {
+        'team/mooring.yaml': null,
+        [`team/ctlgit${S}/compose.yaml`]: null,
+        'ops/mooring.yaml': POLICY,
+        [`ops/ctlgit${S}/compose.yaml`]: app('two'),
+      },
+      'move to ops/',
+    );
+    await controller!.fetchNow();
+    await waitFor('the controller said so', () =>
+      log.text().includes('source team cannot be read (Folder "team" does not exist'),
+    );
+    expect(stack(`ctlgit${S}`)?.revision).toBe(first);
+    // The last stacks read are still enforced.
+    await docker('stop', '-t', '1', `ctlgit${S}-app-1`);
+    await waitFor(
+      'healed from the last revision read',
+      async () => (await inspect(`ctlgit${S}-app-1`)).State.Running,
+    );
+    expect(await greeting(`ctlgit${S}-app-1`)).toBe('one');
+    expect(runs(`ctlgit${S}`).every((r) => r.plan.every((a) => a.kind !== 'remove'))).toBe(true);
   });
 
   it('a bad commit on an auto stack: recorded once per revision, containers left as they were, the next good commit syncs', async () => {
