@@ -33,14 +33,14 @@ export async function coldSync(size: Size): Promise<BenchOutput> {
   const numbers: Record<string, number[]> = {};
   const rows: string[][] = [];
   const targets: TargetCheck[] = [];
-  const hangs: string[] = [];
+  const incidents: string[] = [];
   for (const n of plan.services) {
     const f = await stackFixture(`cold${n}`, { services: n, ports: true });
     const m: number[] = [];
     const c: number[] = [];
     const fl: number[] = [];
     const flEngine: number[] = [];
-    const hung: number[][] = [[], [], []];
+    const failed: Record<string, number[]>[] = [{}, {}, {}];
     try {
       const trials = plan.trials(n);
       for (let t = 0; t < trials; t++) {
@@ -65,11 +65,21 @@ export async function coldSync(size: Size): Promise<BenchOutput> {
               flEngine.push(Number(r.stdout.trim()));
             }
           } catch (err) {
-            // A hang is a result (docker-compose 1.29 was seen to stop for good part way through an
-            // `up` of 100 services under load): counted and reported, the trial's time left out.
-            if (!(err instanceof CommandTimeout)) throw err;
-            hung[tool]!.push(t + 1);
-            progress(`cold sync N=${n} trial ${t + 1}: ${err.message}`);
+            // A hang or a failure is a result (docker-compose 1.29 was seen to stop for good part way
+            // through an `up` of 100 services under load, and to fail with "Pool is closed"): counted
+            // and reported, the trial's time left out.
+            const message = err instanceof Error ? err.message : String(err);
+            const why =
+              err instanceof CommandTimeout
+                ? 'did not finish and was killed'
+                : `failed (${
+                    message
+                      .split('\n')
+                      .find((l) => /error/i.test(l))
+                      ?.trim() ?? message.split('\n')[0]
+                  })`;
+            (failed[tool]![why] ??= []).push(t + 1);
+            progress(`cold sync N=${n} trial ${t + 1}: ${message.split('\n')[0]}`);
           }
         }
         progress(
@@ -87,10 +97,8 @@ export async function coldSync(size: Size): Promise<BenchOutput> {
     const mf = ratio(stats(m).median, stats(fl).median);
     rows.push([`${n}`, spread(m), spread(c), spread(fl), times(mc), times(mf)]);
     for (const [k, tool] of ['`mooring sync`', '`docker-compose up -d`', 'the floor script'].entries()) {
-      if (hung[k]!.length > 0) {
-        hangs.push(
-          `N=${n}: ${tool} did not finish and was killed in trial ${hung[k]!.join(', ')} (left out of the figures).`,
-        );
+      for (const [why, trials] of Object.entries(failed[k]!)) {
+        incidents.push(`N=${n}: ${tool} ${why} in trial ${trials.join(', ')} (left out of the figures).`);
       }
     }
     targets.push(
@@ -113,6 +121,6 @@ is a limit above twice the number of services).
 ${table(['N', '`mooring sync`', '`docker-compose up -d`', 'floor (dockerode)', 'Mooring / compose', 'Mooring / floor'], rows)}
 
 Median (min–max, n trials). Ratios are of medians; targets: Mooring ≤ 0.70× compose, ≤ 1.15× the floor.
-${hangs.length ? `\n${hangs.map((h) => `- ${h}`).join('\n')}\n` : ''}`;
+${incidents.length ? `\n${incidents.map((h) => `- ${h}`).join('\n')}\n` : ''}`;
   return { id: 'cold-sync', title: 'Cold sync', section, numbers, targets };
 }
