@@ -157,7 +157,7 @@ function readCovered() {
  * Runs the CommonJS bundle with V8's code cache; returns its exports and a function that saves the
  * cache. V8 compiles a function when it first runs, and the cache holds what was compiled before it
  * was made: a cache made after `--help` leaves the compose parser out, and every `status` compiled it
- * again (about 60 ms of 100 services' status, docs/benchmarks.md). So the cache is made again after
+ * again (15-60 ms of a 100-service status here, docs/benchmarks.md). So the cache is made again after
  * the first run of each command, with everything compiled until then.
  */
 function load() {
