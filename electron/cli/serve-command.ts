@@ -41,6 +41,7 @@ export function registerServe(program: Command, open: () => Promise<Engine>, io:
       const server = await startServer({
         service,
         staticDir: RENDERER_DIR,
+        log: io.err,
         ...(o.port !== undefined ? { port: o.port } : {}),
       });
       io.out(

@@ -1,14 +1,32 @@
 // Browser mode: the built renderer and the API over a WebSocket, on 127.0.0.1 only.
 // Anything on this machine can connect to a loopback port, and any web page the user visits can
 // try, so the socket demands a random token (in the URL we print, never in a file) and an Origin
-// that is this server's own (a foreign page's WebSocket carries its own Origin).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+// that is this server's own (a foreign page's WebSocket carries its own Origin), and every request
+// must name this server in its Host (DNS rebinding).
+//
+// The process also runs the controller, so no input may end it (issue 10, hole 3): every handler is
+// guarded, sync and async; every socket has an 'error' listener (http's own through 'clientError',
+// upgraded sockets, each WebSocket); a message has a size limit with a clear close code.
+// test/integration/server-fuzz.test.ts throws the hostile inputs at a real one.
+import { randomBytes } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { ApiError, Reply } from '../shared/api.ts';
 import type { ApiService } from '../engine/api-service.ts';
+import {
+  DEFAULT_RATE_LIMIT,
+  WrongTokenLimiter,
+  allowedHosts,
+  allowedOrigins,
+  isAllowedHost,
+  sameToken,
+  splitTarget,
+  type RateLimitOptions,
+} from './request-guard.ts';
+import { sendText, serveStatic } from './static-files.ts';
 
 export interface ServerOptions {
   service: ApiService;
@@ -18,6 +36,10 @@ export interface ServerOptions {
   port?: number;
   /** For tests; a random one otherwise. */
   token?: string;
+  /** Wrong-token lockout; tests shorten it. */
+  rateLimit?: RateLimitOptions;
+  /** Where the server reports a lockout or its own failure (stderr for `mooring serve`). Client mistakes are not reported: anyone can make them, as often as they like. */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -27,99 +49,138 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
-
-const SECURITY_HEADERS = {
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
-function sameToken(given: string | null, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function serveStatic(
-  staticDir: string,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, SECURITY_HEADERS).end();
-    return;
-  }
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  let rel = decodeURIComponent(url.pathname);
-  if (rel === '/' || !path.extname(rel)) rel = '/index.html'; // client-side routes
-  const file = path.resolve(staticDir, `.${rel}`);
-  if (!file.startsWith(path.resolve(staticDir) + path.sep)) {
-    res.writeHead(403, SECURITY_HEADERS).end();
-    return;
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'Cache-Control': rel === '/index.html' ? 'no-cache' : 'max-age=31536000, immutable',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  } catch {
-    res.writeHead(404, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain' }).end('not found');
-  }
-}
+/** The largest API call; the renderer's are a few hundred bytes. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+const TOO_BIG_REASON = `Message too large: the limit is ${MAX_MESSAGE_BYTES} bytes.`;
+/** Replies queued for a client that stopped reading: past this it is dropped rather than grow memory. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/**
+ * Each connection holds a file descriptor, and the engine needs its own for git, Docker and SQLite;
+ * a local process opening thousands must run out of ours, not theirs.
+ */
+const MAX_CONNECTIONS = 256;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const server = http.createServer((req, res) => {
-    void serveStatic(opts.staticDir, req, res);
-  });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const log = opts.log ?? ((): void => undefined);
+  // Real path once, so containment checks compare like with like.
+  const root = await realpath(opts.staticDir);
+  const limiter = new WrongTokenLimiter(opts.rateLimit ?? DEFAULT_RATE_LIMIT);
+  // Short header and request timeouts: a half-sent request (slowloris) holds a connection only briefly.
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 });
+  server.maxConnections = MAX_CONNECTIONS;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const origins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+  const hosts = allowedHosts(port);
+  const origins = allowedOrigins(port);
 
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const refuse = (status: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // After listen, 'error' is an accept failure (EMFILE): worth saying, never worth dying for.
+  server.on('error', (err) => {
+    log(`browser mode: ${err.message}`);
+  });
+  wss.on('error', (err) => {
+    log(`browser mode: ${err.message}`);
+  });
+
+  server.on('request', (req, res) => {
+    handleRequest(req, res).catch((err: unknown) => {
+      log(`browser mode: ${req.method ?? '?'} failed: ${errorText(err)}`);
+      failResponse(res);
+    });
+  });
+
+  // async, so that a throw anywhere inside becomes the rejection handled above.
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!isAllowedHost(req.headers.host, hosts)) {
+      // 421 Misdirected Request (RFC 9110 §15.5.20), not 403: nothing is wrong with who asks, the
+      // request names a host this server does not serve (a rebound DNS name, a proxy's guess).
+      sendText(res, 421, `This server answers only to 127.0.0.1:${port} and localhost:${port}.`);
+      return;
+    }
+    await serveStatic(root, splitTarget(req.url).pathname, req, res);
+  }
+
+  // A request http's parser refused (bad request line, huge headers, a timeout, a reset). With this
+  // listener the socket is ours to answer and close; Node's own default is the model.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => {
+      socket.destroy();
+    });
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // http stops listening for errors on a socket it hands over: a reset from the client would
+    // otherwise be an unhandled 'error'. ws adds its own once it takes the socket.
+    socket.on('error', () => {
+      socket.destroy();
+    });
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      log(`browser mode: upgrade failed: ${errorText(err)}`);
+      socket.destroy();
+    }
+  });
+
+  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (status: string, extra = ''): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`, () => {
+        socket.destroy();
+      });
     };
-    if (url.pathname !== '/api') {
-      refuse(404, 'Not Found');
+    // Same order of checks as a browser's request would fail them; the token comes last, so that
+    // only a request that could have come from our own page spends a try of the rate limit.
+    if (!isAllowedHost(req.headers.host, hosts)) {
+      refuse('421 Misdirected Request'); // see handleRequest for why 421
+      return;
+    }
+    const { pathname, query } = splitTarget(req.url);
+    if (pathname !== '/api') {
+      refuse('404 Not Found');
       return;
     }
     if (!origins.has(req.headers.origin ?? '')) {
-      refuse(403, 'Forbidden');
+      refuse('403 Forbidden');
       return;
     }
-    if (!sameToken(url.searchParams.get('token'), token)) {
-      refuse(401, 'Unauthorized');
+    const verdict = limiter.check();
+    if (!verdict.allowed) {
+      refuse('429 Too Many Requests', `Retry-After: ${verdict.retryAfterSec}\r\n`);
+      return;
+    }
+    const given = query.get('token');
+    if (!sameToken(given, token)) {
+      if (limiter.recordFailure(given)) {
+        const { maxFailures, windowMs, lockMs } = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
+        log(
+          `browser mode: ${maxFailures} different wrong access tokens within ${windowMs / 1000} s; ` +
+            `refusing new connections for ${lockMs / 1000} s. Something on this machine may be guessing the token.`,
+        );
+      }
+      refuse('401 Unauthorized');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      attach(ws, opts.service);
+      attach(ws, opts.service, log);
     });
-  });
+  }
 
   return {
     url: `http://127.0.0.1:${port}/#token=${token}`,
@@ -142,37 +203,107 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A request whose handler failed: a 500 if nothing was sent yet, else the connection is cut. */
+function failResponse(res: http.ServerResponse): void {
+  try {
+    if (res.headersSent) res.destroy();
+    else sendText(res, 500, 'internal error');
+  } catch {
+    res.destroy();
+  }
+}
+
+type ParsedCall =
+  | { ok: true; id: number; method: string; params: unknown }
+  | { ok: false; id: number | null; message: string };
+
+const SHAPE = 'expected a JSON text message {id, method, params}';
+
+/** Any bytes a client may send, to a call or to the reason it is not one. Never throws. */
+export function parseCall(data: RawData, isBinary: boolean): ParsedCall {
+  if (isBinary) return { ok: false, id: null, message: SHAPE };
+  const text = Buffer.isBuffer(data)
+    ? data.toString('utf8')
+    : Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data).toString('utf8');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return { ok: false, id: null, message: `not JSON; ${SHAPE}` };
+  }
+  // `null`, `1`, `[]` parse too: reading `.id` of null threw inside ws's data handler and ended the process.
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    return { ok: false, id: null, message: SHAPE };
+  }
+  const { id, method, params } = msg as Record<string, unknown>;
+  const numericId = typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
+  if (numericId === null || typeof method !== 'string') return { ok: false, id: numericId, message: SHAPE };
+  return { ok: true, id: numericId, method, params };
+}
+
 /** One client: requests `{id, method, params}` get `{id, reply}`; pushed events go out as `{event}`. */
-function attach(ws: WebSocket, service: ApiService): void {
+function attach(ws: WebSocket, service: ApiService, log: (line: string) => void): void {
+  // ws reports every protocol fault a client causes (an oversize message, bad UTF-8, a bad frame)
+  // as 'error' after closing with the matching code. Without a listener that ended the process; the
+  // close already told the client, and a stranger's mistakes are not worth a line on stderr.
+  ws.on('error', () => undefined);
+  // ws closes an oversize message with a bare 1009; the client's console should say what the limit is.
+  // It closes through the instance's close(), so an own property is the one place to add the reason.
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer): void => {
+    close(code, reason ?? (code === 1009 ? TOO_BIG_REASON : undefined));
+  };
+
+  const send = (msg: { id: number | null; reply: Reply<unknown> } | { event: unknown }): void => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      ws.terminate(); // it stopped reading; it can reconnect and fetch a fresh snapshot
+      return;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(msg);
+    } catch (err) {
+      log(`browser mode: a reply could not be encoded: ${errorText(err)}`);
+      if (!('id' in msg)) return;
+      text = JSON.stringify({ id: msg.id, reply: internalError() });
+    }
+    ws.send(text);
+  };
+  const fail = (id: number | null, message: string): void => {
+    send({ id, reply: { ok: false, error: { code: 'invalid-input', message } } });
+  };
+
   const unsubscribe = service.subscribe((event) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event }));
+    send({ event });
   });
   ws.on('close', unsubscribe);
-  ws.on('message', (data: Buffer) => {
-    let msg: { id?: unknown; method?: unknown; params?: unknown };
-    try {
-      msg = JSON.parse(data.toString('utf8')) as typeof msg;
-    } catch {
-      ws.send(
-        JSON.stringify({
-          id: null,
-          reply: { ok: false, error: { code: 'invalid-input', message: 'not JSON' } },
-        }),
-      );
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const call = parseCall(data, isBinary);
+    if (!call.ok) {
+      fail(call.id, call.message);
       return;
     }
-    const id = typeof msg.id === 'number' ? msg.id : null;
-    if (id === null || typeof msg.method !== 'string') {
-      ws.send(
-        JSON.stringify({
-          id,
-          reply: { ok: false, error: { code: 'invalid-input', message: 'expected {id, method, params}' } },
-        }),
-      );
-      return;
-    }
-    void service.handle(msg.method, msg.params).then((reply) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, reply }));
-    });
+    service.handle(call.method, call.params).then(
+      (reply) => {
+        send({ id: call.id, reply });
+      },
+      (err: unknown) => {
+        // handle() turns every failure into a reply; reaching here is a bug, still not a crash.
+        log(`browser mode: ${call.method} failed: ${errorText(err)}`);
+        send({ id: call.id, reply: internalError() });
+      },
+    );
   });
+}
+
+function internalError(): Reply<never> {
+  const error: ApiError = { code: 'internal', message: 'Mooring failed to answer this call; see its log.' };
+  return { ok: false, error };
 }
