@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Node } from 'yaml';
 import type { DesiredMount } from '../../shared/model.ts';
 import { exposesDockerSocket, normalizeHostPath, safetyMessages, underBindRoots } from './safety.ts';
-import type { StackContext } from './types.ts';
+import type { RepoReader, StackContext } from './types.ts';
 import type { Entry } from './yaml-file.ts';
 
 interface Where {
@@ -160,6 +160,13 @@ async function repoBind(
     ctx.yaml.errorAt(at.node, `${at.path}: ${source} points outside the config repo`);
     return null;
   }
+  // Checked when the stack is loaded, not only when the copy is written before the first change: the
+  // stack shows as invalid with the entry named, in status and preview, and is never planned.
+  const problem = checksMounts(ctx.reader) ? await ctx.reader.mountProblem(repoPath) : null;
+  if (problem !== null) {
+    ctx.yaml.errorAt(at.node, `${at.path}: ${source} cannot be mounted from the config repo: ${problem}`);
+    return null;
+  }
   const object = await ctx.reader.stat(repoPath);
   if (object === null) {
     ctx.yaml.errorAt(
@@ -169,6 +176,19 @@ async function repoBind(
     return null;
   }
   return { type: 'repo', repoPath, oid: object.oid, objectType: object.type, target, readOnly };
+}
+
+/**
+ * The git reader's own check of what a mount would write out (a link leaving the repo, a tree written
+ * by hand that holds a link and a folder of one name, a name this file system cannot hold), memoized
+ * by tree id there. Readers made by tests may not have it: the copy is checked again when written.
+ */
+interface MountChecker {
+  mountProblem(path: string): Promise<string | null>;
+}
+
+function checksMounts(reader: RepoReader): reader is RepoReader & MountChecker {
+  return typeof (reader as Partial<MountChecker>).mountProblem === 'function';
 }
 
 /** Repo-relative posix path of `relative` seen from the stack folder ('' is the root), or null if it escapes. */

@@ -12,8 +12,10 @@ import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import { isConnectionError } from '../docker/docker-adapter.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { GitSource, TreeFile } from '../source/index.ts';
+import { UnsafeTreeError } from '../source/git-source.ts';
 import { parseDockerignore } from './dockerignore.ts';
 import { tarEnd, tarEntry } from './tar.ts';
+import { withoutUserinfo } from '../source/url-credentials.ts';
 
 export interface BuildOptions {
   /** Local path or http(s) URL of the app repo. */
@@ -208,7 +210,7 @@ function normalizeRepo(input: string): Repo & { config: SourceConfig } {
       u.password = '';
       display = u.toString();
     } catch {
-      throw new MooringError('usage', `"${input}" is not a valid URL.`);
+      throw new MooringError('usage', `"${withoutUserinfo(input)}" is not a valid URL.`);
     }
     // One mirror per URL, named so a person can tell which it is.
     const hash = createHash('sha256').update(display).digest('hex').slice(0, 10);
@@ -221,7 +223,7 @@ function normalizeRepo(input: string): Repo & { config: SourceConfig } {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input) || /^[^/]+@[^:]+:/.test(input)) {
     throw new MooringError(
       'usage',
-      `Only http(s) URLs and local paths are supported for the app repo (not "${input}").`,
+      `Only http(s) URLs and local paths are supported for the app repo (not "${withoutUserinfo(input)}").`,
     );
   }
   const abs = path.resolve(input);
@@ -272,7 +274,19 @@ export async function packContext(
       `There is no ${dockerfile} at ${commit.slice(0, 12)}; give the Dockerfile's repo-relative path with --dockerfile.`,
     );
   }
-  const all = await source.listTree(dir.oid);
+  let all: TreeFile[];
+  try {
+    all = await source.listTree(dir.oid);
+  } catch (err) {
+    // Two entries of one path (a link and a folder of one name, written by hand) would have the
+    // daemon's unpacker write the folder's files through the link: refused before a byte is sent.
+    if (!(err instanceof UnsafeTreeError)) throw err;
+    throw new MooringError(
+      'failed',
+      `The build context "${context || '.'}" at ${commit.slice(0, 12)} cannot be packed: ${joinRepo(context, err.entry)}: ${err.why}.`,
+      { cause: err },
+    );
+  }
   const ignoreFile = all.find((f) => f.path === '.dockerignore');
   const ignore = ignoreFile
     ? parseDockerignore(new TextDecoder().decode(await source.readBlob(ignoreFile.oid)))
@@ -283,6 +297,18 @@ export async function packContext(
   const keep = (f: TreeFile): boolean =>
     f.path === inContext || f.path === '.dockerignore' || ignore === null || !ignore.ignores(f.path);
   const files = all.filter(keep);
+  // A link travels as a link (as `docker build` sends one; the daemon unpacks the context confined to
+  // its folder), but one whose target is no path would only fail half-way through the stream.
+  for (const f of files) {
+    if (f.mode !== '120000') continue;
+    const target = await source.readBlob(f.oid);
+    if (target.length === 0 || target.length > 4096 || target.includes(0)) {
+      throw new MooringError(
+        'failed',
+        `The build context "${context || '.'}" at ${commit.slice(0, 12)} cannot be packed: ${joinRepo(context, f.path)} is a symbolic link whose target is no path (empty, too long, or with a NUL).`,
+      );
+    }
+  }
   // A Dockerfile outside the context travels under a name of its own, as `docker build -f` does.
   const extra = inContext === null ? `.mooring-dockerfile-${df.oid.slice(0, 12)}` : null;
   // The commit's time, not now: the same commit packs to the same bytes.

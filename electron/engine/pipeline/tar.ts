@@ -19,8 +19,27 @@ export interface TarEntry {
 const BLOCK = 512;
 const encoder = new TextEncoder();
 
+/**
+ * Why a path or link target cannot go into an archive as is, or null. Paths come from git names,
+ * which a hand-written tree can make odd: an archive entry must never name a place outside the folder
+ * it is unpacked in, and a NUL would cut a ustar field short so that the unpacker reads another name.
+ */
+function entryProblem(entry: TarEntry): string | null {
+  const segments = entry.path.split('/');
+  if (entry.path.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    return `"${entry.path}" is not a plain relative path`;
+  }
+  if (entry.path.includes('\0')) return 'a path holds a NUL';
+  if (entry.linkTarget !== undefined && (entry.linkTarget === '' || entry.linkTarget.includes('\0'))) {
+    return `the link "${entry.path}" has an empty target or one with a NUL`;
+  }
+  return null;
+}
+
 /** The bytes of one entry: header(s), data, padding to a whole block. */
 export function tarEntry(entry: TarEntry): Buffer {
+  const problem = entryProblem(entry);
+  if (problem !== null) throw new Error(`tar: ${problem}`);
   const data = entry.linkTarget === undefined ? (entry.data ?? new Uint8Array()) : new Uint8Array();
   const parts: Buffer[] = [];
   const pax: Record<string, string> = {};

@@ -29,11 +29,23 @@ export interface TreeStat {
   oid: string;
 }
 
-/** Reads files of one commit, by repo-relative posix path. */
+/**
+ * Reads files of one commit, by repo-relative posix path. A symbolic link in the repo is followed while
+ * it stays inside the repo, as a checkout would show it; one that leads out of the repo (an absolute
+ * target, too many `..`), or a name that appears twice in its folder, reads as missing. Nothing is ever
+ * read from the machine's own files: a link is resolved among git objects only.
+ */
 export interface RepoReader {
   /** UTF-8 text of a file, or null when the path is missing or is a folder. */
   readFile(path: string): Promise<string | null>;
   stat(path: string): Promise<TreeStat | null>;
+  /**
+   * Why the file or folder at a path cannot be written out as files on this machine (a link out of
+   * the repo, a folder holding a link and a folder of one name, a name this file system cannot hold…),
+   * naming the entry; null when it can, or when the path is simply missing. Cheap: folders are checked
+   * once per object id.
+   */
+  mountProblem(path: string): Promise<string | null>;
 }
 
 export interface TreeFile {
@@ -67,6 +79,38 @@ export interface FetchOutcome {
   notes?: { merge: NotesMerge; error: string | null };
 }
 
+/** The first entry below a tree that cannot be written out as a file here, and why. */
+export interface TreeProblem {
+  /** Path relative to the checked tree ('' is the tree itself). */
+  path: string;
+  why: string;
+}
+
+export interface TreeCheck {
+  problem: TreeProblem | null;
+  /** Levels of folders, the tree itself included. */
+  depth: number;
+  /** Files and links below it, recursively. */
+  files: number;
+}
+
+/**
+ * A tree that must not be written out or packed as it is: two entries of one path, or a path segment
+ * that is empty, "." or "..". `entry` is relative to the listed tree, for the caller to place.
+ */
+export class UnsafeTreeError extends MooringError {
+  constructor(
+    readonly entry: string,
+    readonly why: string,
+  ) {
+    super('failed', `${entry}: ${why}`);
+    this.name = 'UnsafeTreeError';
+  }
+}
+
+type Resolved = { kind: 'found'; stat: TreeStat } | { kind: 'missing' } | { kind: 'refused'; why: string };
+const MISSING: Resolved = { kind: 'missing' };
+
 /** Where a publish ended: moved the branch, or found it moved by someone else (fetch and try again). */
 export type PublishResult = 'ok' | 'rejected';
 
@@ -74,6 +118,14 @@ const REMOTE = 'origin';
 const TRACKING = `refs/remotes/${REMOTE}/`;
 const REMOTE_HEAD = `${TRACKING}HEAD`;
 const SYMLINK_MODE = '120000';
+/** Links followed while resolving one path, as Linux's own limit (ELOOP). */
+const MAX_LINKS = 40;
+/** A link target longer than PATH_MAX is no target any file system takes. */
+const MAX_LINK_TARGET = 4096;
+/** Folders nested deeper than this are refused when written out: no repo of config files needs it. */
+export const MAX_TREE_DEPTH = 256;
+/** Files in one mounted folder (a disk-filling commit is refused before anything is written). */
+export const MAX_TREE_FILES = 100_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_LOG_LIMIT = 200;
 // Parsed trees and commits are immutable (keyed by oid), so caching them is always correct; the bound
@@ -138,6 +190,7 @@ export class GitSource {
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commits = new Map<string, CommitObject>();
   private readonly stacksByTree = new Map<string, Promise<FoundStack[]>>();
+  private readonly checkedTrees = new Map<string, Promise<TreeCheck>>();
 
   constructor(opts: GitSourceOptions) {
     this.config = opts.config;
@@ -249,16 +302,51 @@ export class GitSource {
     // Resolved on first use, so an unknown commit fails in the read, not as an unhandled rejection.
     let root: Promise<string> | null = null;
     const rootTree = (): Promise<string> => (root ??= this.rootTree(commit));
+    const resolve = async (file: string): Promise<Resolved> => {
+      const p = normalizePath(file);
+      if (p === null) return { kind: 'refused', why: `${file} leads outside the config repo` };
+      return this.resolveIn(await rootTree(), p);
+    };
     return {
       readFile: async (file) => {
-        const p = normalizePath(file);
-        const stat = p === null ? null : await this.statIn(await rootTree(), p);
-        if (stat?.type !== 'blob') return null;
-        return new TextDecoder().decode(await this.readBlob(stat.oid));
+        const found = await resolve(file);
+        if (found.kind !== 'found' || found.stat.type !== 'blob') return null;
+        try {
+          return new TextDecoder().decode(await this.readBlob(found.stat.oid));
+        } catch (err) {
+          if (!(err instanceof MooringError)) throw err;
+          throw new MooringError(err.code, `${file}: ${err.message}`, { cause: err });
+        }
       },
       stat: async (file) => {
-        const p = normalizePath(file);
-        return p === null ? null : this.statIn(await rootTree(), p);
+        const found = await resolve(file);
+        return found.kind === 'found' ? found.stat : null;
+      },
+      mountProblem: async (file) => {
+        const found = await resolve(file);
+        if (found.kind === 'refused') return found.why;
+        if (found.kind === 'missing' || found.stat.type !== 'tree') return null;
+        let check: TreeCheck;
+        try {
+          check = await this.checkTree(found.stat.oid);
+        } catch (err) {
+          // An entry whose mode lies (a folder mode on a file object): this stack's problem, not the
+          // whole source's, so it is reported here rather than thrown.
+          if (!(err instanceof MooringError)) throw err;
+          return `${file}: ${err.message}`;
+        }
+        // Named by the path the compose file wrote, even when a link led elsewhere.
+        const p = normalizePath(file)!;
+        if (check.problem !== null) {
+          return `${shortPath(joinPath(p, check.problem.path))}: ${check.problem.why}`;
+        }
+        if (check.depth > MAX_TREE_DEPTH) {
+          return `${p}: folders nest ${check.depth} levels deep in it, more than ${MAX_TREE_DEPTH}`;
+        }
+        if (check.files > MAX_TREE_FILES) {
+          return `${p}: it holds ${check.files} files, more than ${MAX_TREE_FILES}`;
+        }
+        return null;
       },
     };
   }
@@ -269,23 +357,80 @@ export class GitSource {
       const { blob } = await git.readBlob({ fs: readFs, gitdir: this.gitdir, oid, cache: this.gitCache });
       return blob;
     } catch (err) {
-      const message = `File object ${oid} is not in ${this.label()}: ${errorMessage(err)}`;
+      // A tree entry may claim a file mode for a folder object (written by hand): say so, not "missing".
+      const message =
+        errorCode(err) === 'ObjectTypeError'
+          ? `Object ${oid} of ${this.label()} is listed as a file but is not one (${errorMessage(err)}); the commit was written by hand or the repository is damaged.`
+          : `File object ${oid} is not in ${this.label()}: ${errorMessage(err)}`;
       throw new MooringError('not-found', message, { cause: err });
     }
   }
 
-  /** Every file below a tree (recursively; submodules skipped), paths relative to that tree, sorted. */
+  /**
+   * Every file below a tree (recursively; submodules skipped), paths relative to that tree, sorted.
+   * What is listed is written out as files or packed into an archive, so a tree that would make two
+   * entries of one path (a name twice in a folder, a link and a folder of one name) or a path with an
+   * empty, "." or ".." segment is refused with an UnsafeTreeError naming the entry: git never writes
+   * such a tree, only a hand-made commit does.
+   */
   async listTree(oid: string): Promise<TreeFile[]> {
     const files: TreeFile[] = [];
     const walk = async (treeOid: string, prefix: string): Promise<void> => {
-      for (const entry of await this.tree(treeOid)) {
-        const p = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
+      const entries = await this.tree(treeOid);
+      const twice = duplicateEntry(entries);
+      if (twice !== null) throw new UnsafeTreeError(joinPath(prefix, twice.name), twice.why);
+      for (const entry of entries) {
+        const p = joinPath(prefix, entry.path);
+        const bad = portableNameProblem(entry.path);
+        if (bad !== null) throw new UnsafeTreeError(p, bad);
         if (entry.type === 'tree') await walk(entry.oid, p);
         else if (entry.type === 'blob') files.push({ path: p, oid: entry.oid, mode: entry.mode });
       }
     };
     await walk(oid, '');
     return files.sort((a, b) => compare(a.path, b.path));
+  }
+
+  /**
+   * Whether a tree can be written out as files here: every name valid on this platform, no two that
+   * one file system would take for the same file, not too deep, not too many files. Memoized by oid (a
+   * tree's check is its entries' and its subtrees'), so a stack's load pays for a folder once.
+   */
+  checkTree(oid: string): Promise<TreeCheck> {
+    let check = this.checkedTrees.get(oid);
+    if (!check) {
+      check = this.checkTreeUncached(oid);
+      check.catch(() => {
+        this.checkedTrees.delete(oid);
+      });
+      if (this.checkedTrees.size >= CACHE_LIMIT) this.checkedTrees.clear();
+      this.checkedTrees.set(oid, check);
+    }
+    return check;
+  }
+
+  private async checkTreeUncached(oid: string): Promise<TreeCheck> {
+    const entries = await this.tree(oid);
+    const clash = duplicateEntry(entries) ?? siblingProblem(entries.map((e) => e.path));
+    if (clash !== null) return { problem: { path: clash.name, why: clash.why }, depth: 1, files: 0 };
+    let depth = 1;
+    let files = 0;
+    for (const entry of entries) {
+      const bad = entryNameProblem(entry.path);
+      if (bad !== null) return { problem: { path: entry.path, why: bad }, depth, files };
+      if (entry.type === 'blob') files += 1;
+      if (entry.type !== 'tree') continue;
+      const inner = await this.checkTree(entry.oid);
+      if (inner.problem !== null) {
+        const where = joinPath(entry.path, inner.problem.path);
+        return { problem: { path: where, why: inner.problem.why }, depth, files };
+      }
+      // Depth and size are judged by the caller, for the folder it mounts: a subtree is not too deep
+      // on its own, only under that folder.
+      depth = Math.max(depth, inner.depth + 1);
+      files += inner.files;
+    }
+    return { problem: null, depth, files };
   }
 
   /**
@@ -762,13 +907,16 @@ export class GitSource {
     try {
       ({ tree } = await git.readTree({ fs: readFs, gitdir: this.gitdir, oid, cache: this.gitCache }));
     } catch (err) {
-      throw new MooringError(
-        'not-found',
-        `Folder object ${oid} is not in ${this.label()}: ${errorMessage(err)}`,
-        {
-          cause: err,
-        },
-      );
+      const code = errorCode(err);
+      // A tree holding "..", "/" or ".git" (isomorphic-git refuses to parse it), or an entry that claims
+      // a folder mode for a file object: both only come from a commit written by hand.
+      const message =
+        code === 'UnsafeFilepathError'
+          ? `Folder object ${oid} of ${this.label()} holds an entry whose name git refuses (${errorMessage(err)}); the commit was written by hand.`
+          : code === 'ObjectTypeError'
+            ? `Object ${oid} of ${this.label()} is listed as a folder but is not one (${errorMessage(err)}); the commit was written by hand or the repository is damaged.`
+            : `Folder object ${oid} is not in ${this.label()}: ${errorMessage(err)}`;
+      throw new MooringError('not-found', message, { cause: err });
     }
     if (this.trees.size >= CACHE_LIMIT) this.trees.clear();
     this.trees.set(oid, tree);
@@ -789,6 +937,70 @@ export class GitSource {
     return current;
   }
 
+  /**
+   * What a normalized repo-relative path names below a root tree, following symbolic links among the
+   * commit's own objects while they stay inside the repo (a checkout would show the target's content).
+   */
+  private async resolveIn(rootOid: string, p: string): Promise<Resolved> {
+    let rest = p === '' ? [] : p.split('/');
+    let walked: string[] = [];
+    let current: TreeStat = { type: 'tree', oid: rootOid };
+    let links = 0;
+    while (rest.length > 0) {
+      const [segment, ...more] = rest as [string, ...string[]];
+      rest = more;
+      if (current.type !== 'tree') return MISSING;
+      const shown = [...walked, segment].join('/');
+      const matches = (await this.tree(current.oid)).filter((e) => e.path === segment);
+      if (matches.length > 1) {
+        return { kind: 'refused', why: `${shown}: ${duplicateEntry(matches)!.why}` };
+      }
+      const entry = matches[0];
+      // A submodule ('commit') has no objects here: as good as missing.
+      if (entry === undefined || entry.type === 'commit') return MISSING;
+      if (entry.mode !== SYMLINK_MODE) {
+        walked.push(segment);
+        current = { type: entry.type, oid: entry.oid };
+        continue;
+      }
+      if (++links > MAX_LINKS) {
+        return {
+          kind: 'refused',
+          why: `${shown}: more than ${MAX_LINKS} symbolic links on the way (a loop?)`,
+        };
+      }
+      const target = await this.linkTarget(entry.oid);
+      const landing =
+        target === null || target.startsWith('/')
+          ? null
+          : normalizePath(path.posix.join(walked.join('/'), target));
+      if (landing === null) {
+        const to = target === null ? 'an unreadable target' : `"${target}"`;
+        return {
+          kind: 'refused',
+          why: `${shown} is a symbolic link to ${to}, which leads outside the config repo; Mooring reads only the repo's own files`,
+        };
+      }
+      rest = [...(landing === '' ? [] : landing.split('/')), ...rest];
+      walked = [];
+      current = { type: 'tree', oid: rootOid };
+    }
+    return { kind: 'found', stat: current };
+  }
+
+  /** A link's target text, or null when it is no path (too long, a NUL, empty). */
+  private async linkTarget(oid: string): Promise<string | null> {
+    // A link entry whose object is a folder (its mode lies) has no target either.
+    const bytes = await this.readBlob(oid).catch((err: unknown) => {
+      if (err instanceof MooringError) return null;
+      throw err;
+    });
+    if (bytes === null) return null;
+    if (bytes.length === 0 || bytes.length > MAX_LINK_TARGET) return null;
+    const text = new TextDecoder().decode(bytes);
+    return text.includes('\0') ? null : text;
+  }
+
   /** Stacks below a tree, paths relative to it. Memoized by tree oid: unchanged folders cost nothing. */
   private stacksIn(treeOid: string): Promise<FoundStack[]> {
     let found = this.stacksByTree.get(treeOid);
@@ -807,7 +1019,9 @@ export class GitSource {
   private async findStacks(treeOid: string): Promise<FoundStack[]> {
     const stacks: FoundStack[] = [];
     for (const entry of await this.tree(treeOid)) {
-      if (entry.type !== 'tree' || entry.path.startsWith('.')) continue;
+      // An empty name (a tree written by hand) would make the stack's paths those of its parent.
+      if (entry.type !== 'tree' || entry.path.startsWith('.') || portableNameProblem(entry.path) !== null)
+        continue;
       const children = await this.tree(entry.oid);
       const compose = COMPOSE_FILES.find((name) =>
         children.some((c) => c.path === name && c.type === 'blob' && c.mode !== SYMLINK_MODE),
@@ -864,6 +1078,118 @@ export class GitSource {
   private label(): string {
     return `Source "${this.config.name}" (${displayUrl(this.config.url)})`;
   }
+}
+
+// ── names from a tree written by hand ──────────────────────────────────────────────────────────────
+// git itself never writes a tree whose entries collide, but a tree made with `git mktree` or
+// `git hash-object -t tree --literally` may hold any name but one with a NUL or "/", twice over, and a
+// symbolic link beside a folder of the same name (issue 10, hole 1). Whatever writes a tree out as
+// files or packs it checks it with these.
+
+/** A path for a message: a hand-made tree may nest thousands of folders, a message needs the ends. */
+export function shortPath(p: string, max = 200): string {
+  if (p.length <= max) return p;
+  const half = Math.floor((max - 3) / 2);
+  return `${p.slice(0, half)}…${p.slice(p.length - half)}`;
+}
+
+/** Windows' device names: a file of that name (with any extension) is the device, not a file. */
+const WINDOWS_DEVICE =
+  /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(\..*)?$/i;
+/** Code points that HFS+ ignores in names (git's is_hfs_dotgit strips the same ones). */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/** Why a name can never be a path segment, on any platform (empty, ".", "..", "/" or NUL). */
+export function portableNameProblem(name: string): string | null {
+  if (name === '') return 'an entry has an empty name';
+  if (name === '.' || name === '..') return `an entry is named "${name}", which would leave its folder`;
+  if (name.includes('/') || name.includes('\0')) return 'the name holds "/" or NUL';
+  return null;
+}
+
+/**
+ * Why a tree entry's name cannot be a file name on this platform, or null. Windows' rules apply only
+ * there: on Linux and macOS "a:b" is an ordinary name that a config repo may well hold.
+ */
+export function entryNameProblem(name: string, platform: NodeJS.Platform = process.platform): string | null {
+  const portable = portableNameProblem(name);
+  if (portable !== null) return portable;
+  // ext4, APFS and NTFS all stop at 255 (bytes, or UTF-16 units on NTFS: never more than bytes).
+  if (Buffer.byteLength(name, 'utf8') > 255) return 'the name is longer than 255 bytes';
+  if (platform === 'win32') {
+    // "\" is a separator there ("a\..\..\x" would leave the folder), ":" names an alternate data stream.
+    if (/[\\:<>"|?*]/.test(name) || hasControlCharacter(name)) {
+      return 'the name holds a character Windows does not take in a file name (\\ : < > " | ? * or a control character)';
+    }
+    if (/[. ]$/.test(name)) return 'the name ends in a dot or a space, which Windows drops';
+    if (WINDOWS_DEVICE.test(name)) return 'the name is a device name on Windows (CON, NUL, COM1…)';
+  }
+  return null;
+}
+
+function hasControlCharacter(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
+/**
+ * A name as a case-insensitive, normalization-insensitive file system compares it (APFS and HFS+ by
+ * default, NTFS, ext4 with casefold): two names of one fold are one file there. Upper then lower case
+ * approximates Unicode case folding closely enough to refuse, which is all it is used for.
+ */
+export function foldName(name: string): string {
+  return name
+    .replace(HFS_IGNORED, '')
+    .normalize('NFD')
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFC')
+    .replace(/[. ]+$/, '');
+}
+
+/**
+ * Two names of one folder that would be one file: exactly equal, or equal to a file system that
+ * ignores case and Unicode normalization. Refused on every platform, so one commit behaves the same on
+ * every machine of a team (and ext4 folders can be case-insensitive too).
+ */
+export function siblingProblem(names: readonly string[]): { name: string; why: string } | null {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const key = foldName(name);
+    const other = seen.get(key);
+    if (other === name)
+      return {
+        name,
+        why: 'the name appears twice in its folder (a tree written by hand; git never makes one)',
+      };
+    if (other !== undefined) {
+      return {
+        name,
+        why: `"${name}" and "${other}" are one name on a case-insensitive file system (macOS, Windows), so one would be written over the other`,
+      };
+    }
+    seen.set(key, name);
+  }
+  return null;
+}
+
+/** The first name that appears more than once among a tree's entries, and what the copies are. */
+function duplicateEntry(entries: readonly TreeEntry[]): { name: string; why: string } | null {
+  const byName = new Map<string, TreeEntry>();
+  for (const e of entries) {
+    const other = byName.get(e.path);
+    if (other === undefined) {
+      byName.set(e.path, e);
+      continue;
+    }
+    const kinds = new Set([other, e].map((x) => (x.mode === SYMLINK_MODE ? 'link' : x.type)));
+    const why =
+      kinds.has('link') && kinds.has('tree')
+        ? 'a symbolic link and a folder share this name (a tree written by hand; git never makes one), so the folder would be written through the link'
+        : 'the name appears twice in its folder (a tree written by hand; git never makes one)';
+    return { name: e.path, why };
+  }
+  return null;
 }
 
 /** The git dir of a local repo: `path/.git` for a repo with a work tree, the path itself for a bare one. */
