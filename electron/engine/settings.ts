@@ -10,11 +10,15 @@ const SafetySchema = z
   .object({
     allowPrivileged: z.boolean(),
     allowHostNamespaces: z.boolean(),
+    allowContainerNamespaces: z.boolean(),
     allowCapAdd: z.array(z.string()),
     allowDevices: z.boolean(),
     allowUnconfined: z.boolean(),
+    allowSecurityOpt: z.array(z.string().min(1)),
     allowDockerSocket: z.boolean(),
     bindRoots: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')),
+    // Parsing is linear, but a file past a few tens of MB is a mistake or an attack, not a manifest.
+    maxManifestBytes: z.number().int().min(1_000).max(100_000_000),
   })
   .strict();
 
@@ -27,6 +31,11 @@ export const SettingsSchema = z
     pollIntervalSec: z.number().int().min(5).max(86_400).optional(),
     /** Whether the desktop app runs the controller (auto-sync, self-heal, prune). */
     controllerEnabled: z.boolean().optional(),
+    /**
+     * A commit that deletes at least this share of a source's stacks is not pruned without a person's
+     * confirmation (issue 10). Default 1: only a commit that deletes all of them.
+     */
+    pruneConfirmShare: z.number().gt(0).max(1).optional(),
     /** Mooring's own commits (promote, revert, deploy notes): who they are by. */
     git: z
       .object({
@@ -45,6 +54,7 @@ export interface Settings {
   dockerHost?: string | undefined;
   pollIntervalSec?: number | undefined;
   controllerEnabled?: boolean | undefined;
+  pruneConfirmShare?: number | undefined;
   git?: { author?: { name: string; email: string } | undefined } | undefined;
 }
 
@@ -78,6 +88,7 @@ export async function loadSettings(home: string): Promise<Settings> {
 }
 
 export async function saveSettings(home: string, settings: Settings): Promise<void> {
-  await mkdir(home, { recursive: true });
-  await writeFile(settingsFile(home), JSON.stringify(settings, null, 2) + '\n');
+  // Owner-only like everything Mooring keeps in its home (issue 10); Engine.open tightens older files.
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await writeFile(settingsFile(home), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
 }

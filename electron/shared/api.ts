@@ -102,6 +102,8 @@ export const schemas = {
     .strict(),
   'sources:remove': z.object({ name }).strict(),
   'sources:fetch': z.object({ name: name.optional() }).strict(),
+  /** Confirms the prune of a source's stacks deleted in git, which a commit deleting most of them holds. */
+  'sources:prune': z.object({ name }).strict(),
   'settings:get': z.object({}).strict(),
   'settings:update': z
     .object({
@@ -112,11 +114,14 @@ export const schemas = {
         .object({
           allowPrivileged: z.boolean(),
           allowHostNamespaces: z.boolean(),
+          allowContainerNamespaces: z.boolean(),
           allowCapAdd: z.array(z.string().regex(/^[A-Z_]+$/)),
           allowDevices: z.boolean(),
           allowUnconfined: z.boolean(),
+          allowSecurityOpt: z.array(z.string().min(1).max(10_000)).max(100),
           allowDockerSocket: z.boolean(),
           bindRoots: z.array(z.string().startsWith('/')),
+          maxManifestBytes: z.number().int().min(1_000).max(100_000_000),
         })
         .partial()
         .optional(),
@@ -190,6 +195,7 @@ export interface Results {
   'sources:update': SourceState;
   'sources:remove': null;
   'sources:fetch': SourceState[];
+  'sources:prune': SyncOutcome[];
   'settings:get': UiSettings;
   'settings:update': UiSettings;
 }

@@ -17,6 +17,7 @@ export const METHOD_NAMES = [
   'sources:update',
   'sources:remove',
   'sources:fetch',
+  'sources:prune',
   'settings:get',
   'settings:update',
 ] as const;

@@ -160,6 +160,10 @@ export interface StackStatus {
   policy: StackPolicy;
   /** Suspended on this machine (`mooring suspend`): the controller leaves the stack alone. */
   suspended: boolean;
+  /** Mooring deployed it, and its source no longer declares it (folder deleted in git). */
+  deletedInGit?: boolean;
+  /** Why removing this deleted stack waits for a person (a commit that deletes most of a source). */
+  pruneHold?: string;
 }
 
 export type ActionKind =
@@ -188,6 +192,8 @@ export interface Plan {
   stack: string;
   revision: string;
   actions: PlanAction[];
+  /** What the plan takes as it finds it and a person should know (an existing volume it did not create). */
+  notes?: string[];
 }
 
 export interface RunRecord {
@@ -241,26 +247,41 @@ export interface SourceState extends SourceConfig {
  */
 export interface SafetySettings {
   allowPrivileged: boolean;
-  /** network_mode: host, pid: host, ipc: host */
+  /** network_mode: host, pid: host, ipc: host, and a network whose name is `host` */
   allowHostNamespaces: boolean;
+  /** network_mode, pid or ipc `container:NAME`: joining a container outside the stack. */
+  allowContainerNamespaces: boolean;
   /** Capabilities that cap_add may name; ['ALL'] allows any. */
   allowCapAdd: string[];
   allowDevices: boolean;
-  /** security_opt entries that turn confinement off (seccomp/apparmor unconfined, label:disable). */
+  /**
+   * Every security_opt, known or not: seccomp, apparmor and label profiles (unconfined or replaced),
+   * systempaths, no-new-privileges:false. Only `no-new-privileges` passes without it.
+   */
   allowUnconfined: boolean;
+  /** security_opt entries allowed one by one, each matched exactly (after interpolation). */
+  allowSecurityOpt: string[];
   allowDockerSocket: boolean;
   /** Absolute host folders under which a bind mount may point. */
   bindRoots: string[];
+  /**
+   * The largest compose file, .env, env_file or mooring.yaml read from a config repo, in bytes; also the
+   * most a stack's env files may add up to. Checked before parsing, so a huge file costs nothing.
+   */
+  maxManifestBytes: number;
 }
 
 export const DEFAULT_SAFETY: SafetySettings = {
   allowPrivileged: false,
   allowHostNamespaces: false,
+  allowContainerNamespaces: false,
   allowCapAdd: [],
   allowDevices: false,
   allowUnconfined: false,
+  allowSecurityOpt: [],
   allowDockerSocket: false,
   bindRoots: [],
+  maxManifestBytes: 1_000_000,
 };
 
 // ---- pipeline stages (issue 5): builds, promote, revert, deploy notes ----

@@ -6,6 +6,7 @@ import { controllerLatency } from './controller-latency.ts';
 import { gitMirror } from './git-mirror.ts';
 import { history } from './history.ts';
 import type { Benchmark } from './lib.ts';
+import { manifestParse } from './manifest-parse.ts';
 import { noopSync } from './noop-sync.ts';
 import { scale } from './scale.ts';
 import { ui } from './ui.ts';
@@ -19,4 +20,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'git', run: gitMirror },
   { id: 'history', run: history },
   { id: 'ui', run: ui },
+  { id: 'manifest-parse', run: manifestParse },
 ];

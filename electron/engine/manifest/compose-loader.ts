@@ -7,7 +7,9 @@ import type { Node } from 'yaml';
 import type { DesiredNetwork, DesiredVolume, ManifestError, SafetySettings } from '../../shared/model.ts';
 import { parseDotenv } from './dotenv.ts';
 import { interpolateDocument } from './interpolate.ts';
+import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
+import { safetyMessages } from './safety.ts';
 import { readLabels, readService } from './service.ts';
 import type { ServiceResult } from './service.ts';
 import type { LoadResult, RepoReader, StackContext } from './types.ts';
@@ -16,6 +18,8 @@ import type { Entry } from './yaml-file.ts';
 
 const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes'];
 const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** One container may publish every port, once per protocol; a stack needs no more than that. */
+export const MAX_PORT_BINDINGS = 65_535;
 
 export interface LoadStackOptions {
   reader: RepoReader;
@@ -38,8 +42,12 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     const message = `${composeFile} does not exist in the config repo at this revision`;
     return { ok: false, name: fallbackName, errors: [{ file: composeFile, line: 1, column: 1, message }] };
   }
+  const tooLarge = checkFileSize(text, composeFile, safety.maxManifestBytes);
+  if (tooLarge !== null) return failure(fallbackName, [tooLarge]);
   const envPath = posix.join(stackDir, '.env');
   const envText = await reader.readFile(envPath);
+  const envTooLarge = envText === null ? null : checkFileSize(envText, envPath, safety.maxManifestBytes);
+  if (envTooLarge !== null) return failure(fallbackName, [envTooLarge]);
   const env = envText === null ? { vars: {}, errors: [] } : parseDotenv(envText, envPath);
 
   const yaml = YamlFile.parse(text, composeFile);
@@ -69,8 +77,10 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     safety,
     homeDir: opts.homeDir ?? homedir(),
     vars: env.vars,
-    networks: readNetworks(yaml, get('networks'), name),
+    networks: readNetworks(yaml, get('networks'), name, safety),
     volumes: readVolumes(yaml, get('volumes'), name),
+    envFiles: new Map(),
+    budget: { envBytes: safety.maxManifestBytes, portBindings: MAX_PORT_BINDINGS },
   };
 
   const results: ServiceResult[] = [];
@@ -116,7 +126,7 @@ function failure(name: string, errors: ManifestError[]): LoadResult {
   const sorted = [...errors].sort(
     (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column,
   );
-  return { ok: false, name, errors: sorted };
+  return { ok: false, name, errors: capErrors(sorted) };
 }
 
 function readStackName(yaml: YamlFile, entry: Entry | undefined, folder: string): string | null {
@@ -137,16 +147,19 @@ interface Resource {
   external: boolean;
   driver: string | null;
   labels: Record<string, string>;
+  /** Where `name:` and `driver:` are written, for errors about them. */
+  at: { name?: Node | null; driver?: Node | null };
 }
 
 /** The fields shared by top-level networks and volumes: name, external, driver, labels. */
 function readResource(yaml: YamlFile, e: Entry, kind: 'network' | 'volume'): Resource | null {
-  const resource: Resource = { name: '', external: false, driver: null, labels: {} };
+  const resource: Resource = { name: '', external: false, driver: null, labels: {}, at: {} };
   if (yaml.isNull(e.value)) return resource;
   const fields = yaml.map(e.value, e.path);
   if (fields === null) return null;
   yaml.rejectUnknown(fields, ['name', 'external', 'driver', 'labels']);
   for (const f of fields) {
+    if (f.key === 'name' || f.key === 'driver') resource.at[f.key] = f.value ?? f.keyNode;
     if (f.key === 'name') resource.name = yaml.string(f.value, f.path) ?? '';
     else if (f.key === 'external') resource.external = yaml.bool(f.value, f.path) ?? false;
     else if (f.key === 'driver') resource.driver = yaml.string(f.value, f.path) ?? null;
@@ -162,14 +175,62 @@ function readResource(yaml: YamlFile, e: Entry, kind: 'network' | 'volume'): Res
   return resource;
 }
 
-function readNetworks(yaml: YamlFile, entry: Entry | undefined, stack: string): Map<string, DesiredNetwork> {
+function readNetworks(
+  yaml: YamlFile,
+  entry: Entry | undefined,
+  stack: string,
+  safety: SafetySettings,
+): Map<string, DesiredNetwork> {
   const networks = new Map<string, DesiredNetwork>();
   if (entry === undefined || yaml.isNull(entry.value)) return networks;
   for (const e of yaml.map(entry.value, entry.path) ?? []) {
     const resource = readResource(yaml, e, 'network');
-    if (resource !== null) networks.set(e.key, networkOf(stack, e.key, resource));
+    if (resource === null) continue;
+    const network = networkOf(stack, e.key, resource);
+    // A refused network stays declared, so that the services using it are not also told it is not.
+    checkNetwork(yaml, e, network, resource, safety);
+    networks.set(e.key, network);
   }
   return networks;
+}
+
+/**
+ * Docker's predefined networks cannot be joined through `networks:` as compose means it: the host
+ * network shares the host's network namespace (so it is the safety policy's business, like
+ * `network_mode: host`), and none of them takes the aliases every service gets, so Docker would fail
+ * only after creating the container. Nor can another network with their drivers be created.
+ */
+function checkNetwork(
+  yaml: YamlFile,
+  e: Entry,
+  network: DesiredNetwork,
+  resource: Resource,
+  safety: SafetySettings,
+): void {
+  const at = (key: 'name' | 'driver'): Node | null => resource.at[key] ?? e.keyNode;
+  // Docker's names are case-sensitive, but nothing is lost by refusing `HOST` too.
+  const name = network.name.toLowerCase();
+  if (name === 'host') {
+    const message = safety.allowHostNamespaces
+      ? `network "${network.name}" is Docker's host network, which takes no aliases; write network_mode: host on the service instead`
+      : safetyMessages.hostNetwork(network.name);
+    yaml.errorAt(at('name'), `${e.path}: ${message}`);
+    return;
+  }
+  if (name === 'bridge' || name === 'none' || name === 'default') {
+    const mode = name === 'none' ? 'none' : 'bridge';
+    yaml.errorAt(
+      at('name'),
+      `${e.path}: network "${network.name}" is Docker's predefined ${mode} network, which takes no aliases; write network_mode: ${mode} on the service instead`,
+    );
+    return;
+  }
+  if (network.driver === 'host' || network.driver === 'null') {
+    yaml.errorAt(
+      at('driver'),
+      `${e.path}: Docker has one network with driver ${network.driver} and creates no other; write network_mode: ${network.driver === 'host' ? 'host' : 'none'} on the service instead`,
+    );
+  }
 }
 
 function networkOf(stack: string, key: string, r: Resource | null): DesiredNetwork {
@@ -216,13 +277,14 @@ function readVolumes(yaml: YamlFile, entry: Entry | undefined, stack: string): M
 
 function checkContainerNames(yaml: YamlFile, results: ServiceResult[], entries: Entry[]): void {
   const owner = new Map<string, string>();
+  const entryOf = new Map(entries.map((e) => [e.key, e]));
   for (const { service } of results) {
     const other = owner.get(service.containerName);
     if (other === undefined) {
       owner.set(service.containerName, service.name);
       continue;
     }
-    const entry = entries.find((e) => e.key === service.name);
+    const entry = entryOf.get(service.name);
     yaml.errorAt(
       entry?.keyNode,
       `services.${service.name}: container name ${service.containerName} is already used by ${other}`,
@@ -242,21 +304,46 @@ function checkDependencies(yaml: YamlFile, results: ServiceResult[]): void {
       );
     }
   }
+  // Depth-first, with its own stack: a chain of thousands of services must not overflow the call stack,
+  // nor copy the path at every step.
   const done = new Set<string>();
-  const visit = (name: string, trail: string[]): void => {
-    if (done.has(name)) return;
-    const index = trail.indexOf(name);
-    if (index >= 0) {
-      const cycle = [...trail.slice(index), name];
-      const from = byName.get(trail[trail.length - 1]!)!;
-      const node: Node | undefined = from.dependsOn.get(name);
-      yaml.errorAt(node, `services.${from.service.name}: dependency cycle ${cycle.join(' → ')}`);
-      return;
-    }
-    const r = byName.get(name);
-    if (r === undefined) return;
-    for (const dep of r.dependsOn.keys()) visit(dep, [...trail, name]);
-    done.add(name);
+  const onPath = new Map<string, number>();
+  const path: { name: string; deps: Iterator<string> }[] = [];
+  let cycles = 0;
+  const enter = (name: string): void => {
+    onPath.set(name, path.length);
+    path.push({ name, deps: byName.get(name)!.dependsOn.keys() });
   };
-  for (const r of results) visit(r.service.name, []);
+  for (const r of results) {
+    if (done.has(r.service.name)) continue;
+    enter(r.service.name);
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const next = top.deps.next();
+      if (next.done === true) {
+        path.pop();
+        onPath.delete(top.name);
+        done.add(top.name);
+        continue;
+      }
+      const dep = next.value;
+      if (done.has(dep) || !byName.has(dep)) continue;
+      const index = onPath.get(dep);
+      if (index === undefined) {
+        enter(dep);
+        continue;
+      }
+      // Each cycle is reported once, where it closes; a hostile file could hold very many.
+      if (++cycles > MAX_CYCLES_REPORTED) continue;
+      const cycle = [...path.slice(index).map((p) => p.name), dep];
+      const shown =
+        cycle.length > 12
+          ? [...cycle.slice(0, 6), `… ${cycle.length - 12} more …`, ...cycle.slice(-6)]
+          : cycle;
+      const node: Node | undefined = byName.get(top.name)!.dependsOn.get(dep);
+      yaml.errorAt(node, `services.${top.name}: dependency cycle ${shown.join(' → ')}`);
+    }
+  }
 }
+
+const MAX_CYCLES_REPORTED = 20;

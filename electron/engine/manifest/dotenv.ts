@@ -39,8 +39,9 @@ export function parseDotenv(text: string, file: string): DotenvResult {
     let value = line.slice(eq + 1).trimStart();
     const quote = value[0];
     if (quote !== '"' && quote !== "'") {
-      // An unquoted value ends at a ` #` comment, as in compose.
-      vars[key] = value.replace(/\s+#.*$/, '').trimEnd();
+      // An unquoted value ends at a ` #` comment, as in compose. A scan, not /\s+#.*$/: that regex
+      // backtracks over every run of spaces, quadratic on a long line of them (4 s for 100 kB).
+      vars[key] = stripComment(value);
       continue;
     }
 
@@ -85,4 +86,11 @@ export function parseDotenv(text: string, file: string): DotenvResult {
     vars[key] = out;
   }
   return { vars, errors };
+}
+
+/** `value` up to the first `#` that follows whitespace, without trailing whitespace. */
+function stripComment(value: string): string {
+  let hash = value.indexOf('#');
+  while (hash >= 0 && (hash === 0 || !/\s/.test(value[hash - 1]!))) hash = value.indexOf('#', hash + 1);
+  return (hash >= 0 ? value.slice(0, hash) : value).trimEnd();
 }

@@ -1,6 +1,8 @@
 // mooring.yaml: the per-stack sync policy of a config repo. Anything unknown is an error, so that a typo
 // such as `selfheal: true` never silently leaves a stack on manual sync.
+import { DEFAULT_SAFETY } from '../../shared/model.ts';
 import type { ManifestError, StackPolicy } from '../../shared/model.ts';
+import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
 import { YamlFile } from './yaml-file.ts';
 
@@ -9,9 +11,19 @@ export const DEFAULT_POLICY: StackPolicy = { sync: 'manual', selfHeal: false, pr
 export type PolicyResult =
   { ok: true; stacks: Record<string, StackPolicy> } | { ok: false; errors: ManifestError[] };
 
-export function parsePolicyFile(text: string, file: string): PolicyResult {
+/**
+ * `maxBytes` is the local settings' safety.maxManifestBytes; the repo's own file must not decide how
+ * much of itself is read.
+ */
+export function parsePolicyFile(
+  text: string,
+  file: string,
+  maxBytes: number = DEFAULT_SAFETY.maxManifestBytes,
+): PolicyResult {
+  const tooLarge = checkFileSize(text, file, maxBytes);
+  if (tooLarge !== null) return { ok: false, errors: [tooLarge] };
   const yaml = YamlFile.parse(text, file);
-  if (yaml.errors.length > 0) return { ok: false, errors: yaml.errors };
+  if (yaml.errors.length > 0) return { ok: false, errors: capErrors(yaml.errors) };
   const stacks: Record<string, StackPolicy> = {};
 
   if (!yaml.isNull(yaml.root)) {
@@ -34,7 +46,7 @@ export function parsePolicyFile(text: string, file: string): PolicyResult {
       }
     }
   }
-  return yaml.errors.length > 0 ? { ok: false, errors: yaml.errors } : { ok: true, stacks };
+  return yaml.errors.length > 0 ? { ok: false, errors: capErrors(yaml.errors) } : { ok: true, stacks };
 }
 
 function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): StackPolicy {

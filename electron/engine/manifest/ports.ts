@@ -25,7 +25,8 @@ export function parsePortRange(text: string): [number, number] | string {
   return [start, end];
 }
 
-export function parsePortSpec(spec: string): PortResult {
+/** `maxBindings`: how many bindings the spec may expand to (a range is expanded port by port). */
+export function parsePortSpec(spec: string, maxBindings = Number.POSITIVE_INFINITY): PortResult {
   let rest = spec.trim();
   let protocol: Protocol = 'tcp';
   const slash = rest.lastIndexOf('/');
@@ -67,6 +68,12 @@ export function parsePortSpec(spec: string): PortResult {
   }
   if (host !== null && host[1] - host[0] + 1 !== count) {
     return { ok: false, error: `"${spec}": the host and container port ranges differ in length` };
+  }
+  if (count > maxBindings) {
+    return {
+      ok: false,
+      error: `"${spec}" publishes ${count} ports, more than the ${maxBindings} this stack may still publish`,
+    };
   }
   const bindings: PortBinding[] = [];
   for (let i = 0; i < count; i++) {

@@ -10,11 +10,15 @@ export const safetyMessages = {
   privileged: `${REFUSED}: privileged containers are not allowed; allow them in settings.json safety.allowPrivileged`,
   hostNamespace: (key: string) =>
     `${REFUSED}: \`${key}: host\` shares the host's namespace; allow host namespaces in settings.json safety.allowHostNamespaces`,
+  hostNetwork: (name: string) =>
+    `${REFUSED}: network "${name}" is Docker's host network, which shares the host's network namespace; allow host namespaces in settings.json safety.allowHostNamespaces and write network_mode: host on the service`,
+  containerNamespace: (key: string, name: string) =>
+    `${REFUSED}: \`${key}: container:${name}\` joins the namespace of a container that is not part of this stack; write service:NAME to share a service of this stack, or allow it in settings.json safety.allowContainerNamespaces`,
   capAdd: (cap: string) =>
     `${REFUSED}: capability ${cap} is not allowed; add it (or ALL) to settings.json safety.allowCapAdd`,
   devices: `${REFUSED}: access to host devices is not allowed; allow it in settings.json safety.allowDevices`,
-  unconfined: (opt: string) =>
-    `${REFUSED}: \`${opt}\` turns confinement off; allow it in settings.json safety.allowUnconfined`,
+  securityOpt: (opt: string, effect: string) =>
+    `${REFUSED}: security_opt \`${shorten(opt)}\` ${effect}; allow exactly this option by adding its full text (after interpolation) to settings.json safety.allowSecurityOpt (or every security_opt with safety.allowUnconfined)`,
   dockerSocket: (source: string) =>
     `${REFUSED}: mounting ${source} exposes the Docker socket, which controls the whole engine; allow it in settings.json safety.allowDockerSocket`,
   bindRoot: (source: string, roots: readonly string[]) =>
@@ -33,11 +37,70 @@ export function capAllowed(cap: string, safety: SafetySettings): boolean {
   return allowed.includes('ALL') || allowed.includes(normalizeCap(cap));
 }
 
-const UNCONFINING =
-  /^(seccomp[:=]unconfined|apparmor[:=]unconfined|label[:=]disable|systempaths[:=]unconfined)$/i;
+// security_opt is an allowlist (issue 10, hole 2): an inline seccomp profile `seccomp={"defaultAction":
+// "SCMP_ACT_ALLOW"}` switches the filter off as surely as `seccomp=unconfined`, and so do an AppArmor
+// profile of the repo's choosing or an SELinux label such as `type:spc_t`. Only no-new-privileges, which
+// can only take privileges away, passes on its own; everything else needs the local settings.
 
-export function isUnconfining(opt: string): boolean {
-  return UNCONFINING.test(opt.trim());
+/** Go's strconv.ParseBool, which Docker uses for the value of no-new-privileges. */
+const TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+/**
+ * What an option would do, for the refusal, or null when it is harmless. Split the way dockerd splits it
+ * (at the first `=`, or else at the first `:`); keys are case-sensitive there, so `Seccomp=…` is not a
+ * seccomp option but an unknown one, and refused as such.
+ */
+export function securityOptEffect(opt: string): string | null {
+  if (opt === 'no-new-privileges') return null;
+  // dockerd reads a bare `disable` as label=disable.
+  if (opt === 'disable') return 'turns SELinux labeling off (Docker reads it as label=disable)';
+  const sep = opt.includes('=') ? opt.indexOf('=') : opt.indexOf(':');
+  const key = sep < 0 ? opt : opt.slice(0, sep);
+  const value = sep < 0 ? '' : opt.slice(sep + 1);
+  switch (key) {
+    case 'no-new-privileges':
+      if (TRUE.includes(value)) return null;
+      // false is Docker's default, except on an engine started with --no-new-privileges, which the
+      // repo must not be able to undo.
+      if (FALSE.includes(value))
+        return 'lets processes gain privileges, which this engine may forbid by default';
+      return 'is not a valid no-new-privileges value';
+    case 'seccomp':
+      return value === 'unconfined'
+        ? 'turns the seccomp filter off'
+        : 'replaces the default seccomp profile, and a profile can allow every system call';
+    case 'apparmor':
+      return value === 'unconfined'
+        ? 'turns AppArmor off'
+        : 'replaces the default AppArmor profile, and a profile can allow anything';
+    case 'label':
+      return value === 'disable'
+        ? 'turns SELinux labeling off'
+        : 'sets the SELinux label, and a label such as type:spc_t runs the container unconfined';
+    case 'systempaths':
+      return 'unmasks the /proc and /sys paths that Docker hides from containers';
+    case 'mask':
+    case 'unmask':
+      return 'changes which /proc and /sys paths are hidden from the container';
+    case 'writable-cgroups':
+      return 'makes the cgroup filesystem writable';
+    default:
+      return 'is not an option the safety policy knows';
+  }
+}
+
+/** Null when the settings allow `opt`, else why it is refused. */
+export function refusedSecurityOpt(opt: string, safety: SafetySettings): string | null {
+  if (safety.allowUnconfined || safety.allowSecurityOpt.includes(opt)) return null;
+  return securityOptEffect(opt);
+}
+
+/** An option for a message: an inline profile can be thousands of characters long. */
+function shorten(text: string): string {
+  return text.length > 80
+    ? `${text.slice(0, 80)}… (${text.length.toLocaleString('en-US')} characters)`
+    : text;
 }
 
 /** Lexically normalized absolute path without a trailing slash (except the root itself). */

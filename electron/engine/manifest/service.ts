@@ -4,10 +4,12 @@ import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import type { DependsCondition, DesiredService, Healthcheck, PortBinding } from '../../shared/model.ts';
 import { parseDotenv } from './dotenv.ts';
+import type { DotenvResult } from './dotenv.ts';
 import { parseDurationNs } from './duration.ts';
+import { checkFileSize, formatBytes } from './limits.ts';
 import { readMounts, resolveRepoPath } from './mounts.ts';
 import { isProtocol, parsePortRange, parsePortSpec } from './ports.ts';
-import { capAllowed, isUnconfining, normalizeCap, safetyMessages } from './safety.ts';
+import { capAllowed, normalizeCap, refusedSecurityOpt, safetyMessages } from './safety.ts';
 import { shellSplit } from './shell-split.ts';
 import type { StackContext } from './types.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
@@ -116,7 +118,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
         service[e.key] = readCommand(yaml, e);
         break;
       case 'ports':
-        service.ports = readPorts(yaml, e);
+        service.ports = readPorts(yaml, e, ctx.budget);
         break;
       case 'labels':
         service.labels = readLabels(yaml, e);
@@ -177,12 +179,9 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
       case 'ipc': {
         const v = yaml.string(e.value, e.path);
         if (v === undefined) break;
-        if (v.trim().toLowerCase() === 'host' && !ctx.safety.allowHostNamespaces) {
-          yaml.errorAt(at, `${e.path}: ${safetyMessages.hostNamespace(e.key)}`);
-        }
+        const shared = readNamespaceMode(ctx, e, v);
         // Sharing another service's namespace makes it a dependency, as in compose.
-        const shared = /^service:(.+)$/.exec(v)?.[1];
-        if (shared !== undefined) dependsOn.set(shared, at);
+        if (shared !== null) dependsOn.set(shared, at);
         service[e.key === 'network_mode' ? 'networkMode' : e.key] = v;
         break;
       }
@@ -207,19 +206,17 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
       }
       case 'security_opt':
         service.securityOpt = readStrings(yaml, e).map(({ value, node }) => {
-          if (isUnconfining(value) && !ctx.safety.allowUnconfined) {
-            yaml.errorAt(node, `${e.path}: ${safetyMessages.unconfined(value)}`);
-          }
+          const effect = refusedSecurityOpt(value, ctx.safety);
+          if (effect !== null) yaml.errorAt(node, `${e.path}: ${safetyMessages.securityOpt(value, effect)}`);
           return value;
         });
         break;
     }
   }
 
+  const listed = new Set(service.dependsOn.map((d) => d.service));
   for (const dep of dependsOn.keys()) {
-    if (!service.dependsOn.some((d) => d.service === dep)) {
-      service.dependsOn.push({ service: dep, condition: 'service_started' });
-    }
+    if (!listed.has(dep)) service.dependsOn.push({ service: dep, condition: 'service_started' });
   }
   service.dependsOn.sort(byKey((d) => d.service));
 
@@ -238,6 +235,46 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
     service.networks = [{ name: networkName(ctx, 'default'), aliases: [name] }];
   }
   return { service, dependsOn, networkKeys };
+}
+
+// The modes Docker knows besides `container:NAME` (and compose's `service:NAME`); `''` is Docker's default.
+const NAMESPACE_MODES: Record<string, readonly string[]> = {
+  network_mode: ['none', 'bridge', 'default', 'host'],
+  pid: ['', 'host'],
+  ipc: ['', 'none', 'private', 'shareable', 'host'],
+};
+
+/**
+ * Checks a network_mode, pid or ipc value against the safety policy; returns the service it shares, if
+ * any. Anything but the known modes is refused: for network_mode Docker would take it as the name of a
+ * network, or as a prefix of any network's id, so a guessed prefix of the host network's id would bring
+ * host networking past the `host` check (issue 10).
+ */
+function readNamespaceMode(ctx: StackContext, e: Entry, v: string): string | null {
+  const { yaml, safety } = ctx;
+  const at = e.value ?? e.keyNode;
+  const m = /^(service|container):(.*)$/.exec(v);
+  if (m !== null) {
+    const kind = m[1]!;
+    const name = m[2]!;
+    if (name === '') {
+      yaml.errorAt(at, `${e.path}: ${kind}: must be followed by a ${kind} name`);
+    } else if (kind === 'service') {
+      return name;
+    } else if (!safety.allowContainerNamespaces) {
+      yaml.errorAt(at, `${e.path}: ${safetyMessages.containerNamespace(e.key, name)}`);
+    }
+    return null;
+  }
+  const known = NAMESPACE_MODES[e.key]!;
+  if (v === 'host') {
+    if (!safety.allowHostNamespaces) yaml.errorAt(at, `${e.path}: ${safetyMessages.hostNamespace(e.key)}`);
+  } else if (!known.includes(v)) {
+    const modes = [...known.filter((k) => k !== '' && k !== 'default'), 'service:NAME', 'container:NAME'];
+    const hint = e.key === 'network_mode' ? "; to join a network, list it under the service's networks" : '';
+    yaml.errorAt(at, `${e.path}: "${v}" is not one of ${modes.join(', ')}${hint}`);
+  }
+  return null;
 }
 
 function readCommand(yaml: YamlFile, e: Entry): string[] | null {
@@ -319,8 +356,8 @@ async function readEnvironment(
         );
         continue;
       }
-      const text = await ctx.reader.readFile(repoPath);
-      if (text === null) {
+      const parsed = await readEnvFile(ctx, repoPath);
+      if (parsed === null) {
         if (file.required) {
           yaml.errorAt(
             file.node,
@@ -329,8 +366,6 @@ async function readEnvironment(
         }
         continue;
       }
-      const parsed = parseDotenv(text, repoPath);
-      yaml.errors.push(...parsed.errors);
       Object.assign(env, parsed.vars);
     }
   }
@@ -343,6 +378,40 @@ async function readEnvironment(
     }
   }
   return env;
+}
+
+/**
+ * An env file of the repo, parsed, or null when absent. Each path is read once per stack, its problems
+ * reported once, and all of them together may not exceed the size limit of one file: otherwise a short
+ * compose file could name one large blob under thousands of paths.
+ */
+async function readEnvFile(ctx: StackContext, repoPath: string): Promise<DotenvResult | null> {
+  const known = ctx.envFiles.get(repoPath);
+  if (known !== undefined) return known;
+  // Past the budget the stack has failed already: no more reading, nor one more error per entry.
+  if (ctx.budget.envBytes < 0) return { vars: {}, errors: [] };
+  const text = await ctx.reader.readFile(repoPath);
+  let parsed: DotenvResult | null = null;
+  if (text !== null) {
+    const max = ctx.safety.maxManifestBytes;
+    const tooLarge = checkFileSize(text, repoPath, max);
+    // A string has no more UTF-16 units than UTF-8 bytes: the byte count is needed only when it fits.
+    const bytes =
+      tooLarge === null && text.length <= ctx.budget.envBytes ? Buffer.byteLength(text, 'utf8') : null;
+    if (tooLarge !== null) {
+      parsed = { vars: {}, errors: [tooLarge] };
+    } else if (bytes === null || bytes > ctx.budget.envBytes) {
+      ctx.budget.envBytes = -1;
+      const message = `${repoPath} brings the env files of this stack past ${formatBytes(max)} in all, the limit of safety.maxManifestBytes in settings.json`;
+      parsed = { vars: {}, errors: [{ file: repoPath, line: 1, column: 1, message }] };
+    } else {
+      ctx.budget.envBytes -= bytes;
+      parsed = parseDotenv(text, repoPath);
+    }
+    ctx.yaml.errors.push(...parsed.errors);
+  }
+  ctx.envFiles.set(repoPath, parsed);
+  return parsed;
 }
 
 function readEnvFileList(yaml: YamlFile, e: Entry): { path: string; required: boolean; node: Node | null }[] {
@@ -385,7 +454,8 @@ export function readLabels(yaml: YamlFile, e: Entry): Record<string, string> {
   return labels;
 }
 
-function readPorts(yaml: YamlFile, e: Entry): PortBinding[] {
+/** `budget.portBindings` bounds what port ranges of the whole stack expand to, one binding per port. */
+function readPorts(yaml: YamlFile, e: Entry, budget: StackContext['budget']): PortBinding[] {
   const ports: PortBinding[] = [];
   for (const item of yaml.seq(e.value, e.path) ?? []) {
     if (yaml.isMap(item.node)) {
@@ -395,9 +465,13 @@ function readPorts(yaml: YamlFile, e: Entry): PortBinding[] {
     }
     const spec = yaml.string(item.node, item.path);
     if (spec === undefined) continue;
-    const parsed = parsePortSpec(spec);
-    if (parsed.ok) ports.push(...parsed.bindings);
-    else yaml.errorAt(item.node, `${item.path}: ${parsed.error}`);
+    const parsed = parsePortSpec(spec, budget.portBindings);
+    if (parsed.ok) {
+      budget.portBindings -= parsed.bindings.length;
+      for (const binding of parsed.bindings) ports.push(binding);
+    } else {
+      yaml.errorAt(item.node, `${item.path}: ${parsed.error}`);
+    }
   }
   return ports;
 }

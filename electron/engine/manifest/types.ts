@@ -5,6 +5,7 @@ import type {
   ManifestError,
   SafetySettings,
 } from '../../shared/model.ts';
+import type { DotenvResult } from './dotenv.ts';
 import type { YamlFile } from './yaml-file.ts';
 
 /** Reads the config repo at one revision; desired state never comes from a work tree. */
@@ -38,4 +39,11 @@ export interface StackContext {
   vars: Readonly<Record<string, string>>;
   networks: ReadonlyMap<string, DesiredNetwork>;
   volumes: ReadonlyMap<string, DesiredVolume>;
+  /** Env files read for this stack so far, by repo path (null: absent): each is read and parsed once. */
+  envFiles: Map<string, DotenvResult | null>;
+  /**
+   * What the rest of the stack may still use. A small file can ask for a lot: many env_file entries
+   * naming one large blob under different paths, or port ranges of 65,535 ports each.
+   */
+  budget: { envBytes: number; portBindings: number };
 }

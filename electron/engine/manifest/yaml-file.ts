@@ -1,8 +1,8 @@
 // A parsed YAML file that remembers where every node is, so that each problem in untrusted input can be
 // reported with file, line and column. The loaders read the node tree rather than plain JS values for
 // that reason, and this class gives them small typed readers that report instead of throwing.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import type { Document, Node, YAMLMap } from 'yaml';
+import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
+import type { Alias, Document, Node, YAMLMap } from 'yaml';
 import type { ManifestError } from '../../shared/model.ts';
 
 export interface Entry {
@@ -22,6 +22,14 @@ export interface Item {
 // make the loader expand an exponential number of entries.
 const MAX_MERGE_DEPTH = 8;
 const MERGE_BUDGET = 10_000;
+// Bounds on the node tree of untrusted input (issue 10). Compose files nest about six levels; the limit
+// keeps every walk of the tree (the library's composer and `visit` recurse) far from the call stack's
+// end. Aliases are never copied, but the loaders read through them, so a billion-laughs file could make
+// them read one big map again and again: the nodes aliases stand for, counted as if expanded, are
+// bounded too.
+export const MAX_NESTING = 100;
+export const MAX_ALIAS_EXPANSION = 1_000_000;
+const NESTING_MESSAGE = `YAML: collections are nested too deeply; the limit is ${MAX_NESTING} levels`;
 
 export function joinPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
@@ -32,34 +40,54 @@ export class YamlFile {
   private mergeBudget = MERGE_BUDGET;
   private mergeGaveUp = false;
 
+  /** What each alias stands for, found in one pass by `checkTree` (see there for why not `Alias.resolve`). */
+  private readonly aliases = new Map<Alias, Node>();
+
   private constructor(
     readonly file: string,
     readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
   ) {}
 
-  /** Parses `text`; syntax errors (duplicate keys, unknown tags, several documents too) land in `errors`. */
+  /**
+   * Parses `text`; syntax errors (duplicate keys, unknown tags, several documents, too deep a tree too)
+   * land in `errors`. Linear in the size of `text`: the caller bounds that size (limits.ts) first.
+   */
   static parse(text: string, file: string): YamlFile {
     const lines = new LineCounter();
-    const doc = parseDocument(text, {
+    const deep = nestingEstimate(text, 2 * MAX_NESTING).offset;
+    const doc = parseDocument(deep === null ? text : '', {
       lineCounter: lines,
       merge: true,
       prettyErrors: false,
-      uniqueKeys: true,
+      // The library's duplicate-key check compares each key with every earlier key of its map: 79 s for a
+      // 5 MB file (issue 10, item 11). `checkTree` does the same check with a Set per map.
+      uniqueKeys: false,
+      // Compose is YAML 1.2: a `%YAML 1.1` directive must not switch to the 1.1 schema (yes/no booleans,
+      // sexagesimal numbers), and the explicit tags !!omap, !!set, !!pairs, !!binary and !!timestamp
+      // mean nothing to compose (and !!omap's own duplicate check is quadratic), so they stay
+      // unresolved and are reported below.
+      schema: 'core',
+      resolveKnownTags: false,
     });
     const yaml = new YamlFile(file, doc, lines);
+    if (deep !== null) {
+      // The lines of the file were never counted; the position is found the slow way, once.
+      const before = text.slice(0, deep).split('\n');
+      const line = before.length;
+      yaml.errors.push({ file, line, column: before[line - 1]!.length + 1, message: NESTING_MESSAGE });
+      return yaml;
+    }
     // Warnings are errors here: an unresolved tag such as compose's `!reset` would otherwise be read as
     // a plain string and silently change the meaning of the file.
     for (const problem of [...doc.errors, ...doc.warnings]) {
-      yaml.errorAtOffset(problem.pos[0], `YAML: ${yamlMessage(problem.message)}`);
+      // The library turns a stack overflow while composing a deeply nested collection into this code.
+      const message =
+        problem.code === 'RESOURCE_EXHAUSTION' ? NESTING_MESSAGE : `YAML: ${yamlMessage(problem.message)}`;
+      yaml.errorAtOffset(problem.pos[0], message);
     }
-    visit(doc, {
-      Alias(_, alias) {
-        if (alias.resolve(doc) === undefined) {
-          yaml.errorAt(alias, `YAML: alias *${alias.source} names no anchor`);
-        }
-      },
-    });
+    // A tree with syntax errors is not reliable enough to check further; the loaders stop at them anyway.
+    if (doc.errors.length === 0) yaml.checkTree();
     return yaml;
   }
 
@@ -80,7 +108,7 @@ export class YamlFile {
   /** Follows an alias to the node it names. */
   resolve(node: Node | null | undefined): Node | null {
     if (node == null) return null;
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    if (isAlias(node)) return this.aliases.get(node) ?? null;
     return node;
   }
 
@@ -180,6 +208,102 @@ export class YamlFile {
     }
   }
 
+  /**
+   * One pass over the tree in document order, without recursion (a hostile file may nest deeply), that
+   * checks what the parser is not asked to check, each in linear time:
+   * - nesting deeper than MAX_NESTING;
+   * - aliases: the anchor each one names, kept in `aliases` (the library's `Alias.resolve` walks the whole
+   *   document for every alias, quadratic in a file of many aliases), and what they would expand to;
+   * - duplicate keys, with a Set per map: two keys are one if the loaders would read them as one
+   *   (`1` and `"1"`, a key and an alias of it); merge keys `<<` may repeat, as before.
+   */
+  private checkTree(): void {
+    const root = this.doc.contents;
+    // A scalar document has nothing below it to check.
+    if (!isMap(root) && !isSeq(root)) return;
+    interface Frame {
+      node: Node;
+      children: (Node | null)[];
+      next: number;
+      /** The node's size with aliases expanded, children included as they finish. */
+      size: number;
+      /** For a map: each key seen so far and where it is. */
+      keys: Map<string, Node> | null;
+    }
+    const anchors = new Map<string, { node: Node; size: number }>();
+    let expansion = 0;
+    let reportedExpansion = false;
+    const frameOf = (node: Node): Frame => {
+      const children: (Node | null)[] = [];
+      if (isMap(node))
+        for (const pair of node.items) children.push(pair.key as Node | null, pair.value as Node | null);
+      else if (isSeq(node)) for (const item of node.items) children.push(item as Node | null);
+      return { node, children, next: 0, size: 1, keys: isMap(node) ? new Map() : null };
+    };
+    const stack: Frame[] = [frameOf(root)];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next === frame.children.length) {
+        // The node is complete: only now may an alias name it, so no alias can stand for a node that
+        // contains it (which would make the loaders loop).
+        stack.pop();
+        if (frame.node.anchor) anchors.set(frame.node.anchor, { node: frame.node, size: frame.size });
+        if (stack.length > 0) stack[stack.length - 1]!.size += frame.size;
+        continue;
+      }
+      const index = frame.next++;
+      const child = frame.children[index] ?? null;
+      if (child === null) continue;
+      let size = 1;
+      if (isAlias(child)) {
+        const target = anchors.get(child.source);
+        if (target === undefined) {
+          this.errorAt(child, `YAML: alias *${child.source} names no anchor`);
+        } else {
+          this.aliases.set(child, target.node);
+          size = target.size;
+          expansion += target.size;
+          if (expansion > MAX_ALIAS_EXPANSION && !reportedExpansion) {
+            reportedExpansion = true;
+            this.errorAt(
+              child,
+              `YAML: aliases stand for more than ${MAX_ALIAS_EXPANSION.toLocaleString('en-US')} nodes in all; write the content out instead of repeating aliases of large anchors`,
+            );
+          }
+        }
+      }
+      // Keys sit at the even places of a map's children; they are complete here (a scalar or an alias).
+      if (frame.keys !== null && index % 2 === 0) this.checkDuplicate(frame.keys, child);
+      if (isMap(child) || isSeq(child)) {
+        // `nestingEstimate` already refused anything near the call stack's end; this is the exact count.
+        if (stack.length >= MAX_NESTING) {
+          this.errorAt(child, NESTING_MESSAGE);
+          return;
+        }
+        stack.push(frameOf(child));
+        continue;
+      }
+      if (child.anchor) anchors.set(child.anchor, { node: child, size });
+      frame.size += size;
+    }
+  }
+
+  private checkDuplicate(keys: Map<string, Node>, keyNode: Node): void {
+    const key = this.keyOf(keyNode);
+    // A collection or null key is reported where a loader reads the map; merge keys may repeat.
+    if (key === null || key === MERGE) return;
+    const first = keys.get(key);
+    if (first === undefined) {
+      keys.set(key, keyNode);
+      return;
+    }
+    const { line, col } = this.lines.linePos(first.range?.[0] ?? 0);
+    this.errorAt(
+      keyNode,
+      `YAML: Map keys must be unique; ${quoteKey(key)} is already at line ${line}, column ${col}`,
+    );
+  }
+
   private entries(map: YAMLMap, path: string, depth: number): Entry[] {
     const own = new Set<string>();
     for (const pair of map.items) {
@@ -243,6 +367,96 @@ export class YamlFile {
 }
 
 const MERGE = '<<';
+
+/**
+ * Where `text` might nest collections more than twice MAX_NESTING deep, or null. Read from the lexer's
+ * tokens, linearly and without recursion, before the composer recurses into the tree: a file of 100,000
+ * `[` makes it overflow the call stack, and an overflow at the wrong moment (V8 compiling a regular
+ * expression) ends the whole process instead of throwing.
+ *
+ * The count never falls short of the real depth: a line's content is at most one level deeper than the
+ * deepest point of the nearest less indented lines, each indicator (`-`, `?`, `:`) on a line may open one
+ * more level, and each open bracket one more. It may count about twice the real depth (every `:` counts,
+ * and so does each indentation step), hence the margin: the exact MAX_NESTING is checked on the tree
+ * (`checkTree`). test/unit/manifest-limits.test.ts checks the bound on random documents.
+ */
+export function nestingEstimate(text: string, limit: number): { depth: number; offset: number | null } {
+  /** Block indentation levels open above the current line: each with its first and deepest count. */
+  const levels: { indent: number; base: number; deepest: number }[] = [];
+  let flow = 0;
+  let indicators = 0;
+  let offset = 0;
+  let lineStart = true;
+  let indent = 0;
+  let scalarNext = false;
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    const at = offset;
+    // The lexer's markers for a document, a scalar and a flow error are not part of the text.
+    if (token !== DOCUMENT && token !== SCALAR && token !== FLOW_ERROR_END) offset += token.length;
+    if (scalarNext) {
+      // A scalar's content (which may hold anything, brackets too) follows its marker; a block scalar's
+      // ends with its last newline.
+      scalarNext = false;
+      lineStart = token.endsWith('\n');
+      indent = 0;
+      continue;
+    }
+    const type = CST.tokenType(token);
+    if (type === 'newline') {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (type === 'space') {
+      if (lineStart) indent = token.length - token.trimStart().length;
+      continue;
+    }
+    if (
+      type === 'comment' ||
+      type === 'doc-mode' ||
+      type === 'byte-order-mark' ||
+      type === 'flow-error-end'
+    ) {
+      continue;
+    }
+    if (lineStart && flow === 0) {
+      // A line's first content sets the block indentation; blank and comment lines do not.
+      while (levels.length > 0 && levels[levels.length - 1]!.indent > indent) levels.pop();
+      const top = levels[levels.length - 1];
+      if (top === undefined || top.indent < indent) {
+        const base = (top?.deepest ?? 0) + 1;
+        levels.push({ indent, base, deepest: base });
+      }
+      indicators = 0;
+    }
+    lineStart = false;
+    if (type === 'scalar') scalarNext = true;
+    else if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
+    else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    else if (
+      flow === 0 &&
+      (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind')
+    ) {
+      indicators++;
+    }
+    const level = levels[levels.length - 1];
+    const here = (level?.base ?? 1) + indicators + flow;
+    if (level !== undefined) level.deepest = Math.max(level.deepest, here);
+    depth = Math.max(depth, here);
+    if (here > limit) return { depth, offset: at };
+  }
+  return { depth, offset: null };
+}
+
+const DOCUMENT = '\x02';
+const SCALAR = '\x1f';
+const FLOW_ERROR_END = '\x18';
+
+/** A key for a message: quoted, and cut short (a key may be as long as the file). */
+function quoteKey(key: string): string {
+  return JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key);
+}
 
 function yamlMessage(message: string): string {
   // The library's messages sometimes carry a trailing code excerpt; the position is reported separately.

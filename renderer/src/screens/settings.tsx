@@ -438,8 +438,9 @@ function Controller({
 const SAFETY_FLAGS: [keyof SafetySettings, string][] = [
   ['allowPrivileged', 'privileged containers'],
   ['allowHostNamespaces', 'host network, pid or ipc namespace'],
+  ['allowContainerNamespaces', 'joining another container’s namespace (container:NAME)'],
   ['allowDevices', 'devices'],
-  ['allowUnconfined', 'security_opt that turns confinement off'],
+  ['allowUnconfined', 'any security_opt besides no-new-privileges (seccomp, apparmor, label…)'],
   ['allowDockerSocket', 'mounting the Docker socket'],
 ];
 
@@ -453,6 +454,7 @@ function Safety({
   const save = useSave(onSaved);
   const [caps, setCaps] = useState(settings.safety.allowCapAdd.join(', '));
   const [roots, setRoots] = useState(settings.safety.bindRoots.join('\n'));
+  const [opts, setOpts] = useState(settings.safety.allowSecurityOpt.join('\n'));
   return (
     <section aria-labelledby="safety-h">
       <h2 id="safety-h">Safety policy</h2>
@@ -485,6 +487,10 @@ function Safety({
                   .split('\n')
                   .map((r) => r.trim())
                   .filter(Boolean),
+                allowSecurityOpt: opts
+                  .split('\n')
+                  .map((o) => o.trim())
+                  .filter(Boolean),
               },
             });
           }}
@@ -507,6 +513,17 @@ function Safety({
               placeholder="/srv/data"
               onChange={(e) => {
                 setRoots(e.target.value);
+              }}
+            />
+          </label>
+          <label className="field">
+            <span>security_opt entries allowed as written (one per line)</span>
+            <textarea
+              rows={2}
+              value={opts}
+              placeholder="apparmor=my-profile"
+              onChange={(e) => {
+                setOpts(e.target.value);
               }}
             />
           </label>
