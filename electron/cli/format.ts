@@ -87,6 +87,7 @@ export function formatStatus(
       }
     }
     for (const w of [...new Set(s.warnings)]) details.push(`  ! ${w}`);
+    if (s.pruneHold) details.push(`  ! ${s.pruneHold}`);
     if (s.suspended) {
       details.push(`  suspended: the controller leaves it alone (\`mooring resume ${s.name}\` to undo)`);
     }
@@ -97,14 +98,17 @@ export function formatStatus(
 
 export function formatPlan(r: SyncResult): string {
   if (!r.plan) return `${r.stack}: ${r.result}${r.error ? ` — ${r.error}` : ''}`;
-  if (r.plan.actions.length === 0) return `${r.stack} @ ${short(r.revision)}: nothing to do`;
+  const notes = (r.plan.notes ?? []).map((n) => `  note: ${n}`);
+  if (r.plan.actions.length === 0) {
+    return [`${r.stack} @ ${short(r.revision)}: nothing to do`, ...notes].join('\n');
+  }
   const lines = [`${r.stack} @ ${short(r.revision)}: ${r.plan.actions.length} action(s)`];
   for (const a of r.plan.actions) {
     lines.push(`  ${a.kind} ${a.target} — ${a.reason}`);
     for (const d of a.diff)
       lines.push(`      ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
   }
-  return lines.join('\n');
+  return [...lines, ...notes].join('\n');
 }
 
 export function formatSources(sources: SourceState[]): string {

@@ -1,12 +1,15 @@
 // The `mooring` command: a thin adapter over the engine. Parses arguments, calls the engine,
 // prints for people (or JSON for machines), and maps failures to the documented exit codes:
 // 0 ok, 1 drift or failed run, 2 usage, 3 source or engine unreachable, 4 invalid manifest.
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { StackStatus } from '../shared/model.ts';
 import { Engine, type SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
-import { defaultHome } from '../engine/home.ts';
+import { damagedHistoryError, isSqliteDamaged, isSqliteReadOnly } from '../engine/history/open-db.ts';
+import { defaultHome, isWriteDenied, readOnlyHomeError } from '../engine/home.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
+import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-credentials.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
@@ -102,6 +105,9 @@ export async function main(
   const open = async (): Promise<Engine> => {
     const { home } = program.opts<{ home?: string }>();
     engine = await Engine.open({ home: home ?? defaultHome(env), env });
+    // One line, on stderr so --json output stays parseable; a command that must write fails on its own.
+    if (engine.readOnly)
+      io.err(`! ${engine.home} is read-only: showing what is there, but history cannot be written.`);
     return engine;
   };
 
@@ -120,6 +126,15 @@ export async function main(
     .option('--path <path>', 'sub-folder that holds the stacks')
     .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
     .action(async (name: string, url: string, o: { branch?: string; path?: string; tokenEnv?: string }) => {
+      // Before the home is even opened: nothing of a URL with a password may reach it (issue 10).
+      const credentials = splitUserinfo(url);
+      if (credentials) {
+        const { home } = program.opts<{ home?: string }>();
+        throw new MooringError(
+          'usage',
+          credentialsInUrlMessage({ name, url: credentials.url, branch: o.branch, path: o.path, home }),
+        );
+      }
       const e = await open();
       const { source: s, fetch } = await e.addSource({
         name,
@@ -145,6 +160,24 @@ export async function main(
       const e = await open();
       const sources = e.listSources();
       io.out(o.json ? JSON.stringify({ sources }, null, 2) : formatSources(sources));
+    });
+  source
+    .command('update <name>')
+    .description("change a config repo's branch, sub-folder or token variable")
+    .option('--branch <branch>', 'branch to follow')
+    .option('--path <path>', 'sub-folder that holds the stacks')
+    .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
+    .option('--no-token-env', 'use no token')
+    .action(async (name: string, o: { branch?: string; path?: string; tokenEnv?: string | false }) => {
+      const e = await open();
+      const s = e.updateSource(name, {
+        ...(o.branch !== undefined ? { branch: o.branch } : {}),
+        ...(o.path !== undefined ? { path: o.path } : {}),
+        ...(o.tokenEnv !== undefined ? { tokenEnv: o.tokenEnv === false ? null : o.tokenEnv } : {}),
+      });
+      io.out(
+        `Updated source "${s.name}" (${s.url}): branch ${s.branch ?? '(default)'}, path ${s.path || '/'}, token ${s.tokenEnv ? `from $${s.tokenEnv}` : 'none'}. Run \`mooring fetch ${s.name}\` to use it.`,
+      );
     });
   source
     .command('remove <name>')
@@ -215,19 +248,28 @@ export async function main(
     .command('sync [stacks...]')
     .description('make the engine match git: plan, then apply')
     .option('--revision <rev>', 'deploy this commit or ref instead of the branch tip')
-    .option('--prune', 'also remove Mooring containers no longer declared in git')
+    .option(
+      '--prune',
+      'also remove what git no longer declares: services, and (without STACKS) stacks whose folder was deleted',
+    )
+    .option(
+      '--allow-empty',
+      'with --prune: remove the deleted stacks even when a commit deleted all (or most) of a source',
+    )
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'machine-readable output')
     .action(
       async (
         stacks: string[],
-        o: { revision?: string; prune?: boolean; dryRun?: boolean; json?: boolean },
+        o: { revision?: string; prune?: boolean; allowEmpty?: boolean; dryRun?: boolean; json?: boolean },
       ) => {
+        if (o.allowEmpty && !o.prune) throw new MooringError('usage', '--allow-empty goes with --prune.');
         const e = await open();
         const results = await e.sync({
           stacks,
           revision: o.revision ?? null,
           prune: o.prune ?? false,
+          allowEmpty: o.allowEmpty ?? false,
           dryRun: o.dryRun ?? false,
           trigger: 'cli',
           ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
@@ -282,8 +324,15 @@ export async function main(
       // Help and version are not errors; everything else commander rejects is a usage error.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.err(`mooring: ${errorMessage(err)}`);
-    exitCode = exitFor(err);
+    // A write that reached a read-only home, or a damaged page of the history, says so, where, and what
+    // to do, rather than SQLite's or the OS's words (issue 10).
+    let shown = err;
+    if (engine?.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err)))
+      shown = readOnlyHomeError(engine.home);
+    else if (engine && isSqliteDamaged(err))
+      shown = damagedHistoryError(path.join(engine.home, 'mooring.db'), err);
+    io.err(`mooring: ${errorMessage(shown)}`);
+    exitCode = exitFor(shown);
   } finally {
     engine?.close();
   }

@@ -18,9 +18,12 @@ import {
 import type { RunRecord } from '../shared/model.ts';
 import type { Engine } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
+import { isSqliteReadOnly } from './history/open-db.ts';
+import { isWriteDenied, readOnlyHomeError } from './home.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
 import { saveSettings } from './settings.ts';
+import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
 /** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
 export interface SecretStore {
@@ -51,7 +54,9 @@ export class ApiService {
   ) {}
 
   async start(): Promise<void> {
-    if (this.engine.settings.controllerEnabled ?? true) await this.startController();
+    // A read-only home can be looked at, not kept in sync: the controller would record every step.
+    if ((this.engine.settings.controllerEnabled ?? true) && !this.engine.readOnly)
+      await this.startController();
   }
 
   async stop(): Promise<void> {
@@ -151,7 +156,9 @@ export class ApiService {
     try {
       return { ok: true, value: await this.dispatch(m, parsed.data) };
     } catch (err) {
-      return { ok: false, error: toApiError(err) };
+      // A write that reached a read-only home says so, and where, rather than SQLite's or the OS's words.
+      const readOnly = this.engine.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err));
+      return { ok: false, error: toApiError(readOnly ? readOnlyHomeError(this.engine.home) : err) };
     }
   }
 
@@ -247,11 +254,16 @@ export class ApiService {
         return this.commits(p as z.output<(typeof schemas)['history:commits']>);
       case 'sources:add': {
         const q = p as z.output<(typeof schemas)['sources:add']>;
-        const tokenEnv = q.token ? await this.saveToken(q.name, q.token) : null;
+        const { url, token } = this.takeCredentials(q);
+        // Saving the token first would overwrite (and, on the conflict, remove) an existing source's token.
+        if (this.engine.listSources().some((s) => s.name === q.name))
+          throw new MooringError('conflict', `A source named "${q.name}" already exists.`);
+        this.engine.assertWritable('add a source');
+        const tokenEnv = token ? await this.saveToken(q.name, token) : null;
         try {
           const { source, fetch } = await this.engine.addSource({
             name: q.name,
-            url: q.url,
+            url,
             branch: q.branch ?? null,
             path: q.path ?? null,
             tokenEnv,
@@ -266,6 +278,7 @@ export class ApiService {
       }
       case 'sources:update': {
         const q = p as z.output<(typeof schemas)['sources:update']>;
+        this.engine.assertWritable('change a source');
         let tokenEnv: string | null | undefined;
         if (q.token) tokenEnv = await this.saveToken(q.name, q.token);
         else if (q.token === null) {
@@ -294,11 +307,54 @@ export class ApiService {
         await this.refresh();
         return this.engine.listSources();
       }
+      case 'sources:prune': {
+        const q = p as z.output<(typeof schemas)['sources:prune']>;
+        const results = await this.engine.pruneDeleted(q.name, {
+          trigger: 'manual',
+          onProgress: (e) => {
+            this.onProgress(e);
+          },
+        });
+        await this.refresh();
+        return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
+      }
       case 'settings:get':
         return this.settings();
       case 'settings:update':
         return this.updateSettings(p as z.output<(typeof schemas)['settings:update']>);
     }
+  }
+
+  /**
+   * A URL typed with `user:TOKEN@` in it: the desktop keeps the secret in the OS keychain (the secret
+   * store) and the URL without it; browser mode cannot keep secrets, so it refuses and says what to run
+   * instead. The secret is never put in a message (issue 10).
+   */
+  private takeCredentials(q: {
+    name: string;
+    url: string;
+    branch?: string | undefined;
+    path?: string | undefined;
+    token?: string | undefined;
+  }): {
+    url: string;
+    token: string | undefined;
+  } {
+    const split = splitUserinfo(q.url);
+    if (!split) return { url: q.url, token: q.token };
+    if (q.token) {
+      throw new MooringError(
+        'usage',
+        'The URL holds a user name or password and a token was given too: remove the credentials from the URL and give the token once.',
+      );
+    }
+    if (!this.options.secrets) {
+      throw new MooringError(
+        'usage',
+        `Browser mode cannot keep tokens safely. ${credentialsInUrlMessage({ name: q.name, url: split.url, branch: q.branch, path: q.path })}`,
+      );
+    }
+    return { url: split.url, token: split.secret };
   }
 
   private async saveToken(source: string, token: string): Promise<string> {

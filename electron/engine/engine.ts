@@ -2,7 +2,7 @@
 // It reads desired state from git at a revision, observes the Docker engine, and computes status,
 // plans and runs. No electron import may appear at or below this folder.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type {
@@ -21,13 +21,17 @@ import { DockerAdapter, type ObservedContainer } from './docker/docker-adapter.t
 import { LABELS } from './docker/labels.ts';
 import { MooringError, UnreachableError, errorMessage } from './errors.ts';
 import { HistoryStore } from './history/store.ts';
+import { prepareHome, readOnlyHomeError } from './home.ts';
 import { DEFAULT_POLICY, loadStack, parsePolicyFile, specHash } from './manifest/index.ts';
+import { safetyMessages } from './manifest/safety.ts';
 import { Applier, type ProgressEvent } from './reconcile/apply.ts';
 import { cleanupMounts, materializeMounts } from './reconcile/materialize.ts';
 import { planStack } from './reconcile/plan.ts';
+import { markHeld, pruneHolds } from './reconcile/prune-guard.ts';
 import { computeStatus } from './reconcile/status.ts';
 import { loadSettings, type Settings } from './settings.ts';
 import { GitSource } from './source/index.ts';
+import { credentialsInUrlMessage, splitUserinfo, tokenEnvProblem } from './source/url-credentials.ts';
 import type { BuildEvent } from './pipeline/build.ts';
 import type { NoteOutcome } from './pipeline/deploy-notes.ts';
 import {
@@ -51,6 +55,8 @@ export interface EngineOptions {
 export interface LoadedStack {
   source: string;
   name: string;
+  /** Repo-relative folder of the stack (its compose file is in it). */
+  dir?: string;
   revision: string | null;
   desired: DesiredStack | null;
   errors: ManifestError[];
@@ -98,6 +104,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Who holds the stack's lock, as a person reads it in "being synced by …". Default `mooring TRIGGER`. */
   owner?: string;
+  /** Prune even a commit that deletes most of a source's stacks (see reconcile/prune-guard.ts). */
+  allowEmpty?: boolean;
 }
 
 const ago = (iso: string): string => {
@@ -116,11 +124,16 @@ export function hashService(s: DesiredStack['services'][number]): string {
   return specHash({ ...s, dependsOn: [] });
 }
 
-/** A random id per home folder, made once; `wx` keeps two first starts from making two. */
-async function instanceIdOf(home: string): Promise<string> {
+/**
+ * A random id per home folder, made once; `wx` keeps two first starts from making two. A read-only
+ * home only reads it; without one, this process gets an id of its own that no container carries, so
+ * nothing on the engine is taken for this home's.
+ */
+async function instanceIdOf(home: string, readOnly: boolean): Promise<string> {
   const file = path.join(home, 'instance-id');
+  if (readOnly) return (await readFile(file, 'utf8').catch(() => randomUUID())).trim();
   try {
-    await writeFile(file, randomUUID(), { flag: 'wx' });
+    await writeFile(file, randomUUID(), { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
@@ -143,24 +156,71 @@ export class Engine {
     /** Stamped on every container this home creates (dev.mooring.instance). */
     readonly instanceId: string,
   ) {
-    this.docker = new DockerAdapter(dockerHost);
+    this.docker = new DockerAdapter(dockerHost, this.isOurs);
     this.applier = new Applier(this.docker, history);
     this.pipeline = new Pipeline(this, new PipelineStore(history.db));
   }
 
+  /**
+   * Whether this home made a container (issue 10): its instance label says so and the ownership record
+   * agrees. Anything else is never stopped, removed or pruned, whatever its labels claim.
+   */
+  private readonly isOurs = (c: {
+    id: string;
+    name: string;
+    labels: Record<string, string>;
+    created: string;
+  }): boolean =>
+    c.labels[LABELS.managed] === 'true' &&
+    c.labels[LABELS.instance] === this.instanceId &&
+    this.history.ownership.owns({ kind: 'container', id: c.id, name: c.name, created: c.created });
+
+  /** The same for a network; those made before instance labels were put on networks carry none. */
+  private readonly ownsNetwork = (n: {
+    id: string;
+    name: string;
+    labels: Record<string, string>;
+    created: string;
+  }): boolean => {
+    const instance = n.labels[LABELS.instance];
+    return (
+      n.labels[LABELS.managed] === 'true' &&
+      (instance === undefined || instance === this.instanceId) &&
+      this.history.ownership.owns({ kind: 'network', id: n.id, name: n.name, created: n.created })
+    );
+  };
+
   static async open(opts: EngineOptions): Promise<Engine> {
-    await mkdir(opts.home, { recursive: true });
+    // 0700 home, 0600 files (issue 10); a home that cannot be written is opened read-only.
+    await prepareHome(opts.home);
     const settings = await loadSettings(opts.home);
     const history = new HistoryStore(path.join(opts.home, 'mooring.db'));
     const env = opts.env ?? process.env;
+    let instanceId: string;
+    try {
+      instanceId = await instanceIdOf(opts.home, history.readOnly);
+    } catch (err) {
+      history.close();
+      throw err;
+    }
     return new Engine(
       opts.home,
       history,
       settings,
       env,
       opts.dockerHost ?? settings.dockerHost ?? env.DOCKER_HOST,
-      await instanceIdOf(opts.home),
+      instanceId,
     );
+  }
+
+  /** The home could not be written: status and history can be read, nothing can be changed. */
+  get readOnly(): boolean {
+    return this.history.readOnly;
+  }
+
+  /** Fails a command that must write, before it changes anything, when the home is read-only. */
+  assertWritable(what: string): void {
+    if (this.history.readOnly) throw readOnlyHomeError(this.home, what);
   }
 
   close(): void {
@@ -211,6 +271,22 @@ export class Engine {
     path?: string | null;
     tokenEnv?: string | null;
   }): Promise<{ source: SourceState; fetch: FetchResult }> {
+    // First: every message below quotes the URL, and none may quote a password (issue 10).
+    const credentials = splitUserinfo(input.url);
+    if (credentials) {
+      throw new MooringError(
+        'usage',
+        credentialsInUrlMessage({
+          name: input.name,
+          url: credentials.url,
+          branch: input.branch,
+          path: input.path,
+        }),
+      );
+    }
+    const tokenProblem = input.tokenEnv ? tokenEnvProblem(input.tokenEnv) : null;
+    if (tokenProblem) throw new MooringError('usage', tokenProblem);
+    this.assertWritable('add a source');
     if (!NAME.test(input.name)) {
       throw new MooringError(
         'usage',
@@ -252,6 +328,9 @@ export class Engine {
     patch: { branch?: string | null; path?: string; tokenEnv?: string | null },
   ): SourceState {
     this.source(name);
+    const tokenProblem = patch.tokenEnv ? tokenEnvProblem(patch.tokenEnv) : null;
+    if (tokenProblem) throw new MooringError('usage', tokenProblem);
+    this.assertWritable('change a source');
     const path = patch.path?.replace(/^\/+|\/+$/g, '');
     if (path?.split('/').includes('..'))
       throw new MooringError('usage', `The sub-path must stay inside the repo (got "${patch.path ?? ''}").`);
@@ -261,7 +340,7 @@ export class Engine {
 
   /** Points the engine at another Docker endpoint (from the settings screen). */
   setDockerHost(endpoint: string | undefined): void {
-    this.docker = new DockerAdapter(endpoint ?? this.env.DOCKER_HOST);
+    this.docker = new DockerAdapter(endpoint ?? this.env.DOCKER_HOST, this.isOurs);
     this.applier = new Applier(this.docker, this.history);
   }
 
@@ -276,6 +355,7 @@ export class Engine {
 
   removeSource(name: string): void {
     this.source(name);
+    this.assertWritable('remove a source');
     this.history.removeSource(name);
   }
 
@@ -285,6 +365,7 @@ export class Engine {
 
   /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */
   async fetch(name?: string): Promise<FetchResult[]> {
+    this.assertWritable('fetch');
     const sources = name ? [this.source(name)] : this.history.listSources();
     const results: FetchResult[] = [];
     for (const s of sources) {
@@ -387,7 +468,7 @@ export class Engine {
     const policyText = await reader.readFile(policyFile);
     let policies: Record<string, StackPolicy> = {};
     if (policyText !== null) {
-      const parsed = parsePolicyFile(policyText, policyFile);
+      const parsed = parsePolicyFile(policyText, policyFile, this.settings.safety.maxManifestBytes);
       if (parsed.ok) policies = parsed.stacks;
       else {
         warnings.push(
@@ -410,6 +491,7 @@ export class Engine {
       out.push({
         source: s.name,
         name,
+        dir: entry.dir,
         revision: commit,
         desired: loaded.ok ? loaded.stack : null,
         errors: loaded.ok ? [] : loaded.errors,
@@ -420,25 +502,31 @@ export class Engine {
     return out;
   }
 
-  /** A compose project name is global to the engine: two stacks of one name would fight over it. */
+  /**
+   * A compose project name is global to the engine: two stacks of one name would fight over it, and
+   * the second would redeploy the first with its own content (a folder `aaa/` with `name: victim`, or
+   * `My App/` beside `myapp/`). Every stack of a shared name is an error, naming all of them: which
+   * one is meant is for a person to say (issue 10).
+   */
   private rejectDuplicateNames(stacks: LoadedStack[]): void {
-    const first = new Map<string, LoadedStack>();
-    for (const s of stacks) {
-      const other = first.get(s.name);
-      if (!other) {
-        first.set(s.name, s);
-        continue;
+    const byName = new Map<string, LoadedStack[]>();
+    for (const s of stacks) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+    for (const [name, group] of byName) {
+      if (group.length < 2) continue;
+      const where = (s: LoadedStack): string => `${s.dir ?? s.name}/ of source "${s.source}"`;
+      for (const s of group) {
+        const others = group.filter((o) => o !== s).map(where);
+        s.errors = [
+          ...s.errors,
+          {
+            file: s.desired?.file ?? (s.dir ? `${s.dir}/` : s.name),
+            line: 1,
+            column: 1,
+            message: `stack name "${name}" is also the name of ${others.join(' and ')}; nothing of either is applied until each has its own compose \`name:\` (or folder name)`,
+          },
+        ];
+        s.desired = null;
       }
-      s.errors = [
-        ...s.errors,
-        {
-          file: s.desired?.file ?? s.name,
-          line: 1,
-          column: 1,
-          message: `stack name "${s.name}" is also used by source "${other.source}"; set a different compose \`name:\``,
-        },
-      ];
-      s.desired = null;
     }
   }
 
@@ -493,7 +581,10 @@ export class Engine {
       orphans: !opts.stacks?.length,
       unreadable: new Set(unreadable.keys()),
     });
-    if (opts.recordDrift ?? true) this.recordDrift(statuses, 'no longer drifting (seen by status)');
+    if (!opts.stacks?.length) markHeld(statuses, this.settings.pruneConfirmShare ?? 1);
+    // A read-only home shows status without recording drift (issue 10).
+    if ((opts.recordDrift ?? true) && !this.readOnly)
+      this.recordDrift(statuses, 'no longer drifting (seen by status)');
     return statuses.sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -519,14 +610,14 @@ export class Engine {
       const sources = new Map(this.history.listSources().map((s) => [s.name, s]));
       const orphans = new Map<string, ObservedContainer[]>();
       for (const c of observed) {
-        if (!c.managed || c.instance !== this.instanceId || !c.project || known.has(c.project)) continue;
+        if (!c.ours || !c.project || known.has(c.project)) continue;
         // A source that could not be read says nothing about what it declares: absence is no deletion.
         if (!c.source || !sources.has(c.source) || opts.unreadable?.has(c.source)) continue;
         orphans.set(c.project, [...(orphans.get(c.project) ?? []), c]);
       }
       for (const [name, containers] of orphans) {
-        statuses.push(
-          computeStatus({
+        statuses.push({
+          ...computeStatus({
             source: containers[0]!.source!,
             name,
             revision: null,
@@ -540,7 +631,8 @@ export class Engine {
             engineReachable: true,
             suspended: suspended.has(name),
           }),
-        );
+          deletedInGit: true,
+        });
       }
     }
     return { statuses, reachable, error: warning };
@@ -602,6 +694,7 @@ export class Engine {
         `"${stack}" is not a stack name: use lowercase letters, digits, - and _ (run \`mooring status\` to see them).`,
       );
     }
+    this.assertWritable(suspended ? 'suspend a stack' : 'resume a stack');
     if (suspended) {
       this.history.suspend(stack, reason);
       return;
@@ -620,11 +713,36 @@ export class Engine {
   private async planFor(stack: LoadedStack, status: StackStatus, prune: boolean): Promise<Plan> {
     const desired = stack.desired!;
     const images = await this.docker.imagesFor(desired.services.map((s) => s.image));
+    // What exists already: a declared network or volume that Mooring did not make for this stack is
+    // used as it is, and the plan says so (issue 10) rather than adopting it in silence.
+    const notes: string[] = [];
+    const madeHere = (labels: Record<string, string>): boolean =>
+      labels[LABELS.managed] === 'true' && labels[LABELS.project] === stack.name;
     const existingNetworks = new Set<string>();
-    for (const n of desired.networks)
-      if (await this.docker.networkExists(n.name)) existingNetworks.add(n.name);
+    for (const n of desired.networks) {
+      const found = await this.docker.network(n.name);
+      if (!found) continue;
+      // Named by its id, the host network would slip past the manifest's check of the name `host`.
+      if (found.driver === 'host' && !this.settings.safety.allowHostNamespaces) {
+        throw new MooringError(
+          'failed',
+          `Network "${n.name}" is the engine's host network: ${safetyMessages.hostNamespace('network_mode')}.`,
+        );
+      }
+      existingNetworks.add(n.name);
+      if (!n.external && !madeHere(found.labels)) {
+        notes.push(`uses existing network ${n.name}, not created by Mooring for this stack`);
+      }
+    }
     const existingVolumes = new Set<string>();
-    for (const v of desired.volumes) if (await this.docker.volumeExists(v.name)) existingVolumes.add(v.name);
+    for (const v of desired.volumes) {
+      const found = await this.docker.volume(v.name);
+      if (!found) continue;
+      existingVolumes.add(v.name);
+      if (!v.external && !madeHere(found.labels)) {
+        notes.push(`uses existing volume ${v.name}, not created by Mooring for this stack`);
+      }
+    }
     for (const n of desired.networks.filter((x) => x.external && !existingNetworks.has(x.name))) {
       throw new MooringError(
         'failed',
@@ -635,6 +753,7 @@ export class Engine {
       source: stack.source,
       stack: stack.name,
       revision: stack.revision!,
+      ...(notes.length > 0 ? { notes } : {}),
       actions: planStack({
         desired,
         status,
@@ -656,6 +775,7 @@ export class Engine {
       revision?: string | null;
     } & SyncOptions = {},
   ): Promise<SyncResult[]> {
+    if (!opts.dryRun) this.assertWritable('sync');
     const loaded = await this.loadStacks(opts);
     if (opts.stacks?.length) {
       const missing = opts.stacks.filter((n) => !loaded.some((s) => s.name === n));
@@ -669,10 +789,66 @@ export class Engine {
     await this.docker.ping().catch((err: unknown) => {
       throw err instanceof UnreachableError ? err : this.docker.unreachable(err);
     });
+    // `--prune` of everything also removes the stacks whose folder was deleted in git; a commit that
+    // deletes most of a source waits for `allowEmpty` (checked before anything is applied).
+    const deleted = opts.prune && !opts.stacks?.length ? await this.deletedStacks(loaded, opts) : [];
     const results: SyncResult[] = [];
     for (const stack of loaded) results.push(await this.syncLoaded(stack, opts));
+    for (const d of deleted) {
+      results.push(await this.pruneRemovedStack(d, { ...opts, trigger: opts.trigger ?? 'cli' }));
+    }
     if (!opts.dryRun) await this.cleanup();
     return results;
+  }
+
+  /**
+   * Removes the stacks of `source` whose folder was deleted in git: what a person confirms when a
+   * commit deleted all (or most) of a source and the controller holds the prune (issue 10).
+   */
+  async pruneDeleted(source: string, opts: SyncOptions = {}): Promise<SyncResult[]> {
+    this.assertWritable('prune');
+    this.source(source);
+    const { loaded, unreadable } = await this.loadEachSource();
+    const why = unreadable.get(source);
+    if (why !== undefined) {
+      throw new MooringError(
+        'failed',
+        `Source "${source}" cannot be read at its tip (${why}): nothing is pruned.`,
+      );
+    }
+    const results: SyncResult[] = [];
+    for (const d of await this.deletedStacks(loaded, { ...opts, allowEmpty: true }, source)) {
+      results.push(await this.pruneRemovedStack(d, { ...opts, trigger: opts.trigger ?? 'manual' }));
+    }
+    if (!opts.dryRun) await this.cleanup();
+    return results;
+  }
+
+  /** Stacks Mooring deployed that git no longer declares, each at its source's tip; refuses a held prune. */
+  private async deletedStacks(
+    loaded: LoadedStack[],
+    opts: SyncOptions,
+    source?: string,
+  ): Promise<{ source: string; stack: string; revision: string }[]> {
+    const { statuses } = await this.statusOfLoaded(loaded, { orphans: true });
+    const holds = pruneHolds(statuses, this.settings.pruneConfirmShare ?? 1);
+    if (holds.length > 0 && !opts.allowEmpty && !opts.dryRun) {
+      throw new MooringError(
+        'conflict',
+        `${holds.map((h) => h.message.replace('run `mooring sync --prune --allow-empty`', 'add --allow-empty')).join('\n')}\nNothing was changed.`,
+      );
+    }
+    const out: { source: string; stack: string; revision: string }[] = [];
+    for (const st of statuses.filter(
+      (x) => x.deletedInGit && (source === undefined || x.source === source),
+    )) {
+      out.push({
+        source: st.source,
+        stack: st.name,
+        revision: await this.gitSource(this.source(st.source)).resolve(),
+      });
+    }
+    return out;
   }
 
   /** Syncs one stack already read from git (the controller keeps them), under the stack's lock. */
@@ -777,6 +953,7 @@ export class Engine {
       home: this.home,
       instance: this.instanceId,
       materialize: (services) => materializeMounts(this.home, services, git),
+      ownsNetwork: this.ownsNetwork,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -807,14 +984,19 @@ export class Engine {
   ): Promise<SyncResult> {
     const trigger = opts.trigger ?? 'auto';
     const base = { stack: input.stack, source: input.source, revision: input.revision };
-    return this.underLock(base, opts.owner ?? `mooring ${trigger}`, async () => {
-      // Only what Mooring made from this source: a look-alike made by hand is never ours to remove.
+    const removal = async (): Promise<SyncResult> => {
+      // Only what this home made from this source: a look-alike is never ours to remove.
       const observed = (await this.docker.observe(this.home, input.stack)).filter(
-        (c) => c.managed && c.instance === this.instanceId && c.source === input.source,
+        (c) => c.ours && c.source === input.source,
       );
       const services = [...new Set(observed.flatMap((c) => (c.service ? [c.service] : [])))].sort();
-      const reason = 'the stack folder was deleted in git and its last policy said prune';
-      const networks = await this.docker.unusedStackNetworks(input.stack, new Set(observed.map((c) => c.id)));
+      const reason =
+        trigger === 'auto'
+          ? 'the stack folder was deleted in git and its last policy said prune'
+          : 'the stack folder was deleted in git (prune)';
+      const networks = (
+        await this.docker.unusedStackNetworks(input.stack, new Set(observed.map((c) => c.id)))
+      ).filter(this.ownsNetwork);
       const actions: PlanAction[] = [
         ...services.map((service) => ({
           kind: 'remove' as const,
@@ -824,7 +1006,7 @@ export class Engine {
           level: 1,
         })),
         // Volumes stay: they hold data, and nothing in git says to drop it.
-        ...networks.map((name) => ({
+        ...networks.map(({ name }) => ({
           kind: 'remove-network' as const,
           target: name,
           reason,
@@ -833,6 +1015,7 @@ export class Engine {
         })),
       ];
       const plan: Plan = { source: input.source, stack: input.stack, revision: input.revision, actions };
+      if (opts.dryRun) return { ...base, plan, runId: null, result: 'planned', error: null };
       const { runId, error, interrupted } = await this.applier.apply({
         source: input.source,
         revision: input.revision,
@@ -844,6 +1027,7 @@ export class Engine {
         home: this.home,
         instance: this.instanceId,
         materialize: () => Promise.resolve(),
+        ownsNetwork: this.ownsNetwork,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -856,7 +1040,8 @@ export class Engine {
         error,
         ...(interrupted ? { interrupted } : {}),
       };
-    });
+    };
+    return opts.dryRun ? removal() : this.underLock(base, opts.owner ?? `mooring ${trigger}`, removal);
   }
 
   /**
@@ -869,7 +1054,12 @@ export class Engine {
     stack: string,
     limit = 50,
   ): Promise<{ policy: StackPolicy; revision: string } | null> {
-    const commits = this.history.listCommits({ source, limit: 500 }).filter((c) => c.stacks.length > 0);
+    // Read from git itself, not the commit cache: just after a restart the cache may not yet hold the
+    // commit that deleted the stack, and the first look would then see no policy where the second saw
+    // one (issue 10, item 9).
+    const commits = (await this.gitSource(this.source(source)).log({ limit: 500 })).filter(
+      (c) => c.stacks.length > 0,
+    );
     for (const c of commits.slice(0, limit)) {
       const parent = c.parents[0];
       if (!parent) continue;
@@ -898,7 +1088,9 @@ export class Engine {
    */
   async log(opts: { source?: string; limit?: number } = {}): Promise<CommitWithDeploys[]> {
     for (const s of this.history.listSources()) {
-      if (s.kind === 'local' && (!opts.source || opts.source === s.name)) await this.fetch(s.name);
+      // A read-only home shows what it has cached: re-reading would record.
+      if (s.kind === 'local' && !this.readOnly && (!opts.source || opts.source === s.name))
+        await this.fetch(s.name);
     }
     const commits = this.history.listCommits(opts);
     const deploys = this.pipeline.deploysOf(
@@ -915,6 +1107,7 @@ export class Engine {
 
   /** Builds an image from an app repo; `onEvent` gets the live output and steps. Recorded in history. */
   build(opts: BuildAndPromoteOptions, onEvent?: (e: BuildEvent) => void): Promise<BuildAndPromoteResult> {
+    if (this.readOnly) return Promise.reject(readOnlyHomeError(this.home, 'build'));
     return this.pipeline.build(opts, onEvent);
   }
 
@@ -929,6 +1122,8 @@ export class Engine {
 
   /** Writes an image into a service's `image:` as a commit on the source's branch (pushed with `push`). */
   promote(input: PromoteOptions): Promise<PromoteResult> {
+    // Before the commit: it would be made, and then not recorded nor fetched.
+    if (this.readOnly) return Promise.reject(readOnlyHomeError(this.home, 'promote'));
     return this.pipeline.promote(input);
   }
 
@@ -938,6 +1133,7 @@ export class Engine {
     revision: string,
     opts: { revert?: boolean; onProgress?: (e: ProgressEvent) => void } = {},
   ): Promise<RollbackResult> {
+    if (this.readOnly) return Promise.reject(readOnlyHomeError(this.home, 'roll back'));
     return this.pipeline.rollback(stack, revision, opts);
   }
 

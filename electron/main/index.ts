@@ -5,6 +5,7 @@ import {
   app,
   BrowserWindow,
   Menu,
+  dialog,
   Notification,
   Tray,
   ipcMain,
@@ -16,6 +17,7 @@ import path from 'node:path';
 import type { PushEvent, Snapshot } from '../shared/api.ts';
 import { ApiService } from '../engine/api-service.ts';
 import { Engine } from '../engine/engine.ts';
+import { errorMessage } from '../engine/errors.ts';
 import { defaultHome } from '../engine/home.ts';
 import { Controller } from '../engine/reconcile/controller.ts';
 import { SafeStorageSecrets } from './secrets.ts';
@@ -163,5 +165,7 @@ app.on('window-all-closed', () => {
 
 void main().catch((err: unknown) => {
   console.error(err);
+  // A window app has no terminal to read: an unusable history (issue 10) must be said where it is seen.
+  dialog.showErrorBox('Mooring could not start', errorMessage(err));
   app.exit(1);
 });

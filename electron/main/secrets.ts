@@ -7,10 +7,8 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SecretStore } from '../engine/api-service.ts';
-
-export function tokenEnvName(source: string): string {
-  return `MOORING_TOKEN_${source.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
+// One naming rule for the app's variables and the ones the CLI suggests (issue 10).
+import { tokenEnvName } from '../engine/source/url-credentials.ts';
 
 export class SafeStorageSecrets implements SecretStore {
   private readonly file: string;

@@ -118,7 +118,7 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  it('repairs docker stop, docker rm -f and a hand-made container with another env, each as a self-heal run', async () => {
+  it('repairs docker stop and docker rm -f, and a hand-made look-alike is left alone, each as a self-heal run', async () => {
     await startController();
     await synced(`ctlheal${S}`);
     expect(runs(`ctlheal${S}`).map((r) => [r.trigger, r.result])).toEqual([['auto', 'succeeded']]);
@@ -157,12 +157,19 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
       'sleep',
       '3600',
     );
-    await waitFor('the look-alike replaced by the declared container', async () => {
+    // Labels can be copied: the look-alike is not this home's, so it is left alone and named, and the
+    // declared container is made beside it (issue 10).
+    await waitFor('the declared container made beside the look-alike', async () => {
       const names = await containersOf(`ctlheal${S}`);
-      return names.join(',') === `ctlheal${S}-app-1 running,ctlheal${S}-worker-1 running` ? names : null;
+      return names.join(',') ===
+        `ctlheal${S}-app-1 running,ctlheal${S}-app-byhand running,ctlheal${S}-worker-1 running`
+        ? names
+        : null;
     });
     expect((await inspect(`ctlheal${S}-app-1`)).Config.Env).toContain('GREETING=hello');
-    await synced(`ctlheal${S}`);
+    const healed = await synced(`ctlheal${S}`);
+    expect(healed.warnings.join('\n')).toMatch(new RegExp(`ctlheal${S}-app-byhand: .*not ours, left alone`));
+    await docker('rm', '-f', `ctlheal${S}-app-byhand`);
 
     const all = runs(`ctlheal${S}`);
     expect(all[0]).toMatchObject({ trigger: 'auto', result: 'succeeded' });

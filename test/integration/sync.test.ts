@@ -144,12 +144,12 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     expect((await inspect('itweb-app-1')).Config.Env).toContain('GREETING=bonjour');
   });
 
-  it('reports and repairs out-of-band stop, removal and a hand-made container with other env', async () => {
+  it('reports and repairs out-of-band stop and removal; a hand-made copy with our labels is reported, never removed', async () => {
     await mooring(home, ['source', 'add', 'cfg', repo.url]);
     await mooring(home, ['sync']);
     await docker('stop', '-t', '1', 'itweb-worker-1');
     await docker('rm', '-f', 'itcache-cache-1');
-    // Recreated by hand, copying its labels but with another env value.
+    // Recreated by hand, copying every label (this home's instance id too) but with another env value.
     const app = await inspect('itweb-app-1');
     await docker('rm', '-f', 'itweb-app-1');
     const labels = Object.entries(app.Config.Labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -168,6 +168,7 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
       'sleep',
       '3600',
     );
+    const impostor = (await inspect('itweb-app-1')).Id;
 
     const s = await mooringJson<Status>(home, ['status']);
     const worker = service(stack(s, 'itweb'), 'worker');
@@ -181,8 +182,18 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
       desired: 'hello',
       live: 'tampered',
     });
+    expect(tampered.reasons).toContainEqual(expect.objectContaining({ path: 'owner' }));
     expect(stack(s, 'itweb').sync).toBe('OutOfSync');
 
+    // Labels can be copied; what this home made cannot: the copy is left alone and the run says why.
+    const sync = await mooring(home, ['sync']);
+    expect(sync.code).toBe(1);
+    expect(sync.stderr).toMatch(/itweb-app-1.*no record of making it: not ours, left alone/);
+    expect((await inspect('itweb-app-1')).Id).toBe(impostor);
+    const partly = await mooringJson<Status>(home, ['status']);
+    expect(stack(partly, 'itcache').sync).toBe('Synced');
+
+    await docker('rm', '-f', 'itweb-app-1');
     expect((await mooring(home, ['sync'])).code).toBe(0);
     const fixed = await mooringJson<Status>(home, ['status']);
     expect(fixed.stacks.map((x) => [x.name, x.sync])).toEqual([

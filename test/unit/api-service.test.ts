@@ -117,4 +117,69 @@ describe('ApiService.handle', () => {
     expect(kept.has('cfg')).toBe(false);
     expect(engine.listSources()[0]!.tokenEnv).toBeNull();
   });
+
+  it('a URL typed with user:TOKEN@ keeps the token in the secret store and the URL without it (issue 10)', async () => {
+    const secret = 'p@ss:w0rd-S3CRET';
+    const kept = new Map<string, string>();
+    const desktop = new ApiService(engine, {
+      createController: () => {
+        throw new Error('not started in these tests');
+      },
+      secrets: {
+        save: (source, token) => {
+          kept.set(source, token);
+          return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
+        },
+        remove: (source) => {
+          kept.delete(source);
+          return Promise.resolve();
+        },
+      },
+    });
+    const r = await desktop.handle('sources:add', {
+      name: 'cfg',
+      url: `http://user:${encodeURIComponent(secret)}@127.0.0.1:1/x.git`,
+    });
+    expect(r.ok).toBe(true);
+    expect(JSON.stringify(r)).not.toContain('S3CRET');
+    expect(kept.get('cfg')).toBe(secret);
+    expect(engine.listSources()[0]).toMatchObject({
+      url: 'http://127.0.0.1:1/x.git',
+      tokenEnv: 'MOORING_TOKEN_CFG',
+    });
+    // A token alone in the user-name place is the token.
+    const bare = await desktop.handle('sources:add', {
+      name: 'bare',
+      url: 'https://ghp_T0KEN@127.0.0.1:1/y.git',
+    });
+    expect(bare.ok).toBe(true);
+    expect(kept.get('bare')).toBe('ghp_T0KEN');
+    expect(engine.listSources().find((s) => s.name === 'bare')!.url).toBe('https://127.0.0.1:1/y.git');
+    // Adding a second source of the same name neither replaces nor removes the first one's token.
+    const again = await desktop.handle('sources:add', {
+      name: 'cfg',
+      url: 'http://user:other@127.0.0.1:1/z.git',
+    });
+    expect(again).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(kept.get('cfg')).toBe(secret);
+    engine.history.db.pragma('wal_checkpoint(TRUNCATE)');
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(path.join(home, 'mooring.db'))).includes('S3CRET')).toBe(false);
+  });
+
+  it('browser mode refuses a URL with credentials, says what to run instead, and never echoes them', async () => {
+    const r = await service.handle('sources:add', {
+      name: 'cfg',
+      url: 'http://user:S3CRET@127.0.0.1:1/x.git',
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('usage');
+      expect(r.error.message).toContain(
+        'mooring source add cfg http://127.0.0.1:1/x.git --token-env MOORING_TOKEN_CFG',
+      );
+      expect(r.error.message).not.toContain('S3CRET');
+    }
+    expect(engine.listSources()).toEqual([]);
+  });
 });

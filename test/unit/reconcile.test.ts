@@ -73,6 +73,8 @@ function observedFor(
     project: 'st',
     service: s.name,
     managed: true,
+    ours: true,
+    created: '2026-01-01T00:00:00Z',
     source: 'cfg',
     revision: 'abc',
     specHash: `hash-${s.name}`,
@@ -196,7 +198,7 @@ describe('status', () => {
   it('our container for an undeclared service is Orphaned; an unmanaged one is not ours to list', () => {
     const a = svc('a');
     const gone = observedFor(svc('gone'));
-    const stranger = observedFor(svc('stranger'), { managed: false });
+    const stranger = observedFor(svc('stranger'), { managed: false, ours: false });
     const st = status(stackOf(a), [observedFor(a), gone, stranger]);
     expect(st.services.map((s) => [s.name, s.sync])).toEqual([
       ['a', 'Synced'],
@@ -207,7 +209,7 @@ describe('status', () => {
 
   it('a hand-made container without our label is drift', () => {
     const a = svc('a');
-    const st = status(stackOf(a), [observedFor(a, { managed: false })]);
+    const st = status(stackOf(a), [observedFor(a, { managed: false, ours: false })]);
     expect(st.services[0]!.reasons).toContainEqual({
       path: 'labels.dev.mooring.managed',
       desired: 'true',

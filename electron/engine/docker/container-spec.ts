@@ -11,6 +11,17 @@ export interface ContainerContext {
   specHash: string;
   home: string;
   instance: string;
+  /** Container name of each service of the stack: `service:NAME` namespaces join that container. */
+  containerNames: ReadonlyMap<string, string>;
+}
+
+/**
+ * `service:NAME` is compose's way to share another service's namespace; the engine knows only
+ * `container:NAME`. (It stores the target's id, which observe maps back: docker-adapter.ts.)
+ */
+function namespace(mode: string, ctx: ContainerContext): string {
+  const service = /^service:(.+)$/.exec(mode)?.[1];
+  return service === undefined ? mode : `container:${ctx.containerNames.get(service) ?? service}`;
 }
 
 export function containerOptions(s: DesiredService, ctx: ContainerContext): Docker.ContainerCreateOptions {
@@ -62,9 +73,13 @@ export function containerOptions(s: DesiredService, ctx: ContainerContext): Dock
       CapDrop: s.capDrop,
       Devices: s.devices.map(parseDevice),
       SecurityOpt: s.securityOpt,
-      ...(s.networkMode ? { NetworkMode: s.networkMode } : first ? { NetworkMode: first.name } : {}),
-      ...(s.pid ? { PidMode: s.pid } : {}),
-      ...(s.ipc ? { IpcMode: s.ipc } : {}),
+      ...(s.networkMode
+        ? { NetworkMode: namespace(s.networkMode, ctx) }
+        : first
+          ? { NetworkMode: first.name }
+          : {}),
+      ...(s.pid ? { PidMode: namespace(s.pid, ctx) } : {}),
+      ...(s.ipc ? { IpcMode: namespace(s.ipc, ctx) } : {}),
     },
   };
   if (s.command) options.Cmd = s.command;

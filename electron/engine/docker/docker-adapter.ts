@@ -10,7 +10,15 @@ export interface ObservedContainer {
   name: string;
   project: string | null;
   service: string | null;
+  /** The container carries dev.mooring.managed=true: it says Mooring made it (anyone can write that). */
   managed: boolean;
+  /**
+   * This home made it: its instance label and the ownership record agree (history/ownership.ts). Only
+   * such a container is ever stopped, removed or taken for an orphan.
+   */
+  ours: boolean;
+  /** When the engine created it (ISO). */
+  created: string;
   source: string | null;
   revision: string | null;
   specHash: string | null;
@@ -73,14 +81,45 @@ export function describeEndpoint(endpoint: string | undefined): string {
   return endpoint ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
+export interface NamedContainer {
+  id: string;
+  labels: Record<string, string>;
+  ours: boolean;
+}
+
+/** A published host port as the engine's list shows it. */
+export interface PortHolder {
+  container: string;
+  id: string;
+  hostIp: string;
+  hostPort: number;
+  protocol: string;
+}
+
+/** Tells what this home made (Engine: instance label + ownership record). */
+export type IsOurs = (c: {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  created: string;
+}) => boolean;
+
 export class DockerAdapter {
   readonly docker: Docker;
   readonly endpoint: string;
 
   /** `endpoint` like DOCKER_HOST: unix:///path, tcp://host:port; default DOCKER_HOST, else the local socket. */
-  constructor(endpoint?: string) {
+  constructor(
+    endpoint?: string,
+    private readonly isOurs: IsOurs = () => false,
+  ) {
     this.endpoint = describeEndpoint(endpoint);
     this.docker = new Docker(endpointOptions(this.endpoint));
+  }
+
+  /** Whether the engine runs on this machine, so that its host paths and ports are this machine's. */
+  get isLocal(): boolean {
+    return this.endpoint.startsWith('unix://') || this.endpoint.startsWith('/');
   }
 
   /** Wraps a connection failure into an error that says what to check. */
@@ -162,12 +201,15 @@ export class DockerAdapter {
       for (const [key, bindings] of Object.entries(c.NetworkSettings.Ports ?? {})) {
         for (const b of bindings ?? []) ports.push(`${b.HostIp}:${b.HostPort}->${key}`);
       }
+      const name = c.Name.replace(/^\//, '');
       out.push({
         id: c.Id,
-        name: c.Name.replace(/^\//, ''),
+        name,
         project: labels[LABELS.project] ?? null,
         service: labels[LABELS.service] ?? null,
         managed: labels[LABELS.managed] === 'true',
+        ours: this.isOurs({ id: c.Id, name, labels, created: c.Created }),
+        created: c.Created,
         source: labels[LABELS.source] ?? null,
         revision: labels[LABELS.revision] ?? null,
         specHash: labels[LABELS.specHash] ?? null,
@@ -181,17 +223,24 @@ export class DockerAdapter {
         fields: projectLive(c, images.get(c.Config.Image), home),
       });
     }
+    // A namespace shared with another service is stored as `container:<its id>`: said as compose says it.
+    const serviceOf = new Map(out.flatMap((c) => (c.service ? [[c.id, c.service] as const] : [])));
+    for (const c of out) {
+      for (const key of ['network_mode', 'pid', 'ipc']) {
+        const id = /^container:([0-9a-f]{64})$/.exec(c.fields[key] ?? '')?.[1];
+        const service = id === undefined ? undefined : serviceOf.get(id);
+        if (service !== undefined) c.fields[key] = `service:${service}`;
+      }
+    }
     return out;
   }
 
-  /** Any container by exact name, labelled or not: to refuse to clobber what is not ours. */
-  async findByName(name: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
-    return (await this.findByNames([name])).get(name);
-  }
-
-  /** findByName for many names in one engine call (a cold sync of 100 services made 100 of them). */
-  async findByNames(names: string[]): Promise<Map<string, { id: string; labels: Record<string, string> }>> {
-    const found = new Map<string, { id: string; labels: Record<string, string> }>();
+  /**
+   * Containers by exact name, labelled or not, in one engine call (a cold sync of 100 services made 100
+   * calls): to refuse to clobber what is not ours.
+   */
+  async findByNames(names: string[]): Promise<Map<string, NamedContainer>> {
+    const found = new Map<string, NamedContainer>();
     if (names.length === 0) return found;
     const list = await this.call(() =>
       this.docker.listContainers({ all: true, filters: { name: names.map((n) => `^/${escapeRegExp(n)}$`) } }),
@@ -200,7 +249,13 @@ export class DockerAdapter {
     for (const c of list) {
       for (const n of c.Names) {
         const name = n.replace(/^\//, '');
-        if (wanted.has(name)) found.set(name, { id: c.Id, labels: c.Labels });
+        if (!wanted.has(name)) continue;
+        const created = new Date(c.Created * 1000).toISOString();
+        found.set(name, {
+          id: c.Id,
+          labels: c.Labels,
+          ours: this.isOurs({ id: c.Id, name, labels: c.Labels, created }),
+        });
       }
     }
     return found;
@@ -217,72 +272,135 @@ export class DockerAdapter {
     return list.flatMap((c) => c.Mounts.map((m) => m.Source));
   }
 
-  async ensureNetwork(name: string, driver: string, labels: Record<string, string>): Promise<boolean> {
-    try {
-      await this.call(() => this.docker.getNetwork(name).inspect());
-      return false;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    await this.call(() =>
+  /** Creates the network unless one of that name exists; returns the new network's id, or null. */
+  async ensureNetwork(name: string, driver: string, labels: Record<string, string>): Promise<string | null> {
+    if (await this.network(name)) return null;
+    const network = await this.call(() =>
       this.docker.createNetwork({ Name: name, Driver: driver, Labels: labels, CheckDuplicate: true }),
     );
-    return true;
+    return network.id;
   }
 
   /**
-   * The networks Mooring created for a stack (by their labels) that no container outside `leaving`
-   * is attached to: what can go once those containers are removed.
+   * The networks labelled as Mooring's for a stack that no container outside `leaving` is attached
+   * to: what could go once those containers are removed (the caller keeps only what this home made).
    */
-  async unusedStackNetworks(stack: string, leaving: ReadonlySet<string>): Promise<string[]> {
+  async unusedStackNetworks(
+    stack: string,
+    leaving: ReadonlySet<string>,
+  ): Promise<{ id: string; name: string; labels: Record<string, string>; created: string }[]> {
     const list = await this.call(() =>
       this.docker.listNetworks({
         filters: { label: [`${LABELS.project}=${stack}`, `${LABELS.managed}=true`] },
       }),
     );
-    const unused: string[] = [];
+    const unused: { id: string; name: string; labels: Record<string, string>; created: string }[] = [];
     for (const n of list) {
       const info = await this.call(() => this.docker.getNetwork(n.Id).inspect()).catch((err: unknown) => {
         if (isNotFound(err)) return null;
         throw err;
       });
-      if (info && Object.keys(info.Containers ?? {}).every((id) => leaving.has(id))) unused.push(info.Name);
+      if (info && Object.keys(info.Containers ?? {}).every((id) => leaving.has(id))) {
+        unused.push({ id: info.Id, name: info.Name, labels: info.Labels ?? {}, created: info.Created });
+      }
     }
-    return unused.sort();
+    return unused.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async removeNetwork(name: string): Promise<void> {
+  /**
+   * A network by its exact name or full id, or null when there is none. The engine also answers to a
+   * prefix of an id (`e2` may be the host network): such an answer is no network of that name.
+   */
+  async network(nameOrId: string): Promise<{
+    id: string;
+    name: string;
+    driver: string;
+    labels: Record<string, string>;
+    created: string;
+  } | null> {
     try {
-      await this.call(() => this.docker.getNetwork(name).remove());
+      const info = await this.call(() => this.docker.getNetwork(nameOrId).inspect());
+      if (info.Name !== nameOrId && info.Id !== nameOrId) return null;
+      return {
+        id: info.Id,
+        name: info.Name,
+        driver: info.Driver,
+        labels: info.Labels ?? {},
+        created: info.Created,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Removes a network by id (a name could have been taken over by another network meanwhile). */
+  async removeNetwork(id: string): Promise<void> {
+    try {
+      await this.call(() => this.docker.getNetwork(id).remove());
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   }
 
-  async networkExists(name: string): Promise<boolean> {
+  /** A volume's labels, or null when there is no volume of that name. */
+  async volume(name: string): Promise<{ labels: Record<string, string> } | null> {
     try {
-      await this.call(() => this.docker.getNetwork(name).inspect());
-      return true;
+      const info = await this.call(() => this.docker.getVolume(name).inspect());
+      return { labels: info.Labels ?? {} };
     } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-
-  async volumeExists(name: string): Promise<boolean> {
-    try {
-      await this.call(() => this.docker.getVolume(name).inspect());
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
 
   async ensureVolume(name: string, driver: string, labels: Record<string, string>): Promise<boolean> {
-    if (await this.volumeExists(name)) return false;
+    if (await this.volume(name)) return false;
     await this.call(() => this.docker.createVolume({ Name: name, Driver: driver, Labels: labels }));
     return true;
+  }
+
+  /** Every host port published by a running container, from the engine's list (no inspect each). */
+  async portHolders(): Promise<PortHolder[]> {
+    const list = await this.call(() => this.docker.listContainers({ all: false }));
+    return list.flatMap((c) =>
+      c.Ports.flatMap((p) =>
+        p.PublicPort
+          ? [
+              {
+                container: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+                id: c.Id,
+                hostIp: p.IP ?? '',
+                hostPort: p.PublicPort,
+                protocol: p.Type,
+              },
+            ]
+          : [],
+      ),
+    );
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).rename({ name }));
+  }
+
+  /** A container's state now: what a recreate waits on before it lets the old container go. */
+  async state(id: string): Promise<{
+    status: string;
+    exitCode: number;
+    health: string | null;
+    /** The healthcheck's last output, trimmed: what a person needs when it fails. */
+    healthOutput: string | null;
+  }> {
+    const info = await this.call(() => this.docker.getContainer(id).inspect());
+    const health = (info.State as { Health?: { Status?: string; Log?: { Output?: string }[] } }).Health;
+    const last = health?.Log?.[health.Log.length - 1]?.Output?.trim();
+    return {
+      status: info.State.Status,
+      exitCode: info.State.ExitCode,
+      health: health?.Status ?? null,
+      healthOutput: last ? last.slice(-500) : null,
+    };
   }
 
   async create(options: Docker.ContainerCreateOptions): Promise<string> {

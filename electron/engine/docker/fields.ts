@@ -141,11 +141,14 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
   for (const [k, v] of Object.entries({ ...image?.env, ...s.environment })) f[`environment.${k}`] = v;
   f.ports = s.ports.map(portKey).sort().join(', ');
   for (const m of s.mounts) f[`volumes.${m.target}`] = mountValue(m);
-  if (!s.networkMode)
-    f.networks = s.networks
-      .map((n) => n.name)
-      .sort()
-      .join(', ');
+  // `network_mode: bridge` is the engine's default network, which the engine reports as a network.
+  if (!s.networkMode || s.networkMode === 'bridge')
+    f.networks = s.networkMode
+      ? 'bridge'
+      : s.networks
+          .map((n) => n.name)
+          .sort()
+          .join(', ');
   for (const [k, v] of Object.entries(s.labels)) f[`labels.${k}`] = v;
   f.restart = s.restart;
   f.healthcheck = healthcheckValue(s.healthcheck ?? image?.healthcheck ?? null);
@@ -156,9 +159,10 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
   f.stop_grace_period = `${s.stopGracePeriodSec}s`;
   f.extra_hosts = [...s.extraHosts].sort().join(', ');
   f.privileged = String(s.privileged);
-  f.network_mode = s.networkMode ?? 'default';
+  f.network_mode = s.networkMode === null || s.networkMode === 'bridge' ? 'default' : s.networkMode;
   f.pid = s.pid ?? '';
-  f.ipc = s.ipc ?? '';
+  // `private` is the engine's default (since 20.10), and what a container without ipc: reports.
+  f.ipc = s.ipc === null || s.ipc === 'private' ? '' : s.ipc;
   f.cap_add = [...s.capAdd].sort().join(', ');
   f.cap_drop = [...s.capDrop].sort().join(', ');
   f.devices = s.devices
@@ -257,7 +261,7 @@ export function projectLive(
   // A container we create on a named network reports that network as its mode; compose's own default too.
   f.network_mode = isBridgeLike ? 'default' : mode;
   f.pid = host.PidMode ?? '';
-  f.ipc = host.IpcMode === 'private' || host.IpcMode === 'shareable' ? '' : (host.IpcMode ?? '');
+  f.ipc = host.IpcMode === 'private' ? '' : (host.IpcMode ?? '');
   f.cap_add = normalizeCaps(host.CapAdd);
   f.cap_drop = normalizeCaps(host.CapDrop);
   f.devices = (host.Devices ?? []).map(deviceValue).sort().join(', ');

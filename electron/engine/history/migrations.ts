@@ -184,4 +184,19 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX runs_by_started;
   CREATE INDEX runs_by_started ON runs (started_at, id, source, stack, result, trigger);
   `,
+  // 6: what this home made (issue 10). Prune and recreate remove only containers and networks whose
+  // engine id is recorded here when Mooring created them: labels can be copied by anyone with access to
+  // the engine, ids cannot be chosen. A row without an id is a create in flight (see ownership.ts).
+  `
+  CREATE TABLE owned (
+    kind TEXT NOT NULL CHECK (kind IN ('container', 'network')),
+    id TEXT,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX owned_by_id ON owned (kind, id) WHERE id IS NOT NULL;
+  CREATE INDEX owned_pending ON owned (kind, name) WHERE id IS NULL;
+  `,
 ];

@@ -1,7 +1,7 @@
 // The history store: sources, cached commits, runs, actions and drift, in one SQLite file.
 // WAL with synchronous=NORMAL: every committed write survives a killed process, and readers
 // (the UI, `mooring history`) never wait on a sync in progress.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import type {
   ActionKind,
@@ -18,6 +18,9 @@ import type {
 import { MooringError } from '../errors.ts';
 import type { RetryEntry, RetryStore } from '../reconcile/retry.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { openHistoryDb } from './open-db.ts';
+import { splitUserinfo, tokenEnvName, withoutUserinfo } from '../source/url-credentials.ts';
+import { OwnershipStore } from './ownership.ts';
 
 interface RunRow {
   id: number;
@@ -59,6 +62,25 @@ export interface DriftRecord {
 
 const now = (): string => new Date().toISOString();
 
+/** Brings a database to the newest schema this code knows; each migration in its own transaction. */
+function applyMigrations(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    db
+      .prepare<[], { version: number }>('SELECT version FROM migrations')
+      .all()
+      .map((r) => r.version),
+  );
+  for (const [index, sql] of MIGRATIONS.entries()) {
+    const version = index + 1;
+    if (applied.has(version)) continue;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO migrations (version, applied_at) VALUES (?, ?)').run(version, now());
+    })();
+  }
+}
+
 /** Whether a process of this host still runs: what tells a crashed run or a stale lock from a live one. */
 export function isAlive(pid: number): boolean {
   try {
@@ -74,13 +96,22 @@ export class HistoryStore {
   readonly db: Database.Database;
   private readonly host = hostname();
 
+  /**
+   * Opened read-only (the home cannot be written): nothing is migrated, closed or recorded, and any
+   * write fails with SQLITE_READONLY, which the CLI and the API turn into "the home is read-only".
+   */
+  readonly readOnly: boolean;
+
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    const opened = openHistoryDb(file, { schemaVersion: MIGRATIONS.length, initialize: applyMigrations });
+    this.db = opened.db;
+    this.readOnly = opened.readOnly;
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    if (this.readOnly) return;
+    this.db.pragma('synchronous = NORMAL');
     this.migrate();
+    this.scrubSourceCredentials();
     this.markInterrupted();
   }
 
@@ -89,22 +120,44 @@ export class HistoryStore {
   }
 
   private migrate(): void {
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+    applyMigrations(this.db);
+  }
+
+  /**
+   * Source URLs saved with credentials in them (`http://user:TOKEN@host/…`, accepted before issue 10)
+   * lose them here, at every open, and the source says how to give the token instead. secure_delete
+   * zeroes the freed text and VACUUM rewrites every page, so no old copy of the URL (each fetch rewrote
+   * the row) lingers in free space; the TRUNCATE checkpoint empties the WAL that held them too.
+   */
+  private scrubSourceCredentials(): void {
+    const rows = this.db
+      .prepare<[], { name: string; url: string }>("SELECT name, url FROM sources WHERE url LIKE '%@%'")
+      .all()
+      .flatMap((r) => {
+        const split = splitUserinfo(r.url);
+        return split ? [{ name: r.name, url: split.url }] : [];
+      });
+    if (rows.length === 0) return;
+    this.db.pragma('secure_delete = ON');
+    const at = now();
+    const update = this.db.prepare(
+      'UPDATE sources SET url = ?, last_error = ?, failing_since = COALESCE(failing_since, ?) WHERE name = ?',
     );
-    const applied = new Set(
-      this.db
-        .prepare<[], { version: number }>('SELECT version FROM migrations')
-        .all()
-        .map((r) => r.version),
-    );
-    for (const [index, sql] of MIGRATIONS.entries()) {
-      const version = index + 1;
-      if (applied.has(version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.prepare('INSERT INTO migrations (version, applied_at) VALUES (?, ?)').run(version, now());
-      })();
+    this.db.transaction(() => {
+      for (const r of rows) {
+        const advice =
+          `Its URL held a user name or password, which Mooring no longer keeps in its files: they were removed. ` +
+          `Give the token through an environment variable: mooring source update ${r.name} --token-env ${tokenEnvName(r.name)} ` +
+          `(with that variable set to the token), or type it into the source's settings in the desktop app.`;
+        update.run(r.url, advice, at, r.name);
+      }
+    })();
+    try {
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another process held the file for longer than busy_timeout (SQLITE_BUSY): the URLs are clean
+      // already, and the old copies stay in free space until SQLite reuses it. Opening must not fail.
     }
   }
 
@@ -176,7 +229,8 @@ export class HistoryStore {
       .all()
       .map((r) => ({
         name: r.name,
-        url: r.url,
+        // Scrubbed at open; a read-only home cannot be, so credentials are never shown from here either.
+        url: withoutUserinfo(r.url),
         kind: r.kind,
         branch: r.branch,
         path: r.path,
@@ -372,6 +426,13 @@ export class HistoryStore {
   releaseControllerLease(token: string): void {
     this.db.prepare('DELETE FROM controller_lease WHERE id = 1 AND token = ?').run(token);
   }
+
+  /** What this home created on the engine (issue 10): checked before anything is removed. */
+  get ownership(): OwnershipStore {
+    return (this.ownershipStore ??= new OwnershipStore(this.db));
+  }
+
+  private ownershipStore: OwnershipStore | undefined;
 
   suspend(stack: string, reason: string | null): void {
     this.db

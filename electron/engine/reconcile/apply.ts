@@ -1,12 +1,15 @@
 // Plan → engine. Checks everything that can be checked before the first change (images, name
 // conflicts, files to mount), then applies level by level, in parallel within a level, recording
 // every action in history as it starts and ends.
+import { existsSync } from 'node:fs';
 import type { DesiredService, DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
 import { containerOptions, type ContainerContext } from '../docker/container-spec.ts';
 import type { DockerAdapter, ObservedContainer } from '../docker/docker-adapter.ts';
 import { LABELS } from '../docker/labels.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { HistoryStore } from '../history/store.ts';
+import { bindTest, fixedPort, portConflicts, type WantedPort } from './port-check.ts';
+import { completedJobs } from './status.ts';
 
 export type ProgressEvent =
   | { type: 'run-started'; runId: number; stack: string; revision: string; actions: PlanAction[] }
@@ -40,6 +43,8 @@ export interface ApplyInput {
   instance: string;
   /** Writes the repo files that services bind-mount into the home folder (idempotent). */
   materialize: (services: DesiredService[]) => Promise<void>;
+  /** Whether this home made a network (labels and the ownership record): only those are removed. */
+  ownsNetwork: (n: { id: string; name: string; labels: Record<string, string>; created: string }) => boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** How long to wait for a dependency's healthcheck or completion. */
   dependencyTimeoutMs?: number;
@@ -61,6 +66,12 @@ class Stopped extends Error {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How long a replacement without a healthcheck must stay running before the old container goes. */
+const SETTLE_MS = 500;
+
+/** The name a replaced container waits under until its successor is up (issue 10, item 7). */
+const parkedName = (c: ObservedContainer): string => `${c.name}_mooring-previous_${c.id.slice(0, 12)}`;
+
 export class Applier {
   constructor(
     private readonly docker: DockerAdapter,
@@ -69,33 +80,89 @@ export class Applier {
 
   /** Everything that can fail before a change is made; throws with what to do. */
   async preflight(input: ApplyInput): Promise<void> {
+    const nothing = `nothing of stack "${input.desired.name}" was changed`;
     for (const a of input.actions.filter((x) => x.kind === 'pull')) {
       try {
         await this.docker.pull(a.target);
       } catch (err) {
         throw new MooringError(
           'failed',
-          `Image "${a.target}" is not in the engine and cannot be pulled (${errorMessage(err)}). Build or load it first; nothing of stack "${input.desired.name}" was changed.`,
+          `Image "${a.target}" is not in the engine and cannot be pulled (${errorMessage(err)}). Build or load it first; ${nothing}.`,
         );
       }
     }
     const byName = new Map(input.desired.services.map((s) => [s.name, s]));
     const creates = input.actions.filter((x) => x.kind === 'create' || x.kind === 'recreate');
+    const services = creates.map((a) => byName.get(a.target)!);
     // One engine call for every name, not one per service.
-    const holders = await this.docker.findByNames(creates.map((a) => byName.get(a.target)!.containerName));
-    for (const a of creates) {
-      const s = byName.get(a.target)!;
+    const holders = await this.docker.findByNames(services.map((s) => s.containerName));
+    for (const s of services) {
       const existing = holders.get(s.containerName);
-      if (existing && existing.labels[LABELS.project] !== input.desired.name) {
+      if (!existing) continue;
+      if (!existing.ours || existing.labels[LABELS.project] !== input.desired.name) {
+        const whose = !existing.ours
+          ? existing.labels[LABELS.managed] === 'true'
+            ? "is labelled as Mooring's, but this home has no record of making it"
+            : 'was not made by Mooring'
+          : `belongs to stack "${existing.labels[LABELS.project] ?? '?'}"`;
         throw new MooringError(
           'conflict',
-          `A container named "${s.containerName}" exists and does not belong to stack "${input.desired.name}". Mooring never touches containers it does not manage: remove or rename it, or set container_name for service "${s.name}". Nothing was changed.`,
+          `A container named "${s.containerName}" exists and ${whose}: not ours, left alone. Remove or rename it, or set container_name for service "${s.name}"; ${nothing}.`,
         );
       }
     }
-    await input.materialize(
-      input.actions.flatMap((a) =>
-        a.kind === 'create' || a.kind === 'recreate' ? [byName.get(a.target)!] : [],
+    const problems = [...(await this.checkPorts(input, services)), ...this.checkBindSources(services)];
+    if (problems.length > 0) {
+      throw new MooringError(
+        'conflict',
+        `${problems.join('; ')}. ${nothing[0]!.toUpperCase()}${nothing.slice(1)}.`,
+      );
+    }
+    await input.materialize(services);
+  }
+
+  /**
+   * Host ports the new containers publish, against every running container that the plan does not
+   * replace, and (on a local engine) against this machine's other programs.
+   */
+  private async checkPorts(input: ApplyInput, services: DesiredService[]): Promise<string[]> {
+    const wanted: WantedPort[] = services.flatMap((s) =>
+      s.ports.map((binding) => ({ service: s.name, binding })),
+    );
+    if (!wanted.some((w) => fixedPort(w.binding) !== null)) return [];
+    const replaced = new Set(
+      input.actions
+        .filter((a) => a.kind === 'create' || a.kind === 'recreate' || a.kind === 'remove')
+        .flatMap((a) => input.observed.filter((c) => c.service === a.target && c.ours).map((c) => c.id)),
+    );
+    const holders = (await this.docker.portHolders()).filter((h) => !replaced.has(h.id));
+    const problems = portConflicts(wanted, holders);
+    if (problems.length > 0 || !this.docker.isLocal) return problems;
+    // A port the replaced containers hold now is theirs to give back: only the others are tried.
+    const replacedPorts = new Set(
+      input.observed
+        .filter((c) => replaced.has(c.id))
+        .flatMap((c) => c.ports.map((p) => p.split(':').at(-1)?.split('->')[0])),
+    );
+    for (const { binding } of wanted) {
+      const port = fixedPort(binding);
+      if (port === null || replacedPorts.has(String(port))) continue;
+      const problem = await bindTest(binding, port);
+      if (problem) problems.push(problem);
+    }
+    return problems;
+  }
+
+  /** A host folder that is not there fails the create after the networks were made: say so first. */
+  private checkBindSources(services: DesiredService[]): string[] {
+    if (!this.docker.isLocal) return [];
+    return services.flatMap((s) =>
+      s.mounts.flatMap((m) =>
+        m.type === 'bind' && !existsSync(m.source)
+          ? [
+              `bind mount source ${m.source} of service "${s.name}" does not exist on this machine; create it (mkdir -p ${m.source})`,
+            ]
+          : [],
       ),
     );
   }
@@ -197,6 +264,7 @@ export class Applier {
       specHash: input.hashes.get(service) ?? '',
       home: input.home,
       instance: input.instance,
+      containerNames: new Map(input.desired.services.map((s) => [s.name, s.containerName])),
     };
   }
 
@@ -209,12 +277,25 @@ export class Applier {
         return; // done in preflight, before any change
       case 'create-network': {
         const n = desired.networks.find((x) => x.name === action.target)!;
-        await this.docker.ensureNetwork(n.name, n.driver, n.labels);
+        const labels = { ...n.labels, [LABELS.instance]: input.instance };
+        const intent = this.history.ownership.intend('network', n.name, input.source, desired.name);
+        const id = await this.docker.ensureNetwork(n.name, n.driver, labels).catch((err: unknown) => {
+          this.history.ownership.abandon(intent);
+          throw err;
+        });
+        if (id) this.history.ownership.confirm(intent, id);
+        else this.history.ownership.abandon(intent); // it existed: not ours to remove later
         return;
       }
-      case 'remove-network':
-        await this.docker.removeNetwork(action.target);
+      case 'remove-network': {
+        const n = await this.docker.network(action.target);
+        if (!n) return;
+        if (!input.ownsNetwork(n))
+          throw new MooringError('conflict', `network ${n.name} is not ours: left alone`);
+        await this.docker.removeNetwork(n.id);
+        this.history.ownership.forget('network', n.id);
         return;
+      }
       case 'create-volume': {
         const v = desired.volumes.find((x) => x.name === action.target)!;
         await this.docker.ensureVolume(v.name, v.driver, v.labels);
@@ -222,36 +303,149 @@ export class Applier {
       }
       case 'remove':
       case 'stop':
-        for (const c of containersOf(action.target).filter((x) => x.managed)) {
+        for (const c of containersOf(action.target).filter((x) => x.ours)) {
           if (action.kind === 'stop') await this.docker.stop(c.id, 10);
-          else await this.docker.remove(c.id);
+          else await this.removeContainer(c.id);
         }
         return;
       case 'start': {
-        const c = containersOf(action.target).find((x) => x.managed);
+        const c = containersOf(action.target).find((x) => x.ours);
         if (!c) throw new MooringError('failed', `no container to start for service "${action.target}"`);
         await this.docker.start(c.id);
         return;
       }
       case 'recreate':
-      case 'create': {
-        const service = desired.services.find((s) => s.name === action.target)!;
-        // Old containers of the service go first: they hold its name and ports.
-        for (const c of containersOf(service.name)) {
-          await this.docker.stop(c.id, service.stopGracePeriodSec);
-          await this.docker.remove(c.id);
-        }
-        const id = await this.docker.create(containerOptions(service, this.context(input, service.name)));
-        for (const n of service.networkMode ? [] : service.networks.slice(1)) {
-          await this.docker.call(() =>
-            this.docker.docker
-              .getNetwork(n.name)
-              .connect({ Container: id, EndpointConfig: { Aliases: n.aliases } }),
-          );
-        }
-        await this.docker.start(id);
+      case 'create':
+        await this.replace(
+          desired.services.find((s) => s.name === action.target)!,
+          containersOf(action.target).filter((c) => c.ours),
+          input,
+        );
         return;
+    }
+  }
+
+  private async removeContainer(id: string): Promise<void> {
+    await this.docker.remove(id);
+    this.history.ownership.forget('container', id);
+  }
+
+  /**
+   * A new container for `service` in place of `old`, undoably: the old ones are stopped and renamed,
+   * not removed, until the new one runs (and is healthy, where it has a healthcheck). If it does not
+   * get there, it is removed and the old ones get their names back and are started again.
+   */
+  private async replace(service: DesiredService, old: ObservedContainer[], input: ApplyInput): Promise<void> {
+    const parked: ObservedContainer[] = [];
+    let id: string | null = null;
+    try {
+      for (const c of old) {
+        // Stopped first: it holds the service's ports, which the new one needs.
+        await this.docker.stop(c.id, service.stopGracePeriodSec);
+        await this.docker.rename(c.id, parkedName(c));
+        parked.push(c);
       }
+      const intent = this.history.ownership.intend(
+        'container',
+        service.containerName,
+        input.source,
+        input.desired.name,
+      );
+      try {
+        id = await this.docker.create(containerOptions(service, this.context(input, service.name)));
+      } catch (err) {
+        this.history.ownership.abandon(intent);
+        throw err;
+      }
+      this.history.ownership.confirm(intent, id);
+      const created = id;
+      for (const n of service.networkMode ? [] : service.networks.slice(1)) {
+        await this.docker.call(() =>
+          this.docker.docker
+            .getNetwork(n.name)
+            .connect({ Container: created, EndpointConfig: { Aliases: n.aliases } }),
+        );
+      }
+      await this.docker.start(id);
+      await this.waitUntilUp(id, service, input, parked.length > 0);
+    } catch (err) {
+      const undo: string[] = [];
+      if (id !== null)
+        await this.removeContainer(id).catch((e: unknown) =>
+          undo.push(`removing the new container failed: ${errorMessage(e)}`),
+        );
+      for (const c of parked) {
+        try {
+          await this.docker.rename(c.id, c.name);
+          if (c.state === 'running') await this.docker.start(c.id);
+        } catch (e) {
+          undo.push(`restoring ${c.name} failed: ${errorMessage(e)} (it is stopped as ${parkedName(c)})`);
+        }
+      }
+      const restored =
+        parked.length === 0
+          ? ''
+          : undo.length === 0
+            ? '; restored the previous container'
+            : `; ${undo.join('; ')}`;
+      throw new MooringError('failed', `${errorMessage(err)}${restored}`, { cause: err });
+    }
+    for (const c of parked) await this.removeContainer(c.id);
+  }
+
+  /**
+   * After start: the container must be running (a one-shot job may also have exited 0), and healthy
+   * where it has a healthcheck, before the container it replaces is let go.
+   */
+  private async waitUntilUp(
+    id: string,
+    service: DesiredService,
+    input: ApplyInput,
+    replacing: boolean,
+  ): Promise<void> {
+    const isJob = completedJobs(input.desired).has(service.name);
+    // Without a healthcheck, "up" is running; one that dies a moment after it started (a bad command
+    // in a shell script) would still read as running at once. Where a previous container waits to be
+    // let go, it is given this long to prove it stays up.
+    const settleUntil = replacing ? Date.now() + SETTLE_MS : 0;
+    const h = service.healthcheck;
+    // As long as the healthcheck may take to say healthy (the engine's defaults where unset), plus a
+    // margin; an image's own healthcheck gets the dependency timeout.
+    const started = Date.now();
+    const deadline =
+      started +
+      (h && h.test[0] !== 'NONE'
+        ? (h.startPeriodNs + (h.intervalNs || 30e9) * (h.retries + 1) + (h.timeoutNs || 30e9)) / 1e6 + 5_000
+        : (input.dependencyTimeoutMs ?? 120_000));
+    for (;;) {
+      const st = await this.docker.state(id);
+      if (st.status === 'exited' && isJob && st.exitCode === 0) return;
+      if (st.status !== 'running' && st.status !== 'restarting') {
+        const logs = await this.docker.logs(id, 5).catch(() => '');
+        throw new MooringError(
+          'failed',
+          `the new container ${st.status === 'exited' ? `exited with code ${st.exitCode}` : `is ${st.status}`} right after it started${logs.trim() ? ` (last output: ${logs.trim().split('\n').slice(-5).join(' | ')})` : ''}`,
+        );
+      }
+      if (st.status === 'restarting') {
+        throw new MooringError('failed', `the new container keeps restarting (exit code ${st.exitCode})`);
+      }
+      if (st.health === 'healthy' || (st.health === null && Date.now() >= settleUntil)) return;
+      if (st.health === 'unhealthy') {
+        throw new MooringError(
+          'failed',
+          `the new container is unhealthy${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
+        );
+      }
+      // Shutting down: what runs stays; its health is the next look's to judge.
+      if (input.signal?.aborted) return;
+      if (Date.now() > deadline) {
+        throw new MooringError(
+          'failed',
+          `the new container was not healthy after ${Math.round((Date.now() - started) / 1000)} s${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
+        );
+      }
+      await sleep(st.health === null ? 100 : 250);
     }
   }
 
@@ -272,7 +466,7 @@ export class Applier {
         for (;;) {
           if (input.signal?.aborted) throw new Stopped();
           const observed = await this.docker.observe(input.home, input.desired.name);
-          const c = observed.find((x) => x.service === dep.service && x.managed);
+          const c = observed.find((x) => x.service === dep.service && x.ours);
           if (dep.condition === 'service_healthy' && c?.state === 'running' && c.health === 'healthy') break;
           if (dep.condition === 'service_completed_successfully' && c?.state === 'exited') {
             if (c.exitCode === 0) break;

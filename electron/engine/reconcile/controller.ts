@@ -23,6 +23,7 @@ import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
 import type { ProgressEvent } from './apply.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { Debouncer } from './debounce.ts';
+import { markHeld, pruneHolds, type PruneHold } from './prune-guard.ts';
 import { DEFAULT_RETRY, RetryBook } from './retry.ts';
 
 export interface ControllerOptions {
@@ -367,8 +368,12 @@ export class Controller {
   }
 
   snapshot(): ControllerSnapshot {
+    // Copies: whether a deleted stack's prune is held depends on every stack of its source, so it is
+    // marked here, on the whole picture, rather than kept on each cached status.
+    const stacks = [...this.statuses.values()].map((s) => ({ ...s }));
+    markHeld(stacks, this.engine.settings.pruneConfirmShare ?? 1);
     return {
-      stacks: [...this.statuses.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      stacks: stacks.sort((a, b) => a.name.localeCompare(b.name)),
       sources: this.engine.listSources(),
       engine: { ...this.engineState, endpoint: this.engine.docker.endpoint },
       running: this.started && !this.stopping,
@@ -642,6 +647,19 @@ export class Controller {
       return;
     }
     if (state.run || !this.engineState.reachable) return;
+    // A commit that deletes most of a source: nothing of that source is acted on until a person says so.
+    const hold = this.pruneHoldOf(st.source);
+    if (hold) {
+      this.sayOnce(
+        `source:${st.source}`,
+        `hold:${this.heads.get(st.source) ?? ''}`,
+        'warn',
+        'suspend',
+        `${hold.message} Until then the controller leaves source "${st.source}" alone.`,
+        { source: st.source },
+      );
+      return;
+    }
     const loaded = this.loaded.find((s) => s.name === name);
     if (!loaded) {
       this.evaluateRemoved(st);
@@ -713,6 +731,12 @@ export class Controller {
       return;
     }
     this.startRun(loaded, trigger, key);
+  }
+
+  private pruneHoldOf(source: string): PruneHold | undefined {
+    return pruneHolds([...this.statuses.values()], this.engine.settings.pruneConfirmShare ?? 1).find(
+      (h) => h.source === source,
+    );
   }
 
   /** Whether a run of this stack may prune: never down to zero containers of a stack git still has. */

@@ -68,12 +68,19 @@ export function containerHealth(c: ObservedContainer, isJob: boolean): Health {
   }
 }
 
-/** Prefer the container Mooring made, then a running one: that is the one the service "is". */
+/** Prefer the container this home made, then a running one: that is the one the service "is". */
 function pickContainer(list: ObservedContainer[]): ObservedContainer | undefined {
   return [...list].sort(
     (a, b) =>
-      Number(b.managed) - Number(a.managed) || Number(b.state === 'running') - Number(a.state === 'running'),
+      Number(b.ours) - Number(a.ours) || Number(b.state === 'running') - Number(a.state === 'running'),
   )[0];
+}
+
+/** Why a container with this stack's labels is not ours, in a person's words. */
+export function notOurs(c: ObservedContainer): string {
+  return c.managed
+    ? "labelled as Mooring's, but this home has no record of making it"
+    : 'not made by Mooring';
 }
 
 export function serviceReasons(
@@ -83,12 +90,16 @@ export function serviceReasons(
   hash: string,
   isJob: boolean,
 ): DriftReason[] {
-  const c = pickContainer(containers);
+  // Another's container of this service (labels can be copied) is judged only when none of ours is
+  // there: it is what runs; once ours exists, the other is named in a warning and left alone.
+  const mine = containers.filter((x) => x.ours);
+  const c = pickContainer(mine.length > 0 ? mine : containers);
   if (!c) return [];
   const reasons: DriftReason[] = [];
   if (!c.managed) reasons.push({ path: 'labels.dev.mooring.managed', desired: 'true', live: null });
-  if (containers.length > 1) {
-    reasons.push({ path: 'containers', desired: '1', live: String(containers.length) });
+  else if (!c.ours) reasons.push({ path: 'owner', desired: 'this Mooring home', live: notOurs(c) });
+  if (mine.length > 1) {
+    reasons.push({ path: 'containers', desired: '1', live: String(mine.length) });
   }
   if (c.name !== s.containerName)
     reasons.push({ path: 'container_name', desired: s.containerName, live: c.name });
@@ -125,11 +136,14 @@ export function computeStatus(input: StackInput): StackStatus {
     byService.set(key, [...(byService.get(key) ?? []), c]);
   }
   const services: ServiceStatus[] = [];
+  // Containers with this stack's labels that this home did not make, beside its own: named, left alone.
+  const strangers: string[] = [];
   const jobs = input.desired ? completedJobs(input.desired) : new Set<string>();
   for (const s of input.desired?.services ?? []) {
     const containers = byService.get(s.name) ?? [];
     byService.delete(s.name);
     const c = pickContainer(containers);
+    if (c?.ours) strangers.push(...containers.filter((x) => !x.ours).map((x) => x.name));
     if (!input.engineReachable) {
       services.push(serviceRow(s.name, 'Unknown', 'Unknown', undefined, s.image, []));
       continue;
@@ -157,9 +171,13 @@ export function computeStatus(input: StackInput): StackStatus {
     );
   }
   // What is left carries the project label but is no longer declared: ours to prune only when we made it.
+  // One with Mooring's labels that this home did not make is named, and left alone (issue 10).
   for (const [name, containers] of byService) {
     for (const c of containers) {
-      if (!c.managed) continue;
+      if (!c.ours) {
+        if (c.managed) strangers.push(c.name);
+        continue;
+      }
       services.push(
         serviceRow(name || c.name, 'Orphaned', containerHealth(c, false), c, null, [
           { path: 'service', desired: null, live: name || c.name },
@@ -181,7 +199,14 @@ export function computeStatus(input: StackInput): StackStatus {
           ? worstHealth(services.map((s) => s.health))
           : 'Missing'
         : worstHealth(declared.map((s) => s.health));
-  return { ...base, sync, health, services };
+  const warnings =
+    strangers.length === 0
+      ? base.warnings
+      : [
+          ...base.warnings,
+          `${strangers.join(', ')}: labelled as this stack's, but not made by this Mooring home; not ours, left alone.`,
+        ];
+  return { ...base, warnings, sync, health, services };
 }
 
 function serviceRow(

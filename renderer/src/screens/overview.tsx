@@ -117,6 +117,7 @@ export function Overview({
         </button>
       </div>
       <EngineCallout snapshot={snapshot} />
+      <PruneHolds stacks={snapshot.stacks} />
       {stacks.length === 0 ? (
         <div className="panel empty">
           {filter ? (
@@ -174,7 +175,9 @@ export function Overview({
                           ? `${firstLine(rev.message)} · ${ago(rev.time)}`
                           : s.revision
                             ? ''
-                            : 'no revision'}
+                            : s.deletedInGit
+                              ? 'deleted in git'
+                              : 'no revision'}
                       </div>
                     </td>
                     <td>
@@ -265,7 +268,28 @@ export function PlanList({
   plan: Plan;
   progress?: Map<number, string>;
 }): React.JSX.Element {
-  if (plan.actions.length === 0) return <p className="sub">Nothing to do: already in sync.</p>;
+  const notes = (plan.notes ?? []).map((n) => (
+    <p key={n} className="plan-note">
+      Note: {n}
+    </p>
+  ));
+  if (plan.actions.length === 0) {
+    return (
+      <>
+        <p className="sub">Nothing to do: already in sync.</p>
+        {notes}
+      </>
+    );
+  }
+  return (
+    <>
+      <PlanActions plan={plan} {...(progress ? { progress } : {})} />
+      {notes}
+    </>
+  );
+}
+
+function PlanActions({ plan, progress }: { plan: Plan; progress?: Map<number, string> }): React.JSX.Element {
   return (
     <ol className="plan-list" aria-label={`Plan for ${plan.stack}`}>
       {plan.actions.map((a, i) => {
@@ -292,6 +316,94 @@ export function PlanList({
         );
       })}
     </ol>
+  );
+}
+
+/**
+ * A commit that deleted every stack (or most) of a source: the controller holds the prune until a
+ * person confirms it here, with the list of what goes (issue 10).
+ */
+function PruneHolds({ stacks }: { stacks: StackStatus[] }): React.JSX.Element | null {
+  const { notify } = useStore();
+  const [confirm, setConfirm] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const held = new Map<string, StackStatus[]>();
+  for (const s of stacks) if (s.pruneHold) held.set(s.source, [...(held.get(s.source) ?? []), s]);
+  if (held.size === 0) return null;
+  const prune = async (source: string): Promise<void> => {
+    setBusy(true);
+    try {
+      const results = await call('sources:prune', { name: source });
+      const failed = results.filter((r) => r.result !== 'succeeded');
+      if (failed.length === 0) notify('info', `Removed ${results.length} stack(s) deleted from "${source}".`);
+      for (const r of failed) notify('error', `${r.stack}: ${r.error ?? r.result}`);
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setBusy(false);
+      setConfirm(null);
+    }
+  };
+  const list = confirm ? (held.get(confirm) ?? []) : [];
+  return (
+    <>
+      {[...held].map(([source, deleted]) => (
+        <div key={source} className="callout warn" role="alert" data-prune-hold={source}>
+          <strong>
+            Pruning waits for you: source “{source}” no longer declares {deleted.length} stack
+            {deleted.length === 1 ? '' : 's'} that run here.
+          </strong>{' '}
+          The controller leaves this source alone until you decide. If the deletion is intended, remove them;
+          otherwise restore them in git.
+          <div style={{ marginTop: 8 }}>
+            <button
+              onClick={() => {
+                setConfirm(source);
+              }}
+            >
+              Review and remove…
+            </button>
+          </div>
+        </div>
+      ))}
+      {confirm && (
+        <Dialog
+          title={`Remove ${list.length} stack${list.length === 1 ? '' : 's'} deleted from “${confirm}”?`}
+          onClose={() => {
+            setConfirm(null);
+          }}
+          actions={
+            <>
+              <button
+                onClick={() => {
+                  setConfirm(null);
+                }}
+              >
+                Keep them running
+              </button>
+              <button className="danger" disabled={busy} onClick={() => void prune(confirm)}>
+                {busy ? <span className="spinner" /> : `Remove ${list.length}`}
+              </button>
+            </>
+          }
+        >
+          <p className="sub">
+            Their containers and the networks Mooring made for them are removed. Volumes stay: they hold data.
+          </p>
+          <ul>
+            {list.map((s) => (
+              <li key={s.name}>
+                <strong>{s.name}</strong>{' '}
+                <span className="sub">
+                  {s.services.length} container{s.services.length === 1 ? '' : 's'}:{' '}
+                  {s.services.map((x) => x.container ?? x.name).join(', ')}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </Dialog>
+      )}
+    </>
   );
 }
 
