@@ -24,6 +24,8 @@ const IN_FLIGHT_MS = 60_000;
 
 export class OwnershipStore {
   private readonly since: number;
+  private known: Database.Statement<[OwnedKind, string]> | undefined;
+  private pending: Database.Statement<[OwnedKind, string]> | undefined;
 
   constructor(private readonly db: Database.Database) {
     // Migration 6 made the table: anything older than that cannot be in it.
@@ -58,18 +60,16 @@ export class OwnershipStore {
 
   /** Whether this home made `object` (see the top of this file). The caller checks the instance label. */
   owns(object: OwnedObject): boolean {
-    const known = this.db
-      .prepare<[OwnedKind, string], { n: number }>('SELECT 1 AS n FROM owned WHERE kind = ? AND id = ?')
-      .get(object.kind, object.id);
-    if (known) return true;
+    // Asked for every container of every status look: the statements are prepared once.
+    this.known ??= this.db.prepare('SELECT 1 AS n FROM owned WHERE kind = ? AND id = ?');
+    if (this.known.get(object.kind, object.id)) return true;
     const created = Date.parse(object.created);
     if (!Number.isFinite(created)) return false;
     if (created < this.since) return true;
-    const pending = this.db
-      .prepare<[OwnedKind, string], { rowid: number; created_at: string }>(
-        'SELECT rowid, created_at FROM owned WHERE kind = ? AND name = ? AND id IS NULL ORDER BY rowid DESC',
-      )
-      .all(object.kind, object.name);
+    this.pending ??= this.db.prepare(
+      'SELECT rowid, created_at FROM owned WHERE kind = ? AND name = ? AND id IS NULL ORDER BY rowid DESC',
+    );
+    const pending = this.pending.all(object.kind, object.name) as { rowid: number; created_at: string }[];
     for (const p of pending) {
       const intended = Date.parse(p.created_at);
       // Clocks of the engine and this process may differ a little: allow a second before the intent.
