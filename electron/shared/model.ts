@@ -69,6 +69,17 @@ export interface Healthcheck {
 
 export type DependsCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Create-call fields that compose keys map onto one-to-one (manifest/passthrough.ts), by target. Absent
+ * when the compose file uses none of them, so that specs written before they existed hash the same.
+ */
+export interface Passthrough {
+  config?: Record<string, JsonValue>;
+  hostConfig?: Record<string, JsonValue>;
+}
+
 /** One compose service, normalized: every default filled in so two equal specs compare equal. */
 export interface DesiredService {
   name: string;
@@ -100,6 +111,8 @@ export interface DesiredService {
   capDrop: string[];
   devices: string[];
   securityOpt: string[];
+  /** Keys with a one-to-one create field (mem_limit, tty, sysctls, …); see Passthrough. */
+  passthrough?: Passthrough;
 }
 
 export interface DesiredNetwork {

@@ -82,6 +82,9 @@ export function containerOptions(s: DesiredService, ctx: ContainerContext): Dock
       ...(s.ipc ? { IpcMode: namespace(s.ipc, ctx) } : {}),
     },
   };
+  // Keys that map one-to-one (manifest/passthrough.ts); the fields above are never among them.
+  Object.assign(options, s.passthrough?.config);
+  Object.assign(options.HostConfig!, s.passthrough?.hostConfig);
   if (s.command) options.Cmd = s.command;
   if (s.entrypoint) options.Entrypoint = s.entrypoint;
   if (s.workingDir) options.WorkingDir = s.workingDir;

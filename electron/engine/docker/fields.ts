@@ -3,7 +3,15 @@
 // normalized the same way on both sides, or a freshly synced stack shows false drift.
 import type Docker from 'dockerode';
 import path from 'node:path';
-import type { DesiredMount, DesiredService, DriftReason, Healthcheck } from '../../shared/model.ts';
+import type {
+  DesiredMount,
+  DesiredService,
+  DriftReason,
+  Healthcheck,
+  JsonValue,
+} from '../../shared/model.ts';
+import { canonicalJson } from '../manifest/spec-hash.ts';
+import { isUnset, PASSTHROUGH, type PassthroughKey } from '../manifest/passthrough.ts';
 
 export type Fields = Record<string, string>;
 
@@ -170,8 +178,23 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
     .sort()
     .join(', ');
   f.security_opt = [...s.securityOpt].sort().join(', ');
+  for (const p of PASSTHROUGH) {
+    const v = s.passthrough?.[p.target]?.[p.field];
+    if (v !== undefined && !isUnset(p, v)) f[p.key] = passthroughValue(p, v);
+  }
   return f;
 }
+
+/** A one-to-one field as drift shows it: the value itself, JSON for lists and maps. */
+function passthroughValue(p: PassthroughKey, v: JsonValue): string {
+  if (p.show) return p.show(v);
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && p.unordered) return canonicalJson([...(v as unknown[])].map(String).sort());
+  return canonicalJson(v);
+}
+
+/** Keys compared only when git sets them: the engine fills them in from other fields or its own config. */
+const WHEN_SET = new Set(['hostname', ...PASSTHROUGH.filter((p) => p.whenSet).map((p) => p.key)]);
 
 /** The live container, normalized so that what the engine fills in by itself reads like the desired side. */
 export function projectLive(
@@ -266,6 +289,11 @@ export function projectLive(
   f.cap_drop = normalizeCaps(host.CapDrop);
   f.devices = (host.Devices ?? []).map(deviceValue).sort().join(', ');
   f.security_opt = [...(host.SecurityOpt ?? [])].sort().join(', ');
+  for (const p of PASSTHROUGH) {
+    const v = (p.target === 'config' ? c.Config : c.HostConfig) as Record<string, JsonValue | undefined>;
+    const value = v[p.field];
+    if (value !== undefined && !isUnset(p, value)) f[p.key] = passthroughValue(p, value);
+  }
   return f;
 }
 
@@ -274,12 +302,12 @@ function normalizeCaps(caps: string[] | null | undefined): string {
   return [...new Set((caps ?? []).map((c) => c.toUpperCase().replace(/^CAP_/, '')))].sort().join(', ');
 }
 
-/** Field paths whose values differ. Hostname is compared only when the compose file sets one. */
+/** Field paths whose values differ. Some are compared only when the compose file sets them (WHEN_SET). */
 export function diffFields(desired: Fields, live: Fields): DriftReason[] {
   const keys = new Set([...Object.keys(desired), ...Object.keys(live)]);
   const out: DriftReason[] = [];
   for (const key of [...keys].sort()) {
-    if (key === 'hostname' && desired.hostname === undefined) continue;
+    if (WHEN_SET.has(key) && desired[key] === undefined) continue;
     // The image id is compared only when both sides name the same image: a different name already says it.
     if (key === 'image.id' && (desired.image !== live.image || desired['image.id'] === undefined)) continue;
     const d = desired[key] ?? null;

@@ -8,6 +8,7 @@ import type { DotenvResult } from './dotenv.ts';
 import { parseDurationNs } from './duration.ts';
 import { checkFileSize, formatBytes } from './limits.ts';
 import { readMounts, resolveRepoPath } from './mounts.ts';
+import { passthroughKey, PASSTHROUGH_KEYS } from './passthrough.ts';
 import { isProtocol, parsePortRange, parsePortSpec } from './ports.ts';
 import { capAllowed, normalizeCap, refusedSecurityOpt, safetyMessages } from './safety.ts';
 import { shellSplit } from './shell-split.ts';
@@ -61,7 +62,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
   const name = serviceEntry.key;
   const entries = yaml.map(serviceEntry.value, serviceEntry.path);
   if (entries === null) return null;
-  yaml.rejectUnknown(entries, SERVICE_KEYS);
+  yaml.rejectUnknown(entries, [...SERVICE_KEYS, ...PASSTHROUGH_KEYS]);
   const get = (key: string): Entry | undefined => entries.find((e) => e.key === key);
 
   const service: DesiredService = {
@@ -112,6 +113,14 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
 
   for (const e of entries) {
     const at = e.value ?? e.keyNode;
+    const pass = passthroughKey(e.key);
+    if (pass) {
+      const value = pass.read(ctx, e);
+      if (value === undefined) continue;
+      const section = ((service.passthrough ??= {})[pass.target] ??= {});
+      section[pass.field] = value;
+      continue;
+    }
     switch (e.key) {
       case 'command':
       case 'entrypoint':
