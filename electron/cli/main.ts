@@ -78,6 +78,13 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         }
         io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
         break;
+      case 'action-started':
+        // A build takes a while and says what it does: its header comes first, then its output.
+        if (e.action.kind === 'build') io.err(`  … build ${e.action.target}: ${e.action.reason}`);
+        break;
+      case 'action-output':
+        io.err(`    | ${e.line}`);
+        break;
       case 'action-finished':
         io.err(
           `  ${e.error ? '✗' : '✓'} ${e.action.kind} ${e.action.target} (${e.ms} ms)${e.error ? `: ${e.error}` : ''}`,

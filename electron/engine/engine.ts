@@ -26,13 +26,13 @@ import { DEFAULT_POLICY, loadStack, parsePolicyFile, specHash } from './manifest
 import { safetyMessages } from './manifest/safety.ts';
 import { Applier, type ProgressEvent } from './reconcile/apply.ts';
 import { cleanupMounts, materializeMounts } from './reconcile/materialize.ts';
-import { planStack } from './reconcile/plan.ts';
+import { misbuiltTags, planStack } from './reconcile/plan.ts';
 import { markHeld, pruneHolds } from './reconcile/prune-guard.ts';
 import { computeStatus } from './reconcile/status.ts';
 import { loadSettings, type Settings } from './settings.ts';
 import { GitSource } from './source/index.ts';
 import { credentialsInUrlMessage, splitUserinfo, tokenEnvProblem } from './source/url-credentials.ts';
-import type { BuildEvent } from './pipeline/build.ts';
+import { buildPlannedImage, type BuildEvent } from './pipeline/build.ts';
 import type { NoteOutcome } from './pipeline/deploy-notes.ts';
 import {
   Pipeline,
@@ -713,6 +713,7 @@ export class Engine {
   private async planFor(stack: LoadedStack, status: StackStatus, prune: boolean): Promise<Plan> {
     const desired = stack.desired!;
     const images = await this.docker.imagesFor(desired.services.map((s) => s.image));
+    const misbuilt = misbuiltTags(desired, images);
     // What exists already: a declared network or volume that Mooring did not make for this stack is
     // used as it is, and the plan says so (issue 10) rather than adopting it in silence.
     const notes: string[] = [];
@@ -749,6 +750,8 @@ export class Engine {
         `External network "${n.name}" does not exist; create it first (docker network create ${n.name}).`,
       );
     }
+    // Keys kept without (full) effect on this engine (what a build cannot use, …), at their place.
+    notes.push(...(desired.warnings ?? []).map((w) => `${w.file}:${w.line}:${w.column}: ${w.message}`));
     return {
       source: stack.source,
       stack: stack.name,
@@ -757,7 +760,10 @@ export class Engine {
       actions: planStack({
         desired,
         status,
-        missingImages: new Set([...images].filter(([, info]) => !info).map(([name]) => name)),
+        missingImages: new Set(
+          [...images].filter(([name, info]) => !info || misbuilt.has(name)).map(([name]) => name),
+        ),
+        misbuilt,
         existingNetworks,
         existingVolumes,
         prune,
@@ -953,6 +959,18 @@ export class Engine {
       home: this.home,
       instance: this.instanceId,
       materialize: (services) => materializeMounts(this.home, services, git),
+      build: async (action, onLine) => {
+        const input = {
+          git,
+          commit: stack.revision!,
+          sourceDisplay: source.url,
+          stack: stack.name,
+          tag: action.target,
+          services: stack.desired!.services,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        };
+        await buildPlannedImage({ docker: this.docker, recorder: this.pipeline.store }, input, onLine);
+      },
       ownsNetwork: this.ownsNetwork,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -113,8 +113,82 @@ export interface DesiredService {
   securityOpt: string[];
   /** Keys with a one-to-one create field (mem_limit, tty, sysctls, …); see Passthrough. */
   passthrough?: Passthrough;
+  /**
+   * `build:`: the image is built from the config repo at the revision, and `image` is then the
+   * deterministic tag of that build (`mooring-build/<stack>:<hash>`). Absent for a service that only
+   * names an image. Not part of the spec hash: what the build makes is in `image` already.
+   */
+  build?: DesiredBuild;
 }
 
+/**
+ * What a service's `build:` asks of the engine's (classic) builder, read from git: every input of the
+ * image is a git object id or a value from the compose file, so equal inputs make an equal tag and an
+ * unchanged context is never built again.
+ */
+export interface DesiredBuild {
+  /** sha256 of the inputs below that shape the image (not `tags`, cache or pull options): the tag's. */
+  hash: string;
+  /** Repo-relative folder sent as the context ('' for the repo root), and its git tree id. */
+  context: string;
+  contextOid: string;
+  /** `dockerfile` (repo-relative, with its blob id) or `dockerfile_inline` (its text). */
+  dockerfile: { path: string; oid: string } | { inline: string };
+  /** `args` as given, a bare name with its value from the stack's .env (never this machine's shell). */
+  args: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+  /** The network of RUN steps: default, bridge, none, host (allowed locally) or a network's name. */
+  network?: string;
+  shmSize?: number;
+  extraHosts?: string[];
+  ulimits?: { name: string; soft: number; hard: number }[];
+  platform?: string;
+  isolation?: string;
+  cacheFrom?: string[];
+  noCache?: true;
+  pull?: true;
+  /**
+   * The names the image also gets: `image:` (else compose's `<project>-<service>`), then `tags:`. A name
+   * that another image holds is moved only when Mooring built that image for this stack.
+   */
+  tags: string[];
+}
+
+/**
+ * One network a service joins, and what its container asks of it (service `networks:` long syntax).
+ * Every field after `aliases` is absent when the compose file does not set it, so that a service written
+ * before they existed hashes the same (issue 11).
+ */
+export interface ServiceNetwork {
+  /** The engine's name of the network. */
+  name: string;
+  /** The service name first, then the file's own aliases. */
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+  linkLocalIps?: string[];
+  macAddress?: string;
+  /** The endpoint's driver options (`interface_name` is one of them, as compose sends it). */
+  driverOpts?: Record<string, string>;
+  /** Order of connection: the highest first (compose's `priority`); ties by name. */
+  priority?: number;
+  /** Which network gives the default gateway (Docker Engine 28, API 1.48, or later). */
+  gwPriority?: number;
+}
+
+/** One `ipam.config` entry of a network. */
+export interface IpamPool {
+  subnet?: string;
+  ipRange?: string;
+  gateway?: string;
+  auxAddresses?: Record<string, string>;
+}
+
+/**
+ * A top-level network. The fields after `labels` are absent when the compose file does not set them
+ * (so that a stack written before they existed reads the same), and then the engine's defaults apply.
+ */
 export interface DesiredNetwork {
   key: string; // name in the compose file
   name: string; // engine name
@@ -138,6 +212,11 @@ export interface DesiredStack {
   services: DesiredService[];
   networks: DesiredNetwork[];
   volumes: DesiredVolume[];
+  /**
+   * Keys kept but without (full) effect on an engine (Windows-only, compose-CLI-only, …), each at its
+   * place in the file. Absent when there are none.
+   */
+  warnings?: ManifestError[];
 }
 
 /** A field that differs between git and the engine. `path` is compose-like: `environment.X`, `image`, `state`. */
@@ -188,7 +267,9 @@ export type ActionKind =
   | 'start'
   | 'stop'
   | 'remove'
-  | 'remove-network';
+  | 'remove-network'
+  /** An image built from the config repo (`build:`), before anything of the stack changes. */
+  | 'build';
 
 export interface PlanAction {
   kind: ActionKind;

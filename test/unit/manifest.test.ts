@@ -199,7 +199,7 @@ describe('loadStack: errors with positions', () => {
   s: {file: x}
 services:
   web:
-    build: .
+    biuld: .
     image: ""
   api:
     image: y
@@ -207,7 +207,7 @@ services:
 `);
     expect(errs.map((e) => [e.line, e.column, e.message])).toEqual([
       [1, 1, 'secrets: Mooring does not support `secrets`'],
-      [5, 5, 'services.web.build: Mooring does not support `build`'],
+      [5, 5, 'services.web.biuld: Mooring does not support `biuld`'],
       [6, 12, 'services.web.image is empty'],
       [9, 13, 'services.api.ports[0]: port 99999 is out of range (1-65535)'],
     ]);
@@ -261,7 +261,7 @@ services:
     ]);
   });
 
-  it('requires an image and checks types', async () => {
+  it('requires an image (or a build) and checks types', async () => {
     const errs = await errors(`services:
   web:
     environment: 5
@@ -271,7 +271,11 @@ services:
     image: [a]
 `);
     expect(errs.map((e) => [e.line, e.column, e.message])).toEqual([
-      [2, 3, 'services.web.image is required (Mooring does not build images)'],
+      [
+        2,
+        3,
+        'services.web: set image (the image to run) or build (a folder of the config repo to build it from)',
+      ],
       [3, 18, 'services.web.environment must be a list or a map'],
       [4, 11, 'services.web.init must be true or false'],
       [5, 14, 'services.web.restart must be no, always, on-failure[:N] or unless-stopped'],

@@ -10,6 +10,7 @@ import { interpolateDocument } from './interpolate.ts';
 import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
 import { safetyMessages } from './safety.ts';
+import { linkBuiltImages } from './build.ts';
 import { readLabels, readService } from './service.ts';
 import type { ServiceResult } from './service.ts';
 import type { LoadResult, RepoReader, StackContext } from './types.ts';
@@ -100,6 +101,12 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     const result = await readService(ctx, entry);
     if (result !== null) results.push(result);
   }
+  // A service whose image: is what another one builds runs that build (compose's way to share one).
+  linkBuiltImages(
+    yaml,
+    results.map((r) => r.service),
+    new Map(serviceEntries.map((e) => [e.key, e.keyNode])),
+  );
   checkDependencies(yaml, results);
   checkContainerNames(yaml, results, serviceEntries);
 
@@ -118,15 +125,19 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
       services: results.map((r) => r.service),
       networks,
       volumes: [...ctx.volumes.values()],
+      ...(yaml.warnings.length > 0 ? { warnings: sortedByPlace(yaml.warnings) } : {}),
     },
   };
 }
 
-function failure(name: string, errors: ManifestError[]): LoadResult {
-  const sorted = [...errors].sort(
+function sortedByPlace(list: ManifestError[]): ManifestError[] {
+  return [...list].sort(
     (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column,
   );
-  return { ok: false, name, errors: capErrors(sorted) };
+}
+
+function failure(name: string, errors: ManifestError[]): LoadResult {
+  return { ok: false, name, errors: capErrors(sortedByPlace(errors)) };
 }
 
 function readStackName(yaml: YamlFile, entry: Entry | undefined, folder: string): string | null {

@@ -8,6 +8,7 @@ import type { DotenvResult } from './dotenv.ts';
 import { parseDurationNs } from './duration.ts';
 import { checkFileSize, formatBytes } from './limits.ts';
 import { readMounts, resolveRepoPath } from './mounts.ts';
+import { readBuild } from './build.ts';
 import { passthroughKey, PASSTHROUGH_KEYS } from './passthrough.ts';
 import { isProtocol, parsePortRange, parsePortSpec } from './ports.ts';
 import { capAllowed, normalizeCap, refusedSecurityOpt, safetyMessages } from './safety.ts';
@@ -43,6 +44,7 @@ const SERVICE_KEYS = [
   'cap_drop',
   'devices',
   'security_opt',
+  'build',
 ];
 
 // Docker's own healthcheck defaults, written out so that leaving one out and spelling it compare equal.
@@ -97,17 +99,33 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
   const dependsOn = new Map<string, Node>();
 
   const image = get('image');
-  if (image === undefined) {
+  const build = get('build');
+  let imageOk = true;
+  if (image === undefined && build === undefined) {
     yaml.errorAt(
       serviceEntry.keyNode,
-      `${serviceEntry.path}.image is required (Mooring does not build images)`,
+      `${serviceEntry.path}: set image (the image to run) or build (a folder of the config repo to build it from)`,
     );
-  } else {
+  } else if (image !== undefined) {
     const v = yaml.string(image.value, image.path);
     if (v !== undefined && v.trim() === '') {
       yaml.errorAt(image.value ?? image.keyNode, `${image.path} is empty`);
     } else if (v !== undefined) {
       service.image = v;
+    }
+    imageOk = v !== undefined && v.trim() !== '';
+  }
+  if (build !== undefined && imageOk) {
+    // The service then runs the build's deterministic tag; `image:` becomes a name the result also gets.
+    const built = await readBuild(
+      ctx,
+      build,
+      { service: name, image: image === undefined ? null : { name: service.image, node: image.value } },
+      { keyValues: readKeyValues, labels: readLabels, extraHosts: readExtraHosts },
+    );
+    if (built !== null) {
+      service.build = built.build;
+      service.image = built.tag;
     }
   }
 

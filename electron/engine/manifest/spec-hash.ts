@@ -16,5 +16,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function specHash(service: DesiredService): string {
-  return createHash('sha256').update(canonicalJson(service)).digest('hex');
+  // A build's inputs are in its deterministic tag (`image`) already; its other fields (the names the
+  // result also gets, cache options) change no container.
+  return createHash('sha256')
+    .update(canonicalJson({ ...service, build: undefined }))
+    .digest('hex');
 }

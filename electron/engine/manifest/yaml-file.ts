@@ -37,6 +37,11 @@ export function joinPath(path: string, key: string): string {
 
 export class YamlFile {
   readonly errors: ManifestError[] = [];
+  /**
+   * What is kept but has no effect on this engine, or only in part (a Windows-only key, a key for the
+   * compose CLI): the stack is applied, and these are shown beside its plan and status.
+   */
+  readonly warnings: ManifestError[] = [];
   private mergeBudget = MERGE_BUDGET;
   private mergeGaveUp = false;
 
@@ -103,6 +108,12 @@ export class YamlFile {
   /** Reports at `node`, or at the start of the file when there is no node (an empty document). */
   errorAt(node: Node | null | undefined, message: string): void {
     this.errorAtOffset(node?.range?.[0] ?? 0, message);
+  }
+
+  /** A warning at `node` (see `warnings`). */
+  warnAt(node: Node | null | undefined, message: string): void {
+    const { line, col } = this.lines.linePos(node?.range?.[0] ?? 0);
+    this.warnings.push({ file: this.file, line, column: col, message });
   }
 
   /** Follows an alias to the node it names. */

@@ -7,12 +7,20 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import * as git from 'isomorphic-git';
 import type Docker from 'dockerode';
-import type { BuildEvent, BuildResult, BuildStep, SourceConfig } from '../../shared/model.ts';
+import type {
+  BuildEvent,
+  BuildResult,
+  BuildStep,
+  DesiredBuild,
+  DesiredService,
+  SourceConfig,
+} from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import { isConnectionError } from '../docker/docker-adapter.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { GitSource, TreeFile } from '../source/index.ts';
 import { UnsafeTreeError } from '../source/git-source.ts';
+import { COMPOSE_BUILD_LABELS } from '../manifest/build.ts';
 import { parseDockerignore } from './dockerignore.ts';
 import { tarEnd, tarEntry } from './tar.ts';
 import { withoutUserinfo } from '../source/url-credentials.ts';
@@ -117,18 +125,12 @@ export async function buildImage(
     say(
       `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
     );
-    const parser = new BuildOutputParser();
-    const outcome = await runEngineBuild(
+    const outcome = await loggedEngineBuild(
       deps.docker,
       packed.stream,
       {
         t: tag,
         dockerfile: packed.dockerfile,
-        rm: true,
-        forcerm: true,
-        // The classic builder: its "Step N/M" lines say which step failed; BuildKit over the raw API
-        // needs a session the engine API alone does not give.
-        version: '1',
         labels: {
           [BUILD_LABELS.revision]: commit,
           [BUILD_LABELS.source]: appRepo.display,
@@ -137,22 +139,10 @@ export async function buildImage(
         },
         ...(opts.signal ? { abortSignal: opts.signal } : {}),
       },
-      (chunk) => {
-        for (const item of parser.feed(chunk)) {
-          if (item.kind === 'step') onEvent({ type: 'build-step', buildId, ...item.step });
-          else {
-            log.add(item.line);
-            onEvent({ type: 'build-output', buildId, line: item.line });
-          }
-        }
-      },
+      { buildId, log, onEvent },
     );
-    for (const item of parser.flush()) {
-      log.add(item.line);
-      onEvent({ type: 'build-output', buildId, line: item.line });
-    }
     if (outcome.error !== null) {
-      failedStep = outcome.beforeSteps ? null : parser.current;
+      failedStep = outcome.failedStep;
       return finish('failed', null, describeFailure(outcome.error, failedStep, outcome.beforeSteps));
     }
     const imageId = outcome.imageId ?? (await deps.docker.docker.getImage(tag).inspect()).Id;
@@ -162,6 +152,212 @@ export async function buildImage(
     if (isConnectionError(err)) return finish('failed', null, deps.docker.unreachable(err).message);
     return finish('failed', null, errorMessage(err));
   }
+}
+
+export interface ComposeBuildInput {
+  /** The config repo, read at `commit`. */
+  git: GitSource;
+  commit: string;
+  /** The source's URL (without credentials) or path: the builds table's "app repo". */
+  sourceDisplay: string;
+  stack: string;
+  /** The deterministic tag (DesiredService.image of the services that run it). */
+  tag: string;
+  build: DesiredBuild;
+  /** The services that run it, for the log. */
+  services: string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds a compose service's image from the config repo at the revision (`build:`), recorded in the
+ * builds table like `mooring build`, tagged with its deterministic tag, then with the names compose
+ * gives it (`image:` or `<project>-<service>`, and `tags:`) where that takes no name from an image
+ * Mooring did not build for this stack.
+ */
+export async function buildComposeImage(
+  deps: { docker: DockerAdapter; recorder: BuildRecorder },
+  input: ComposeBuildInput,
+  onEvent: (e: BuildEvent) => void = () => undefined,
+): Promise<BuildResult> {
+  const { build, tag, commit } = input;
+  const inline = 'inline' in build.dockerfile ? build.dockerfile.inline : undefined;
+  const dockerfile = 'inline' in build.dockerfile ? '(dockerfile_inline)' : build.dockerfile.path;
+  const buildId = deps.recorder.start({
+    appRepo: input.sourceDisplay,
+    rev: commit,
+    context: build.context,
+    dockerfile,
+  });
+  deps.recorder.target(buildId, commit, tag);
+  const log = new LogBuffer();
+  const say = (line: string): void => {
+    log.add(`mooring: ${line}`);
+    onEvent({ type: 'build-output', buildId, line: `mooring: ${line}` });
+  };
+  let failedStep: BuildStep | null = null;
+  const finish = (
+    result: BuildResult['result'],
+    imageId: string | null,
+    error: string | null,
+  ): BuildResult => {
+    if (error) say(error);
+    deps.recorder.finish(buildId, { result, imageId, error, failedStep, log: log.text() });
+    onEvent({ type: 'build-finished', buildId, result, tag, imageId, error });
+    return { buildId, appRepo: input.sourceDisplay, commit, tag, imageId, result, error, failedStep };
+  };
+  onEvent({ type: 'build-started', buildId, appRepo: input.sourceDisplay, commit, tag });
+  try {
+    say(
+      `building ${tag} for ${input.services.join(', ')} from ${input.sourceDisplay} at ${commit.slice(0, 12)} (context: ${build.context || '.'}, Dockerfile: ${dockerfile})`,
+    );
+    const network = await buildNetwork(deps.docker, build.network);
+    const packed = await packContext(
+      input.git,
+      commit,
+      build.context,
+      inline === undefined ? dockerfile : '',
+      inline,
+    );
+    say(
+      `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
+    );
+    const outcome = await loggedEngineBuild(
+      deps.docker,
+      packed.stream,
+      {
+        t: tag,
+        dockerfile: packed.dockerfile,
+        labels: {
+          ...build.labels,
+          [BUILD_LABELS.revision]: commit,
+          [COMPOSE_BUILD_LABELS.hash]: build.hash,
+          [COMPOSE_BUILD_LABELS.stack]: input.stack,
+        },
+        ...(Object.keys(build.args).length > 0 ? { buildargs: build.args } : {}),
+        ...(build.target !== undefined ? { target: build.target } : {}),
+        ...(network !== undefined ? { networkmode: network } : {}),
+        ...(build.shmSize !== undefined ? { shmsize: build.shmSize } : {}),
+        ...(build.extraHosts !== undefined ? { extrahosts: build.extraHosts } : {}),
+        ...(build.ulimits !== undefined
+          ? {
+              ulimits: JSON.stringify(
+                build.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+              ),
+            }
+          : {}),
+        ...(build.platform !== undefined ? { platform: build.platform } : {}),
+        ...(build.isolation !== undefined ? { isolation: build.isolation } : {}),
+        ...(build.cacheFrom !== undefined ? { cachefrom: JSON.stringify(build.cacheFrom) } : {}),
+        ...(build.noCache ? { nocache: true } : {}),
+        ...(build.pull ? { pull: true } : {}),
+        ...(input.signal ? { abortSignal: input.signal } : {}),
+      },
+      { buildId, log, onEvent },
+    );
+    if (outcome.error !== null) {
+      failedStep = outcome.failedStep;
+      return finish('failed', null, describeFailure(outcome.error, failedStep, outcome.beforeSteps));
+    }
+    const imageId = outcome.imageId ?? (await deps.docker.docker.getImage(tag).inspect()).Id;
+    say(`built ${tag} (${imageId})`);
+    for (const name of build.tags) {
+      const taken = await nameTakenBy(deps.docker, name, imageId, input);
+      if (taken !== null) {
+        say(`not tagged ${name}: ${taken}; the services run ${tag} all the same`);
+        continue;
+      }
+      const { repo, tag: version } = splitName(name);
+      await deps.docker.call(() => deps.docker.docker.getImage(imageId).tag({ repo, tag: version }));
+      say(`tagged ${name}`);
+    }
+    return finish('succeeded', imageId, null);
+  } catch (err) {
+    if (isConnectionError(err)) return finish('failed', null, deps.docker.unreachable(err).message);
+    return finish('failed', null, errorMessage(err));
+  }
+}
+
+/**
+ * The `build` action of a sync: builds the tag for every service of the stack that runs it, and throws
+ * with the failed step (and the build's number, whose log history keeps) when it fails.
+ */
+export async function buildPlannedImage(
+  deps: { docker: DockerAdapter; recorder: BuildRecorder },
+  input: Omit<ComposeBuildInput, 'build' | 'services'> & { services: DesiredService[] },
+  onLine: (line: string) => void,
+): Promise<BuildResult> {
+  const users = input.services.filter((s) => s.image === input.tag);
+  const first = users.find((s) => s.build !== undefined)?.build;
+  if (first === undefined) throw new MooringError('failed', `no service of the stack builds ${input.tag}`);
+  // Equal inputs, one image: it gets the names of every service that builds it.
+  const build = { ...first, tags: [...new Set(users.flatMap((s) => s.build?.tags ?? []))] };
+  const result = await buildComposeImage(
+    deps,
+    { ...input, build, services: users.map((s) => s.name) },
+    (e) => {
+      if (e.type === 'build-output') onLine(e.line);
+    },
+  );
+  if (result.result !== 'succeeded') {
+    throw new MooringError('failed', `build ${result.buildId} failed: ${result.error ?? 'see its log'}`);
+  }
+  return result;
+}
+
+/**
+ * The network mode of the build's RUN steps. Docker takes any other word for a network's name or the
+ * start of its id, so a name must be a network's whole name, and not a host network's (which `network:
+ * host`, guarded by the safety policy, is for).
+ */
+async function buildNetwork(docker: DockerAdapter, network: string | undefined): Promise<string | undefined> {
+  if (
+    network === undefined ||
+    ['bridge', 'none', 'host'].includes(network) ||
+    network.startsWith('container:')
+  )
+    return network;
+  const found = await docker.network(network);
+  if (found === null || found.name !== network) {
+    throw new MooringError(
+      'failed',
+      `build.network: there is no network named "${network}" on the engine; create it first (docker network create ${network}), or use default or none`,
+    );
+  }
+  if (found.driver === 'host') {
+    throw new MooringError(
+      'failed',
+      `build.network: "${network}" is a host network; write network: host instead, which the safety policy checks (settings.json safety.allowHostNamespaces)`,
+    );
+  }
+  return network;
+}
+
+/**
+ * Why `name` must not be moved to the new image, or null when it may: it is free, already this image's,
+ * or on an image this home built for this stack. Anything else (an image pulled or built by someone
+ * else, another stack's build) keeps its name: a config repo must not be able to replace an image that
+ * other stacks run under a name like `postgres:16`.
+ */
+async function nameTakenBy(
+  docker: DockerAdapter,
+  name: string,
+  imageId: string,
+  input: ComposeBuildInput,
+): Promise<string | null> {
+  const held = await docker.imageDefaults(name);
+  if (held === undefined || held.id === imageId) return null;
+  return held.labels[COMPOSE_BUILD_LABELS.stack] === input.stack
+    ? null
+    : `that name holds an image (${held.id.slice(0, 19)}) that Mooring did not build for stack "${input.stack}"; remove or rename that image if this build should take the name`;
+}
+
+function splitName(name: string): { repo: string; tag: string } {
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash
+    ? { repo: name.slice(0, colon), tag: name.slice(colon + 1) }
+    : { repo: name, tag: 'latest' };
 }
 
 /** `NAME:<short commit>`, or NAME as given when it already has a tag. */
@@ -252,12 +448,17 @@ function joinRepo(a: string, b: string): string {
   return a === '' ? b : `${a}/${b}`;
 }
 
-/** The build context as a tar stream of git objects, with the Dockerfile's name inside it. */
+/**
+ * The build context as a tar stream of git objects, with the Dockerfile's name inside it. `inline` is a
+ * Dockerfile's text given instead of a file of the repo (compose's `dockerfile_inline`); `dockerfile` is
+ * then not read.
+ */
 export async function packContext(
   source: GitSource,
   commit: string,
   context: string,
   dockerfile: string,
+  inline?: string,
 ): Promise<{ stream: Readable; dockerfile: string; files: number; ignored: number }> {
   const reader = source.reader(commit);
   const dir = await reader.stat(context);
@@ -267,7 +468,11 @@ export async function packContext(
       `Folder "${context || '.'}" does not exist at ${commit.slice(0, 12)}; check --context.`,
     );
   }
-  const df = await reader.stat(dockerfile);
+  const inlineBytes = inline === undefined ? null : new TextEncoder().encode(inline);
+  const df =
+    inlineBytes === null
+      ? await reader.stat(dockerfile)
+      : { type: 'blob' as const, oid: createHash('sha256').update(inlineBytes).digest('hex') };
   if (df?.type !== 'blob') {
     throw new MooringError(
       'not-found',
@@ -292,7 +497,8 @@ export async function packContext(
     ? parseDockerignore(new TextDecoder().decode(await source.readBlob(ignoreFile.oid)))
     : null;
   const prefix = context === '' ? '' : `${context}/`;
-  const inContext = dockerfile.startsWith(prefix) ? dockerfile.slice(prefix.length) : null;
+  const inContext =
+    inlineBytes === null && dockerfile.startsWith(prefix) ? dockerfile.slice(prefix.length) : null;
   // Like the docker CLI: the Dockerfile and .dockerignore are always sent, whatever .dockerignore says.
   const keep = (f: TreeFile): boolean =>
     f.path === inContext || f.path === '.dockerignore' || ignore === null || !ignore.ignores(f.path);
@@ -323,8 +529,10 @@ export async function packContext(
         yield tarEntry({ path: f.path, mode: f.mode === '100755' ? 0o755 : 0o644, mtime, data: bytes });
       }
     }
-    if (extra !== null)
-      yield tarEntry({ path: extra, mode: 0o644, mtime, data: await source.readBlob(df!.oid) });
+    if (extra !== null) {
+      const data = inlineBytes ?? (await source.readBlob(df!.oid));
+      yield tarEntry({ path: extra, mode: 0o644, mtime, data });
+    }
     yield tarEnd();
   }
   return {
@@ -334,6 +542,56 @@ export async function packContext(
     ignored: all.length - files.length,
   };
 }
+
+/**
+ * One build through the engine's classic builder, its output kept in `log` and passed on as events:
+ * whole lines, and each `Step N/M` as it starts, so that a failure names its step.
+ */
+async function loggedEngineBuild(
+  adapter: DockerAdapter,
+  context: Readable,
+  options: BuildApiOptions,
+  out: { buildId: number; log: LogBuffer; onEvent: (e: BuildEvent) => void },
+): Promise<EngineBuildOutcome & { failedStep: BuildStep | null }> {
+  const { buildId, log, onEvent } = out;
+  const parser = new BuildOutputParser();
+  const line = (text: string): void => {
+    log.add(text);
+    onEvent({ type: 'build-output', buildId, line: text });
+  };
+  const outcome = await runEngineBuild(
+    adapter,
+    context,
+    {
+      rm: true,
+      forcerm: true,
+      // The classic builder: its "Step N/M" lines say which step failed; BuildKit over the raw API
+      // needs a session the engine API alone does not give.
+      version: '1',
+      ...options,
+    },
+    (chunk) => {
+      for (const item of parser.feed(chunk)) {
+        if (item.kind === 'step') onEvent({ type: 'build-step', buildId, ...item.step });
+        else line(item.line);
+      }
+    },
+  );
+  for (const item of parser.flush()) line(item.line);
+  return { ...outcome, failedStep: outcome.error !== null && !outcome.beforeSteps ? parser.current : null };
+}
+
+/**
+ * The build API's query as the engine reads it (API 1.41): dockerode sends an array as repeated
+ * parameters (`t`, `extrahosts`) and an object as JSON (`buildargs`, `labels`); `cachefrom` and
+ * `ulimits` are JSON text.
+ */
+type BuildApiOptions = Omit<Docker.ImageBuildOptions, 't' | 'extrahosts'> & {
+  t?: string | string[];
+  extrahosts?: string[];
+  ulimits?: string;
+  isolation?: string;
+};
 
 interface EngineBuildOutcome {
   imageId: string | null;
@@ -345,12 +603,12 @@ interface EngineBuildOutcome {
 async function runEngineBuild(
   adapter: DockerAdapter,
   context: Readable,
-  options: Docker.ImageBuildOptions,
+  options: BuildApiOptions,
   onChunk: (msg: EngineMessage) => void,
 ): Promise<EngineBuildOutcome> {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await adapter.docker.buildImage(context, options);
+    stream = await adapter.docker.buildImage(context, options as Docker.ImageBuildOptions);
   } catch (err) {
     if (isConnectionError(err)) throw err;
     const json = (err as { json?: { message?: unknown } }).json;

@@ -22,6 +22,8 @@ export type ProgressEvent =
       error: string | null;
       ms: number;
     }
+  /** A line of an action's own output while it runs (a build's log). */
+  | { type: 'action-output'; runId: number; index: number; action: PlanAction; line: string }
   | {
       type: 'run-finished';
       runId: number;
@@ -43,6 +45,11 @@ export interface ApplyInput {
   instance: string;
   /** Writes the repo files that services bind-mount into the home folder (idempotent). */
   materialize: (services: DesiredService[]) => Promise<void>;
+  /**
+   * Builds the image of a `build` action from the config repo at the revision; throws, naming the
+   * failed step, when the build fails. Needed only when the plan has build actions.
+   */
+  build?: (action: PlanAction, onLine: (line: string) => void) => Promise<void>;
   /** Whether this home made a network (labels and the ownership record): only those are removed. */
   ownsNetwork: (n: { id: string; name: string; labels: Record<string, string>; created: string }) => boolean;
   onProgress?: (event: ProgressEvent) => void;
@@ -193,10 +200,12 @@ export class Applier {
     let interrupted = false;
     try {
       await this.preflight(input);
+      await this.runBuilds(input, runId, actionIds, emit);
       const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
       for (const level of levels) {
         if (input.signal?.aborted) throw new Stopped();
-        const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
+        // Builds ran before the first level, in runBuilds.
+        const indexes = input.actions.flatMap((a, i) => (a.level === level && a.kind !== 'build' ? [i] : []));
         await this.waitForDependencies(
           input,
           indexes.map((i) => input.actions[i]!),
@@ -256,6 +265,42 @@ export class Applier {
     return { runId, error, interrupted };
   }
 
+  /**
+   * The plan's builds, one at a time, after the checks and before the first change: a Dockerfile that
+   * fails leaves everything of the stack as it was. Each is recorded as its action, with its output.
+   */
+  private async runBuilds(
+    input: ApplyInput,
+    runId: number,
+    actionIds: number[],
+    emit: (e: ProgressEvent) => void,
+  ): Promise<void> {
+    for (const [i, action] of input.actions.entries()) {
+      if (action.kind !== 'build') continue;
+      if (input.signal?.aborted) throw new Stopped();
+      const started = Date.now();
+      this.history.updateAction(actionIds[i]!, 'running');
+      emit({ type: 'action-started', runId, index: i, action });
+      try {
+        if (!input.build) throw new MooringError('failed', 'this run cannot build images');
+        await input.build(action, (line) => {
+          emit({ type: 'action-output', runId, index: i, action, line });
+        });
+      } catch (err) {
+        const message = errorMessage(err);
+        this.history.updateAction(actionIds[i]!, 'failed', message);
+        emit({ type: 'action-finished', runId, index: i, action, error: message, ms: Date.now() - started });
+        throw new MooringError(
+          'failed',
+          `build ${action.target}: ${message}; nothing of stack "${input.desired.name}" was changed`,
+          { cause: err },
+        );
+      }
+      this.history.updateAction(actionIds[i]!, 'succeeded');
+      emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
+    }
+  }
+
   private context(input: ApplyInput, service: string): ContainerContext {
     return {
       stack: input.desired.name,
@@ -273,6 +318,7 @@ export class Applier {
     const containersOf = (service: string): ObservedContainer[] =>
       input.observed.filter((c) => c.service === service);
     switch (action.kind) {
+      case 'build': // done in runBuilds, before any change
       case 'pull':
         return; // done in preflight, before any change
       case 'create-network': {

@@ -1,6 +1,7 @@
 // Status → an ordered plan. Pure: no I/O, so the ordering is unit-tested without an engine.
 import type { DesiredStack, PlanAction, StackStatus } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
+import { BUILD_REPO, COMPOSE_BUILD_LABELS } from '../manifest/build.ts';
 
 /**
  * Dependency depth of every service: 0 for those that depend on nothing, else 1 + the deepest
@@ -33,21 +34,84 @@ export function dependencyLevels(stack: DesiredStack): Map<string, number> {
 export interface PlanInput {
   desired: DesiredStack;
   status: StackStatus;
-  /** Images not present in the engine. */
+  /** Images not present in the engine (for a build's tag: not there as that build made it). */
   missingImages: Set<string>;
+  /** Why each image is pulled (pull_policy, platform: reconcile/pull-policy.ts); default: it is missing. */
+  pullReasons?: ReadonlyMap<string, string>;
+  /** Build tags the engine has, but on an image that another build made (see Engine.planFor). */
+  misbuilt?: Set<string>;
   existingNetworks: Set<string>;
   existingVolumes: Set<string>;
   prune: boolean;
 }
 
-// Levels: 0 pull, networks and volumes; 1 prune; 2 + depth for services.
+/** The services that run each build's tag (a service that builds, and those whose image: names it). */
+export function buildsOf(desired: DesiredStack): Map<string, string[]> {
+  const tags = new Set(desired.services.flatMap((s) => (s.build ? [s.image] : [])));
+  const out = new Map<string, string[]>();
+  for (const s of desired.services) {
+    if (tags.has(s.image)) out.set(s.image, [...(out.get(s.image) ?? []), s.name]);
+  }
+  return out;
+}
+
+/**
+ * Build tags the engine has on an image that is not that build's (its hash label differs): the tag
+ * holds only the start of the hash, so an image is taken as built only when its label has all of it.
+ */
+export function misbuiltTags(
+  desired: DesiredStack,
+  images: ReadonlyMap<string, { labels: Record<string, string> } | undefined>,
+): Set<string> {
+  const out = new Set<string>();
+  for (const s of desired.services) {
+    if (s.build === undefined) continue;
+    const info = images.get(s.image);
+    if (info !== undefined && info.labels[COMPOSE_BUILD_LABELS.hash] !== s.build.hash) out.add(s.image);
+  }
+  return out;
+}
+
+function buildReason(tag: string, services: string[], status: StackStatus, misbuilt: boolean): string {
+  const forWhom = `for ${services.join(', ')}`;
+  if (misbuilt) return `${tag} holds an image that this build did not make: built again ${forWhom}`;
+  const running = status.services
+    .filter((s) => services.includes(s.name))
+    .map((s) => s.image.live)
+    .find((live) => live !== null && live !== tag && live.startsWith(`${BUILD_REPO}/`));
+  return running !== undefined
+    ? `context, Dockerfile, args or target changed since ${running}: built ${forWhom}`
+    : `not built yet: built from the config repo ${forWhom}`;
+}
+
+// Levels: 0 pull, build, networks and volumes; 1 prune; 2 + depth for services.
+
 const SERVICE_LEVEL = 2;
 
 export function planStack(input: PlanInput): PlanAction[] {
   const { desired, status } = input;
   const actions: PlanAction[] = [];
+  const builds = buildsOf(desired);
   for (const image of [...input.missingImages].sort()) {
-    actions.push({ kind: 'pull', target: image, reason: 'image is not in the engine', diff: [], level: 0 });
+    const users = builds.get(image);
+    if (users !== undefined) {
+      // Built once, whatever the number of services that run it; before anything of the stack changes.
+      actions.push({
+        kind: 'build',
+        target: image,
+        reason: buildReason(image, users, status, input.misbuilt?.has(image) ?? false),
+        diff: [],
+        level: 0,
+      });
+      continue;
+    }
+    actions.push({
+      kind: 'pull',
+      target: image,
+      reason: input.pullReasons?.get(image) ?? 'image is not in the engine',
+      diff: [],
+      level: 0,
+    });
   }
   for (const n of desired.networks) {
     if (n.external || input.existingNetworks.has(n.name)) continue;
