@@ -86,6 +86,14 @@ export function formatStatus(
         details.push(`    ${r.path}: git ${JSON.stringify(r.desired)} · live ${JSON.stringify(r.live)}`);
       }
     }
+    for (const r of s.resources ?? []) {
+      details.push(
+        `  ${r.kind} ${r.key} (${r.name}): ${paint(r.sync, color)}${r.external ? ' (external)' : ''}`,
+      );
+      for (const d of r.reasons) {
+        details.push(`    ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
+      }
+    }
     for (const w of [...new Set(s.warnings)]) details.push(`  ! ${w}`);
     if (s.pruneHold) details.push(`  ! ${s.pruneHold}`);
     if (s.suspended) {

@@ -14,6 +14,7 @@ import { registerControllerCommands } from './controller-commands.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
+import { registerTrustCommand } from './trust-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
 
@@ -194,6 +195,8 @@ export async function main(
       e.removeSource(name);
       io.out(`Removed source "${name}".`);
     });
+
+  registerTrustCommand(source, open, io);
 
   program
     .command('fetch [source]')

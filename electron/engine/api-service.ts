@@ -22,7 +22,7 @@ import { isSqliteReadOnly } from './history/open-db.ts';
 import { isWriteDenied, readOnlyHomeError } from './home.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
-import { saveSettings } from './settings.ts';
+import { updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
 /** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
@@ -307,6 +307,14 @@ export class ApiService {
         await this.refresh();
         return this.engine.listSources();
       }
+      case 'sources:trust': {
+        const q = p as z.output<(typeof schemas)['sources:trust']>;
+        const grant = q.grant.value === undefined ? { setting: q.grant.setting } : q.grant;
+        await this.engine.trust(q.name, [grant], { revoke: q.revoke ?? false });
+        // The stacks of the source are read again with it: a refused one may now be valid.
+        this.schedulePush();
+        return this.settings();
+      }
       case 'sources:prune': {
         const q = p as z.output<(typeof schemas)['sources:prune']>;
         const results = await this.engine.pruneDeleted(q.name, {
@@ -441,6 +449,7 @@ export class ApiService {
       controllerEnabled: s.controllerEnabled ?? true,
       dockerHost: s.dockerHost ?? null,
       safety: s.safety,
+      trust: this.engine.trustList(),
       home: this.engine.home,
       canStoreTokens: this.options.secrets !== undefined,
     };
@@ -453,7 +462,11 @@ export class ApiService {
     if (q.controllerEnabled !== undefined) s.controllerEnabled = q.controllerEnabled;
     if (q.dockerHost !== undefined) s.dockerHost = q.dockerHost ?? undefined;
     if (q.safety) s.safety = { ...s.safety, ...q.safety };
-    await saveSettings(this.engine.home, s);
+    // Read, changed and written again: trust granted from the CLI meanwhile is kept.
+    const written = await updateSettingsFile(this.engine.home, (fresh) => {
+      Object.assign(fresh, { ...s, sources: fresh.sources });
+    });
+    s.sources = written.sources;
     if (s.dockerHost !== before.dockerHost) this.engine.setDockerHost(s.dockerHost);
     const enabled = s.controllerEnabled ?? true;
     const restart = s.pollIntervalSec !== before.pollIntervalSec || s.dockerHost !== before.dockerHost;

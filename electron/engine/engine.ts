@@ -3,7 +3,7 @@
 // plans and runs. No electron import may appear at or below this folder.
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type {
   CommitRecord,
@@ -11,12 +11,15 @@ import type {
   ManifestError,
   Plan,
   PlanAction,
+  SafetySettings,
   SourceConfig,
   SourceState,
   StackPolicy,
   StackStatus,
   Trigger,
+  TrustGrant,
 } from '../shared/model.ts';
+import type { SourceTrustView } from '../shared/api.ts';
 import { DockerAdapter, type ObservedContainer } from './docker/docker-adapter.ts';
 import { LABELS } from './docker/labels.ts';
 import { MooringError, UnreachableError, errorMessage } from './errors.ts';
@@ -26,10 +29,14 @@ import { DEFAULT_POLICY, loadStack, parsePolicyFile, specHash } from './manifest
 import { safetyMessages } from './manifest/safety.ts';
 import { Applier, type ProgressEvent } from './reconcile/apply.ts';
 import { cleanupMounts, materializeMounts } from './reconcile/materialize.ts';
-import { misbuiltTags, planStack } from './reconcile/plan.ts';
+import { networkPlanChecks } from './reconcile/network-plan.ts';
+import { buildsOf, misbuiltTags, planStack } from './reconcile/plan.ts';
+import { planPulls } from './reconcile/pull-policy.ts';
 import { markHeld, pruneHolds } from './reconcile/prune-guard.ts';
 import { computeStatus } from './reconcile/status.ts';
-import { loadSettings, type Settings } from './settings.ts';
+import { loadSettings, parseSettings, settingsFile, updateSettingsFile, type Settings } from './settings.ts';
+import { changeTrust, effectiveSafety, listTrust } from './trust.ts';
+import { contentKeyOf } from './content-key.ts';
 import { GitSource } from './source/index.ts';
 import { credentialsInUrlMessage, splitUserinfo, tokenEnvProblem } from './source/url-credentials.ts';
 import { buildPlannedImage, type BuildEvent } from './pipeline/build.ts';
@@ -116,12 +123,16 @@ const ago = (iso: string): string => {
   return `${Math.round(s / 86400)} days ago`;
 };
 
+/** A manifest warning as a note: where it is, then what it says. */
+const placed = (w: ManifestError): string => `${w.file}:${w.line}:${w.column}: ${w.message}`;
+
 /** Names safe to use as folder names and compose project names. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export function hashService(s: DesiredStack['services'][number]): string {
-  // depends_on orders the apply; changing it must not recreate the container.
-  return specHash({ ...s, dependsOn: [] });
+  // depends_on orders the apply and replicas is how many there are: changing either must not recreate
+  // the containers that are there; swarmOnly is what this engine does not act on.
+  return specHash({ ...s, dependsOn: [], replicas: undefined, swarmOnly: undefined });
 }
 
 /**
@@ -144,6 +155,10 @@ export class Engine {
   docker: DockerAdapter;
   private applier: Applier;
   private readonly gitSources = new Map<string, GitSource>();
+  /** The key secrets and configs are hashed with (content-key.ts), read once. */
+  private contentKey: Promise<Buffer> | null = null;
+  /** When settings.json was last read: another process (the CLI's `source trust`) may change it. */
+  private settingsMtime: number | null = null;
   /** Build, promote, rollback and deploy notes (issue 5). */
   readonly pipeline: Pipeline;
 
@@ -162,8 +177,9 @@ export class Engine {
   }
 
   /**
-   * Whether this home made a container (issue 10): its instance label says so and the ownership record
-   * agrees. Anything else is never stopped, removed or pruned, whatever its labels claim.
+   * Whether this home made a container (issue 10), or adopted it from compose (issue 11): the ownership
+   * record says so (for what was never recorded by id, the instance label must agree too). Anything else
+   * is never stopped, removed or pruned, whatever its labels claim.
    */
   private readonly isOurs = (c: {
     id: string;
@@ -171,9 +187,10 @@ export class Engine {
     labels: Record<string, string>;
     created: string;
   }): boolean =>
-    c.labels[LABELS.managed] === 'true' &&
-    c.labels[LABELS.instance] === this.instanceId &&
-    this.history.ownership.owns({ kind: 'container', id: c.id, name: c.name, created: c.created });
+    this.history.ownership.owns(
+      { kind: 'container', id: c.id, name: c.name, created: c.created },
+      c.labels[LABELS.managed] === 'true' && c.labels[LABELS.instance] === this.instanceId,
+    );
 
   /** The same for a network; those made before instance labels were put on networks carry none. */
   private readonly ownsNetwork = (n: {
@@ -183,10 +200,9 @@ export class Engine {
     created: string;
   }): boolean => {
     const instance = n.labels[LABELS.instance];
-    return (
-      n.labels[LABELS.managed] === 'true' &&
-      (instance === undefined || instance === this.instanceId) &&
-      this.history.ownership.owns({ kind: 'network', id: n.id, name: n.name, created: n.created })
+    return this.history.ownership.owns(
+      { kind: 'network', id: n.id, name: n.name, created: n.created },
+      n.labels[LABELS.managed] === 'true' && (instance === undefined || instance === this.instanceId),
     );
   };
 
@@ -397,6 +413,65 @@ export class Engine {
     return results;
   }
 
+  // ---- trust per source (issue 11, item 6) ----
+
+  /** What a source's stacks are checked against: the global safety settings and its own trust. */
+  safetyFor(source: { name: string; url: string }): SafetySettings {
+    this.refreshSettings();
+    return effectiveSafety(this.settings, source);
+  }
+
+  /**
+   * settings.json again if it changed since it was read: `mooring source trust` in a terminal takes
+   * effect in the running app at its next look. Only the safety parts are taken over; the engine
+   * endpoint and the controller's settings stay as they were when the app started.
+   */
+  private refreshSettings(): void {
+    let mtime: number;
+    try {
+      mtime = statSync(settingsFile(this.home)).mtimeMs;
+    } catch {
+      return;
+    }
+    if (mtime === this.settingsMtime) return;
+    this.settingsMtime = mtime;
+    try {
+      const fresh = parseSettings(readFileSync(settingsFile(this.home), 'utf8'), settingsFile(this.home));
+      this.settings.safety = fresh.safety;
+      this.settings.sources = fresh.sources;
+    } catch {
+      // A file being edited by hand may be invalid for a moment: what was read before stays.
+    }
+  }
+
+  /**
+   * Grants (or with `revoke`, takes back) allowances of the safety policy for one source, in
+   * settings.json (read, changed and written again, so what another process wrote is kept). Never from
+   * the repo: only a person, through the CLI or the app.
+   */
+  async trust(
+    name: string,
+    grants: TrustGrant[],
+    opts: { revoke?: boolean } = {},
+  ): Promise<SourceTrustView[]> {
+    this.assertWritable('change what a source is trusted with');
+    const source = this.history.getSource(name);
+    if (!source && !opts.revoke) this.source(name); // throws, naming the known sources
+    const written = await updateSettingsFile(this.home, (settings) => {
+      changeTrust(settings, { name, url: source?.url ?? null }, grants, opts.revoke ?? false);
+    });
+    this.settings.safety = written.safety;
+    this.settings.sources = written.sources;
+    this.settingsMtime = null;
+    return this.trustList();
+  }
+
+  /** Every source's allowances, and whether each still applies (its source exists with that URL). */
+  trustList(): SourceTrustView[] {
+    this.refreshSettings();
+    return listTrust(this.settings, this.history.listSources());
+  }
+
   // ---- desired state ----
 
   private sourceWarnings(s: SourceState): string[] {
@@ -484,7 +559,11 @@ export class Engine {
         reader,
         stackDir: entry.dir,
         composeFile: entry.composeFile,
-        safety: this.settings.safety,
+        safety: this.safetyFor(s),
+        source: s.name,
+        contentKey: await (this.contentKey ??= contentKeyOf(this.home, this.readOnly)),
+        // mooring.yaml's compose profiles for the stack, found by the name the compose files give it.
+        profiles: (stack) => (policies[stack] ?? policies[entry.name])?.profiles,
       });
       const name = loaded.ok ? loaded.stack.name : loaded.name;
       if (opts.stacks?.length && !opts.stacks.includes(name)) continue;
@@ -496,7 +575,9 @@ export class Engine {
         desired: loaded.ok ? loaded.stack : null,
         errors: loaded.ok ? [] : loaded.errors,
         policy: policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY,
-        warnings,
+        // Keys kept without (full) effect on this engine are said beside the status, at their place.
+        warnings:
+          loaded.ok && loaded.stack.warnings ? [...warnings, ...loaded.stack.warnings.map(placed)] : warnings,
       });
     }
     return out;
@@ -645,9 +726,23 @@ export class Engine {
     warning: string | null,
     suspended: Map<string, unknown> = this.history.listSuspended(),
   ): Promise<StackStatus[]> {
-    const images = reachable
-      ? await this.docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? []))
-      : new Map<string, undefined>();
+    // Declared networks and volumes are compared too (issue 11, item 8): one list call each for all stacks.
+    const declares = loaded.some(
+      (s) => s.desired && s.desired.networks.length + s.desired.volumes.length > 0,
+    );
+    const [images, liveResources] = await Promise.all([
+      reachable
+        ? this.docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? []))
+        : new Map<string, undefined>(),
+      reachable && declares
+        ? Promise.all([this.docker.listNetworks(), this.docker.listVolumes()]).then(
+            ([networks, volumes]) => ({
+              networks,
+              volumes,
+            }),
+          )
+        : undefined,
+    ]);
     return loaded.map((s) =>
       computeStatus({
         ...s,
@@ -657,6 +752,7 @@ export class Engine {
         hashes: new Map(s.desired?.services.map((x) => [x.name, hashService(x)]) ?? []),
         engineReachable: reachable,
         suspended: suspended.has(s.name),
+        ...(liveResources ? { liveResources } : {}),
       }),
     );
   }
@@ -680,6 +776,10 @@ export class Engine {
             s.sync === 'Missing' ? [{ path: 'container', desired: 'present', live: null }] : s.reasons,
           ]),
       );
+      // A declared network or volume, under `network NAME` / `volume NAME` (no service has a space).
+      for (const r of st.resources ?? []) {
+        if (r.sync === 'OutOfSync' || deployed) drifting.set(`${r.kind} ${r.key}`, r.reasons);
+      }
       this.history.observeDrift(st.source, st.name, drifting, resolution);
     }
   }
@@ -716,15 +816,18 @@ export class Engine {
     const misbuilt = misbuiltTags(desired, images);
     // What exists already: a declared network or volume that Mooring did not make for this stack is
     // used as it is, and the plan says so (issue 10) rather than adopting it in silence.
-    const notes: string[] = [];
+    const notes: string[] = desired.services.flatMap((s) =>
+      s.swarmOnly?.length ? [`${s.name}: ${s.swarmOnly.join(', ')} kept, applies on Swarm only`] : [],
+    );
     const madeHere = (labels: Record<string, string>): boolean =>
       labels[LABELS.managed] === 'true' && labels[LABELS.project] === stack.name;
     const existingNetworks = new Set<string>();
+    const ownNetworks = new Set<string>();
     for (const n of desired.networks) {
       const found = await this.docker.network(n.name);
       if (!found) continue;
       // Named by its id, the host network would slip past the manifest's check of the name `host`.
-      if (found.driver === 'host' && !this.settings.safety.allowHostNamespaces) {
+      if (found.driver === 'host' && !this.safetyFor(this.source(stack.source)).allowHostNamespaces) {
         throw new MooringError(
           'failed',
           `Network "${n.name}" is the engine's host network: ${safetyMessages.hostNamespace('network_mode')}.`,
@@ -733,6 +836,8 @@ export class Engine {
       existingNetworks.add(n.name);
       if (!n.external && !madeHere(found.labels)) {
         notes.push(`uses existing network ${n.name}, not created by Mooring for this stack`);
+      } else if (!n.external && this.ownsNetwork(found)) {
+        ownNetworks.add(n.name);
       }
     }
     const existingVolumes = new Set<string>();
@@ -750,8 +855,19 @@ export class Engine {
         `External network "${n.name}" does not exist; create it first (docker network create ${n.name}).`,
       );
     }
-    // Keys kept without (full) effect on this engine (what a build cannot use, …), at their place.
-    notes.push(...(desired.warnings ?? []).map((w) => `${w.file}:${w.line}:${w.column}: ${w.message}`));
+    notes.push(...(desired.warnings ?? []).map(placed), ...(await this.engineNotes(desired)));
+    const net = networkPlanChecks(
+      desired,
+      status.resources ?? [],
+      ownNetworks,
+      (await this.docker.engineVersion()).apiVersion,
+    );
+    if (net.problems.length > 0) throw new MooringError('failed', net.problems.join(' '));
+    notes.push(...net.notes);
+    // pull_policy and platform decide what is pulled; a build's tag is built instead (planStack).
+    const builtTags = new Set(buildsOf(desired).keys());
+    const pulls = planPulls(desired.services, images, builtTags, Date.now());
+    if (pulls.problems.length > 0) throw new MooringError('failed', pulls.problems.join(' '));
     return {
       source: stack.source,
       stack: stack.name,
@@ -760,15 +876,32 @@ export class Engine {
       actions: planStack({
         desired,
         status,
-        missingImages: new Set(
-          [...images].filter(([name, info]) => !info || misbuilt.has(name)).map(([name]) => name),
-        ),
+        missingImages: new Set([
+          ...[...images]
+            .filter(([name, info]) => builtTags.has(name) && (!info || misbuilt.has(name)))
+            .map(([name]) => name),
+          ...pulls.pulls.map((p) => p.image),
+        ]),
+        pullReasons: new Map(pulls.pulls.map((p) => [p.image, p.reason])),
         misbuilt,
         existingNetworks,
         existingVolumes,
+        ownNetworks,
         prune,
       }),
     };
+  }
+
+  /** What this engine cannot do of a stack, and applies without: said in the plan rather than dropped in silence. */
+  private async engineNotes(desired: DesiredStack): Promise<string[]> {
+    const annotated = desired.services.filter((s) => s.passthrough?.hostConfig?.Annotations !== undefined);
+    if (annotated.length === 0) return [];
+    const { apiVersion } = await this.docker.engineVersion();
+    const [major = 0, minor = 0] = apiVersion.split('.').map(Number);
+    if (major > 1 || (major === 1 && minor >= 43)) return [];
+    return [
+      `annotations of ${annotated.map((s) => s.name).join(', ')} are not applied: this engine speaks API ${apiVersion}, and annotations need 1.43 (Docker Engine 24) or later`,
+    ];
   }
 
   /**
@@ -948,6 +1081,13 @@ export class Engine {
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
     const source = this.source(stack.source);
     const git = this.gitSource(source);
+    // Compose's project labels name the files: a local source's folder is on this disk; an http
+    // source's files are in git only, named by the repo's URL.
+    const dir = path.posix.dirname(stack.desired!.file);
+    const where =
+      source.kind === 'local'
+        ? path.join(source.url, dir)
+        : `${source.url}#${stack.revision!.slice(0, 12)}:${dir}`;
     const { runId, error, interrupted } = await this.applier.apply({
       source: stack.source,
       revision: stack.revision!,
@@ -958,7 +1098,13 @@ export class Engine {
       actions: plan.actions,
       home: this.home,
       instance: this.instanceId,
-      materialize: (services) => materializeMounts(this.home, services, git),
+      workingDir: where,
+      configFiles:
+        source.kind === 'local'
+          ? path.join(source.url, stack.desired!.file)
+          : `${where}/${path.posix.basename(stack.desired!.file)}`,
+      materialize: (services) =>
+        materializeMounts(this.home, services, git, undefined, stack.desired!.fileContents),
       build: async (action, onLine) => {
         const input = {
           git,

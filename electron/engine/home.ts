@@ -23,6 +23,7 @@ export const PRIVATE_FILES = [
   'mooring.db-shm',
   'settings.json',
   'instance-id',
+  'content-key',
   'secrets.json',
 ] as const;
 

@@ -1,6 +1,6 @@
 // Local settings in the home folder: what this machine allows and where its engine is.
 // Never read from the config repo (DESIGN.md, "Safety policy").
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SAFETY, type SafetySettings } from '../shared/model.ts';
@@ -16,15 +16,35 @@ const SafetySchema = z
     allowUnconfined: z.boolean(),
     allowSecurityOpt: z.array(z.string().min(1)),
     allowDockerSocket: z.boolean(),
+    allowRuntimes: z.array(z.string().min(1)),
+    allowCgroupParent: z.boolean(),
+    allowHostInterfaces: z.boolean(),
+    allowNetworkDrivers: z.array(z.string().min(1)),
+    allowVolumeDrivers: z.array(z.string().min(1)),
+    allowVolumeTypes: z.array(z.string().min(1)),
     bindRoots: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')),
+    allowSharedPropagation: z.boolean(),
     // Parsing is linear, but a file past a few tens of MB is a mistake or an attack, not a manifest.
     maxManifestBytes: z.number().int().min(1_000).max(100_000_000),
+  })
+  .strict();
+
+/**
+ * Trust per source (issue 11, item 6): allowances for one source's stacks, added to the global `safety`
+ * ones. Keyed by the source's name, and pinned to its URL: a source removed and added again under the
+ * same name from another repo does not inherit what the first was trusted with.
+ */
+const SourceTrustSchema = z
+  .object({
+    url: z.string().min(1).optional(),
+    safety: SafetySchema.omit({ maxManifestBytes: true }).partial().default({}),
   })
   .strict();
 
 export const SettingsSchema = z
   .object({
     safety: SafetySchema.partial().default({}),
+    sources: z.record(z.string(), SourceTrustSchema).optional(),
     /** Like DOCKER_HOST; unset means DOCKER_HOST, else the local socket. */
     dockerHost: z.string().optional(),
     /** How often the controller fetches each source. */
@@ -49,8 +69,16 @@ export const SettingsSchema = z
   })
   .strict();
 
+export interface SourceTrust {
+  /** The source's URL when the trust was granted; it applies only while the source has that URL. */
+  url?: string | undefined;
+  safety: Partial<Omit<SafetySettings, 'maxManifestBytes'>>;
+}
+
 export interface Settings {
   safety: SafetySettings;
+  /** Trust per source, by source name (see SourceTrustSchema). */
+  sources?: Record<string, SourceTrust> | undefined;
   dockerHost?: string | undefined;
   pollIntervalSec?: number | undefined;
   controllerEnabled?: boolean | undefined;
@@ -70,6 +98,11 @@ export async function loadSettings(home: string): Promise<Settings> {
   } catch {
     return { safety: { ...DEFAULT_SAFETY } };
   }
+  return parseSettings(text, file);
+}
+
+/** The file's content, checked; throws a MooringError saying what to fix. */
+export function parseSettings(text: string, file: string): Settings {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -90,5 +123,28 @@ export async function loadSettings(home: string): Promise<Settings> {
 export async function saveSettings(home: string, settings: Settings): Promise<void> {
   // Owner-only like everything Mooring keeps in its home (issue 10); Engine.open tightens older files.
   await mkdir(home, { recursive: true, mode: 0o700 });
-  await writeFile(settingsFile(home), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
+  // Written whole, then renamed over the old file: the app and the CLI read it while the other writes.
+  const file = settingsFile(home);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Reads the file as it is now, changes it, and writes it back: what another process (the app, the CLI)
+ * wrote since this one started is kept. Returns what was written.
+ */
+export async function updateSettingsFile(
+  home: string,
+  change: (settings: Settings) => void,
+): Promise<Settings> {
+  const settings = await loadSettings(home);
+  change(settings);
+  await saveSettings(home, settings);
+  return settings;
 }

@@ -12,9 +12,12 @@ import type {
   RunRecord,
   SafetySettings,
   SourceState,
+  TrustGrant,
+  TrustSetting,
   StackStatus,
 } from './model.ts';
 import type { Method } from './methods.ts';
+import { TRUST_SETTINGS } from './trust.ts';
 
 export type { Method } from './methods.ts';
 
@@ -104,6 +107,19 @@ export const schemas = {
   'sources:fetch': z.object({ name: name.optional() }).strict(),
   /** Confirms the prune of a source's stacks deleted in git, which a commit deleting most of them holds. */
   'sources:prune': z.object({ name }).strict(),
+  /** Trust per source: grants (or revokes) one allowance of the safety policy for one source. */
+  'sources:trust': z
+    .object({
+      name,
+      grant: z
+        .object({
+          setting: z.enum(TRUST_SETTINGS as [TrustSetting, ...TrustSetting[]]),
+          value: z.string().min(1).max(10_000).optional(),
+        })
+        .strict(),
+      revoke: z.boolean().optional(),
+    })
+    .strict(),
   'settings:get': z.object({}).strict(),
   'settings:update': z
     .object({
@@ -120,7 +136,14 @@ export const schemas = {
           allowUnconfined: z.boolean(),
           allowSecurityOpt: z.array(z.string().min(1).max(10_000)).max(100),
           allowDockerSocket: z.boolean(),
+          allowRuntimes: z.array(z.string().min(1).max(200)).max(100),
+          allowCgroupParent: z.boolean(),
+          allowHostInterfaces: z.boolean(),
+          allowNetworkDrivers: z.array(z.string().min(1).max(200)).max(100),
+          allowVolumeDrivers: z.array(z.string().min(1).max(200)).max(100),
+          allowVolumeTypes: z.array(z.string().min(1).max(200)).max(100),
           bindRoots: z.array(z.string().startsWith('/')),
+          allowSharedPropagation: z.boolean(),
           maxManifestBytes: z.number().int().min(1_000).max(100_000_000),
         })
         .partial()
@@ -162,11 +185,25 @@ export interface CommitWithDeploys extends CommitRecord {
   deploys: { host: string; runId: number; stack: string; result: string; at: string; trigger: string }[];
 }
 
+/** One source's allowances of the safety policy (trust per source, settings.json `sources`). */
+export interface SourceTrustView {
+  source: string;
+  /** The URL the trust was granted for; null: any. */
+  url: string | null;
+  /** A source of this name exists. */
+  known: boolean;
+  /** It applies: the source exists and has that URL. */
+  applies: boolean;
+  grants: TrustGrant[];
+}
+
 export interface UiSettings {
   pollIntervalSec: number;
   controllerEnabled: boolean;
   dockerHost: string | null;
   safety: SafetySettings;
+  /** Allowances per source, added to `safety` for that source's stacks. */
+  trust: SourceTrustView[];
   home: string;
   /** Whether source tokens can be stored encrypted (Electron safeStorage); false in browser mode. */
   canStoreTokens: boolean;
@@ -196,6 +233,7 @@ export interface Results {
   'sources:remove': null;
   'sources:fetch': SourceState[];
   'sources:prune': SyncOutcome[];
+  'sources:trust': UiSettings;
   'settings:get': UiSettings;
   'settings:update': UiSettings;
 }

@@ -18,6 +18,7 @@ export const METHOD_NAMES = [
   'sources:remove',
   'sources:fetch',
   'sources:prune',
+  'sources:trust',
   'settings:get',
   'settings:update',
 ] as const;

@@ -25,13 +25,32 @@ export interface ManifestError {
   line: number;
   column: number;
   message: string;
+  /** For a refusal of the safety policy: what would allow it (`mooring source trust`, the app's button). */
+  grant?: TrustGrant;
 }
+
+/**
+ * One allowance of the safety policy: a setting of SafetySettings, with the value added to it for a
+ * list (a host folder for bindRoots, a capability for allowCapAdd, an option for allowSecurityOpt).
+ */
+export interface TrustGrant {
+  setting: TrustSetting;
+  value?: string;
+}
+
+/** The settings a source can be trusted with: every SafetySettings key but the size limit. */
+export type TrustSetting = Exclude<keyof SafetySettings, 'maxManifestBytes'>;
 
 export type SyncPolicyMode = 'manual' | 'auto';
 export interface StackPolicy {
   sync: SyncPolicyMode;
   selfHeal: boolean;
   prune: boolean;
+  /**
+   * Compose profiles active for the stack (`docker compose --profile`): a service that lists profiles
+   * runs only when one of them is here (`*`: all). Absent: the stack's .env COMPOSE_PROFILES, else none.
+   */
+  profiles?: string[];
 }
 
 export interface PortBinding {
@@ -41,10 +60,39 @@ export interface PortBinding {
   protocol: 'tcp' | 'udp' | 'sctp';
 }
 
+// Every option below the first four fields is optional and absent when the compose file does not use
+// it, so that a mount written before it existed hashes the same (issue 11).
 export type DesiredMount =
-  | { type: 'volume'; source: string; target: string; readOnly: boolean } // source: full volume name (project_name) or anonymous ''
+  | {
+      type: 'volume';
+      /** Full volume name (project_name), or '' for an anonymous volume. */
+      source: string;
+      target: string;
+      readOnly: boolean;
+      /** `volume.nocopy` (short syntax `:nocopy`): the image's content is not copied into a new volume. */
+      nocopy?: true;
+      /** `volume.subpath`: a folder inside the volume (Docker Engine 26, API 1.45, or later). */
+      subpath?: string;
+    }
   /** A bind mount of a host path (absolute, allowed by the local policy). */
-  | { type: 'bind'; source: string; target: string; readOnly: boolean }
+  | {
+      type: 'bind';
+      source: string;
+      target: string;
+      readOnly: boolean;
+      /**
+       * A missing host folder is made at create time (the short syntax always, the long syntax with
+       * `bind.create_host_path: true`, as compose does); only under an allowed host folder. Not part of
+       * the spec hash: the container is the same either way (spec-hash.ts).
+       */
+      createHostPath?: true;
+      /** SELinux relabeling of the host path: `z` shared between containers, `Z` private to this one. */
+      selinux?: 'z' | 'Z';
+      /** `bind.propagation`; absent means the engine's default, rprivate. */
+      propagation?: BindPropagation;
+      /** `bind.recursive`: mounts below the source are left out, or made (non-)writable; absent: enabled. */
+      recursive?: 'disabled' | 'writable' | 'readonly';
+    }
   /**
    * A bind mount of a file or folder from the config repo itself (a relative path in the manifest).
    * `oid` is the git blob or tree id: a content hash, so it feeds the spec hash for free, and the
@@ -57,7 +105,40 @@ export type DesiredMount =
       objectType: 'blob' | 'tree';
       target: string;
       readOnly: boolean;
-    };
+      selinux?: 'z' | 'Z';
+      propagation?: BindPropagation;
+    }
+  /** `type: tmpfs` in the long syntax: a memory file system, optionally sized and with a mode. */
+  | { type: 'tmpfs'; target: string; readOnly: boolean; sizeBytes?: number; mode?: number }
+  /** `type: image`: the file system of an image, read-only (Docker Engine 28, API 1.48, or later). */
+  | { type: 'image'; source: string; target: string; readOnly: true; subpath?: string };
+
+export type BindPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+
+/**
+ * A secret or config as one service mounts it (service `secrets:` / `configs:`), read-only at `target`.
+ * Its content is never part of the desired state: only `digest`, a content hash (the git blob id of a
+ * repo file; a keyed hash of content written inline or taken from a variable, so that a short secret
+ * cannot be guessed from it), which feeds the spec hash and names the materialized copy.
+ */
+export interface DesiredFileMount {
+  /** The top-level key (`secrets.NAME`, `configs.NAME`). */
+  name: string;
+  /** Absolute path in the container. */
+  target: string;
+  /**
+   * Where the content comes from: a file of the config repo (`file:`), the compose file itself
+   * (`content:`), a variable of the stack's interpolation environment (`environment:`), or a host file
+   * (`file:` with an absolute path, allowed by the local policy), which is bind-mounted as it is.
+   */
+  from: 'repo' | 'content' | 'environment' | 'host';
+  /** Git blob id ('repo'), keyed content hash ('content', 'environment'), or the host path ('host'). */
+  digest: string;
+  /** Permission bits of the file in the container (compose's default 0444). */
+  mode: number;
+  uid?: string;
+  gid?: string;
+}
 
 export interface Healthcheck {
   test: string[]; // e.g. ['CMD-SHELL', 'wget -q localhost'] or ['NONE']
@@ -80,6 +161,15 @@ export interface Passthrough {
   hostConfig?: Record<string, JsonValue>;
 }
 
+/** A command compose runs in a service's container at a point of its life (`post_start`, `pre_stop`). */
+export interface ServiceHook {
+  command: string[];
+  user?: string;
+  privileged?: true;
+  workingDir?: string;
+  environment?: Record<string, string>;
+}
+
 /** One compose service, normalized: every default filled in so two equal specs compare equal. */
 export interface DesiredService {
   name: string;
@@ -90,7 +180,7 @@ export interface DesiredService {
   ports: PortBinding[];
   mounts: DesiredMount[];
   /** Full network names (project_default, project_name or external names) with aliases. */
-  networks: { name: string; aliases: string[] }[];
+  networks: ServiceNetwork[];
   labels: Record<string, string>;
   restart: 'no' | 'always' | 'on-failure' | 'unless-stopped';
   healthcheck: Healthcheck | null;
@@ -113,6 +203,40 @@ export interface DesiredService {
   securityOpt: string[];
   /** Keys with a one-to-one create field (mem_limit, tty, sysctls, …); see Passthrough. */
   passthrough?: Passthrough;
+  /** Service `secrets:` (default target /run/secrets/NAME); absent when the service has none. */
+  secrets?: DesiredFileMount[];
+  /** Service `configs:` (default target /NAME); absent when the service has none. */
+  configs?: DesiredFileMount[];
+  /**
+   * How many containers run the service (`deploy.replicas`, `scale`): `<stack>-<service>-1` … `-N`.
+   * Absent means one.
+   */
+  replicas?: number;
+  /** `restart: on-failure:N` / `deploy.restart_policy.max_attempts`: the engine's MaximumRetryCount. */
+  restartMaxRetries?: number;
+  /** `expose`: ports the container exposes beyond the published ones, `N/proto`, sorted. */
+  expose?: string[];
+  /** `links`: `SERVICE:ALIAS`, each an alias of that service's containers on the networks they share. */
+  links?: string[];
+  /** `external_links`: `CONTAINER:ALIAS` of containers outside the stack. */
+  externalLinks?: string[];
+  /** `volumes_from`: `SERVICE[:ro]` or `container:NAME[:ro]` (`:rw` is the default, left out). */
+  volumesFrom?: string[];
+  /** `post_start` hooks: run in the container once it has started. */
+  postStart?: ServiceHook[];
+  /** `pre_stop` hooks: run in the container before Mooring stops it. */
+  preStop?: ServiceHook[];
+  /** `use_api_socket`: the engine's socket bind-mounted at /var/run/docker.sock. */
+  useApiSocket?: true;
+  /** `platform`: os/arch[/variant] the image must be for; pulled for it, created for it. */
+  platform?: string;
+  /**
+   * `pull_policy` as written (refresh with its pull_refresh_after as every_DURATION): when the plan
+   * pulls the image. Not part of the spec hash: it changes no container.
+   */
+  pullPolicy?: string;
+  /** Keys kept from the compose file that only Swarm acts on (`deploy.placement`, …): said in the plan. */
+  swarmOnly?: string[];
   /**
    * `build:`: the image is built from the config repo at the revision, and `image` is then the
    * deterministic tag of that build (`mooring-build/<stack>:<hash>`). Absent for a service that only
@@ -195,6 +319,12 @@ export interface DesiredNetwork {
   external: boolean;
   driver: string;
   labels: Record<string, string>;
+  driverOpts?: Record<string, string>;
+  ipam?: { driver?: string; config?: IpamPool[]; options?: Record<string, string> };
+  internal?: boolean;
+  attachable?: boolean;
+  enableIpv6?: boolean;
+  enableIpv4?: boolean;
 }
 
 export interface DesiredVolume {
@@ -203,6 +333,25 @@ export interface DesiredVolume {
   external: boolean;
   driver: string;
   labels: Record<string, string>;
+  /** Absent when the compose file sets none (see DesiredNetwork). */
+  driverOpts?: Record<string, string>;
+}
+
+/**
+ * A declared network or volume as the engine has it. Neither can be changed in place: a network that
+ * differs is made again (its containers reconnected, as compose does); a volume that differs is only
+ * shown, because making it again would lose its data.
+ */
+export interface ResourceStatus {
+  kind: 'network' | 'volume';
+  /** The key in the compose file. */
+  key: string;
+  /** The engine's name. */
+  name: string;
+  sync: 'OutOfSync' | 'Missing';
+  /** Declared `external: true`: made outside Mooring, which a sync does not create. */
+  external?: true;
+  reasons: DriftReason[];
 }
 
 export interface DesiredStack {
@@ -217,6 +366,17 @@ export interface DesiredStack {
    * place in the file. Absent when there are none.
    */
   warnings?: ManifestError[];
+  /**
+   * Every compose file the stack was read from, repo-relative, in merge order (the main file, its
+   * override, included and extended files), when there is more than `file`.
+   */
+  files?: string[];
+  /**
+   * The bytes of secrets and configs written inline or taken from a variable, by digest: what the
+   * materializer writes. A Map, so that JSON (API replies, CLI --json, logs) and the spec hash never
+   * carry it: `JSON.stringify(new Map(...))` is `{}`. Absent when there are none.
+   */
+  fileContents?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** A field that differs between git and the engine. `path` is compose-like: `environment.X`, `image`, `state`. */
@@ -237,6 +397,8 @@ export interface ServiceStatus {
   ports: string[];
   startedAt: string | null;
   reasons: DriftReason[];
+  /** With more than one replica: how many git asks for, and how many of ours run. */
+  replicas?: { desired: number; running: number };
 }
 
 export interface StackStatus {
@@ -256,6 +418,11 @@ export interface StackStatus {
   deletedInGit?: boolean;
   /** Why removing this deleted stack waits for a person (a commit that deletes most of a source). */
   pruneHold?: string;
+  /**
+   * The declared networks and volumes that are missing or differ from git (issue 11, item 8); absent
+   * when all of them are as declared, or when none is declared.
+   */
+  resources?: ResourceStatus[];
 }
 
 export type ActionKind =
@@ -268,6 +435,12 @@ export type ActionKind =
   | 'stop'
   | 'remove'
   | 'remove-network'
+  /** A network made again with the settings of git, its containers disconnected and reconnected. */
+  | 'recreate-network'
+  /** Containers added or removed to match `replicas`; the others are left as they are. */
+  | 'scale'
+  /** A container compose made from the same file, matching git: taken over without recreating it. */
+  | 'adopt'
   /** An image built from the config repo (`build:`), before anything of the stack changes. */
   | 'build';
 
@@ -341,9 +514,15 @@ export interface SourceState extends SourceConfig {
  */
 export interface SafetySettings {
   allowPrivileged: boolean;
-  /** network_mode: host, pid: host, ipc: host, and a network whose name is `host` */
+  /**
+   * network_mode: host, pid: host, ipc: host, uts: host, userns_mode: host, cgroup: host, and a
+   * network whose name is `host`.
+   */
   allowHostNamespaces: boolean;
-  /** network_mode, pid or ipc `container:NAME`: joining a container outside the stack. */
+  /**
+   * Reaching a container outside the stack: network_mode, pid or ipc `container:NAME`, and
+   * `volumes_from: container:NAME` (its volumes and bind mounts).
+   */
   allowContainerNamespaces: boolean;
   /** Capabilities that cap_add may name; ['ALL'] allows any. */
   allowCapAdd: string[];
@@ -355,9 +534,33 @@ export interface SafetySettings {
   allowUnconfined: boolean;
   /** security_opt entries allowed one by one, each matched exactly (after interpolation). */
   allowSecurityOpt: string[];
+  /** The Docker socket: a bind mount of it (or of a folder holding it), `use_api_socket: true`. */
   allowDockerSocket: boolean;
+  /** Runtimes `runtime:` may name (the engine's default runtime is used where a service names none). */
+  allowRuntimes: string[];
+  /** `cgroup_parent:`, which places the container in a cgroup of the host's outside the engine's own. */
+  allowCgroupParent: boolean;
+  /**
+   * Networks on the host's own interfaces: drivers macvlan and ipvlan, and a bridge that names its
+   * interface (com.docker.network.bridge.name), which takes over a host interface of that name.
+   */
+  allowHostInterfaces: boolean;
+  /** Network drivers besides bridge and overlay (plugins); ['ALL'] allows any. */
+  allowNetworkDrivers: string[];
+  /** Volume drivers besides local (plugins); ['ALL'] allows any. */
+  allowVolumeDrivers: string[];
+  /**
+   * File system types the local volume driver may mount besides tmpfs (nfs, cifs, ext4…); ['ALL']
+   * allows any. A `bind` volume is a bind mount, and needs bindRoots instead.
+   */
+  allowVolumeTypes: string[];
   /** Absolute host folders under which a bind mount may point. */
   bindRoots: string[];
+  /**
+   * `bind.propagation: shared` or `rshared`: mounts made inside the container appear on the host (and a
+   * privileged or CAP_SYS_ADMIN container could mount over host folders).
+   */
+  allowSharedPropagation: boolean;
   /**
    * The largest compose file, .env, env_file or mooring.yaml read from a config repo, in bytes; also the
    * most a stack's env files may add up to. Checked before parsing, so a huge file costs nothing.
@@ -374,7 +577,14 @@ export const DEFAULT_SAFETY: SafetySettings = {
   allowUnconfined: false,
   allowSecurityOpt: [],
   allowDockerSocket: false,
+  allowRuntimes: ['runc'],
+  allowCgroupParent: false,
+  allowHostInterfaces: false,
+  allowNetworkDrivers: [],
+  allowVolumeDrivers: [],
+  allowVolumeTypes: [],
   bindRoots: [],
+  allowSharedPropagation: false,
   maxManifestBytes: 1_000_000,
 };
 

@@ -3,6 +3,7 @@
 import { changeOne } from './change-one.ts';
 import { coldSync } from './cold-sync.ts';
 import { controllerLatency } from './controller-latency.ts';
+import { corpusPlan } from './corpus-plan.ts';
 import { gitMirror } from './git-mirror.ts';
 import { history } from './history.ts';
 import type { Benchmark } from './lib.ts';
@@ -21,4 +22,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'history', run: history },
   { id: 'ui', run: ui },
   { id: 'manifest-parse', run: manifestParse },
+  { id: 'corpus-plan', run: corpusPlan },
 ];

@@ -107,14 +107,34 @@ describe.skipIf(!haveDocker)('build: in compose files, against the real engine',
     await rm(repo.path, { recursive: true, force: true });
   });
 
-  /** Every image this test's builds made: by the stack label Mooring puts on them, and by name. */
+  /**
+   * Every image this test's builds made: names of the stack untagged (never by id: one of them is a
+   * second name of local/busybox:1), then what Mooring built for the stack, by its label.
+   */
   async function removeImages(): Promise<void> {
+    const named = (await docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${STACK}-*`))
+      .split('\n')
+      .filter(Boolean);
+    if (named.length > 0) await docker('rmi', ...named).catch(() => '');
     const labelled = (await docker('images', '-q', '--filter', `label=dev.mooring.build-stack=${STACK}`))
       .split('\n')
       .filter(Boolean);
-    const named = (await docker('images', '-q', `${STACK}-*`)).split('\n').filter(Boolean);
-    const all = [...new Set([...labelled, ...named])];
-    if (all.length > 0) await docker('rmi', '-f', ...all).catch(() => '');
+    if (labelled.length > 0) await docker('rmi', '-f', ...new Set(labelled)).catch(() => '');
+    // What a failed build leaves as cache, untagged: found by the MARK its steps carry, children first.
+    for (let pass = 0; pass < 5; pass++) {
+      const untagged = (await docker('images', '-a', '--filter', 'dangling=true', '-q', '--no-trunc'))
+        .split('\n')
+        .filter(Boolean);
+      const ours: string[] = [];
+      for (const id of new Set(untagged)) {
+        const cmd = await docker('image', 'inspect', '--format', '{{json .ContainerConfig.Cmd}}', id).catch(
+          () => '',
+        );
+        if (cmd.includes(MARK)) ours.push(id);
+      }
+      if (ours.length === 0) return;
+      for (const id of ours) await docker('rmi', id).catch(() => '');
+    }
   }
 
   let first: Record<string, string>;
@@ -256,6 +276,35 @@ describe.skipIf(!haveDocker)('build: in compose files, against the real engine',
     expect(await docker('image', 'inspect', '--format', '{{.Id}}', tag)).not.toBe(
       await docker('image', 'inspect', '--format', '{{.Id}}', 'local/busybox:1'),
     );
+    expect((await status()).sync).toBe('Synced');
+  });
+
+  it("gives the result compose's names, but never takes a name from an image it did not build", async () => {
+    const busybox = await docker('image', 'inspect', '--format', '{{.Id}}', 'local/busybox:1');
+    // A name another tool gave an image: a repo's image: must not be able to point it elsewhere.
+    await docker('tag', 'local/busybox:1', `${STACK}-victim:1`);
+    await repo.commit(
+      {
+        [`${STACK}/compose.yaml`]: `${compose}  guard:
+    image: ${STACK}-victim:1
+    build:
+      context: ./web
+      dockerfile_inline: |
+        FROM local/busybox:1
+        RUN echo inline > /${MARK}-inline
+        CMD ["sleep", "3600"]
+    init: true
+`,
+      },
+      'a service whose image: names an image that is not ours',
+    );
+    const r = await mooring(home, ['sync', STACK]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`not tagged ${STACK}-victim:1: that name holds an image`);
+    expect(await docker('image', 'inspect', '--format', '{{.Id}}', `${STACK}-victim:1`)).toBe(busybox);
+    // The service runs its build all the same, made from the inline Dockerfile.
+    expect(await imageOf('guard')).toMatch(/^mooring-build\//);
+    expect(await docker('exec', `${STACK}-guard-1`, 'cat', `/${MARK}-inline`)).toBe('inline');
     expect((await status()).sync).toBe('Synced');
   });
 

@@ -201,7 +201,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     const before = await inspect(`ctlbad${S}-app-1`);
 
     const bad = await repo.commit(
-      { [`ctlbad${S}/compose.yaml`]: `${app('bad')}    deploy: {}\n` },
+      { [`ctlbad${S}/compose.yaml`]: `${app('bad')}    deplyo: {}\n` },
       'an unknown key: invalid',
     );
     await controller!.fetchNow();
@@ -210,7 +210,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     );
     await waitFor('status shows the manifest error', () => stack(`ctlbad${S}`)?.errors.length);
     expect(stack(`ctlbad${S}`)!.sync).toBe('Unknown');
-    expect(stack(`ctlbad${S}`)!.errors[0]!.message).toMatch(/deploy/);
+    expect(stack(`ctlbad${S}`)!.errors[0]!.message).toMatch(/deplyo/);
 
     // More fetches, a refresh, an engine event on the stack, a restarted controller: still one record.
     await controller!.fetchNow();

@@ -144,7 +144,7 @@ describe.skipIf(!haveDocker)('a recreate that cannot succeed leaves the service 
     await expectUntouched(id);
   });
 
-  it('a missing bind source fails a new stack before its network is made', async () => {
+  it('a missing bind source in the long syntax fails a new stack before its network is made', async () => {
     const missing = path.join(home, 'not-there');
     await writeFile(path.join(home, 'settings.json'), JSON.stringify({ safety: { bindRoots: [home] } }));
     repo = await createLocalRepo({
@@ -154,14 +154,16 @@ describe.skipIf(!haveDocker)('a recreate that cannot succeed leaves the service 
     init: true
     command: ["sleep", "3600"]
     volumes:
-      - ${missing}:/data
+      - type: bind
+        source: ${missing}
+        target: /data
 `,
     });
     expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
     const sync = await mooring(home, ['sync']);
     expect(sync.code).toBe(1);
     expect(sync.stderr).toContain(
-      `bind mount source ${missing} of service "app" does not exist on this machine`,
+      `bind mount source ${missing} of service "app" does not exist on this machine; create it (mkdir -p ${missing}), or set bind.create_host_path: true`,
     );
     expect(await docker('network', 'ls', '-q', '--filter', `name=^${NEW_STACK}_default$`)).toBe('');
     await expect(inspect(`${NEW_STACK}-app-1`)).rejects.toThrow();

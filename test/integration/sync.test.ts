@@ -233,8 +233,8 @@ describe.skipIf(!haveDocker)('sync against the real engine and git server', () =
     const cases: [string, RegExp][] = [
       ['services:\n  a:\n    image: [unclosed\n', /itbroken\/compose\.yaml:\d+:\d+/],
       [
-        'services:\n  a:\n    image: local/busybox:1\n    deploy: {}\n',
-        /itbroken\/compose\.yaml:4:5.*deploy/,
+        'services:\n  a:\n    image: local/busybox:1\n    deplyo: {}\n',
+        /itbroken\/compose\.yaml:4:5.*deplyo/,
       ],
       ['services:\n  a:\n    image: local/busybox:${TAG}\n', /itbroken\/compose\.yaml:3:12.*TAG/],
       [

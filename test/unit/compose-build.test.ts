@@ -3,7 +3,8 @@
 // deterministic tag, and the plan's build actions. The real builds are in
 // test/integration/compose-build.test.ts.
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAFETY } from '../../electron/shared/model.ts';
 import type {
@@ -324,7 +325,7 @@ describe('build: refusals, each at its place with what to do', () => {
       ).message,
     ).toContain("Mooring's own");
     expect((await one('services:\n  app:\n    image: Example/App\n    build: app\n')).message).toContain(
-      'is not an image name',
+      'is not an image reference: the repository name must be lower case',
     );
     expect(
       (await one(`services:\n  app:\n    image: app@sha256:${'a'.repeat(64)}\n    build: app\n`)).message,
@@ -552,6 +553,42 @@ describe('packContext with dockerfile_inline', () => {
       expect(names.sort()).toEqual(['.dockerignore', packed.dockerfile, 'main.sh'].sort());
       expect(files.get(packed.dockerfile)).toBe(inline);
       expect(packed.ignored).toBe(1);
+    } finally {
+      await rm(local.path, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('build: links of the repo', () => {
+  it('a context or Dockerfile that is a link leading out of the repo reads as missing', async () => {
+    const local = await createLocalRepo({
+      'web/compose.yaml':
+        'services:\n  app:\n    build: ./out\n  other:\n    build:\n      context: ./ok\n      dockerfile: df\n',
+      'web/ok/main.sh': 'echo\n',
+    });
+    try {
+      await symlink('/etc', path.join(local.path, 'web/out'));
+      await symlink('/etc/passwd', path.join(local.path, 'web/ok/df'));
+      await local.commit({}, 'links out of the repo');
+      const source = new GitSource({
+        home: '/nonexistent',
+        config: { name: 'cfg', url: local.path, kind: 'local', branch: null, path: '', tokenEnv: null },
+      });
+      const r = await loadStack({
+        reader: source.reader(await source.resolve('HEAD')),
+        stackDir: 'web',
+        composeFile: 'web/compose.yaml',
+        safety: DEFAULT_SAFETY,
+        homeDir: '/home/me',
+      });
+      expect(r.ok).toBe(false);
+      const errs = r.ok ? [] : r.errors;
+      expect(errs.map((e) => [e.line, e.column])).toEqual([
+        [3, 12],
+        [7, 19],
+      ]);
+      expect(errs[0]!.message).toContain('or is a link leading out of it');
+      expect(errs[1]!.message).toContain('web/ok/df does not exist in the config repo');
     } finally {
       await rm(local.path, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { interpolate, parseDotenv, projectName } from '../../electron/engine/manifest/index.ts';
+import { parseRawEnvFile } from '../../electron/engine/manifest/dotenv.ts';
 import { parseDurationNs } from '../../electron/engine/manifest/duration.ts';
 import { parsePortSpec } from '../../electron/engine/manifest/ports.ts';
 import { shellSplit } from '../../electron/engine/manifest/shell-split.ts';
@@ -10,6 +11,13 @@ function ok(template: string): string {
   const r = interpolate(template, vars);
   if (!r.ok) throw new Error(r.error);
   return r.value;
+}
+
+/** The value and the unset variables it read. */
+function withUnset(template: string): [string, string[]] {
+  const r = interpolate(template, vars);
+  if (!r.ok) throw new Error(r.error);
+  return [r.value, r.unset];
 }
 
 function err(template: string): string {
@@ -26,7 +34,7 @@ describe('interpolate', () => {
   });
 
   it('reads the longest variable name after $', () => {
-    expect(err('$TAGS')).toContain('variable TAGS is not set');
+    expect(withUnset('$TAGS')).toEqual(['', ['TAGS']]);
     expect(ok('$TAG.x')).toBe('1.2.x');
   });
 
@@ -49,7 +57,7 @@ describe('interpolate', () => {
   it('expands variables inside defaults', () => {
     expect(ok('${MISSING:-${HOST}:${PORT}}')).toBe('db:5432');
     expect(ok('${MISSING:-${ALSO_MISSING:-deep}}')).toBe('deep');
-    expect(err('${MISSING:-$NOPE}')).toContain('NOPE');
+    expect(withUnset('${MISSING:-$NOPE}')).toEqual(['', ['NOPE']]);
   });
 
   it('applies :+ and + alternatives', () => {
@@ -72,18 +80,21 @@ describe('interpolate', () => {
     expect(ok('${TAG:?unused}')).toBe('1.2');
   });
 
-  it('makes an unset plain variable an error that says how to fix it', () => {
-    const message = err('${NOPE}');
-    expect(message).toContain('variable NOPE is not set');
-    expect(message).toContain('.env');
-    expect(message).toContain('${NOPE:-}');
-    expect(err('$NOPE')).toContain('variable NOPE is not set');
+  it('reads an unset plain variable as an empty string, as compose does, and says which (issue 11)', () => {
+    expect(withUnset('${NOPE}')).toEqual(['', ['NOPE']]);
+    expect(withUnset('$NOPE:$TAG:${NOPE}:$ALSO')).toEqual([':1.2::', ['NOPE', 'ALSO']]);
+    // Defaults and alternatives are not unset reads.
+    expect(withUnset('${NOPE-}${NOPE:+x}${NOPE+y}')).toEqual(['', []]);
+  });
+
+  it('leaves a $ that starts no variable as it is, as compose does', () => {
+    expect(ok('cost $5')).toBe('cost $5');
+    expect(ok('trailing $')).toBe('trailing $');
+    expect(ok('a $ b $-c $.d')).toBe('a $ b $-c $.d');
   });
 
   it('rejects malformed templates', () => {
     expect(err('${TAG')).toContain('unclosed');
-    expect(err('cost $5')).toContain('$$');
-    expect(err('trailing $')).toContain('$$');
     expect(err('${1X}')).toContain('invalid variable name');
     expect(err('${TAG/x/y}')).toContain('invalid interpolation');
   });
@@ -91,8 +102,12 @@ describe('interpolate', () => {
   it('never reads process.env', () => {
     process.env.MOORING_TEST_ONLY = 'from-process';
     try {
-      expect(interpolate('${MOORING_TEST_ONLY}', {}).ok).toBe(false);
-      expect(interpolate('${MOORING_TEST_ONLY:-d}', {})).toEqual({ ok: true, value: 'd' });
+      expect(interpolate('${MOORING_TEST_ONLY}', {})).toEqual({
+        ok: true,
+        value: '',
+        unset: ['MOORING_TEST_ONLY'],
+      });
+      expect(interpolate('${MOORING_TEST_ONLY:-d}', {})).toEqual({ ok: true, value: 'd', unset: [] });
     } finally {
       delete process.env.MOORING_TEST_ONLY;
     }
@@ -129,17 +144,132 @@ describe('parseDotenv', () => {
   });
 
   it('reports bad lines with their position', () => {
-    const { vars, errors } = parseDotenv('OK=1\n  NOVALUE\n1BAD=x\nQ="open\n', 'web/.env');
+    const { vars, errors } = parseDotenv('OK=1\n  B@D=x\nTWO WORDS=1\nQ="open\n', 'web/.env');
     expect(vars).toEqual({ OK: '1' });
     expect(errors).toEqual([
       {
         file: 'web/.env',
         line: 2,
-        column: 3,
-        message: 'NOVALUE has no value; write NOVALUE= for an empty value',
+        column: 4,
+        message: 'unexpected character "@" in variable name "B@D=x"',
       },
-      { file: 'web/.env', line: 3, column: 1, message: '"1BAD" is not a valid variable name' },
-      { file: 'web/.env', line: 4, column: 1, message: 'the value of Q has no closing "' },
+      {
+        file: 'web/.env',
+        line: 3,
+        column: 1,
+        message: '"TWO WORDS": a variable name cannot contain a space',
+      },
+      { file: 'web/.env', line: 4, column: 3, message: 'Q: the quoted value has no closing "' },
+    ]);
+  });
+
+  // compose-go's dotenv rules (issue 11): what compose itself accepts must be read the same way.
+  it('lets a value use the values above it, and keeps single quotes literal', () => {
+    const text = [
+      'A=1',
+      'B=${A}x',
+      'C="${B}-$A"',
+      "D='${A}'",
+      'E=${NOPE:-dflt}',
+      'A=2',
+      'F=$A',
+      'G=\\$A', // a backslash is not an escape outside quotes
+      'H="\\$A"',
+    ].join('\n');
+    const { vars, errors, warnings } = parseDotenv(text, 'web/.env');
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(vars).toEqual({
+      A: '2',
+      B: '1x',
+      C: '1x-1',
+      D: '${A}',
+      E: 'dflt',
+      F: '2',
+      G: '\\2',
+      H: '$A',
+    });
+  });
+
+  it("reads compose's quoting and escapes", () => {
+    const text = [
+      `S='it\\'s'`,
+      `T='a\\tb'`,
+      `U="a\\tb\\\\c\\"q\\""`,
+      `V="octal \\0101 and \\012"`,
+      'W=a#b and # comment #2',
+      'X=a\ttab # comment',
+      'Y: yaml style',
+      'export Z=exported',
+      'K.dotted-name[0]=ok',
+      'EMPTY=',
+      'NOTHING=""',
+      '1LEAD=digit',
+    ].join('\n');
+    const { vars, errors } = parseDotenv(text, 'web/.env');
+    expect(errors).toEqual([]);
+    expect(vars).toEqual({
+      S: "it's",
+      T: 'a\\tb',
+      U: 'a\tb\\c"q"',
+      V: 'octal A and \\012',
+      W: 'a#b and',
+      X: 'a\ttab',
+      Y: 'yaml style',
+      Z: 'exported',
+      'K.dotted-name[0]': 'ok',
+      EMPTY: '',
+      NOTHING: '',
+      '1LEAD': 'digit',
+    });
+  });
+
+  it('reads a bare KEY from the lookup, and leaves it unset without one (no error)', () => {
+    expect(parseDotenv('A=1\nBARE\nB=2\n', 'web/.env')).toEqual({
+      vars: { A: '1', B: '2' },
+      errors: [],
+      warnings: [],
+    });
+    const lookup = (name: string): string | undefined => (name === 'BARE' ? 'from-stack' : undefined);
+    expect(parseDotenv('BARE\n', 'web/app.env', { lookup }).vars).toEqual({ BARE: 'from-stack' });
+  });
+
+  it('warns of an unset variable at its line, and fails on :?', () => {
+    const { vars, errors, warnings } = parseDotenv('A=1\nB=${NOPE}x\nC=${REQ:?set REQ}\n', 'web/.env');
+    expect(vars).toEqual({ A: '1', B: 'x' });
+    expect(warnings.map((w) => [w.line, w.column, w.message])).toEqual([
+      [
+        2,
+        3,
+        'B: variable NOPE is not set, so it reads as an empty string; set it earlier in this file, or write ${NOPE:-} where an empty value is meant',
+      ],
+    ]);
+    expect(errors.map((e) => [e.line, e.message])).toEqual([
+      [3, 'C: required variable REQ is missing a value: set REQ'],
+    ]);
+  });
+
+  it('looks a variable up in the lookup before the earlier lines, as compose does for env_file', () => {
+    const lookup = (name: string): string | undefined => (name === 'A' ? 'stack' : undefined);
+    expect(parseDotenv('A=file\nB=$A\n', 'web/app.env', { lookup }).vars).toEqual({ A: 'file', B: 'stack' });
+    expect(parseDotenv('B=$A\n', 'web/app.env', { initial: { A: 'env', C: 'c' } }).vars).toEqual({
+      A: 'env',
+      B: 'env',
+      C: 'c',
+    });
+  });
+
+  it('reads format: raw as docker run --env-file does', () => {
+    const text = ['  A=  spaced  ', 'B="quoted"', "C='x", 'D=$NOT ${EXPANDED}', '# c', 'E', 'F'].join('\n');
+    const lookup = (name: string): string | undefined => (name === 'E' ? 'from-lookup' : undefined);
+    expect(parseRawEnvFile(text, 'web/raw.env', { lookup })).toEqual({
+      vars: { A: '  spaced  ', B: 'quoted', C: "'x", D: '$NOT ${EXPANDED}', E: 'from-lookup' },
+      errors: [],
+      warnings: [],
+    });
+    expect(parseRawEnvFile('=x\nA B=1\n', 'web/raw.env').errors.map((e) => [e.line, e.message])).toEqual([
+      [1, 'no variable name on line "=x"'],
+      [2, 'variable "A B" contains whitespace'],
     ]);
   });
 });

@@ -189,7 +189,7 @@ describe('file size, checked before parsing', () => {
     const stack = await loadFiles({ 'web/compose.yaml': twice, 'web/a.env': env(600) }, limit);
     expect(stack.ok).toBe(true);
     expect(where(await errors(twice, { 'web/a.env': 'A=1\nbad line\n' }))).toEqual([
-      ['web/a.env', 2, 1, 'bad line has no value; write bad line= for an empty value'],
+      ['web/a.env', 2, 1, '"bad line": a variable name cannot contain a space'],
     ]);
   });
 
@@ -345,7 +345,7 @@ services:
     const errs = await errors(`services:\n  web:\n    image: x\n${keys}`);
     expect(errs).toHaveLength(201);
     expect(errs[200]).toMatchObject({ line: 204, message: '… and 800 more problems from here on' });
-    const values = Array.from({ length: 1_000 }, () => '"$"').join(', ');
+    const values = Array.from({ length: 1_000 }, () => '"${"').join(', ');
     const bad = await errors(`services:\n  web:\n    image: x\n    command: [${values}]\n`);
     expect(bad).toHaveLength(200);
     expect(bad.at(-1)!.message).toBe('… and 801 more values that cannot be interpolated');

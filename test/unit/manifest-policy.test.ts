@@ -53,7 +53,8 @@ controller: {}
           file: 'config/mooring.yaml',
           line: 4,
           column: 5,
-          message: "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal and prune",
+          message:
+            "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal, prune and profiles",
         },
         {
           file: 'config/mooring.yaml',
@@ -74,6 +75,53 @@ controller: {}
           column: 1,
           message: 'controller: unknown key; mooring.yaml holds only `stacks`',
         },
+      ],
+    });
+  });
+
+  it('reads the compose profiles active for a stack (issue 11)', () => {
+    const text = `stacks:
+  web: { sync: auto, profiles: [debug, tools, debug] }
+  db: { profiles: backup }
+  all: { profiles: ['*'] }
+`;
+    expect(parsePolicyFile(text, 'mooring.yaml')).toEqual({
+      ok: true,
+      stacks: {
+        web: { sync: 'auto', selfHeal: false, prune: false, profiles: ['debug', 'tools'] },
+        db: { sync: 'manual', selfHeal: false, prune: false, profiles: ['backup'] },
+        all: { sync: 'manual', selfHeal: false, prune: false, profiles: ['*'] },
+      },
+    });
+    // A stack without profiles has no such field: its policy compares equal to what it was before.
+    expect(parsePolicyFile('stacks:\n  web: { sync: auto }\n', 'mooring.yaml')).toEqual({
+      ok: true,
+      stacks: { web: { sync: 'auto', selfHeal: false, prune: false } },
+    });
+  });
+
+  it('reports profiles that are not compose profile names, and unknown keys next to them', () => {
+    const text = `stacks:
+  web: { profiles: [debug, "-bad"], profile: [x] }
+  db: { profiles: { a: 1 } }
+`;
+    expect(parsePolicyFile(text, 'mooring.yaml')).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'mooring.yaml',
+          line: 2,
+          column: 20,
+          message:
+            'stacks.web.profiles: "-bad" is not a profile name (letters, digits, _ . -, starting with a letter or digit; * for all)',
+        },
+        {
+          file: 'mooring.yaml',
+          line: 2,
+          column: 37,
+          message: "stacks.web.profile: unknown key; a stack's policy has sync, selfHeal, prune and profiles",
+        },
+        { file: 'mooring.yaml', line: 3, column: 19, message: 'stacks.db.profiles must be a string' },
       ],
     });
   });

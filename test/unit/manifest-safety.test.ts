@@ -359,9 +359,9 @@ describe('safety policy', () => {
       bindRoots: ['/srv/data', '/home/me/'],
     });
     expect(s.mounts).toEqual([
-      { type: 'bind', source: '/srv/data/a', target: '/a', readOnly: false },
-      { type: 'bind', source: '/home/me/notes', target: '/notes', readOnly: false },
-      { type: 'bind', source: '/home/me', target: '/me', readOnly: true },
+      { type: 'bind', source: '/srv/data/a', target: '/a', readOnly: false, createHostPath: true },
+      { type: 'bind', source: '/home/me/notes', target: '/notes', readOnly: false, createHostPath: true },
+      { type: 'bind', source: '/home/me', target: '/me', readOnly: true, createHostPath: true },
     ]);
   });
 

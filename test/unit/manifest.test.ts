@@ -183,19 +183,19 @@ services:
 
 describe('loadStack: errors with positions', () => {
   it('reports an unknown service key at its line and column', async () => {
-    const errs = await errors('services:\n  web:\n    image: x\n    deploy:\n      replicas: 2\n');
+    const errs = await errors('services:\n  web:\n    image: x\n    deplyo:\n      replicas: 2\n');
     expect(errs).toEqual([
       {
         file: 'web/compose.yaml',
         line: 4,
         column: 5,
-        message: 'services.web.deploy: Mooring does not support `deploy`',
+        message: 'services.web.deplyo: Mooring does not support `deplyo`',
       },
     ]);
   });
 
   it('reports unknown top-level keys and collects every error of the file', async () => {
-    const errs = await errors(`secrets:
+    const errs = await errors(`secret:
   s: {file: x}
 services:
   web:
@@ -206,7 +206,7 @@ services:
     ports: ["99999:80"]
 `);
     expect(errs.map((e) => [e.line, e.column, e.message])).toEqual([
-      [1, 1, 'secrets: Mooring does not support `secrets`'],
+      [1, 1, 'secret: Mooring does not support `secret`'],
       [5, 5, 'services.web.biuld: Mooring does not support `biuld`'],
       [6, 12, 'services.web.image is empty'],
       [9, 13, 'services.api.ports[0]: port 99999 is out of range (1-65535)'],
@@ -233,9 +233,14 @@ services:
     ]);
   });
 
-  it('refuses compose tags such as !reset rather than misreading them', async () => {
-    const errs = await errors('services:\n  web:\n    image: a\n    ports: !reset []\n');
-    expect(errs[0]).toMatchObject({ line: 4, message: 'YAML: Unresolved tag: !reset' });
+  it("gives compose's !reset and !override their meaning, and still refuses any other tag", async () => {
+    const s = await service(
+      'services:\n  web:\n    image: a\n    ports: !reset ["80:80"]\n    user: !override 1000\n',
+    );
+    expect(s.ports).toEqual([]);
+    expect(s.user).toBe('1000');
+    const errs = await errors('services:\n  web:\n    image: a\n    ports: !custom []\n');
+    expect(errs[0]).toMatchObject({ line: 4, message: 'YAML: Unresolved tag: !custom' });
   });
 
   it('reports an alias without an anchor, and bounds merge-key expansion', async () => {
@@ -301,15 +306,19 @@ describe('loadStack: interpolation from .env', () => {
     expect(s.environment).toEqual({ URL: 'http://db:80/' });
   });
 
-  it('reports an unset variable at its value, with the path and the fix', async () => {
-    const errs = await errors('services:\n  app:\n    image: nginx\n    user: "${APP_USER}"\n');
-    expect(errs).toEqual([
+  it('reads an unset variable as an empty string, as compose does, with one warning at its first use', async () => {
+    const stack = await load(
+      'services:\n  app:\n    image: nginx\n    user: "${APP_USER}"\n    environment:\n      - U=${APP_USER}x\n',
+    );
+    expect(stack.services[0]!.user).toBe('');
+    expect(stack.services[0]!.environment).toEqual({ U: 'x' });
+    expect(stack.warnings).toEqual([
       {
         file: 'web/compose.yaml',
         line: 4,
         column: 11,
         message:
-          "services.app.user: variable APP_USER is not set; define it in the stack's .env file, or write ${APP_USER:-} to allow an empty value",
+          'variable APP_USER is not set, so it reads as an empty string here (and at 1 more place); define it in web/.env, or write ${APP_USER:-} where an empty value is meant',
       },
     ]);
   });
@@ -329,9 +338,9 @@ describe('loadStack: interpolation from .env', () => {
   });
 
   it('reports .env syntax errors in the .env file', async () => {
-    const errs = await errors('services:\n  app:\n    image: nginx\n', { 'web/.env': 'GOOD=1\nBAD\n' });
+    const errs = await errors('services:\n  app:\n    image: nginx\n', { 'web/.env': 'GOOD=1\nB@D=2\n' });
     expect(errs).toEqual([
-      { file: 'web/.env', line: 2, column: 1, message: 'BAD has no value; write BAD= for an empty value' },
+      { file: 'web/.env', line: 2, column: 2, message: 'unexpected character "@" in variable name "B@D=2"' },
     ]);
   });
 
@@ -516,7 +525,8 @@ volumes:
     expect(stack.services[0]!.mounts).toEqual([
       { type: 'volume', source: 'web_data', target: '/var/lib/data', readOnly: false },
       { type: 'volume', source: '', target: '/cache', readOnly: false },
-      { type: 'bind', source: '/srv/app/logs', target: '/logs', readOnly: true },
+      // The short syntax makes a missing host folder, as compose does (issue 11, item 5).
+      { type: 'bind', source: '/srv/app/logs', target: '/logs', readOnly: true, createHostPath: true },
       {
         type: 'repo',
         repoPath: 'web/conf/app.conf',
@@ -568,8 +578,11 @@ volumes:
       - ../../outside:/o
       - ./missing.conf:/m
       - ./x:relative
-      - /a:/b:z
+      - type: npipe
+        source: //./pipe/docker_engine
+        target: /pipe
       - type: tmpfs
+        source: /x
         target: /tmp
 `);
     expect(errs.map((e) => [e.line, e.message])).toEqual([
@@ -583,8 +596,11 @@ volumes:
         'services.app.volumes[2]: ./missing.conf (web/missing.conf) does not exist in the config repo at this revision; a relative bind mount must name a file or folder committed to the repo',
       ],
       [8, 'services.app.volumes[3]: the target "relative" must be an absolute path in the container'],
-      [9, 'services.app.volumes[4]: mount option "z" is not supported; use ro or rw'],
-      [10, 'services.app.volumes[5].type: Mooring supports mount types volume and bind'],
+      [
+        9,
+        'services.app.volumes[4]: type npipe mounts a Windows named pipe, which only a Windows engine running Windows containers has; use type bind for a Unix socket',
+      ],
+      [13, 'services.app.volumes[5].source: a tmpfs mount has no source'],
     ]);
   });
 

@@ -48,7 +48,9 @@ describe('OwnershipStore', () => {
     const o = history.ownership;
     o.intend('network', 'web_default', 'cfg', 'web');
     const now = Date.now();
-    expect(o.owns({ kind: 'network', id: id(5), name: 'web_default', created: at(now + 120_000) })).toBe(false);
+    expect(o.owns({ kind: 'network', id: id(5), name: 'web_default', created: at(now + 120_000) })).toBe(
+      false,
+    );
     expect(o.owns({ kind: 'network', id: id(6), name: 'other', created: at(now) })).toBe(false);
     expect(o.owns({ kind: 'container', id: id(7), name: 'web_default', created: at(now) })).toBe(false);
   });

@@ -45,9 +45,18 @@ function inspectOf(options: Docker.ContainerCreateOptions, over: Record<string, 
   return {
     Config: { ...config, Env: config.Env ?? [], Labels: config.Labels ?? {} },
     HostConfig: { ShmSize: 67108864, MemorySwap: 0, ...HostConfig, ...over },
+    Id: 'c0ffee'.padEnd(64, '0'),
+    Name: `/${options.name ?? 'web-app-1'}`,
     Image: 'sha256:x',
     Mounts: [],
-    NetworkSettings: { Networks: { web_default: {} } },
+    // Each endpoint as the engine reports it (it adds the short id to the aliases).
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        Object.entries(
+          (options.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, { Aliases?: string[] }>,
+        ).map(([n, ep]) => [n, { Aliases: [...(ep.Aliases ?? []), 'c0ffee000000'] }]),
+      ),
+    },
   } as unknown as Docker.ContainerInspectInfo;
 }
 

@@ -72,6 +72,7 @@ function observedFor(
     name: s.containerName,
     project: 'st',
     service: s.name,
+    number: 1,
     managed: true,
     ours: true,
     created: '2026-01-01T00:00:00Z',

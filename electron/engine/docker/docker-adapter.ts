@@ -2,14 +2,18 @@
 // ObservedContainer and plain option objects.
 import Docker from 'dockerode';
 import { UnreachableError, errorMessage } from '../errors.ts';
-import { imageDefaults, projectLive, type Fields, type ImageDefaults } from './fields.ts';
-import { LABELS } from './labels.ts';
+import type { DesiredNetwork, DesiredVolume, IpamPool } from '../../shared/model.ts';
+import type { EndpointConfig } from './container-spec.ts';
+import { imageDefaults, projectLive, type Fields, type ImageDefaults, type Peer } from './fields.ts';
+import { COMPOSE_VERSION, LABELS } from './labels.ts';
 
 export interface ObservedContainer {
   id: string;
   name: string;
   project: string | null;
   service: string | null;
+  /** Which replica of its service (com.docker.compose.container-number), 1 when unlabelled. */
+  number: number;
   /** The container carries dev.mooring.managed=true: it says Mooring made it (anyone can write that). */
   managed: boolean;
   /**
@@ -143,6 +147,21 @@ export class DockerAdapter {
     await this.call(() => this.docker.ping());
   }
 
+  private version: Promise<{ apiVersion: string; os: string; arch: string }> | null = null;
+
+  /** The engine's API version, OS and architecture, asked once (`annotations` need API 1.43). */
+  async engineVersion(): Promise<{ apiVersion: string; os: string; arch: string }> {
+    this.version ??= this.call(() => this.docker.version()).then((v) => ({
+      apiVersion: v.ApiVersion,
+      os: v.Os,
+      arch: v.Arch,
+    }));
+    return this.version.catch((err: unknown) => {
+      this.version = null;
+      throw err;
+    });
+  }
+
   async imageDefaults(name: string): Promise<ImageDefaults | undefined> {
     try {
       return imageDefaults(await this.call(() => this.docker.getImage(name).inspect()));
@@ -160,8 +179,8 @@ export class DockerAdapter {
   }
 
   /** Pulls an image; the error says plainly that it is neither here nor pullable. */
-  async pull(name: string): Promise<void> {
-    const stream = await this.call(() => this.docker.pull(name));
+  async pull(name: string, platform?: string): Promise<void> {
+    const stream = await this.call(() => this.docker.pull(name, platform ? { platform } : {}));
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(stream, (err: Error | null) => {
         if (err) reject(err);
@@ -183,6 +202,13 @@ export class DockerAdapter {
   ): Promise<ObservedContainer[]> {
     const label = project ? [`${LABELS.project}=${project}`] : [LABELS.project];
     const listed = await this.call(() => this.docker.listContainers({ all: true, filters: { label } }));
+    // Links and volumes_from name other containers of the stack, by name (Mooring) or id (compose).
+    const peers = new Map<string, Peer>();
+    for (const c of listed) {
+      const peer = { project: c.Labels[LABELS.project] ?? null, service: c.Labels[LABELS.service] ?? null };
+      peers.set(c.Id, peer);
+      for (const n of c.Names) peers.set(n.replace(/^\//, ''), peer);
+    }
     const list = wanted ? listed.filter((c) => wanted(c.Labels)) : listed;
     const inspected = await mapLimit(list, 16, async (c) => {
       try {
@@ -207,6 +233,7 @@ export class DockerAdapter {
         name,
         project: labels[LABELS.project] ?? null,
         service: labels[LABELS.service] ?? null,
+        number: Number(labels[LABELS.containerNumber] ?? '1') || 1,
         managed: labels[LABELS.managed] === 'true',
         ours: this.isOurs({ id: c.Id, name, labels, created: c.Created }),
         created: c.Created,
@@ -220,7 +247,7 @@ export class DockerAdapter {
         startedAt: c.State.Running ? c.State.StartedAt : null,
         ports,
         mountSources: c.Mounts.map((m) => m.Source),
-        fields: projectLive(c, images.get(c.Config.Image), home),
+        fields: projectLive(c, images.get(c.Config.Image), home, peers),
       });
     }
     // A namespace shared with another service is stored as `container:<its id>`: said as compose says it.
@@ -272,13 +299,52 @@ export class DockerAdapter {
     return list.flatMap((c) => c.Mounts.map((m) => m.Source));
   }
 
-  /** Creates the network unless one of that name exists; returns the new network's id, or null. */
-  async ensureNetwork(name: string, driver: string, labels: Record<string, string>): Promise<string | null> {
-    if (await this.network(name)) return null;
-    const network = await this.call(() =>
-      this.docker.createNetwork({ Name: name, Driver: driver, Labels: labels, CheckDuplicate: true }),
-    );
+  /**
+   * Creates the network unless one of that name exists; returns the new network's id, or null. Only
+   * what the compose file sets is sent: the engine's defaults apply to the rest, as with compose.
+   */
+  async ensureNetwork(n: DesiredNetwork, labels: Record<string, string>): Promise<string | null> {
+    if (await this.network(n.name)) return null;
+    // compose's own version label too, so that `docker compose` (1.x and 2) reads it as its own.
+    const all = { [LABELS.version]: COMPOSE_VERSION, ...labels };
+    const network = await this.call(() => this.docker.createNetwork(networkCreateOptions(n, all)));
     return network.id;
+  }
+
+  /** Connects a container to a network with its endpoint settings (aliases, addresses…). */
+  async connect(network: string, container: string, endpoint: EndpointConfig): Promise<void> {
+    await this.call(() =>
+      this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: endpoint }),
+    );
+  }
+
+  /** Disconnects a container from a network (forced: a stopped container too); gone already is fine. */
+  async disconnect(network: string, container: string): Promise<void> {
+    try {
+      await this.call(() =>
+        this.docker.getNetwork(network).disconnect({ Container: container, Force: true }),
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** The containers a network lists (running ones; a stopped container is not listed). */
+  async networkContainers(id: string): Promise<string[]> {
+    const info = await this.call(() => this.docker.getNetwork(id).inspect());
+    return Object.keys(info.Containers ?? {});
+  }
+
+  /** Every network of the engine with its settings, in one call: what declared networks are compared with. */
+  async listNetworks(): Promise<LiveNetwork[]> {
+    const list = await this.call(() => this.docker.listNetworks());
+    return list.map((n) => liveNetwork(n as unknown as NetworkInfo));
+  }
+
+  /** Every volume of the engine with its driver, options and labels, in one call. */
+  async listVolumes(): Promise<LiveVolume[]> {
+    const reply = await this.call(() => this.docker.listVolumes());
+    return (reply.Volumes ?? []).map((v) => liveVolume(v as unknown as VolumeInfo));
   }
 
   /**
@@ -311,23 +377,11 @@ export class DockerAdapter {
    * A network by its exact name or full id, or null when there is none. The engine also answers to a
    * prefix of an id (`e2` may be the host network): such an answer is no network of that name.
    */
-  async network(nameOrId: string): Promise<{
-    id: string;
-    name: string;
-    driver: string;
-    labels: Record<string, string>;
-    created: string;
-  } | null> {
+  async network(nameOrId: string): Promise<LiveNetwork | null> {
     try {
-      const info = await this.call(() => this.docker.getNetwork(nameOrId).inspect());
+      const info = (await this.call(() => this.docker.getNetwork(nameOrId).inspect())) as NetworkInfo;
       if (info.Name !== nameOrId && info.Id !== nameOrId) return null;
-      return {
-        id: info.Id,
-        name: info.Name,
-        driver: info.Driver,
-        labels: info.Labels ?? {},
-        created: info.Created,
-      };
+      return liveNetwork(info);
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -343,20 +397,28 @@ export class DockerAdapter {
     }
   }
 
-  /** A volume's labels, or null when there is no volume of that name. */
-  async volume(name: string): Promise<{ labels: Record<string, string> } | null> {
+  /** A volume with its settings, or null when there is no volume of that name. */
+  async volume(name: string): Promise<LiveVolume | null> {
     try {
       const info = await this.call(() => this.docker.getVolume(name).inspect());
-      return { labels: info.Labels ?? {} };
+      return liveVolume(info);
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
   }
 
-  async ensureVolume(name: string, driver: string, labels: Record<string, string>): Promise<boolean> {
-    if (await this.volume(name)) return false;
-    await this.call(() => this.docker.createVolume({ Name: name, Driver: driver, Labels: labels }));
+  /** Creates the volume unless one of that name exists; true when it was created. */
+  async ensureVolume(v: DesiredVolume, labels: Record<string, string>): Promise<boolean> {
+    if (await this.volume(v.name)) return false;
+    await this.call(() =>
+      this.docker.createVolume({
+        Name: v.name,
+        Driver: v.driver,
+        Labels: { [LABELS.version]: COMPOSE_VERSION, ...labels },
+        ...(v.driverOpts ? { DriverOpts: v.driverOpts } : {}),
+      }),
+    );
     return true;
   }
 
@@ -434,6 +496,59 @@ export class DockerAdapter {
     }
   }
 
+  /**
+   * Runs a command in a running container and waits for it (compose's post_start / pre_stop hooks): its
+   * exit code and the end of its output. Stopped waiting after `timeoutMs`, as a failure.
+   */
+  async exec(
+    id: string,
+    hook: {
+      command: string[];
+      user?: string;
+      privileged?: boolean;
+      workingDir?: string;
+      environment?: Record<string, string>;
+    },
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.call(() =>
+      this.docker.getContainer(id).exec({
+        Cmd: hook.command,
+        AttachStdout: true,
+        AttachStderr: true,
+        ...(hook.user ? { User: hook.user } : {}),
+        ...(hook.privileged ? { Privileged: true } : {}),
+        ...(hook.workingDir ? { WorkingDir: hook.workingDir } : {}),
+        ...(hook.environment ? { Env: Object.entries(hook.environment).map(([k, v]) => `${k}=${v}`) } : {}),
+      }),
+    );
+    const stream = await this.call(() => exec.start({ hijack: true, stdin: false }));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`it did not finish within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      stream.on('data', (chunk: Buffer) => {
+        // Only the end is kept: a chatty hook must not fill memory.
+        chunks.push(chunk);
+        size += chunk.length;
+        while (size > 64 * 1024 && chunks.length > 1) size -= chunks.shift()!.length;
+      });
+      stream.on('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stream.on('error', (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    const info = await this.call(() => exec.inspect());
+    return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+  }
+
   /** The last lines of a container's output, stdout and stderr interleaved as the engine stored them. */
   async logs(id: string, tail: number): Promise<string> {
     const container = this.docker.getContainer(id);
@@ -465,6 +580,124 @@ export class DockerAdapter {
   async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
     return this.call(() => this.docker.getContainer(id).inspect());
   }
+}
+
+/** A network as the engine reports it (list and inspect), the parts compared with the compose file. */
+export interface LiveNetwork {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  created: string;
+  options: Record<string, string>;
+  ipam: { driver: string; config: IpamPool[]; options: Record<string, string> };
+  internal: boolean;
+  attachable: boolean;
+  enableIpv6: boolean;
+  /** Only engines of API 1.47 and later report it (and can turn IPv4 off). */
+  enableIpv4?: boolean;
+}
+
+export interface LiveVolume {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+interface NetworkInfo {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Created: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  IPAM?: {
+    Driver?: string;
+    Options?: Record<string, string> | null;
+    Config?:
+      | { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }[]
+      | null;
+  };
+  Internal?: boolean;
+  Attachable?: boolean;
+  EnableIPv6?: boolean;
+  EnableIPv4?: boolean;
+}
+
+interface VolumeInfo {
+  Name: string;
+  Driver: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+}
+
+function liveNetwork(n: NetworkInfo): LiveNetwork {
+  return {
+    id: n.Id,
+    name: n.Name,
+    driver: n.Driver,
+    labels: n.Labels ?? {},
+    created: n.Created,
+    options: n.Options ?? {},
+    ipam: {
+      driver: n.IPAM?.Driver ?? 'default',
+      config: (n.IPAM?.Config ?? []).map((c) => ({
+        ...(c.Subnet ? { subnet: c.Subnet } : {}),
+        ...(c.IPRange ? { ipRange: c.IPRange } : {}),
+        ...(c.Gateway ? { gateway: c.Gateway } : {}),
+        ...(c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length > 0
+          ? { auxAddresses: c.AuxiliaryAddresses }
+          : {}),
+      })),
+      options: n.IPAM?.Options ?? {},
+    },
+    internal: n.Internal ?? false,
+    attachable: n.Attachable ?? false,
+    enableIpv6: n.EnableIPv6 ?? false,
+    ...(n.EnableIPv4 === undefined ? {} : { enableIpv4: n.EnableIPv4 }),
+  };
+}
+
+function liveVolume(v: VolumeInfo): LiveVolume {
+  return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, options: v.Options ?? {} };
+}
+
+/** The create call for a network: what the compose file sets, nothing else (compose sends the same). */
+export function networkCreateOptions(
+  n: DesiredNetwork,
+  labels: Record<string, string>,
+): Docker.NetworkCreateOptions & { EnableIPv4?: boolean } {
+  const ipam = n.ipam;
+  return {
+    Name: n.name,
+    Driver: n.driver,
+    Labels: labels,
+    CheckDuplicate: true,
+    ...(n.driverOpts ? { Options: n.driverOpts } : {}),
+    ...(ipam
+      ? {
+          IPAM: {
+            Driver: ipam.driver ?? 'default',
+            ...(ipam.config
+              ? {
+                  Config: ipam.config.map((p) => ({
+                    ...(p.subnet ? { Subnet: p.subnet } : {}),
+                    ...(p.ipRange ? { IPRange: p.ipRange } : {}),
+                    ...(p.gateway ? { Gateway: p.gateway } : {}),
+                    ...(p.auxAddresses ? { AuxiliaryAddresses: p.auxAddresses } : {}),
+                  })),
+                }
+              : {}),
+            ...(ipam.options ? { Options: ipam.options } : {}),
+          },
+        }
+      : {}),
+    ...(n.internal !== undefined ? { Internal: n.internal } : {}),
+    ...(n.attachable !== undefined ? { Attachable: n.attachable } : {}),
+    ...(n.enableIpv6 !== undefined ? { EnableIPv6: n.enableIpv6 } : {}),
+    ...(n.enableIpv4 !== undefined ? { EnableIPv4: n.enableIpv4 } : {}),
+  };
 }
 
 function escapeRegExp(text: string): string {

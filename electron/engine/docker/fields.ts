@@ -2,16 +2,16 @@
 // plain comparison. Both projections live in this one file on purpose: every field must be
 // normalized the same way on both sides, or a freshly synced stack shows false drift.
 import type Docker from 'dockerode';
-import path from 'node:path';
-import type {
-  DesiredMount,
-  DesiredService,
-  DriftReason,
-  Healthcheck,
-  JsonValue,
-} from '../../shared/model.ts';
-import { canonicalJson } from '../manifest/spec-hash.ts';
-import { isUnset, PASSTHROUGH, type PassthroughKey } from '../manifest/passthrough.ts';
+import type { DesiredService, DriftReason, Healthcheck, JsonValue } from '../../shared/model.ts';
+import {
+  PASSTHROUGH,
+  passthroughFields,
+  passthroughOfPath,
+  passthroughSource,
+} from '../manifest/passthrough.ts';
+import { normalizeTarget } from '../manifest/mounts.ts';
+import { desiredMountFields, liveMountFields } from './mount-fields.ts';
+import { desiredEndpointFields, liveEndpointFields, skipEndpointField } from './network-fields.ts';
 
 export type Fields = Record<string, string>;
 
@@ -25,6 +25,14 @@ export interface ImageDefaults {
   user: string;
   labels: Record<string, string>;
   healthcheck: Healthcheck | null;
+  /** The image's VOLUME paths, each an anonymous volume where the compose file mounts nothing. */
+  volumes?: string[];
+  /** The image's EXPOSE ports (`80/tcp`): a container has them whatever the compose file says. */
+  exposed?: string[];
+  /** os/arch[/variant] the image is for (compared with `platform:`). */
+  platform?: string;
+  /** When it was last tagged, by a pull or a build (pull_policy daily, weekly, every_…). */
+  lastTagTime?: string;
 }
 
 /** Labels that belong to compose and Mooring bookkeeping, not to the user's desired labels. */
@@ -43,7 +51,18 @@ export function imageDefaults(info: Docker.ImageInspectInfo): ImageDefaults {
     user: config.User ?? '',
     labels: config.Labels ?? {},
     healthcheck: fromDockerHealthcheck(config.Healthcheck),
+    volumes: Object.keys((config as { Volumes?: Record<string, unknown> | null }).Volumes ?? {}),
+    exposed: Object.keys(config.ExposedPorts ?? {}),
+    platform: [info.Os, info.Architecture, (info as { Variant?: string }).Variant]
+      .filter((x): x is string => typeof x === 'string' && x !== '')
+      .join('/'),
+    ...lastTagged(info as { Metadata?: { LastTagTime?: string } }),
   };
+}
+
+function lastTagged(info: { Metadata?: { LastTagTime?: string } }): { lastTagTime?: string } {
+  const t = info.Metadata?.LastTagTime;
+  return t ? { lastTagTime: t } : {};
 }
 
 interface DockerHealthcheck {
@@ -122,22 +141,7 @@ export function portKey(p: {
   return `${host ? `${host}:` : ''}${p.containerPort}/${p.protocol}`;
 }
 
-/** Where a file or folder from the repo is materialized: content-addressed, so it never changes under a container. */
-export function repoMountPath(home: string, m: { oid: string; repoPath: string }): string {
-  return path.join(home, 'mounts', m.oid, m.repoPath);
-}
-
-function mountValue(m: DesiredMount): string {
-  const ro = m.readOnly ? ' (ro)' : '';
-  switch (m.type) {
-    case 'volume':
-      return `volume ${m.source}${ro}`;
-    case 'bind':
-      return `bind ${m.source}${ro}`;
-    case 'repo':
-      return `repo ${m.repoPath}@${m.oid.slice(0, 7)}${ro}`;
-  }
-}
+export { repoMountPath } from './mount-spec.ts';
 
 /** The desired container, with the image's defaults filled in where the compose file is silent. */
 export function projectDesired(s: DesiredService, image: ImageDefaults | undefined): Fields {
@@ -148,7 +152,7 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
   f.entrypoint = json(s.entrypoint ?? image?.entrypoint ?? null);
   for (const [k, v] of Object.entries({ ...image?.env, ...s.environment })) f[`environment.${k}`] = v;
   f.ports = s.ports.map(portKey).sort().join(', ');
-  for (const m of s.mounts) f[`volumes.${m.target}`] = mountValue(m);
+  desiredMountFields(s, image?.volumes ?? [], f);
   // `network_mode: bridge` is the engine's default network, which the engine reports as a network.
   if (!s.networkMode || s.networkMode === 'bridge')
     f.networks = s.networkMode
@@ -157,8 +161,9 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
           .map((n) => n.name)
           .sort()
           .join(', ');
+  desiredEndpointFields(s, f);
   for (const [k, v] of Object.entries(s.labels)) f[`labels.${k}`] = v;
-  f.restart = s.restart;
+  f.restart = s.restartMaxRetries ? `${s.restart}:${s.restartMaxRetries}` : s.restart;
   f.healthcheck = healthcheckValue(s.healthcheck ?? image?.healthcheck ?? null);
   f.init = String(s.init);
   f.working_dir = s.workingDir ?? image?.workingDir ?? '';
@@ -179,18 +184,51 @@ export function projectDesired(s: DesiredService, image: ImageDefaults | undefin
     .join(', ');
   f.security_opt = [...s.securityOpt].sort().join(', ');
   for (const p of PASSTHROUGH) {
-    const v = s.passthrough?.[p.target]?.[p.field];
-    if (v !== undefined && !isUnset(p, v)) f[p.key] = passthroughValue(p, v);
+    Object.assign(f, passthroughFields(p, passthroughSource(p, s.passthrough?.[p.target])));
   }
+  const expose = exposeValue(
+    s.expose ?? [],
+    s.ports.map((p) => `${p.containerPort}/${p.protocol}`),
+    image?.exposed,
+  );
+  if (expose !== '') f.expose = expose;
+  if (s.links) f.links = [...s.links].sort().join(', ');
+  if (s.externalLinks) f.external_links = [...s.externalLinks].sort().join(', ');
+  if (s.volumesFrom) f.volumes_from = [...s.volumesFrom].sort().join(', ');
   return f;
 }
 
-/** A one-to-one field as drift shows it: the value itself, JSON for lists and maps. */
-function passthroughValue(p: PassthroughKey, v: JsonValue): string {
-  if (p.show) return p.show(v);
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v) && p.unordered) return canonicalJson([...(v as unknown[])].map(String).sort());
-  return canonicalJson(v);
+/**
+ * The ports a container exposes beyond its published ones and its image's EXPOSE: what `expose:`
+ * says. The engine merges all three into one list.
+ */
+function exposeValue(exposed: string[], published: string[], image: string[] | undefined): string {
+  const others = new Set([...published, ...(image ?? [])]);
+  return [...new Set(exposed)]
+    .filter((p) => !others.has(p))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0))
+    .join(', ');
+}
+
+/** Another container of the engine, by name and by id: what links and volumes_from name. */
+export interface Peer {
+  project: string | null;
+  service: string | null;
+}
+
+/**
+ * A container a link or volumes_from names, in compose's terms: `SERVICE` when it is a container of the
+ * same stack (Mooring names it, compose by its id), else null (a container outside the stack).
+ */
+function peerService(
+  nameOrId: string,
+  project: string | undefined,
+  peers: ReadonlyMap<string, Peer> | undefined,
+): string | null {
+  const p = peers?.get(nameOrId.replace(/^\//, ''));
+  return p !== undefined && p.service !== null && project !== undefined && p.project === project
+    ? p.service
+    : null;
 }
 
 /** Keys compared only when git sets them: the engine fills them in from other fields or its own config. */
@@ -201,6 +239,7 @@ export function projectLive(
   c: Docker.ContainerInspectInfo,
   image: ImageDefaults | undefined,
   home: string,
+  peers?: ReadonlyMap<string, Peer>,
 ): Fields {
   const f: Fields = {};
   const config = c.Config as Docker.ContainerInspectInfo['Config'] & {
@@ -212,7 +251,7 @@ export function projectLive(
     Init?: boolean | null;
     NetworkMode?: string;
     PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
-    RestartPolicy?: { Name?: string };
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
     ExtraHosts?: string[] | null;
     Privileged?: boolean;
     PidMode?: string;
@@ -249,30 +288,18 @@ export function projectLive(
     }
   }
   f.ports = ports.sort().join(', ');
-  const mountsRoot = path.join(home, 'mounts') + path.sep;
-  for (const m of c.Mounts) {
-    const ro = m.RW ? '' : ' (ro)';
-    if (m.Type === 'volume') {
-      // Anonymous volumes declared by the image (VOLUME) are the engine's doing, not drift.
-      if (m.Name && /^[0-9a-f]{64}$/.test(m.Name)) continue;
-      f[`volumes.${m.Destination}`] = `volume ${m.Name ?? ''}${ro}`;
-    } else if (m.Source.startsWith(mountsRoot)) {
-      const rest = m.Source.slice(mountsRoot.length).split(path.sep);
-      const oid = rest.shift() ?? '';
-      f[`volumes.${m.Destination}`] = `repo ${rest.join('/')}@${oid.slice(0, 7)}${ro}`;
-    } else {
-      f[`volumes.${m.Destination}`] = `${m.Type} ${m.Source}${ro}`;
-    }
-  }
+  liveMountFields(c, home, f);
   const mode = host.NetworkMode ?? 'default';
   const isBridgeLike =
     !['host', 'none'].includes(mode) && !mode.startsWith('container:') && !mode.startsWith('service:');
   if (isBridgeLike) f.networks = Object.keys(c.NetworkSettings.Networks).sort().join(', ');
+  if (isBridgeLike) liveEndpointFields(c, f);
   for (const [k, v] of Object.entries(config.Labels ?? {})) {
     if (isBookkeepingLabel(k) || image?.labels[k] === v) continue;
     f[`labels.${k}`] = v;
   }
-  f.restart = host.RestartPolicy?.Name || 'no';
+  const retries = host.RestartPolicy?.MaximumRetryCount ?? 0;
+  f.restart = `${host.RestartPolicy?.Name || 'no'}${retries > 0 ? `:${retries}` : ''}`;
   f.healthcheck = healthcheckValue(fromDockerHealthcheck(config.Healthcheck));
   f.init = String(host.Init ?? false);
   f.working_dir = config.WorkingDir ?? '';
@@ -289,12 +316,72 @@ export function projectLive(
   f.cap_drop = normalizeCaps(host.CapDrop);
   f.devices = (host.Devices ?? []).map(deviceValue).sort().join(', ');
   f.security_opt = [...(host.SecurityOpt ?? [])].sort().join(', ');
+  liveContainerKeys(c, image, peers, f);
   for (const p of PASSTHROUGH) {
-    const v = (p.target === 'config' ? c.Config : c.HostConfig) as Record<string, JsonValue | undefined>;
-    const value = v[p.field];
-    if (value !== undefined && !isUnset(p, value)) f[p.key] = passthroughValue(p, value);
+    const section = (p.target === 'config' ? c.Config : c.HostConfig) as Record<
+      string,
+      JsonValue | undefined
+    >;
+    Object.assign(f, passthroughFields(p, passthroughSource(p, section)));
   }
   return f;
+}
+
+/** expose, links, external_links and volumes_from of a live container, in compose's terms. */
+function liveContainerKeys(
+  c: Docker.ContainerInspectInfo,
+  image: ImageDefaults | undefined,
+  peers: ReadonlyMap<string, Peer> | undefined,
+  f: Fields,
+): void {
+  const host = c.HostConfig as {
+    PortBindings?: Record<string, unknown> | null;
+    VolumesFrom?: string[] | null;
+    Mounts?: { Target?: string }[] | null;
+    Binds?: string[] | null;
+  };
+  const project = c.Config.Labels?.['com.docker.compose.project'];
+  const expose = exposeValue(
+    Object.keys(c.Config.ExposedPorts ?? {}),
+    Object.keys(host.PortBindings ?? {}),
+    image?.exposed,
+  );
+  if (expose !== '') f.expose = expose;
+  // On a user-defined network the engine keeps links on each endpoint (and none in HostConfig.Links).
+  const links = new Set<string>();
+  const external = new Set<string>();
+  for (const n of Object.values(c.NetworkSettings.Networks ?? {})) {
+    for (const link of (n as { Links?: string[] | null }).Links ?? []) {
+      const colon = link.indexOf(':');
+      const name = colon < 0 ? link : link.slice(0, colon);
+      const alias = colon < 0 ? name : link.slice(colon + 1).replace(/^.*\//, '');
+      const service = peerService(name, project, peers);
+      if (service !== null) links.add(`${service}:${alias}`);
+      else external.add(`${name.replace(/^\//, '')}:${alias}`);
+    }
+  }
+  if (links.size > 0) f.links = [...links].sort().join(', ');
+  if (external.size > 0) f.external_links = [...external].sort().join(', ');
+  const from = (host.VolumesFrom ?? []).map((v) => {
+    const [name = '', mode] = v.split(':');
+    const service = peerService(name, project, peers);
+    const ro = mode === 'ro' ? ':ro' : '';
+    return service !== null ? `${service}${ro}` : `container:${name}${ro}`;
+  });
+  if (from.length > 0) {
+    f.volumes_from = from.sort().join(', ');
+    // What it mounts from the other container is that container's to show: only this container's own
+    // mounts (asked for in its create call) and its image's volumes are compared here.
+    const own = new Set([
+      ...(host.Mounts ?? []).map((m) => normalizeTarget(m.Target ?? '')),
+      ...(host.Binds ?? []).map((b) => normalizeTarget(b.split(':')[1] ?? '')),
+      ...(image?.volumes ?? []).map(normalizeTarget),
+    ]);
+    const inherited = Object.keys(f).filter(
+      (key) => key.startsWith('volumes.') && !own.has(key.slice('volumes.'.length)),
+    );
+    for (const key of inherited) Reflect.deleteProperty(f, key);
+  }
 }
 
 /** Newer engines report `CAP_NET_ADMIN` where the manifest (normalized) says `NET_ADMIN`. */
@@ -302,12 +389,19 @@ function normalizeCaps(caps: string[] | null | undefined): string {
   return [...new Set((caps ?? []).map((c) => c.toUpperCase().replace(/^CAP_/, '')))].sort().join(', ');
 }
 
-/** Field paths whose values differ. Some are compared only when the compose file sets them (WHEN_SET). */
+/**
+ * Field paths whose values differ. Some are compared only when the compose file sets them (WHEN_SET, and
+ * each part of a passthrough key with `whenSet`), some only when the engine kept a value (`discardable`).
+ */
 export function diffFields(desired: Fields, live: Fields): DriftReason[] {
   const keys = new Set([...Object.keys(desired), ...Object.keys(live)]);
   const out: DriftReason[] = [];
   for (const key of [...keys].sort()) {
     if (WHEN_SET.has(key) && desired[key] === undefined) continue;
+    if (skipEndpointField(key, desired, live)) continue;
+    const pass = passthroughOfPath(key);
+    if (pass?.whenSet && desired[key] === undefined) continue;
+    if (pass?.discardable && live[key] === undefined) continue;
     // The image id is compared only when both sides name the same image: a different name already says it.
     if (key === 'image.id' && (desired.image !== live.image || desired['image.id'] === undefined)) continue;
     const d = desired[key] ?? null;

@@ -53,16 +53,30 @@ export class OwnershipStore {
     this.db.prepare('DELETE FROM owned WHERE rowid = ? AND id IS NULL').run(intent);
   }
 
+  /**
+   * A container docker compose made from the same file, taken over by a planned `adopt` (issue 11): it
+   * carries none of Mooring's labels, so the record alone makes it ours.
+   */
+  adopt(id: string, name: string, source: string, stack: string): void {
+    this.db
+      .prepare('INSERT INTO owned (kind, id, name, source, stack, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('container', id, name, source, stack, new Date().toISOString());
+  }
+
   /** After a remove: the id is gone for good. */
   forget(kind: OwnedKind, id: string): void {
     this.db.prepare('DELETE FROM owned WHERE kind = ? AND id = ?').run(kind, id);
   }
 
-  /** Whether this home made `object` (see the top of this file). The caller checks the instance label. */
-  owns(object: OwnedObject): boolean {
+  /**
+   * Whether this home made (or adopted) `object`, see the top of this file. `labelled`: its labels name
+   * this home; only then do the two rules for what was never recorded by id apply.
+   */
+  owns(object: OwnedObject, labelled = true): boolean {
     // Asked for every container of every status look: the statements are prepared once.
     this.known ??= this.db.prepare('SELECT 1 AS n FROM owned WHERE kind = ? AND id = ?');
     if (this.known.get(object.kind, object.id)) return true;
+    if (!labelled) return false;
     const created = Date.parse(object.created);
     if (!Number.isFinite(created)) return false;
     if (created < this.since) return true;

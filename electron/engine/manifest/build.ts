@@ -324,7 +324,7 @@ async function readContext(
     yaml.errorAt(node, `${path}: "${text}" ${buildSafety.remote('as a build context')}`);
     return null;
   }
-  const repoPath = isHostPath(text) ? null : resolveRepoPath(ctx.stackDir, text);
+  const repoPath = isHostPath(text) ? null : resolveRepoPath(ctx.yaml.dirOf(node), text);
   if (repoPath === null) {
     yaml.errorAt(
       node,

@@ -4,21 +4,22 @@
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import type { Node } from 'yaml';
-import type { DesiredNetwork, DesiredVolume, ManifestError, SafetySettings } from '../../shared/model.ts';
+import type { ManifestError, SafetySettings } from '../../shared/model.ts';
+import { composeStack } from './composition.ts';
 import { parseDotenv } from './dotenv.ts';
-import { interpolateDocument } from './interpolate.ts';
 import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
-import { safetyMessages } from './safety.ts';
 import { linkBuiltImages } from './build.ts';
-import { readLabels, readService } from './service.ts';
+import { networkOf, readNetworks, readVolumes } from './resources.ts';
+import { readFileDefinitions } from './secrets.ts';
+import { readService } from './service.ts';
 import type { ServiceResult } from './service.ts';
 import type { LoadResult, RepoReader, StackContext } from './types.ts';
-import { YamlFile } from './yaml-file.ts';
-import type { Entry } from './yaml-file.ts';
+import type { Entry, YamlFile } from './yaml-file.ts';
 
-const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes'];
-const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'];
+/** Service names compose accepts (its schema's pattern). */
+const SERVICE_NAME = /^[a-zA-Z0-9._-]+$/;
 /** One container may publish every port, once per protocol; a stack needs no more than that. */
 export const MAX_PORT_BINDINGS = 65_535;
 
@@ -31,6 +32,18 @@ export interface LoadStackOptions {
   safety: SafetySettings;
   /** What `~` means in a bind mount; defaults to the home folder of this process. */
   homeDir?: string;
+  /**
+   * The compose profiles active for the stack of this name (mooring.yaml's `profiles`); undefined: the
+   * stack's .env COMPOSE_PROFILES, as compose reads it, else none.
+   */
+  profiles?: (stack: string) => readonly string[] | undefined;
+  /** The source's name: a refusal of the safety policy then names the command that trusts it alone. */
+  source?: string;
+  /**
+   * Keys the hash of secrets and configs written inline or taken from a variable (secrets.ts); the
+   * home folder's `content-key`. Without one, a fixed key: fine for tests, not for a home.
+   */
+  contentKey?: string | Uint8Array;
 }
 
 export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
@@ -38,25 +51,23 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
   const folder = posix.basename(stackDir);
   const fallbackName = projectName(folder) || folder;
 
-  const text = await reader.readFile(composeFile);
-  if (text === null) {
-    const message = `${composeFile} does not exist in the config repo at this revision`;
-    return { ok: false, name: fallbackName, errors: [{ file: composeFile, line: 1, column: 1, message }] };
-  }
-  const tooLarge = checkFileSize(text, composeFile, safety.maxManifestBytes);
-  if (tooLarge !== null) return failure(fallbackName, [tooLarge]);
   const envPath = posix.join(stackDir, '.env');
   const envText = await reader.readFile(envPath);
   const envTooLarge = envText === null ? null : checkFileSize(envText, envPath, safety.maxManifestBytes);
   if (envTooLarge !== null) return failure(fallbackName, [envTooLarge]);
-  const env = envText === null ? { vars: {}, errors: [] } : parseDotenv(envText, envPath);
+  // The stack's variables: its .env only, each value seeing the earlier ones (compose's dotenv rules);
+  // nothing from this machine's environment, so that a commit means the same on every machine.
+  const env = envText === null ? { vars: {}, errors: [], warnings: [] } : parseDotenv(envText, envPath);
+  // A broken .env would make every value that uses it wrong in ways the errors below could not explain.
+  if (env.errors.length > 0) return failure(fallbackName, env.errors);
 
-  const yaml = YamlFile.parse(text, composeFile);
-  yaml.errors.push(...env.errors);
+  const budget = { envBytes: safety.maxManifestBytes, portBindings: MAX_PORT_BINDINGS };
+  // The stack's compose file, its override (or COMPOSE_FILE), their includes and extends: one model.
+  const composed = await composeStack({ reader, stackDir, composeFile, safety, vars: env.vars, budget });
   // A syntax error makes the tree unreliable: what follows would only add confusing errors.
-  if (yaml.errors.length > env.errors.length) return failure(fallbackName, yaml.errors);
-  // Most compose files have no variable at all: walking every node for a `$` is then not needed.
-  if (text.includes('$')) interpolateDocument(yaml, env.vars);
+  if (!composed.ok) return failure(composed.name, composed.errors);
+  const { yaml, name } = composed;
+  yaml.warnings.push(...env.warnings);
 
   let top: Entry[] = [];
   if (!yaml.isMap(yaml.root)) {
@@ -67,9 +78,7 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
   yaml.rejectUnknown(top, TOP_LEVEL_KEYS);
   const get = (key: string): Entry | undefined => top.find((e) => e.key === key);
 
-  const name = readStackName(yaml, get('name'), folder);
-  if (name === null) return failure(fallbackName, yaml.errors);
-
+  const resourceOptions = { stack: name, safety, homeDir: opts.homeDir ?? homedir() };
   const ctx: StackContext = {
     yaml,
     reader,
@@ -77,11 +86,18 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     stack: name,
     safety,
     homeDir: opts.homeDir ?? homedir(),
-    vars: env.vars,
-    networks: readNetworks(yaml, get('networks'), name, safety),
-    volumes: readVolumes(yaml, get('volumes'), name),
+    vars: composed.vars,
+    networks: readNetworks(yaml, get('networks'), resourceOptions),
+    volumes: readVolumes(yaml, get('volumes'), resourceOptions),
     envFiles: new Map(),
-    budget: { envBytes: safety.maxManifestBytes, portBindings: MAX_PORT_BINDINGS },
+    budget,
+    ...(opts.source !== undefined ? { source: opts.source } : {}),
+  };
+  const fileContents = new Map<string, Uint8Array>();
+  const fileCtx = { ...ctx, contentKey: opts.contentKey ?? 'mooring', fileContents };
+  ctx.files = {
+    secrets: await readFileDefinitions(fileCtx, get('secrets'), 'secrets'),
+    configs: await readFileDefinitions(fileCtx, get('configs'), 'configs'),
   };
 
   const results: ServiceResult[] = [];
@@ -90,7 +106,14 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     servicesEntry === undefined || yaml.isNull(servicesEntry.value)
       ? []
       : (yaml.map(servicesEntry.value, 'services') ?? []);
+  const inactive = inactiveServices(
+    yaml,
+    serviceEntries,
+    activeProfiles(opts.profiles?.(name), composed.vars),
+  );
   for (const entry of serviceEntries) {
+    // A service of a profile that is not active is not part of the stack (compose's profiles).
+    if (inactive.has(entry.key)) continue;
     if (!SERVICE_NAME.test(entry.key)) {
       yaml.errorAt(
         entry.keyNode,
@@ -107,6 +130,7 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     results.map((r) => r.service),
     new Map(serviceEntries.map((e) => [e.key, e.keyNode])),
   );
+  dropInactiveDependencies(yaml, results, inactive, serviceEntries);
   checkDependencies(yaml, results);
   checkContainerNames(yaml, results, serviceEntries);
 
@@ -126,6 +150,8 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
       networks,
       volumes: [...ctx.volumes.values()],
       ...(yaml.warnings.length > 0 ? { warnings: sortedByPlace(yaml.warnings) } : {}),
+      ...(composed.files.length > 1 ? { files: composed.files } : {}),
+      ...(fileContents.size > 0 ? { fileContents } : {}),
     },
   };
 }
@@ -137,153 +163,94 @@ function sortedByPlace(list: ManifestError[]): ManifestError[] {
 }
 
 function failure(name: string, errors: ManifestError[]): LoadResult {
-  return { ok: false, name, errors: capErrors(sortedByPlace(errors)) };
+  // A value read by several merges (an extended service, an included file) may be reported more than once.
+  const seen = new Set<string>();
+  const once = errors.filter((e) => {
+    const key = `${e.file}\0${e.line}\0${e.column}\0${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { ok: false, name, errors: capErrors(sortedByPlace(once)) };
 }
 
-function readStackName(yaml: YamlFile, entry: Entry | undefined, folder: string): string | null {
-  const raw = entry === undefined ? folder : yaml.string(entry.value, entry.path);
-  if (raw === undefined) return null;
-  const name = projectName(raw);
-  if (name !== '') return name;
-  if (entry === undefined) {
-    yaml.errorAt(null, `the folder name "${folder}" has no letters or digits; set a top-level name:`);
-  } else {
-    yaml.errorAt(entry.value ?? entry.keyNode, `name: "${raw}" has no letters or digits`);
-  }
-  return null;
-}
-
-interface Resource {
-  name: string;
-  external: boolean;
-  driver: string | null;
-  labels: Record<string, string>;
-  /** Where `name:` and `driver:` are written, for errors about them. */
-  at: { name?: Node | null; driver?: Node | null };
-}
-
-/** The fields shared by top-level networks and volumes: name, external, driver, labels. */
-function readResource(yaml: YamlFile, e: Entry, kind: 'network' | 'volume'): Resource | null {
-  const resource: Resource = { name: '', external: false, driver: null, labels: {}, at: {} };
-  if (yaml.isNull(e.value)) return resource;
-  const fields = yaml.map(e.value, e.path);
-  if (fields === null) return null;
-  yaml.rejectUnknown(fields, ['name', 'external', 'driver', 'labels']);
-  for (const f of fields) {
-    if (f.key === 'name' || f.key === 'driver') resource.at[f.key] = f.value ?? f.keyNode;
-    if (f.key === 'name') resource.name = yaml.string(f.value, f.path) ?? '';
-    else if (f.key === 'external') resource.external = yaml.bool(f.value, f.path) ?? false;
-    else if (f.key === 'driver') resource.driver = yaml.string(f.value, f.path) ?? null;
-    else if (f.key === 'labels') resource.labels = readLabels(yaml, f);
-  }
-  const extra = fields.find((f) => f.key === 'driver' || f.key === 'labels');
-  if (resource.external && extra !== undefined) {
-    yaml.errorAt(
-      extra.keyNode,
-      `${extra.path}: an external ${kind} is not created by Mooring, so it cannot set ${extra.key}`,
-    );
-  }
-  return resource;
-}
-
-function readNetworks(
-  yaml: YamlFile,
-  entry: Entry | undefined,
-  stack: string,
-  safety: SafetySettings,
-): Map<string, DesiredNetwork> {
-  const networks = new Map<string, DesiredNetwork>();
-  if (entry === undefined || yaml.isNull(entry.value)) return networks;
-  for (const e of yaml.map(entry.value, entry.path) ?? []) {
-    const resource = readResource(yaml, e, 'network');
-    if (resource === null) continue;
-    const network = networkOf(stack, e.key, resource);
-    // A refused network stays declared, so that the services using it are not also told it is not.
-    checkNetwork(yaml, e, network, resource, safety);
-    networks.set(e.key, network);
-  }
-  return networks;
+/** The profiles active for the stack: mooring.yaml's, else COMPOSE_PROFILES of its .env, as compose. */
+function activeProfiles(
+  fromPolicy: readonly string[] | undefined,
+  vars: Readonly<Record<string, string>>,
+): Set<string> {
+  if (fromPolicy !== undefined) return new Set(fromPolicy);
+  const listed = vars.COMPOSE_PROFILES ?? '';
+  return new Set(
+    listed
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== ''),
+  );
 }
 
 /**
- * Docker's predefined networks cannot be joined through `networks:` as compose means it: the host
- * network shares the host's network namespace (so it is the safety policy's business, like
- * `network_mode: host`), and none of them takes the aliases every service gets, so Docker would fail
- * only after creating the container. Nor can another network with their drivers be created.
+ * Services that name profiles none of which is active, with their profiles: compose leaves them out
+ * of the project. Their other keys are not read: a service nobody runs is not refused for what it
+ * would do.
  */
-function checkNetwork(
+function inactiveServices(yaml: YamlFile, entries: Entry[], active: Set<string>): Map<string, string[]> {
+  const inactive = new Map<string, string[]>();
+  for (const entry of entries) {
+    if (!yaml.isMap(entry.value)) continue;
+    const field = (yaml.map(entry.value, entry.path) ?? []).find((e) => e.key === 'profiles');
+    if (field === undefined || yaml.isNull(field.value)) continue;
+    const profiles = yaml.stringList(field.value, field.path);
+    if (profiles === undefined || profiles.length === 0) continue;
+    if (active.has('*') || profiles.some((p) => active.has(p))) continue;
+    inactive.set(entry.key, profiles);
+  }
+  return inactive;
+}
+
+/**
+ * A dependency on a service of an inactive profile: dropped when it says `required: false`, else an
+ * error that says which profile to activate (compose refuses it too).
+ */
+function dropInactiveDependencies(
   yaml: YamlFile,
-  e: Entry,
-  network: DesiredNetwork,
-  resource: Resource,
-  safety: SafetySettings,
+  results: ServiceResult[],
+  inactive: Map<string, string[]>,
+  entries: Entry[],
 ): void {
-  const at = (key: 'name' | 'driver'): Node | null => resource.at[key] ?? e.keyNode;
-  // Docker's names are case-sensitive, but nothing is lost by refusing `HOST` too.
-  const name = network.name.toLowerCase();
-  if (name === 'host') {
-    const message = safety.allowHostNamespaces
-      ? `network "${network.name}" is Docker's host network, which takes no aliases; write network_mode: host on the service instead`
-      : safetyMessages.hostNetwork(network.name);
-    yaml.errorAt(at('name'), `${e.path}: ${message}`);
-    return;
-  }
-  if (name === 'bridge' || name === 'none' || name === 'default') {
-    const mode = name === 'none' ? 'none' : 'bridge';
-    yaml.errorAt(
-      at('name'),
-      `${e.path}: network "${network.name}" is Docker's predefined ${mode} network, which takes no aliases; write network_mode: ${mode} on the service instead`,
-    );
-    return;
-  }
-  if (network.driver === 'host' || network.driver === 'null') {
-    yaml.errorAt(
-      at('driver'),
-      `${e.path}: Docker has one network with driver ${network.driver} and creates no other; write network_mode: ${network.driver === 'host' ? 'host' : 'none'} on the service instead`,
-    );
+  if (inactive.size === 0) return;
+  const entryOf = new Map(entries.map((e) => [e.key, e]));
+  for (const r of results) {
+    for (const [dep, node] of [...r.dependsOn]) {
+      const profiles = inactive.get(dep);
+      if (profiles === undefined) continue;
+      if (!dependencyRequired(yaml, entryOf.get(r.service.name), dep)) {
+        r.dependsOn.delete(dep);
+        r.service.dependsOn = r.service.dependsOn.filter((d) => d.service !== dep);
+        continue;
+      }
+      const which =
+        profiles.length === 1 ? `profile ${profiles[0]}` : `one of the profiles ${profiles.join(', ')}`;
+      yaml.errorAt(
+        node,
+        `services.${r.service.name}: depends on "${dep}", which runs only with ${which}, not active for this stack; activate it in mooring.yaml (stacks: <stack>: profiles: [${profiles[0]}]) or COMPOSE_PROFILES in its .env, or mark the dependency required: false`,
+      );
+      r.dependsOn.delete(dep);
+    }
   }
 }
 
-function networkOf(stack: string, key: string, r: Resource | null): DesiredNetwork {
-  const external = r?.external ?? false;
-  return {
-    key,
-    name: r?.name || (external ? key : `${stack}_${key}`),
-    external,
-    driver: external ? '' : (r?.driver ?? 'bridge'),
-    labels: external
-      ? {}
-      : {
-          ...r?.labels,
-          'com.docker.compose.project': stack,
-          'com.docker.compose.network': key,
-          'dev.mooring.managed': 'true',
-        },
-  };
-}
-
-function readVolumes(yaml: YamlFile, entry: Entry | undefined, stack: string): Map<string, DesiredVolume> {
-  const volumes = new Map<string, DesiredVolume>();
-  if (entry === undefined || yaml.isNull(entry.value)) return volumes;
-  for (const e of yaml.map(entry.value, entry.path) ?? []) {
-    const r = readResource(yaml, e, 'volume');
-    if (r === null) continue;
-    volumes.set(e.key, {
-      key: e.key,
-      name: r.name || (r.external ? e.key : `${stack}_${e.key}`),
-      external: r.external,
-      driver: r.external ? '' : (r.driver ?? 'local'),
-      labels: r.external
-        ? {}
-        : {
-            ...r.labels,
-            'com.docker.compose.project': stack,
-            'com.docker.compose.volume': e.key,
-            'dev.mooring.managed': 'true',
-          },
-    });
-  }
-  return volumes;
+/** Whether `service`'s depends_on entry for `dep` is required (compose's default: yes). */
+function dependencyRequired(yaml: YamlFile, service: Entry | undefined, dep: string): boolean {
+  if (service === undefined || !yaml.isMap(service.value)) return true;
+  const dependsOn = (yaml.map(service.value, service.path) ?? []).find((e) => e.key === 'depends_on');
+  if (dependsOn === undefined || !yaml.isMap(dependsOn.value)) return true;
+  const entry = (yaml.map(dependsOn.value, dependsOn.path) ?? []).find((e) => e.key === dep);
+  if (entry === undefined || !yaml.isMap(entry.value)) return true;
+  const required = (yaml.map(entry.value, entry.path) ?? []).find((e) => e.key === 'required');
+  if (required === undefined) return true;
+  const v = yaml.scalar(required.value);
+  return !(v === false || (typeof v === 'string' && v.toLowerCase() === 'false'));
 }
 
 function checkContainerNames(yaml: YamlFile, results: ServiceResult[], entries: Entry[]): void {

@@ -1,13 +1,24 @@
-// Compose-style `${VAR}` interpolation, with one deliberate difference: a variable that is not set is an
-// error instead of an empty string, because a typo would otherwise deploy a silently broken value.
-// Variables come only from the stack's .env at the revision, never from process.env, so the desired
-// state of a commit is the same on every machine.
+// Compose-style `${VAR}` interpolation, as docker compose v2 does it: a variable that is not set reads
+// as an empty string, with a warning (issue 11), and `${VAR:?err}` / `${VAR?err}` are errors.
+// Variables come only from the config repo (the stack's .env, an include's env_file) and from what
+// compose itself provides (COMPOSE_PROJECT_NAME), never from process.env: compose also reads the
+// shell's environment, which would make the desired state of a commit depend on the machine.
 import { isPair, isScalar, isSeq, visit } from 'yaml';
 import type { Scalar } from 'yaml';
 import { MAX_REPORTED_ERRORS } from './limits.ts';
 import type { YamlFile } from './yaml-file.ts';
 
-export type InterpolateResult = { ok: true; value: string } | { ok: false; error: string };
+export type InterpolateResult =
+  | {
+      ok: true;
+      value: string;
+      /** Variables that were read while not set, each once, in order: each read as an empty string. */
+      unset: string[];
+    }
+  | { ok: false; error: string };
+
+/** Where variables are looked up: a plain record, or a function for layered lookups (dotenv). */
+export type VarLookup = Readonly<Record<string, string>> | ((name: string) => string | undefined);
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 /**
@@ -18,13 +29,20 @@ export const MAX_INTERPOLATION_NESTING = 10;
 
 /**
  * Expands `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`,
- * `${VAR:+alt}`, `${VAR+alt}` and `$$`. Defaults and alternatives may themselves hold variables.
+ * `${VAR:+alt}`, `${VAR+alt}` and `$$`. Defaults and alternatives may themselves hold variables. A `$`
+ * that starts none of these (`$5`, a trailing `$`) stays as it is, as in compose.
  */
-export function interpolate(template: string, vars: Readonly<Record<string, string>>): InterpolateResult {
-  return expand(template, vars, 0);
+export function interpolate(template: string, vars: VarLookup): InterpolateResult {
+  const lookup = typeof vars === 'function' ? vars : (name: string) => own(vars, name);
+  const unset: string[] = [];
+  const result = expand(template, lookup, 0, unset);
+  return result.ok ? { ok: true, value: result.value, unset } : result;
 }
 
-function expand(template: string, vars: Readonly<Record<string, string>>, depth: number): InterpolateResult {
+type Expanded = { ok: true; value: string } | { ok: false; error: string };
+type Lookup = (name: string) => string | undefined;
+
+function expand(template: string, lookup: Lookup, depth: number, unset: string[]): Expanded {
   let out = '';
   let i = 0;
   while (i < template.length) {
@@ -46,52 +64,46 @@ function expand(template: string, vars: Readonly<Record<string, string>>, depth:
       }
       const close = matchingBrace(template, dollar + 2);
       if (close < 0) return { ok: false, error: `unclosed \`\${\` in "${shorten(template)}"` };
-      const expanded = expandBraced(template.slice(dollar + 2, close), vars, depth);
+      const expanded = expandBraced(template.slice(dollar + 2, close), lookup, depth, unset);
       if (!expanded.ok) return expanded;
       out += expanded.value;
       i = close + 1;
       continue;
     }
-    const name = NAME.exec(template.slice(dollar + 1))?.[0];
+    const name = NAME.exec(template.slice(dollar + 1, dollar + 1 + 256))?.[0];
     if (name === undefined) {
-      return {
-        ok: false,
-        error: `invalid \`$\` in "${shorten(template)}"; write \`$$\` for a literal dollar sign`,
-      };
+      // Compose's pattern does not match here, so the `$` is left as written.
+      out += '$';
+      i = dollar + 1;
+      continue;
     }
-    const value = lookup(vars, name);
-    if (value === undefined) return { ok: false, error: unsetMessage(name) };
-    out += value;
-    i = dollar + 1 + name.length;
+    // A name longer than the slice above is read in full.
+    const full = name.length < 256 ? name : NAME.exec(template.slice(dollar + 1))![0];
+    out += read(lookup, full, unset);
+    i = dollar + 1 + full.length;
   }
   return { ok: true, value: out };
 }
 
-function expandBraced(
-  body: string,
-  vars: Readonly<Record<string, string>>,
-  depth: number,
-): InterpolateResult {
+function expandBraced(body: string, lookup: Lookup, depth: number, unset: string[]): Expanded {
   const name = NAME.exec(body)?.[0];
   if (name === undefined) return { ok: false, error: `invalid variable name in "\${${shorten(body)}}"` };
   const rest = body.slice(name.length);
-  const value = lookup(vars, name);
-  if (rest === '') {
-    return value === undefined ? { ok: false, error: unsetMessage(name) } : { ok: true, value };
-  }
+  if (rest === '') return { ok: true, value: read(lookup, name, unset) };
   const op = /^(:?[-?+])/.exec(rest)?.[1];
   if (op === undefined) return { ok: false, error: `invalid interpolation "\${${shorten(body)}}"` };
   const arg = rest.slice(op.length);
+  const value = lookup(name);
   // With a colon, an empty value counts as unset, as in the shell.
   const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
   switch (op.replace(':', '')) {
     case '-':
-      return set ? { ok: true, value: value! } : expand(arg, vars, depth + 1);
+      return set ? { ok: true, value: value! } : expand(arg, lookup, depth + 1, unset);
     case '+':
-      return set ? expand(arg, vars, depth + 1) : { ok: true, value: '' };
+      return set ? expand(arg, lookup, depth + 1, unset) : { ok: true, value: value ?? '' };
     default: {
       if (set) return { ok: true, value: value! };
-      const detail = expand(arg, vars, depth + 1);
+      const detail = expand(arg, lookup, depth + 1, []);
       const text = shorten(detail.ok ? detail.value : arg);
       return {
         ok: false,
@@ -101,7 +113,15 @@ function expandBraced(
   }
 }
 
-function lookup(vars: Readonly<Record<string, string>>, name: string): string | undefined {
+/** A plain `$NAME` or `${NAME}`: its value, or '' (remembered in `unset`) when it is not set. */
+function read(lookup: Lookup, name: string, unset: string[]): string {
+  const value = lookup(name);
+  if (value !== undefined) return value;
+  if (!unset.includes(name)) unset.push(name);
+  return '';
+}
+
+function own(vars: Readonly<Record<string, string>>, name: string): string | undefined {
   return Object.hasOwn(vars, name) ? vars[name] : undefined;
 }
 
@@ -124,15 +144,14 @@ function shorten(text: string): string {
   return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
-function unsetMessage(name: string): string {
-  return `variable ${name} is not set; define it in the stack's .env file, or write \${${name}:-} to allow an empty value`;
-}
-
 /**
  * Interpolates every string value of the document in place, reporting each failure at its value.
  * Keys are left alone, as compose does. Aliases share their anchor's node, so each value is done once.
+ * A value that read an unset variable is remembered by the file (`YamlFile.noteUnset`): the variable
+ * gets one warning for the stack, and a later error about that value names the variable as its cause
+ * instead of adding a second complaint about the same thing (issue 11, item 9).
  */
-export function interpolateDocument(yaml: YamlFile, vars: Readonly<Record<string, string>>): void {
+export function interpolateDocument(yaml: YamlFile, vars: VarLookup): void {
   // Past the error cap (the summary line included) only a count is kept: the path of each error costs a
   // search of its lists.
   let failed = 0;
@@ -140,17 +159,25 @@ export function interpolateDocument(yaml: YamlFile, vars: Readonly<Record<string
   visit(yaml.doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
-      const result = interpolate(node.value, vars);
-      if (result.ok) node.value = result.value;
-      else if (++failed < MAX_REPORTED_ERRORS) {
+      const template = node.value;
+      const result = interpolate(template, vars);
+      if (result.ok) {
+        node.value = result.value;
+        if (result.unset.length > 0) yaml.noteUnset(node, result.unset, template);
+        return;
+      }
+      if (++failed < MAX_REPORTED_ERRORS) {
         yaml.errorAt(node, `${dottedPath([...ancestors, node])}: ${result.error}`);
       } else firstUnreported ??= node;
+      // Whatever a later check would say about the raw `${…}` text left here, the cause is said once.
+      yaml.markFailed(node);
     },
   });
   if (firstUnreported !== null) {
     const more = failed - MAX_REPORTED_ERRORS + 1;
-    yaml.errorAt(
-      firstUnreported,
+    // At an offset: the node itself is marked failed, which silences errors at it.
+    yaml.errorAtOffset(
+      (firstUnreported as Scalar).range?.[0] ?? 0,
       `… and ${more.toLocaleString('en-US')} more values that cannot be interpolated`,
     );
   }

@@ -5,6 +5,7 @@ import type { ManifestError, StackPolicy } from '../../shared/model.ts';
 import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
 import { YamlFile } from './yaml-file.ts';
+import type { Entry } from './yaml-file.ts';
 
 export const DEFAULT_POLICY: StackPolicy = { sync: 'manual', selfHeal: false, prune: false };
 
@@ -66,9 +67,40 @@ function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): Stack
         if (v !== undefined) policy[e.key] = v;
         break;
       }
+      case 'profiles': {
+        const profiles = readProfiles(yaml, e);
+        if (profiles !== undefined) policy.profiles = profiles;
+        break;
+      }
       default:
-        yaml.errorAt(e.keyNode, `${e.path}: unknown key; a stack's policy has sync, selfHeal and prune`);
+        yaml.errorAt(
+          e.keyNode,
+          `${e.path}: unknown key; a stack's policy has sync, selfHeal, prune and profiles`,
+        );
     }
   }
   return policy;
+}
+
+/** Compose's profile names (its schema's pattern), and `*` for every profile. */
+export const PROFILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** `profiles: [debug, tools]` (or one name): the compose profiles active for the stack. */
+function readProfiles(yaml: YamlFile, e: Entry): string[] | undefined {
+  let names: string[] | undefined;
+  if (yaml.isSeq(e.value)) names = yaml.stringList(e.value, e.path);
+  else {
+    const one = yaml.string(e.value, e.path);
+    names = one === undefined ? undefined : [one];
+  }
+  if (names === undefined) return undefined;
+  const bad = names.find((n) => n !== '*' && !PROFILE_NAME.test(n));
+  if (bad !== undefined) {
+    yaml.errorAt(
+      e.value,
+      `${e.path}: "${bad}" is not a profile name (letters, digits, _ . -, starting with a letter or digit; * for all)`,
+    );
+    return undefined;
+  }
+  return [...new Set(names)];
 }

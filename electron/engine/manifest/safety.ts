@@ -2,7 +2,10 @@
 // escapes the container is refused unless the local settings (never the repo) allow it. Each message
 // names what is refused and the setting that allows it.
 import { posix } from 'node:path';
-import type { SafetySettings } from '../../shared/model.ts';
+import type { Node } from 'yaml';
+import type { SafetySettings, TrustGrant } from '../../shared/model.ts';
+import { trustCommand } from '../../shared/trust.ts';
+import type { YamlFile } from './yaml-file.ts';
 
 const REFUSED = 'refused by the safety policy';
 
@@ -21,6 +24,31 @@ export const safetyMessages = {
     `${REFUSED}: security_opt \`${shorten(opt)}\` ${effect}; allow exactly this option by adding its full text (after interpolation) to settings.json safety.allowSecurityOpt (or every security_opt with safety.allowUnconfined)`,
   dockerSocket: (source: string) =>
     `${REFUSED}: mounting ${source} exposes the Docker socket, which controls the whole engine; allow it in settings.json safety.allowDockerSocket`,
+  runtime: (name: string, allowed: readonly string[]) =>
+    `${REFUSED}: runtime ${name} is not one of the allowed runtimes (${
+      allowed.length === 0 ? 'none' : allowed.join(', ')
+    }); a runtime decides how the container is isolated from the host. Add it to settings.json safety.allowRuntimes`,
+  cgroupParent: (parent: string) =>
+    `${REFUSED}: cgroup_parent ${parent} places the container's processes in a cgroup of the host's choosing, outside the engine's own, where the limits the host sets for containers do not apply; allow it in settings.json safety.allowCgroupParent`,
+  containerVolumes: (name: string) =>
+    `${REFUSED}: \`volumes_from: container:${name}\` mounts the volumes and host folders of a container that is not part of this stack; name a service of this stack instead, or allow it in settings.json safety.allowContainerNamespaces`,
+  runtimeAnnotation: (key: string) =>
+    `${REFUSED}: annotation ${key} is read by the container runtime, and can change how the container is confined; allow it in settings.json safety.allowUnconfined`,
+  hookPrivileged: `${REFUSED}: a privileged hook runs its command with every capability and device of the host; allow privileged containers in settings.json safety.allowPrivileged`,
+  sharedPropagation: (mode: string) =>
+    `${REFUSED}: bind propagation ${mode} makes mounts made inside the container appear on the host; allow it in settings.json safety.allowSharedPropagation`,
+  hostFile: (what: string, source: string, roots: readonly string[]) =>
+    `${REFUSED}: ${what} reads ${source}, a host file outside the config repo and outside the allowed host folders (${
+      roots.length === 0 ? 'none are configured' : roots.join(', ')
+    }); commit the file to the repo and name it by a relative path, or add a folder to settings.json safety.bindRoots`,
+  hostInterface: (what: string) =>
+    `${REFUSED}: ${what}; allow networks on host interfaces in settings.json safety.allowHostInterfaces`,
+  networkDriver: (driver: string) =>
+    `${REFUSED}: network driver ${driver} is a plugin of the engine, which acts on the host as root as its options ask; add ${driver} (or ALL) to settings.json safety.allowNetworkDrivers`,
+  volumeDriver: (driver: string) =>
+    `${REFUSED}: volume driver ${driver} is a plugin of the engine, which acts on the host as root as its options ask (some bind any host folder); add ${driver} (or ALL) to settings.json safety.allowVolumeDrivers`,
+  volumeType: (type: string, from: string) =>
+    `${REFUSED}: the volume mounts a file system of type ${type}${from}, which the host's kernel mounts as root (a host disk, or a share on another machine reached from this host); add ${type} (or ALL) to settings.json safety.allowVolumeTypes`,
   bindRoot: (source: string, roots: readonly string[]) =>
     `${REFUSED}: bind mount of ${source} is outside the allowed host folders (${
       roots.length === 0 ? 'none are configured' : roots.join(', ')
@@ -101,6 +129,31 @@ function shorten(text: string): string {
   return text.length > 80
     ? `${text.slice(0, 80)}… (${text.length.toLocaleString('en-US')} characters)`
     : text;
+}
+
+/** Where a refusal is reported, and the source whose stack it is (unknown to some callers and tests). */
+export interface RefusalContext {
+  yaml: YamlFile;
+  source?: string | undefined;
+}
+
+/**
+ * Reports a refusal of the safety policy at `node`. `message` names the setting that allows it for every
+ * source; where the stack's source is known, the one command that allows it for that source alone is
+ * added (issue 11, item 6), and the grant goes with the error, so that the app offers it in one step.
+ */
+export function refuse(
+  ctx: RefusalContext,
+  node: Node | null | undefined,
+  path: string,
+  message: string,
+  grant: TrustGrant,
+): void {
+  const forSource =
+    ctx.source === undefined
+      ? ''
+      : `; to allow it for source ${ctx.source} only, run \`${trustCommand(grant, ctx.source)}\` (settings.json sources.${ctx.source}.safety.${grant.setting}) or press Allow on the stack`;
+  ctx.yaml.errorAt(node, `${path}: ${message}${forSource}`, grant);
 }
 
 /** Lexically normalized absolute path without a trailing slash (except the root itself). */

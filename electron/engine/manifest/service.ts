@@ -3,15 +3,20 @@
 import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import type { DependsCondition, DesiredService, Healthcheck, PortBinding } from '../../shared/model.ts';
-import { parseDotenv } from './dotenv.ts';
+import { parseDotenv, parseRawEnvFile } from './dotenv.ts';
 import type { DotenvResult } from './dotenv.ts';
 import { parseDurationNs } from './duration.ts';
 import { checkFileSize, formatBytes } from './limits.ts';
-import { readMounts, resolveRepoPath } from './mounts.ts';
+import { normalizeTarget, readMounts, resolveRepoPath } from './mounts.ts';
+import { readServiceFiles } from './secrets.ts';
+import { networkName, readServiceNetworks } from './service-networks.ts';
 import { readBuild } from './build.ts';
+import { imageRefProblem } from './image-ref.ts';
+import { readDeploy } from './deploy.ts';
 import { passthroughKey, PASSTHROUGH_KEYS } from './passthrough.ts';
+import { addApiSocket, CONTAINER_KEYS, readContainerKeys } from './service-keys.ts';
 import { isProtocol, parsePortRange, parsePortSpec } from './ports.ts';
-import { capAllowed, normalizeCap, refusedSecurityOpt, safetyMessages } from './safety.ts';
+import { capAllowed, normalizeCap, refuse, refusedSecurityOpt, safetyMessages } from './safety.ts';
 import { shellSplit } from './shell-split.ts';
 import type { StackContext } from './types.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
@@ -45,6 +50,11 @@ const SERVICE_KEYS = [
   'devices',
   'security_opt',
   'build',
+  'deploy',
+  'secrets',
+  'configs',
+  // Read by the loader: a service of an inactive profile is not part of the stack (compose-loader.ts).
+  'profiles',
 ];
 
 // Docker's own healthcheck defaults, written out so that leaving one out and spelling it compare equal.
@@ -64,7 +74,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
   const name = serviceEntry.key;
   const entries = yaml.map(serviceEntry.value, serviceEntry.path);
   if (entries === null) return null;
-  yaml.rejectUnknown(entries, [...SERVICE_KEYS, ...PASSTHROUGH_KEYS]);
+  yaml.rejectUnknown(entries, [...SERVICE_KEYS, ...PASSTHROUGH_KEYS, ...CONTAINER_KEYS]);
   const get = (key: string): Entry | undefined => entries.find((e) => e.key === key);
 
   const service: DesiredService = {
@@ -108,12 +118,19 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
     );
   } else if (image !== undefined) {
     const v = yaml.string(image.value, image.path);
-    if (v !== undefined && v.trim() === '') {
+    const empty = v !== undefined && v.trim() === '';
+    const problem = v === undefined || empty ? null : imageRefProblem(v);
+    if (empty) {
       yaml.errorAt(image.value ?? image.keyNode, `${image.path} is empty`);
+    } else if (problem !== null) {
+      yaml.errorAt(
+        image.value ?? image.keyNode,
+        `${image.path}: "${v}" is not an image reference: ${problem}`,
+      );
     } else if (v !== undefined) {
       service.image = v;
     }
-    imageOk = v !== undefined && v.trim() !== '';
+    imageOk = v !== undefined && !empty && problem === null;
   }
   if (build !== undefined && imageOk) {
     // The service then runs the build's deterministic tag; `image:` becomes a name the result also gets.
@@ -136,7 +153,8 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
       const value = pass.read(ctx, e);
       if (value === undefined) continue;
       const section = ((service.passthrough ??= {})[pass.target] ??= {});
-      section[pass.field] = value;
+      if (typeof pass.field === 'string') section[pass.field] = value;
+      else Object.assign(section, value);
       continue;
     }
     switch (e.key) {
@@ -155,6 +173,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
         const m = v === undefined ? null : /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(v);
         if (m !== null && (m[2] === undefined || m[1] === 'on-failure')) {
           service.restart = m[1] as DesiredService['restart'];
+          if (m[2] !== undefined && Number(m[2]) > 0) service.restartMaxRetries = Number(m[2]);
         } else if (v !== undefined) {
           yaml.errorAt(at, `${e.path} must be no, always, on-failure[:N] or unless-stopped`);
         }
@@ -196,7 +215,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
       case 'privileged': {
         const v = yaml.bool(e.value, e.path);
         if (v === true && !ctx.safety.allowPrivileged) {
-          yaml.errorAt(at, `${e.path}: ${safetyMessages.privileged}`);
+          refuse(ctx, at, e.path, safetyMessages.privileged, { setting: 'allowPrivileged' });
         }
         service.privileged = v ?? false;
         break;
@@ -217,7 +236,7 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
         const caps = readStrings(yaml, e).map(({ value, node }) => {
           const cap = normalizeCap(value);
           if (e.key === 'cap_add' && !capAllowed(cap, ctx.safety)) {
-            yaml.errorAt(node, `${e.path}: ${safetyMessages.capAdd(cap)}`);
+            refuse(ctx, node, e.path, safetyMessages.capAdd(cap), { setting: 'allowCapAdd', value: cap });
           }
           return cap;
         });
@@ -227,19 +246,29 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
       case 'devices': {
         service.devices = readStrings(yaml, e).map(({ value }) => value);
         if (service.devices.length > 0 && !ctx.safety.allowDevices) {
-          yaml.errorAt(at, `${e.path}: ${safetyMessages.devices}`);
+          refuse(ctx, at, e.path, safetyMessages.devices, { setting: 'allowDevices' });
         }
         break;
       }
       case 'security_opt':
         service.securityOpt = readStrings(yaml, e).map(({ value, node }) => {
           const effect = refusedSecurityOpt(value, ctx.safety);
-          if (effect !== null) yaml.errorAt(node, `${e.path}: ${safetyMessages.securityOpt(value, effect)}`);
+          if (effect !== null) {
+            refuse(ctx, node, e.path, safetyMessages.securityOpt(value, effect), {
+              setting: 'allowSecurityOpt',
+              value,
+            });
+          }
           return value;
         });
         break;
     }
   }
+  await readContainerKeys(ctx, entries, service, dependsOn, {
+    command: readCommand,
+    keyValues: readKeyValues,
+    envFile: readEnvFile,
+  });
 
   const listed = new Set(service.dependsOn.map((d) => d.service));
   for (const dep of dependsOn.keys()) {
@@ -247,16 +276,29 @@ export async function readService(ctx: StackContext, serviceEntry: Entry): Promi
   }
   service.dependsOn.sort(byKey((d) => d.service));
 
+  // After the other keys: its limits must agree with theirs, and its restart policy wins over restart:.
+  const deploy = get('deploy');
+  if (deploy !== undefined) readDeploy(ctx, deploy, service);
+  const container = get('container_name');
+  if (container !== undefined && (service.replicas ?? 1) > 1) {
+    yaml.errorAt(
+      container.keyNode,
+      `${container.path}: a fixed container name cannot be used with ${service.replicas} replicas; remove container_name or set one replica`,
+    );
+  }
+
   service.environment = await readEnvironment(ctx, get('env_file'), get('environment'));
   const volumes = get('volumes');
   if (volumes !== undefined) service.mounts = await readMounts(ctx, volumes);
+  readSecretsAndConfigs(ctx, service, get);
+  if (service.useApiSocket) addApiSocket(service);
 
   const networks = get('networks');
   let networkKeys: string[] = [];
   if (networks !== undefined && service.networkMode !== null) {
     yaml.errorAt(networks.keyNode, `${networks.path}: a service cannot have both network_mode and networks`);
   } else if (networks !== undefined) {
-    networkKeys = readNetworks(ctx, networks, service);
+    networkKeys = readServiceNetworks(ctx, networks, service);
   } else if (service.networkMode === null) {
     networkKeys = ['default'];
     service.networks = [{ name: networkName(ctx, 'default'), aliases: [name] }];
@@ -289,13 +331,17 @@ function readNamespaceMode(ctx: StackContext, e: Entry, v: string): string | nul
     } else if (kind === 'service') {
       return name;
     } else if (!safety.allowContainerNamespaces) {
-      yaml.errorAt(at, `${e.path}: ${safetyMessages.containerNamespace(e.key, name)}`);
+      refuse(ctx, at, e.path, safetyMessages.containerNamespace(e.key, name), {
+        setting: 'allowContainerNamespaces',
+      });
     }
     return null;
   }
   const known = NAMESPACE_MODES[e.key]!;
   if (v === 'host') {
-    if (!safety.allowHostNamespaces) yaml.errorAt(at, `${e.path}: ${safetyMessages.hostNamespace(e.key)}`);
+    if (!safety.allowHostNamespaces) {
+      refuse(ctx, at, e.path, safetyMessages.hostNamespace(e.key), { setting: 'allowHostNamespaces' });
+    }
   } else if (!known.includes(v)) {
     const modes = [...known.filter((k) => k !== '' && k !== 'default'), 'service:NAME', 'container:NAME'];
     const hint = e.key === 'network_mode' ? "; to join a network, list it under the service's networks" : '';
@@ -363,28 +409,48 @@ function readKeyValues(yaml: YamlFile, e: Entry): { key: string; value: string |
   });
 }
 
+/**
+ * `env_file` and `environment`, as compose resolves them (compose-go's WithServicesEnvironmentResolved):
+ * a bare name in `environment` takes the stack's variable of that name, or is unset; each env file is
+ * read over what came before, its `${VAR}` looking first at the stack's variables, then at
+ * `environment`, then at its own earlier lines; `environment` wins over every env file, an unset bare
+ * name included (compose then unsets the variable in the container).
+ */
 async function readEnvironment(
   ctx: StackContext,
   envFile: Entry | undefined,
   environment: Entry | undefined,
 ): Promise<Record<string, string>> {
   const { yaml } = ctx;
-  const env: Record<string, string> = {};
+  const own = new Map<string, string | null>();
+  if (environment !== undefined) {
+    for (const { key, value, node } of readKeyValues(yaml, environment)) {
+      // A bare name takes its value from the variables the file was read with (the stack's .env, or an
+      // include's); compose would also read the shell of whoever runs it, which would make the desired
+      // state depend on the machine.
+      const vars = yaml.varsOf(node);
+      own.set(key, value ?? (Object.hasOwn(vars, key) ? vars[key]! : null));
+    }
+  }
+  let env: Record<string, string> = {};
+  for (const [key, value] of own) if (value !== null) env[key] = value;
   if (envFile !== undefined) {
+    const lookup = (name: string): string | undefined =>
+      Object.hasOwn(ctx.vars, name) ? ctx.vars[name] : (own.get(name) ?? undefined);
     for (const file of readEnvFileList(yaml, envFile)) {
       const repoPath =
         file.path.startsWith('/') || file.path.startsWith('~')
           ? null
-          : resolveRepoPath(ctx.stackDir, file.path);
+          : resolveRepoPath(yaml.dirOf(file.node), file.path);
       if (repoPath === null) {
         yaml.errorAt(
           file.node,
-          `${envFile.path}: ${file.path} must be a path inside the config repo, relative to the stack folder`,
+          `${envFile.path}: ${file.path} must be a path inside the config repo, relative to ${relativeTo(ctx, yaml.dirOf(file.node))}`,
         );
         continue;
       }
-      const parsed = await readEnvFile(ctx, repoPath);
-      if (parsed === null) {
+      const text = await readEnvFileText(ctx, repoPath);
+      if (text === null) {
         if (file.required) {
           yaml.errorAt(
             file.node,
@@ -393,32 +459,69 @@ async function readEnvironment(
         }
         continue;
       }
-      Object.assign(env, parsed.vars);
+      const parsed =
+        file.format === 'raw'
+          ? parseRawEnvFile(text, repoPath, { lookup, initial: env })
+          : parseDotenv(text, repoPath, { lookup, initial: env });
+      reportOnce(ctx, parsed);
+      env = parsed.vars;
     }
   }
-  if (environment !== undefined) {
-    for (const { key, value } of readKeyValues(yaml, environment)) {
-      // A bare name takes its value from .env; with no value there it is left out (compose would read the
-      // shell of whoever runs it, which would make the desired state depend on the machine).
-      const resolved = value ?? (Object.hasOwn(ctx.vars, key) ? ctx.vars[key] : undefined);
-      if (resolved !== undefined) env[key] = resolved;
+  const unset = new Set([...own].filter(([, value]) => value === null).map(([key]) => key));
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (!unset.has(key)) out[key] = value;
+  for (const [key, value] of own) if (value !== null) out[key] = value;
+  return out;
+}
+
+/** Where relative paths start, for a message: the stack folder, or the folder of an included file. */
+function relativeTo(ctx: StackContext, dir: string): string {
+  return dir === ctx.stackDir ? 'the stack folder' : dir === '' ? 'the repo root' : dir;
+}
+
+/** What each stack has read of its env files: the texts by path, and the problems already reported. */
+const envFileState = new WeakMap<
+  StackContext,
+  { texts: Map<string, string | null>; reported: Set<string> }
+>();
+
+function envState(ctx: StackContext): { texts: Map<string, string | null>; reported: Set<string> } {
+  let state = envFileState.get(ctx);
+  if (state === undefined) {
+    state = { texts: new Map(), reported: new Set() };
+    envFileState.set(ctx, state);
+  }
+  return state;
+}
+
+/** An env file is read by every service that names it: each of its problems is said once. */
+function reportOnce(ctx: StackContext, parsed: DotenvResult): void {
+  const { reported } = envState(ctx);
+  for (const [list, into] of [
+    [parsed.errors, ctx.yaml.errors],
+    [parsed.warnings, ctx.yaml.warnings],
+  ] as const) {
+    for (const problem of list) {
+      const key = `${problem.file}:${problem.line}:${problem.column}:${problem.message}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      into.push(problem);
     }
   }
-  return env;
 }
 
 /**
- * An env file of the repo, parsed, or null when absent. Each path is read once per stack, its problems
- * reported once, and all of them together may not exceed the size limit of one file: otherwise a short
- * compose file could name one large blob under thousands of paths.
+ * The text of an env file of the repo, or null when absent. Each path is read once per stack, and all
+ * of them together may not exceed the size limit of one file: otherwise a short compose file could name
+ * one large blob under thousands of paths.
  */
-async function readEnvFile(ctx: StackContext, repoPath: string): Promise<DotenvResult | null> {
-  const known = ctx.envFiles.get(repoPath);
-  if (known !== undefined) return known;
+async function readEnvFileText(ctx: StackContext, repoPath: string): Promise<string | null> {
+  const { texts } = envState(ctx);
+  if (texts.has(repoPath)) return texts.get(repoPath)!;
   // Past the budget the stack has failed already: no more reading, nor one more error per entry.
-  if (ctx.budget.envBytes < 0) return { vars: {}, errors: [] };
+  if (ctx.budget.envBytes < 0) return '';
   const text = await ctx.reader.readFile(repoPath);
-  let parsed: DotenvResult | null = null;
+  let kept: string | null = text;
   if (text !== null) {
     const max = ctx.safety.maxManifestBytes;
     const tooLarge = checkFileSize(text, repoPath, max);
@@ -426,27 +529,49 @@ async function readEnvFile(ctx: StackContext, repoPath: string): Promise<DotenvR
     const bytes =
       tooLarge === null && text.length <= ctx.budget.envBytes ? Buffer.byteLength(text, 'utf8') : null;
     if (tooLarge !== null) {
-      parsed = { vars: {}, errors: [tooLarge] };
+      ctx.yaml.errors.push(tooLarge);
+      kept = '';
     } else if (bytes === null || bytes > ctx.budget.envBytes) {
       ctx.budget.envBytes = -1;
       const message = `${repoPath} brings the env files of this stack past ${formatBytes(max)} in all, the limit of safety.maxManifestBytes in settings.json`;
-      parsed = { vars: {}, errors: [{ file: repoPath, line: 1, column: 1, message }] };
+      ctx.yaml.errors.push({ file: repoPath, line: 1, column: 1, message });
+      kept = '';
     } else {
       ctx.budget.envBytes -= bytes;
-      parsed = parseDotenv(text, repoPath);
     }
-    ctx.yaml.errors.push(...parsed.errors);
   }
+  texts.set(repoPath, kept);
+  return kept;
+}
+
+/**
+ * An env file of the repo read as compose reads a label_file (no variables but its own earlier ones),
+ * or null when absent; parsed once per stack.
+ */
+async function readEnvFile(ctx: StackContext, repoPath: string): Promise<DotenvResult | null> {
+  const known = ctx.envFiles.get(repoPath);
+  if (known !== undefined) return known;
+  const text = await readEnvFileText(ctx, repoPath);
+  const parsed = text === null ? null : parseDotenv(text, repoPath);
+  if (parsed !== null) reportOnce(ctx, parsed);
   ctx.envFiles.set(repoPath, parsed);
   return parsed;
 }
 
-function readEnvFileList(yaml: YamlFile, e: Entry): { path: string; required: boolean; node: Node | null }[] {
+interface EnvFileEntry {
+  path: string;
+  required: boolean;
+  format?: 'raw';
+  node: Node | null;
+}
+
+/** `env_file`: a path, a list of paths, or a list of `{path, required, format}` (compose's forms). */
+function readEnvFileList(yaml: YamlFile, e: Entry): EnvFileEntry[] {
   if (!yaml.isSeq(e.value)) {
     const path = yaml.string(e.value, e.path);
     return path === undefined ? [] : [{ path, required: true, node: e.value }];
   }
-  const out: { path: string; required: boolean; node: Node | null }[] = [];
+  const out: EnvFileEntry[] = [];
   for (const item of yaml.seq(e.value, e.path) ?? []) {
     if (!yaml.isMap(item.node)) {
       const path = yaml.string(item.node, item.path);
@@ -454,13 +579,30 @@ function readEnvFileList(yaml: YamlFile, e: Entry): { path: string; required: bo
       continue;
     }
     const fields = yaml.map(item.node, item.path) ?? [];
-    yaml.rejectUnknown(fields, ['path', 'required']);
+    yaml.rejectUnknown(fields, ['path', 'required', 'format']);
     const pathEntry = fields.find((f) => f.key === 'path');
     const requiredEntry = fields.find((f) => f.key === 'required');
+    const formatEntry = fields.find((f) => f.key === 'format');
     const path = pathEntry === undefined ? undefined : yaml.string(pathEntry.value, pathEntry.path);
     if (pathEntry === undefined) yaml.errorAt(item.node, `${item.path}.path is required`);
     const required = requiredEntry === undefined ? true : yaml.bool(requiredEntry.value, requiredEntry.path);
-    if (path !== undefined && required !== undefined) out.push({ path, required, node: item.node });
+    let format: 'raw' | undefined;
+    let formatOk = true;
+    if (formatEntry !== undefined) {
+      const v = yaml.string(formatEntry.value, formatEntry.path);
+      // compose knows its own format (the default) and docker run's `raw`, and refuses any other.
+      if (v === 'raw') format = 'raw';
+      else if (v !== undefined && v !== '') {
+        yaml.errorAt(
+          formatEntry.value,
+          `${formatEntry.path}: unsupported env_file format "${v}"; leave it out, or write raw`,
+        );
+        formatOk = false;
+      }
+    }
+    if (path !== undefined && required !== undefined && formatOk) {
+      out.push({ path, required, node: item.node, ...(format ? { format } : {}) });
+    }
   }
   return out;
 }
@@ -682,44 +824,36 @@ function readExtraHosts(yaml: YamlFile, e: Entry): string[] {
   return [...hosts].sort();
 }
 
-function readNetworks(ctx: StackContext, e: Entry, service: DesiredService): string[] {
-  const { yaml } = ctx;
-  const wanted: { key: string; aliases: string[]; node: Node }[] = [];
-  if (yaml.isSeq(e.value)) {
-    for (const item of yaml.seq(e.value, e.path) ?? []) {
-      const key = yaml.string(item.node, item.path);
-      if (key !== undefined) wanted.push({ key, aliases: [], node: item.node! });
-    }
-  } else {
-    for (const net of yaml.map(e.value, e.path) ?? []) {
-      let aliases: string[] = [];
-      if (!yaml.isNull(net.value)) {
-        const fields = yaml.map(net.value, net.path) ?? [];
-        yaml.rejectUnknown(fields, ['aliases']);
-        const a = fields.find((f) => f.key === 'aliases');
-        if (a !== undefined) aliases = yaml.stringList(a.value, a.path) ?? [];
-      }
-      wanted.push({ key: net.key, aliases, node: net.keyNode });
-    }
-  }
-  const keys: string[] = [];
-  for (const { key, aliases, node } of wanted) {
-    if (key !== 'default' && !ctx.networks.has(key)) {
-      yaml.errorAt(node, `${e.path}: network "${key}" is not declared; add it under the top-level networks`);
-      continue;
-    }
-    keys.push(key);
-    service.networks.push({ name: networkName(ctx, key), aliases: [...new Set([service.name, ...aliases])] });
-  }
-  service.networks.sort(byKey((n) => n.name));
-  return keys;
-}
-
 /** Sorting by a string key: arrays whose order means nothing are sorted so that equal specs hash equal. */
 function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 }
 
-function networkName(ctx: StackContext, key: string): string {
-  return ctx.networks.get(key)?.name ?? `${ctx.stack}_${key}`;
+/**
+ * `secrets:` and `configs:` (secrets.ts), left undefined when the service has none (spec-hash
+ * stability). Where a volume is mounted at the same path, the volume is what the container gets, as in
+ * compose; the file is left out and that is said.
+ */
+function readSecretsAndConfigs(
+  ctx: StackContext,
+  service: DesiredService,
+  get: (key: string) => Entry | undefined,
+): void {
+  const taken = new Set(service.mounts.map((m) => normalizeTarget(m.target)));
+  for (const kind of ['secrets', 'configs'] as const) {
+    const e = get(kind);
+    if (e === undefined || ctx.files === undefined) continue;
+    const files = readServiceFiles(ctx, e, kind, ctx.files[kind]).filter((f) => {
+      if (!taken.has(f.target)) {
+        taken.add(f.target);
+        return true;
+      }
+      ctx.yaml.warnAt(
+        e.keyNode,
+        `${e.path}: ${f.name} is not mounted: ${f.target} is already mounted by the service`,
+      );
+      return false;
+    });
+    if (files.length > 0) service[kind] = files;
+  }
 }

@@ -17,8 +17,26 @@ export function canonicalJson(value: unknown): string {
 
 export function specHash(service: DesiredService): string {
   // A build's inputs are in its deterministic tag (`image`) already; its other fields (the names the
-  // result also gets, cache options) change no container.
+  // result also gets, cache options) change no container. Nor does pull_policy (compose leaves it out
+  // of its own hash too).
   return createHash('sha256')
-    .update(canonicalJson({ ...service, build: undefined }))
+    .update(
+      canonicalJson({ ...service, build: undefined, pullPolicy: undefined, mounts: hashedMounts(service) }),
+    )
     .digest('hex');
+}
+
+/**
+ * A bind mount's createHostPath is left out: it only says what to do when the host folder is missing at
+ * create time, the container is the same either way, and the short syntax, which always has it, must
+ * hash as it did before it existed (issue 11: an upgrade recreates nothing).
+ */
+function hashedMounts(service: DesiredService): DesiredService['mounts'] {
+  if (!service.mounts.some((m) => m.type === 'bind' && m.createHostPath !== undefined)) return service.mounts;
+  return service.mounts.map((m) => {
+    if (m.type !== 'bind' || m.createHostPath === undefined) return m;
+    const rest = { ...m };
+    delete rest.createHostPath;
+    return rest;
+  });
 }

@@ -6,14 +6,18 @@ import type {
   SafetySettings,
 } from '../../shared/model.ts';
 import type { DotenvResult } from './dotenv.ts';
+import type { FileDefinition } from './secrets.ts';
 import type { YamlFile } from './yaml-file.ts';
 
 /** Reads the config repo at one revision; desired state never comes from a work tree. */
 export interface RepoReader {
   /** Text of a repo-relative file at the revision, or null if absent. */
   readFile(path: string): Promise<string | null>;
-  /** Object at a repo-relative path: blob (file) or tree (folder) with its git oid, or null. */
-  stat(path: string): Promise<{ type: 'blob' | 'tree'; oid: string } | null>;
+  /**
+   * Object at a repo-relative path: blob (file) or tree (folder) with its git oid, or null; `mode` is
+   * the tree entry's (100755 for an executable file).
+   */
+  stat(path: string): Promise<{ type: 'blob' | 'tree'; oid: string; mode?: string } | null>;
 }
 
 /** The file names that make a folder a stack, in the order compose prefers them. */
@@ -46,4 +50,11 @@ export interface StackContext {
    * naming one large blob under different paths, or port ranges of 65,535 ports each.
    */
   budget: { envBytes: number; portBindings: number };
+  /** The source the stack is read from: a refusal names the one command that trusts it (safety.ts). */
+  source?: string | undefined;
+  /** The top-level secrets and configs, which services name (secrets.ts). */
+  files?: {
+    secrets: ReadonlyMap<string, FileDefinition>;
+    configs: ReadonlyMap<string, FileDefinition>;
+  };
 }

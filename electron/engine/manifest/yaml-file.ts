@@ -1,9 +1,10 @@
 // A parsed YAML file that remembers where every node is, so that each problem in untrusted input can be
 // reported with file, line and column. The loaders read the node tree rather than plain JS values for
 // that reason, and this class gives them small typed readers that report instead of throwing.
+import { posix } from 'node:path';
 import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
-import type { Alias, Document, Node, YAMLMap } from 'yaml';
-import type { ManifestError } from '../../shared/model.ts';
+import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
+import type { ManifestError, TrustGrant } from '../../shared/model.ts';
 
 export interface Entry {
   key: string;
@@ -31,6 +32,26 @@ export const MAX_NESTING = 100;
 export const MAX_ALIAS_EXPANSION = 1_000_000;
 const NESTING_MESSAGE = `YAML: collections are nested too deeply; the limit is ${MAX_NESTING} levels`;
 
+/**
+ * What a file is read in: the repo folder its relative paths (bind mounts, env_file, extends, include)
+ * start from, and the variables it was interpolated with. A stack's own files start from the stack
+ * folder; an included file from its project_directory; an extended file from its own folder.
+ */
+export interface SourceContext {
+  dir: string;
+  vars: Readonly<Record<string, string>>;
+}
+
+/** The two YAML tags compose gives a meaning to when files are merged (compose's merge rules). */
+export type MergeTag = 'reset' | 'override';
+
+/** A value that read variables which are not set (issue 11, item 9). */
+interface Unset {
+  names: string[];
+  /** The value as written, before interpolation. */
+  template: string;
+}
+
 export function joinPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
@@ -48,11 +69,32 @@ export class YamlFile {
   /** What each alias stands for, found in one pass by `checkTree` (see there for why not `Alias.resolve`). */
   private readonly aliases = new Map<Alias, Node>();
 
+  context: SourceContext;
+  /** The text the file was parsed from. */
+  text = '';
+  /**
+   * For a stack made of several files (override, include, extends), the file each node of the merged
+   * tree comes from, so that every message points into the file the value was written in. Nodes of
+   * this file itself are not listed.
+   */
+  private readonly origins = new Map<Node, YamlFile>();
+  /** Nodes tagged `!reset` or `!override`, and the collections that hold one somewhere below. */
+  private readonly tags = new Map<Node, MergeTag>();
+  private readonly holdsTags = new Set<Node>();
+  /** Values that read a variable that is not set, and each such variable where it is first read. */
+  private readonly unsetValues = new Map<Node, Unset>();
+  private readonly unsetFirst = new Map<string, { node: Node; count: number }>();
+  /** Values whose interpolation failed, already reported: later checks say nothing more about them. */
+  private readonly failed = new Set<Node>();
+  private mergedRoot: Node | null | undefined = undefined;
+
   private constructor(
     readonly file: string,
     readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
-  ) {}
+  ) {
+    this.context = { dir: posix.dirname(file) === '.' ? '' : posix.dirname(file), vars: {} };
+  }
 
   /**
    * Parses `text`; syntax errors (duplicate keys, unknown tags, several documents, too deep a tree too)
@@ -76,6 +118,7 @@ export class YamlFile {
       resolveKnownTags: false,
     });
     const yaml = new YamlFile(file, doc, lines);
+    yaml.text = text;
     if (deep !== null) {
       // The lines of the file were never counted; the position is found the slow way, once.
       const before = text.slice(0, deep).split('\n');
@@ -83,9 +126,16 @@ export class YamlFile {
       yaml.errors.push({ file, line, column: before[line - 1]!.length + 1, message: NESTING_MESSAGE });
       return yaml;
     }
-    // Warnings are errors here: an unresolved tag such as compose's `!reset` would otherwise be read as
-    // a plain string and silently change the meaning of the file.
+    // Warnings are errors here: an unresolved tag would otherwise be read as a plain string and silently
+    // change the meaning of the file. Compose's own `!reset` and `!override` are the exception: the
+    // merge of a stack's files gives them their meaning (compose-merge.ts).
     for (const problem of [...doc.errors, ...doc.warnings]) {
+      if (
+        problem.code === 'TAG_RESOLVE_FAILED' &&
+        /^Unresolved tag: !(reset|override)\b/.test(problem.message)
+      ) {
+        continue;
+      }
       // The library turns a stack overflow while composing a deeply nested collection into this code.
       const message =
         problem.code === 'RESOURCE_EXHAUSTION' ? NESTING_MESSAGE : `YAML: ${yamlMessage(problem.message)}`;
@@ -96,24 +146,173 @@ export class YamlFile {
     return yaml;
   }
 
+  /** The document's root, or the merged tree of a stack's files once `setRoot` gave one. */
   get root(): Node | null {
-    return this.doc.contents;
+    return this.mergedRoot === undefined ? this.doc.contents : this.mergedRoot;
   }
 
-  errorAtOffset(offset: number, message: string): void {
+  setRoot(node: Node | null): void {
+    this.mergedRoot = node;
+  }
+
+  errorAtOffset(offset: number, message: string, grant?: TrustGrant): void {
     const { line, col } = this.lines.linePos(offset);
-    this.errors.push({ file: this.file, line, column: col, message });
+    this.errors.push({ file: this.file, line, column: col, message, ...(grant ? { grant } : {}) });
   }
 
-  /** Reports at `node`, or at the start of the file when there is no node (an empty document). */
-  errorAt(node: Node | null | undefined, message: string): void {
-    this.errorAtOffset(node?.range?.[0] ?? 0, message);
+  /**
+   * Reports at `node`, or at the start of the file when there is no node (an empty document), in the
+   * file the node was written in. A refusal of the safety policy passes what would allow it (safety.ts
+   * `refuse`). A value whose interpolation failed was reported already and is not reported again; a
+   * value that read an unset variable gets the variable named as the cause, in the same message.
+   */
+  errorAt(node: Node | null | undefined, message: string, grant?: TrustGrant): void {
+    if (node != null && this.failed.has(node)) return;
+    const cause = node == null ? null : this.unsetCause(node);
+    const text = cause === null ? message : `${message} (${cause})`;
+    this.errors.push({ ...this.place(node), message: text, ...(grant ? { grant } : {}) });
   }
 
-  /** A warning at `node` (see `warnings`). */
+  /** A warning at `node` (see `warnings`), in the file the node was written in. */
   warnAt(node: Node | null | undefined, message: string): void {
-    const { line, col } = this.lines.linePos(node?.range?.[0] ?? 0);
-    this.warnings.push({ file: this.file, line, column: col, message });
+    this.warnings.push({ ...this.place(node), message });
+  }
+
+  private place(node: Node | null | undefined): { file: string; line: number; column: number } {
+    const source = node == null ? this : (this.origins.get(node) ?? this);
+    const { line, col } = source.lines.linePos(node?.range?.[0] ?? 0);
+    return { file: source.file, line, column: col };
+  }
+
+  // ---- what the merge of a stack's files needs (compose-merge.ts, composition.ts) ----
+
+  /** The folder relative paths in `node` start from (see SourceContext). */
+  dirOf(node: Node | null | undefined): string {
+    return (node == null ? this : (this.origins.get(node) ?? this)).context.dir;
+  }
+
+  /** The variables `node` was interpolated with. */
+  varsOf(node: Node | null | undefined): Readonly<Record<string, string>> {
+    return (node == null ? this : (this.origins.get(node) ?? this)).context.vars;
+  }
+
+  /** The file `node` was written in. */
+  fileOf(node: Node | null | undefined): string {
+    return (node == null ? this : (this.origins.get(node) ?? this)).file;
+  }
+
+  /** Compose's merge tag on `node` (not through an alias: YAML puts no tag on an alias). */
+  tagOf(node: Node | null | undefined): MergeTag | undefined {
+    return node == null ? undefined : this.tags.get(node);
+  }
+
+  /** Whether `node` or anything below it carries a merge tag. */
+  hasTags(node: Node | null | undefined): boolean {
+    const n = this.resolve(node);
+    return n != null && (this.tags.has(n) || this.holdsTags.has(n));
+  }
+
+  /**
+   * Takes in another file of the stack: its nodes may now appear in this file's tree (a merged root),
+   * and every message about them still points into it. Its errors and warnings become this file's.
+   */
+  adopt(other: YamlFile): void {
+    if (other === this) return;
+    for (const [alias, target] of other.aliases) this.aliases.set(alias, target);
+    for (const [node, tag] of other.tags) this.tags.set(node, tag);
+    for (const node of other.holdsTags) this.holdsTags.add(node);
+    for (const [node, unset] of other.unsetValues) this.unsetValues.set(node, unset);
+    for (const node of other.failed) this.failed.add(node);
+    for (const [name, first] of other.unsetFirst) {
+      const mine = this.unsetFirst.get(name);
+      if (mine === undefined) this.unsetFirst.set(name, { ...first });
+      else mine.count += first.count;
+    }
+    for (const [node, source] of other.origins) this.origins.set(node, source);
+    this.errors.push(...other.errors.splice(0));
+    this.warnings.push(...other.warnings.splice(0));
+    // Without recursion: a file may nest as deep as MAX_NESTING, and be large.
+    const stack: (Node | null | undefined)[] = [other.doc.contents];
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (node == null || this.origins.has(node)) continue;
+      this.origins.set(node, other);
+      if (isMap(node)) for (const pair of node.items) stack.push(pair.key as Node, pair.value as Node);
+      else if (isSeq(node)) for (const item of node.items) stack.push(item as Node);
+    }
+  }
+
+  /**
+   * A node the merge makes in place of `from` (a merged map, an `environment` map item turned into
+   * `KEY=value`): it is reported where `from` is, and shares what `from` read of unset variables.
+   */
+  derive<T extends Node>(node: T, from: Node | null | undefined): T {
+    const source = from == null ? null : this.resolve(from);
+    if (source == null) return node;
+    node.range = source.range;
+    const origin = this.origins.get(source);
+    if (origin !== undefined) this.origins.set(node, origin);
+    const unset = this.unsetValues.get(source);
+    if (unset !== undefined) this.unsetValues.set(node, unset);
+    if (this.failed.has(source)) this.failed.add(node);
+    return node;
+  }
+
+  // ---- unset variables (interpolate.ts) ----
+
+  /** `node` read `names` while they were not set (each read as an empty string). */
+  noteUnset(node: Scalar, names: string[], template: string): void {
+    this.unsetValues.set(node, { names, template });
+    for (const name of names) {
+      const first = this.unsetFirst.get(name);
+      if (first === undefined) this.unsetFirst.set(name, { node, count: 1 });
+      else first.count++;
+    }
+  }
+
+  markFailed(node: Node): void {
+    this.failed.add(node);
+  }
+
+  /**
+   * One warning per unset variable, where it is first read: compose reads it as an empty string and
+   * goes on, and so does Mooring, but a person should know (issue 11, item 9). `where` names the file
+   * that would define it.
+   */
+  reportUnset(where: string): void {
+    for (const [name, { node, count }] of this.unsetFirst) {
+      const more = count > 1 ? ` (and at ${count - 1} more place${count > 2 ? 's' : ''})` : '';
+      if (name === 'PWD') {
+        // docker compose takes PWD from the shell it runs in: a folder of that machine.
+        this.warnAt(
+          node,
+          `variable PWD is not set, so it reads as an empty string here${more}: docker compose takes it from the folder it runs in, and Mooring reads the stack from git, not from a folder; write ./ instead of \${PWD}/ for a file of the stack`,
+        );
+        continue;
+      }
+      this.warnAt(
+        node,
+        `variable ${name} is not set, so it reads as an empty string here${more}; define it in ${where}, or write \${${name}:-} where an empty value is meant`,
+      );
+    }
+  }
+
+  /** Why `node` (or a value right in it) may be wrong: the unset variables it read, or null. */
+  private unsetCause(node: Node): string | null {
+    let unset = this.unsetValues.get(node);
+    if (unset === undefined && (isMap(node) || isSeq(node))) {
+      for (const child of isMap(node) ? node.items.map((p) => p.value as Node | null) : node.items) {
+        unset = child == null ? undefined : this.unsetValues.get(child as Node);
+        if (unset !== undefined) break;
+      }
+    }
+    if (unset === undefined) return null;
+    const names = unset.names.join(', ');
+    const verb = unset.names.length > 1 ? 'are' : 'is';
+    const value = isScalar(node) ? JSON.stringify(String(node.value)) : 'empty';
+    return isScalar(node)
+      ? `${names} ${verb} not set, so ${JSON.stringify(unset.template)} reads as ${value}`
+      : `${names} ${verb} not set, so ${JSON.stringify(unset.template)} reads as an empty string`;
   }
 
   /** Follows an alias to the node it names. */
@@ -265,6 +464,15 @@ export class YamlFile {
       const index = frame.next++;
       const child = frame.children[index] ?? null;
       if (child === null) continue;
+      // Compose's merge tags on values (a tag on a key means nothing to compose either).
+      if ((child.tag === '!reset' || child.tag === '!override') && (frame.keys === null || index % 2 === 1)) {
+        this.tags.set(child, child.tag === '!reset' ? 'reset' : 'override');
+        for (const open of stack) this.holdsTags.add(open.node);
+        // An unresolved tag leaves a plain scalar a string; `!override 8080` means the number.
+        if (isScalar(child) && child.type === 'PLAIN' && typeof child.value === 'string') {
+          child.value = coreScalar(child.value);
+        }
+      }
       let size = 1;
       if (isAlias(child)) {
         const target = anchors.get(child.source);
@@ -378,6 +586,20 @@ export class YamlFile {
 }
 
 const MERGE = '<<';
+
+/** A plain scalar as YAML 1.2's core schema reads it (null, booleans, numbers), else the string. */
+function coreScalar(text: string): unknown {
+  if (/^(?:~|null|Null|NULL)?$/.test(text)) return null;
+  if (/^(?:true|True|TRUE)$/.test(text)) return true;
+  if (/^(?:false|False|FALSE)$/.test(text)) return false;
+  if (/^[-+]?[0-9]+$/.test(text)) return Number(text);
+  if (/^0o[0-7]+$/.test(text)) return parseInt(text.slice(2), 8);
+  if (/^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  if (/^[-+]?\.(?:inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  if (/^\.(?:nan|NaN|NAN)$/.test(text)) return NaN;
+  return text;
+}
 
 /**
  * Where `text` might nest collections more than twice MAX_NESTING deep, or null. Read from the lexer's

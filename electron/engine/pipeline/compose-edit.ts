@@ -4,6 +4,7 @@
 import { isAlias, isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { MooringError } from '../errors.ts';
+import { imageRefProblem } from '../manifest/image-ref.ts';
 
 export interface ImageEdit {
   /** The whole file after the change (the same text when nothing changed). */
@@ -16,14 +17,9 @@ export interface ImageEdit {
   changed: boolean;
 }
 
-/**
- * An image reference as compose takes it: `[registry[:port]/]path[:tag][@digest]`. Only the characters
- * matter here (the engine judges the rest): nothing that could end the YAML scalar or start a new line.
- */
-const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
-
+/** Whether `image` is an image reference the engine accepts (and so nothing that could end a YAML scalar). */
 export function isImageRef(image: string): boolean {
-  return image.length <= 512 && IMAGE_REF.test(image);
+  return imageRefProblem(image) === null;
 }
 
 /** The image a service names in a compose file, read the way rewriteServiceImage finds it. */

@@ -3,11 +3,20 @@
 // every action in history as it starts and ends.
 import { existsSync } from 'node:fs';
 import type { DesiredService, DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
-import { containerOptions, type ContainerContext } from '../docker/container-spec.ts';
+import {
+  containerOptions,
+  endpointConfig,
+  endpointLinks,
+  extraNetworks,
+  replicaName,
+  type ContainerContext,
+} from '../docker/container-spec.ts';
 import type { DockerAdapter, ObservedContainer } from '../docker/docker-adapter.ts';
+import { engineMakesSource } from '../docker/mount-spec.ts';
 import { LABELS } from '../docker/labels.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { HistoryStore } from '../history/store.ts';
+import { recreateNetwork } from './network-recreate.ts';
 import { bindTest, fixedPort, portConflicts, type WantedPort } from './port-check.ts';
 import { completedJobs } from './status.ts';
 
@@ -43,6 +52,9 @@ export interface ApplyInput {
   home: string;
   /** This home's instance id, stamped on every container it creates. */
   instance: string;
+  /** Where the stack's files are, for compose's project labels (a local folder, or the repo's URL). */
+  workingDir?: string;
+  configFiles?: string;
   /** Writes the repo files that services bind-mount into the home folder (idempotent). */
   materialize: (services: DesiredService[]) => Promise<void>;
   /**
@@ -73,6 +85,9 @@ class Stopped extends Error {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Actions that create containers for a service (and so need its names, ports and files). */
+const MAKES_CONTAINERS = new Set(['create', 'recreate', 'scale']);
+
 /** How long a replacement without a healthcheck must stay running before the old container goes. */
 const SETTLE_MS = 500;
 
@@ -89,22 +104,31 @@ export class Applier {
   async preflight(input: ApplyInput): Promise<void> {
     const nothing = `nothing of stack "${input.desired.name}" was changed`;
     for (const a of input.actions.filter((x) => x.kind === 'pull')) {
+      // platform: pulls the image for it (a service that names none takes the engine's own).
+      const platform = input.desired.services.find((s) => s.image === a.target && s.platform)?.platform;
       try {
-        await this.docker.pull(a.target);
+        await this.docker.pull(a.target, platform);
       } catch (err) {
+        const why =
+          a.reason === 'image is not in the engine'
+            ? 'is not in the engine and'
+            : `is pulled (${a.reason}) but`;
         throw new MooringError(
           'failed',
-          `Image "${a.target}" is not in the engine and cannot be pulled (${errorMessage(err)}). Build or load it first; ${nothing}.`,
+          `Image "${a.target}"${platform ? ` for ${platform}` : ''} ${why} cannot be pulled (${errorMessage(err)}). Build or load it first; ${nothing}.`,
         );
       }
     }
     const byName = new Map(input.desired.services.map((s) => [s.name, s]));
-    const creates = input.actions.filter((x) => x.kind === 'create' || x.kind === 'recreate');
+    const creates = input.actions.filter((x) => MAKES_CONTAINERS.has(x.kind));
     const services = creates.map((a) => byName.get(a.target)!);
-    // One engine call for every name, not one per service.
-    const holders = await this.docker.findByNames(services.map((s) => s.containerName));
-    for (const s of services) {
-      const existing = holders.get(s.containerName);
+    // Every container name the plan may create; one engine call for all of them, not one per service.
+    const names = services.flatMap((s) =>
+      Array.from({ length: s.replicas ?? 1 }, (_, i) => ({ s, name: replicaName(s, i + 1) })),
+    );
+    const holders = await this.docker.findByNames(names.map((n) => n.name));
+    for (const { s, name } of names) {
+      const existing = holders.get(name);
       if (!existing) continue;
       if (!existing.ours || existing.labels[LABELS.project] !== input.desired.name) {
         const whose = !existing.ours
@@ -114,11 +138,15 @@ export class Applier {
           : `belongs to stack "${existing.labels[LABELS.project] ?? '?'}"`;
         throw new MooringError(
           'conflict',
-          `A container named "${s.containerName}" exists and ${whose}: not ours, left alone. Remove or rename it, or set container_name for service "${s.name}"; ${nothing}.`,
+          `A container named "${name}" exists and ${whose}: not ours, left alone. Remove or rename it, or set container_name for service "${s.name}"; ${nothing}.`,
         );
       }
     }
-    const problems = [...(await this.checkPorts(input, services)), ...this.checkBindSources(services)];
+    const problems = [
+      ...(await this.checkPorts(input, services)),
+      ...this.checkBindSources(services),
+      ...(await this.checkMountOptions(services)),
+    ];
     if (problems.length > 0) {
       throw new MooringError(
         'conflict',
@@ -133,9 +161,18 @@ export class Applier {
    * replace, and (on a local engine) against this machine's other programs.
    */
   private async checkPorts(input: ApplyInput, services: DesiredService[]): Promise<string[]> {
-    const wanted: WantedPort[] = services.flatMap((s) =>
-      s.ports.map((binding) => ({ service: s.name, binding })),
-    );
+    // Every replica publishes the service's ports: a fixed host port on two replicas is a conflict.
+    // A replica that a scale keeps holds its ports already and is not asked again.
+    const wanted: WantedPort[] = services.flatMap((s) => {
+      const kept = new Set(
+        input.actions.some((a) => a.kind === 'scale' && a.target === s.name)
+          ? input.observed.filter((c) => c.service === s.name && c.ours).map((c) => c.number)
+          : [],
+      );
+      return Array.from({ length: s.replicas ?? 1 }, (_, i) => i + 1)
+        .filter((n) => !kept.has(n))
+        .flatMap(() => s.ports.map((binding) => ({ service: s.name, binding })));
+    });
     if (!wanted.some((w) => fixedPort(w.binding) !== null)) return [];
     const replaced = new Set(
       input.actions
@@ -161,17 +198,51 @@ export class Applier {
   }
 
   /** A host folder that is not there fails the create after the networks were made: say so first. */
+  // One the engine makes (the short syntax, or `bind.create_host_path: true`, under an allowed folder:
+  // mount-spec.ts passes it as a Binds entry) is not asked about (issue 11, item 5).
   private checkBindSources(services: DesiredService[]): string[] {
     if (!this.docker.isLocal) return [];
-    return services.flatMap((s) =>
-      s.mounts.flatMap((m) =>
-        m.type === 'bind' && !existsSync(m.source)
+    return services.flatMap((s) => [
+      ...s.mounts.flatMap((m) =>
+        m.type === 'bind' && !engineMakesSource(m) && !existsSync(m.source)
           ? [
-              `bind mount source ${m.source} of service "${s.name}" does not exist on this machine; create it (mkdir -p ${m.source})`,
+              `bind mount source ${m.source} of service "${s.name}" does not exist on this machine; create it (mkdir -p ${m.source})${m.createHostPath ? '' : ', or set bind.create_host_path: true to have it made'}`,
             ]
           : [],
       ),
-    );
+      ...(['secrets', 'configs'] as const).flatMap((kind) =>
+        (s[kind] ?? []).flatMap((f) =>
+          f.from === 'host' && !existsSync(f.digest)
+            ? [
+                `${kind}.${f.name} of service "${s.name}" reads ${f.digest}, which does not exist on this machine`,
+              ]
+            : [],
+        ),
+      ),
+    ]);
+  }
+
+  /** Mount options an older engine would silently drop (it ignores fields it does not know). */
+  private async checkMountOptions(services: DesiredService[]): Promise<string[]> {
+    const needs: { what: string; api: string; engine: string }[] = [];
+    for (const s of services) {
+      for (const m of s.mounts) {
+        const at = `service "${s.name}" mounts ${m.target} with`;
+        if (m.type === 'volume' && m.subpath !== undefined)
+          needs.push({ what: `${at} volume.subpath`, api: '1.45', engine: '26' });
+        if (m.type === 'image') needs.push({ what: `${at} type image`, api: '1.48', engine: '28' });
+        if (m.type === 'bind' && (m.recursive === 'writable' || m.recursive === 'readonly'))
+          needs.push({ what: `${at} bind.recursive: ${m.recursive}`, api: '1.44', engine: '25' });
+      }
+    }
+    if (needs.length === 0) return [];
+    const { apiVersion } = await this.docker.engineVersion();
+    return needs
+      .filter((n) => apiBelow(apiVersion, n.api))
+      .map(
+        (n) =>
+          `${n.what}, which needs Docker Engine ${n.engine} (API ${n.api}) or later; this engine speaks API ${apiVersion} and would ignore it. Upgrade the engine or leave the option out`,
+      );
   }
 
   /**
@@ -310,6 +381,8 @@ export class Applier {
       home: input.home,
       instance: input.instance,
       containerNames: new Map(input.desired.services.map((s) => [s.name, s.containerName])),
+      ...(input.workingDir ? { workingDir: input.workingDir } : {}),
+      ...(input.configFiles ? { configFiles: input.configFiles } : {}),
     };
   }
 
@@ -325,7 +398,7 @@ export class Applier {
         const n = desired.networks.find((x) => x.name === action.target)!;
         const labels = { ...n.labels, [LABELS.instance]: input.instance };
         const intent = this.history.ownership.intend('network', n.name, input.source, desired.name);
-        const id = await this.docker.ensureNetwork(n.name, n.driver, labels).catch((err: unknown) => {
+        const id = await this.docker.ensureNetwork(n, labels).catch((err: unknown) => {
           this.history.ownership.abandon(intent);
           throw err;
         });
@@ -333,6 +406,8 @@ export class Applier {
         else this.history.ownership.abandon(intent); // it existed: not ours to remove later
         return;
       }
+      case 'recreate-network':
+        return recreateNetwork(this.docker, this.history, input, action);
       case 'remove-network': {
         const n = await this.docker.network(action.target);
         if (!n) return;
@@ -344,30 +419,88 @@ export class Applier {
       }
       case 'create-volume': {
         const v = desired.volumes.find((x) => x.name === action.target)!;
-        await this.docker.ensureVolume(v.name, v.driver, v.labels);
+        await this.docker.ensureVolume(v, v.labels);
         return;
       }
       case 'remove':
       case 'stop':
         for (const c of containersOf(action.target).filter((x) => x.ours)) {
+          const service = desired.services.find((s) => s.name === action.target);
+          if (service && c.state === 'running') await this.runHooks(c.id, service, 'preStop', input);
           if (action.kind === 'stop') await this.docker.stop(c.id, 10);
           else await this.removeContainer(c.id);
         }
         return;
       case 'start': {
-        const c = containersOf(action.target).find((x) => x.ours);
-        if (!c) throw new MooringError('failed', `no container to start for service "${action.target}"`);
-        await this.docker.start(c.id);
+        const stopped = containersOf(action.target).filter((x) => x.ours && x.state !== 'running');
+        if (stopped.length === 0)
+          throw new MooringError('failed', `no container to start for service "${action.target}"`);
+        const service = desired.services.find((s) => s.name === action.target);
+        for (const c of stopped) {
+          await this.docker.start(c.id);
+          if (service) await this.runHooks(c.id, service, 'postStart', input);
+        }
         return;
       }
+      case 'adopt':
+        // Compose made it from this file and it matches git: from now on it is this home's to manage.
+        for (const c of containersOf(action.target).filter((x) => !x.managed && !x.ours)) {
+          this.history.ownership.adopt(c.id, c.name, input.source, desired.name);
+        }
+        return;
       case 'recreate':
       case 'create':
-        await this.replace(
-          desired.services.find((s) => s.name === action.target)!,
-          containersOf(action.target).filter((c) => c.ours),
-          input,
-        );
+      case 'scale': {
+        const service = desired.services.find((s) => s.name === action.target)!;
+        const mine = containersOf(service.name).filter((c) => c.ours);
+        const want = service.replicas ?? 1;
+        for (let n = 1; n <= want; n++) {
+          const old = mine.filter((c) => c.number === n);
+          if (action.kind === 'scale' && old.length > 0) {
+            // Kept as it is; only a stopped one is started again.
+            for (const c of old.filter((x) => x.state !== 'running')) await this.docker.start(c.id);
+            continue;
+          }
+          await this.replace(service, n, old, input);
+        }
+        // Scaled down, or a number beyond what is declared: the highest go.
+        for (const c of mine.filter((x) => x.number < 1 || x.number > want)) await this.removeContainer(c.id);
         return;
+      }
+    }
+  }
+
+  /**
+   * compose's lifecycle hooks: `post_start` commands run in the container once it has started,
+   * `pre_stop` ones before it is stopped; one that fails fails the action, as in compose.
+   */
+  private async runHooks(
+    id: string,
+    service: DesiredService,
+    which: 'postStart' | 'preStop',
+    input: ApplyInput,
+  ): Promise<void> {
+    const key = which === 'postStart' ? 'post_start' : 'pre_stop';
+    for (const [i, hook] of (service[which] ?? []).entries()) {
+      let result: { exitCode: number; output: string };
+      try {
+        result = await this.docker.exec(id, hook, input.dependencyTimeoutMs ?? 120_000);
+      } catch (err) {
+        // A container that stopped or went meanwhile has nothing left to run a pre_stop hook in.
+        const status = (err as { statusCode?: number }).statusCode;
+        if (which === 'preStop' && (status === 404 || status === 409)) return;
+        throw new MooringError(
+          'failed',
+          `${key}[${i}] hook of "${service.name}" failed: ${errorMessage(err)}`,
+        );
+      }
+      if (result.exitCode !== 0) {
+        const tail = result.output.trim().split('\n').slice(-5).join(' | ');
+        throw new MooringError(
+          'failed',
+          `${key}[${i}] hook of "${service.name}" exited with ${result.exitCode}${tail ? ` (last output: ${tail})` : ''}`,
+        );
+      }
     }
   }
 
@@ -381,11 +514,17 @@ export class Applier {
    * not removed, until the new one runs (and is healthy, where it has a healthcheck). If it does not
    * get there, it is removed and the old ones get their names back and are started again.
    */
-  private async replace(service: DesiredService, old: ObservedContainer[], input: ApplyInput): Promise<void> {
+  private async replace(
+    service: DesiredService,
+    replica: number,
+    old: ObservedContainer[],
+    input: ApplyInput,
+  ): Promise<void> {
     const parked: ObservedContainer[] = [];
     let id: string | null = null;
     try {
       for (const c of old) {
+        if (c.state === 'running') await this.runHooks(c.id, service, 'preStop', input);
         // Stopped first: it holds the service's ports, which the new one needs.
         await this.docker.stop(c.id, service.stopGracePeriodSec);
         await this.docker.rename(c.id, parkedName(c));
@@ -393,26 +532,26 @@ export class Applier {
       }
       const intent = this.history.ownership.intend(
         'container',
-        service.containerName,
+        replicaName(service, replica),
         input.source,
         input.desired.name,
       );
       try {
-        id = await this.docker.create(containerOptions(service, this.context(input, service.name)));
+        id = await this.docker.create(containerOptions(service, this.context(input, service.name), replica));
       } catch (err) {
         this.history.ownership.abandon(intent);
         throw err;
       }
       this.history.ownership.confirm(intent, id);
       const created = id;
-      for (const n of service.networkMode ? [] : service.networks.slice(1)) {
-        await this.docker.call(() =>
-          this.docker.docker
-            .getNetwork(n.name)
-            .connect({ Container: created, EndpointConfig: { Aliases: n.aliases } }),
-        );
+      for (const n of extraNetworks(service)) {
+        await this.docker.connect(n.name, created, {
+          ...endpointConfig(n, replicaName(service, replica)),
+          ...endpointLinks(service, this.context(input, service.name)),
+        });
       }
       await this.docker.start(id);
+      await this.runHooks(id, service, 'postStart', input);
       await this.waitUntilUp(id, service, input, parked.length > 0);
     } catch (err) {
       const undo: string[] = [];
@@ -538,4 +677,11 @@ export class Applier {
       }
     }
   }
+}
+
+/** API versions compare as numbers per part: 1.9 < 1.41. */
+function apiBelow(version: string, wanted: string): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  const [c = 0, d = 0] = wanted.split('.').map(Number);
+  return a < c || (a === c && b < d);
 }

@@ -20,6 +20,7 @@ import { hashService, type Engine, type LoadedStack, type SyncResult } from '../
 import { MooringError, errorMessage } from '../errors.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
+import { resourcesNeedRun } from './resource-status.ts';
 import type { ProgressEvent } from './apply.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { Debouncer } from './debounce.ts';
@@ -134,8 +135,10 @@ interface StackState {
 /** Drift the controller may act on: an orphaned service only counts where the policy prunes. */
 export function needsRun(st: StackStatus, policy: StackPolicy): boolean {
   if (st.sync === 'Unknown') return false;
-  return st.services.some(
-    (s) => s.sync === 'OutOfSync' || s.sync === 'Missing' || (s.sync === 'Orphaned' && policy.prune),
+  return (
+    st.services.some(
+      (s) => s.sync === 'OutOfSync' || s.sync === 'Missing' || (s.sync === 'Orphaned' && policy.prune),
+    ) || resourcesNeedRun(st.resources)
   );
 }
 
@@ -169,6 +172,11 @@ function driftSummary(st: StackStatus): string {
       );
       return `${s.name} (${fields.join(', ')})`;
     });
+  for (const r of st.resources ?? []) {
+    parts.push(
+      `${r.kind} ${r.key} ${r.sync === 'Missing' ? 'missing' : `(${r.reasons.map((x) => x.path).join(', ')})`}`,
+    );
+  }
   return parts.join(', ') || st.sync;
 }
 

@@ -12,10 +12,28 @@
 // the parent right before each create; the private (0700) temporary folder keeps other local users
 // from racing it, and the tree's own content cannot race at all.
 import { constants, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+} from 'node:fs/promises';
 import path from 'node:path';
-import type { DesiredMount, DesiredService } from '../../shared/model.ts';
-import { repoMountPath } from '../docker/fields.ts';
+import type { DesiredFileMount, DesiredMount, DesiredService } from '../../shared/model.ts';
+import {
+  fileCopyId,
+  fileCopyPath,
+  parseFileCopyId,
+  repoMountPath,
+  type FileKind,
+} from '../docker/mount-spec.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import {
   MAX_TREE_DEPTH,
@@ -63,17 +81,41 @@ class RefusedEntry extends Error {
 }
 
 /**
- * Writes every repo mount of these services that is not written yet. Throws a MooringError naming the
- * service, the entry (repo path) and why when a mount cannot be written safely; nothing is left behind
- * in `home/mounts` for it, and nothing outside it is ever touched.
+ * Writes every repo mount, secret and config of these services that is not written yet. Throws a
+ * MooringError naming the service, the entry (repo path, or secret) and why when one cannot be written
+ * safely; nothing is left behind in `home/mounts` for it, and nothing outside it is ever touched.
+ * `contents` holds the bytes of secrets and configs written inline or taken from a variable
+ * (DesiredStack.fileContents); no message ever quotes them.
  */
 export async function materializeMounts(
   home: string,
   services: DesiredService[],
   reader: ObjectReader,
   limits: MaterializeLimits = DEFAULT_LIMITS,
+  contents: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<void> {
   for (const s of services) {
+    for (const kind of ['secrets', 'configs'] as const) {
+      for (const f of s[kind] ?? []) {
+        if (f.from === 'host') continue; // mounted as it is, like a bind mount
+        const what = `Service "${s.name}" mounts ${kind === 'secrets' ? 'secret' : 'config'} "${f.name}"`;
+        try {
+          await materializeFile(home, kind, f, async () => {
+            if (f.from === 'repo') return reader.readBlob(f.digest);
+            const bytes = contents.get(f.digest);
+            if (bytes === undefined) throw new Error('its content was not loaded with the stack');
+            return bytes;
+          });
+        } catch (err) {
+          if (err instanceof MooringError) throw err;
+          const why =
+            err instanceof Refused
+              ? `, which cannot be written out safely: ${err.message}. Refused before any change to the engine`
+              : `; writing its copy failed: ${errorMessage(err)}`;
+          throw new MooringError('failed', `${what}${why}.`, { cause: err });
+        }
+      }
+    }
     for (const m of s.mounts) {
       if (m.type !== 'repo') continue;
       try {
@@ -181,24 +223,7 @@ async function materializeOne(
     }
 
     // The parents of the copy (mounts/<oid>/<repo folders>): made one at a time, each a real folder.
-    let at = root;
-    for (const name of parents) {
-      at = path.join(at, name);
-      const created = await mkdir(at).then(
-        () => true,
-        (err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-          throw err;
-        },
-      );
-      if (created) made.push(at);
-      const info = await lstat(at);
-      if (!info.isDirectory()) {
-        throw new Refused(
-          `${m.repoPath}: ${at} is ${kindOf(info)} left by an earlier copy, not a folder; remove ${path.join(root, m.oid)} and sync again`,
-        );
-      }
-    }
+    await makeParents(root, parents, m.repoPath, made);
     if (m.objectType === 'tree') {
       // mkdtemp made it private while it was written; containers may run as any user.
       await chmod(tmp, 0o755);
@@ -211,6 +236,95 @@ async function materializeOne(
     await rm(tmp, { recursive: true, force: true });
     for (const dir of made.reverse()) await rmdir(dir).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Makes `root/parents…` one at a time, each checked to be a real folder; records what it made. */
+async function makeParents(root: string, parents: string[], entry: string, made: string[]): Promise<void> {
+  let at = root;
+  for (const name of parents) {
+    at = path.join(at, name);
+    const created = await mkdir(at).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      },
+    );
+    if (created) made.push(at);
+    const info = await lstat(at);
+    if (!info.isDirectory()) {
+      throw new Refused(
+        `${entry}: ${at} is ${kindOf(info)} left by an earlier copy, not a folder; remove ${path.join(root, parents[0]!)} and sync again`,
+      );
+    }
+  }
+}
+
+/**
+ * One secret or config as a file of its own, `mounts/f-<digest>-<mode>-<uid>-<gid>/<kind>/<name>`,
+ * written with its mode and owner (issue 11, item 4). Like a repo copy: made in a private temporary
+ * folder with an exclusive create, then renamed into place under parents checked to be real folders.
+ */
+async function materializeFile(
+  home: string,
+  kind: FileKind,
+  f: DesiredFileMount,
+  bytes: () => Promise<Uint8Array>,
+): Promise<void> {
+  const root = path.join(home, 'mounts');
+  const id = fileCopyId(f);
+  // The folder's name is built from the manifest (digest, owner) and the file's from its name: both
+  // checked, though the loader let through only what passes these.
+  if (parseFileCopyId(id) === null) throw new Refused(`"${id}" is not a copy's name`);
+  const why = entryNameProblem(f.name);
+  if (why !== null || f.name === '.' || f.name === '..')
+    throw new Refused(`"${f.name}": ${why ?? 'not a name'}`);
+  const target = fileCopyPath(home, kind, f);
+  const parents = [id, kind];
+  const existing = await lstatOrNull(target);
+  if (existing !== null) {
+    // Written whole by an earlier sync (renamed into place only when finished).
+    await checkParents(root, parents, f.name);
+    if (existing.isFile()) return;
+    throw new Refused(
+      `${target} is ${kindOf(existing)}, not a file; remove ${path.join(root, id)} and sync again`,
+    );
+  }
+  const data = await bytes();
+  await mkdir(root, { recursive: true });
+  const tmp = await mkdtemp(path.join(root, '.tmp-'));
+  const made: string[] = [];
+  try {
+    const file = path.join(tmp, 'file');
+    await writeNew(file, data, f.mode);
+    if (f.uid !== undefined || f.gid !== undefined) await giveTo(file, f);
+    await makeParents(root, parents, f.name, made);
+    await rename(file, target);
+    await rmdir(tmp);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    for (const dir of made.reverse()) await rmdir(dir).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** chown to the uid/gid the compose file asks for; only root may give a file to another user. */
+async function giveTo(file: string, f: DesiredFileMount): Promise<void> {
+  const uid = f.uid === undefined ? -1 : Number(f.uid);
+  const gid = f.gid === undefined ? -1 : Number(f.gid);
+  try {
+    await chown(file, uid, gid);
+    // chown clears the setuid and setgid bits: the mode asked for is set again after it.
+    await chmod(file, f.mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    const me = process.getuid?.() ?? -1;
+    throw new MooringError(
+      'failed',
+      `${f.name} is to be owned by uid ${f.uid ?? '(unchanged)'} gid ${f.gid ?? '(unchanged)'}, and Mooring runs as uid ${me}, which may not give a file to another user. Run Mooring as root, or leave uid and gid out (the file is then owned by uid ${me}, readable as its mode ${f.mode.toString(8).padStart(4, '0')} says). Nothing was changed.`,
+      { cause: err },
+    );
   }
 }
 

@@ -42,6 +42,8 @@ export interface PlanInput {
   misbuilt?: Set<string>;
   existingNetworks: Set<string>;
   existingVolumes: Set<string>;
+  /** Networks of the stack that this home made: those that differ from git are made again. */
+  ownNetworks?: ReadonlySet<string>;
   prune: boolean;
 }
 
@@ -85,7 +87,6 @@ function buildReason(tag: string, services: string[], status: StackStatus, misbu
 }
 
 // Levels: 0 pull, build, networks and volumes; 1 prune; 2 + depth for services.
-
 const SERVICE_LEVEL = 2;
 
 export function planStack(input: PlanInput): PlanAction[] {
@@ -120,6 +121,16 @@ export function planStack(input: PlanInput): PlanAction[] {
       target: n.name,
       reason: 'declared network does not exist',
       diff: [],
+      level: 0,
+    });
+  }
+  for (const r of status.resources ?? []) {
+    if (r.kind !== 'network' || r.sync !== 'OutOfSync' || !input.ownNetworks?.has(r.name)) continue;
+    actions.push({
+      kind: 'recreate-network',
+      target: r.name,
+      reason: `differs from git: ${r.reasons.map((x) => x.path).join(', ')} (a network cannot be changed in place)`,
+      diff: r.reasons,
       level: 0,
     });
   }
@@ -162,6 +173,32 @@ export function planStack(input: PlanInput): PlanAction[] {
     }
     if (s.sync !== 'OutOfSync') continue;
     const onlyState = s.reasons.every((r) => r.path === 'state');
+    const paths = new Set(s.reasons.map((r) => r.path));
+    if (paths.size === 1 && paths.has('labels.dev.mooring.managed')) {
+      // Running as compose made it from this same file, and equal to git in every field: taken over
+      // as it is, so a switch to Mooring costs no restart (issue 11).
+      actions.push({
+        kind: 'adopt',
+        target: service.name,
+        reason: `container ${s.container ?? ''} was made by docker compose and matches git: taken over as it runs`,
+        diff: [],
+        level,
+      });
+      continue;
+    }
+    if ([...paths].every((p) => p === 'replicas' || p === 'containers' || p === 'state')) {
+      const scale = s.reasons.find((r) => r.path === 'replicas' || r.path === 'containers');
+      if (scale) {
+        actions.push({
+          kind: 'scale',
+          target: service.name,
+          reason: `${scale.live ?? '0'} container(s), ${scale.desired ?? '1'} wanted`,
+          diff: s.reasons,
+          level,
+        });
+        continue;
+      }
+    }
     if (onlyState) {
       const state = s.reasons[0]?.live ?? 'not running';
       actions.push({

@@ -11,7 +11,9 @@ import type {
   SyncStatus,
 } from '../../shared/model.ts';
 import type { ObservedContainer } from '../docker/docker-adapter.ts';
+import { replicaName } from '../docker/container-spec.ts';
 import { diffFields, projectDesired, type ImageDefaults } from '../docker/fields.ts';
+import { resourceStatuses, withResources, type LiveResources } from './resource-status.ts';
 
 export interface StackInput {
   source: string;
@@ -30,6 +32,8 @@ export interface StackInput {
   engineReachable: boolean;
   /** Suspended locally (`mooring suspend`): the controller leaves it alone. */
   suspended?: boolean;
+  /** The engine's networks and volumes; absent when not looked at (the stack declares none). */
+  liveResources?: LiveResources;
 }
 
 const HEALTH_ORDER: Health[] = ['Degraded', 'Missing', 'Unknown', 'Progressing', 'Suspended', 'Healthy'];
@@ -93,19 +97,54 @@ export function serviceReasons(
   // Another's container of this service (labels can be copied) is judged only when none of ours is
   // there: it is what runs; once ours exists, the other is named in a warning and left alone.
   const mine = containers.filter((x) => x.ours);
-  const c = pickContainer(mine.length > 0 ? mine : containers);
-  if (!c) return [];
-  const reasons: DriftReason[] = [];
-  if (!c.managed) reasons.push({ path: 'labels.dev.mooring.managed', desired: 'true', live: null });
-  else if (!c.ours) reasons.push({ path: 'owner', desired: 'this Mooring home', live: notOurs(c) });
-  if (mine.length > 1) {
-    reasons.push({ path: 'containers', desired: '1', live: String(mine.length) });
+  if (mine.length === 0) {
+    const c = pickContainer(containers);
+    if (!c) return [];
+    const owner: DriftReason = c.managed
+      ? { path: 'owner', desired: 'this Mooring home', live: notOurs(c) }
+      : { path: 'labels.dev.mooring.managed', desired: 'true', live: null };
+    return [owner, ...replicaReasons(s, 1, c, image, hash, isJob)];
   }
-  if (c.name !== s.containerName)
-    reasons.push({ path: 'container_name', desired: s.containerName, live: c.name });
+  const want = s.replicas ?? 1;
+  const byNumber = new Map<number, ObservedContainer[]>();
+  for (const c of mine) byNumber.set(c.number, [...(byNumber.get(c.number) ?? []), c]);
+  const reasons: DriftReason[] = [];
+  const present = [...byNumber.keys()].filter((n) => n >= 1 && n <= want).length;
+  if (present !== want || mine.some((c) => c.number < 1 || c.number > want)) {
+    reasons.push({ path: 'replicas', desired: String(want), live: String(mine.length) });
+  } else if (mine.length > want) {
+    reasons.push({ path: 'containers', desired: String(want), live: String(mine.length) });
+  }
+  // Each replica is compared; a field that differs is said once, with the first replica's values.
+  const seen = new Set(reasons.map((r) => r.path));
+  for (let n = 1; n <= want; n++) {
+    const c = pickContainer(byNumber.get(n) ?? []);
+    if (!c) continue;
+    for (const r of replicaReasons(s, n, c, image, hash, isJob)) {
+      if (seen.has(r.path)) continue;
+      seen.add(r.path);
+      reasons.push(r);
+    }
+  }
+  return reasons;
+}
+
+/** How one container differs from replica `n` of the service. */
+function replicaReasons(
+  s: DesiredService,
+  n: number,
+  c: ObservedContainer,
+  image: ImageDefaults | undefined,
+  hash: string,
+  isJob: boolean,
+): DriftReason[] {
+  const reasons: DriftReason[] = [];
+  const name = replicaName(s, n);
+  if (c.name !== name) reasons.push({ path: 'container_name', desired: name, live: c.name });
   reasons.push(...diffFields(projectDesired(s, image), c.fields));
-  // A change that no live field shows (a label we do not project, say) still shows through the hash.
-  if (reasons.length === 0 && c.specHash !== hash) {
+  // A change that no live field shows (a label we do not project, say) still shows through the hash;
+  // a container adopted from compose has no hash of ours, and is judged by its live fields alone.
+  if (reasons.length === 0 && c.managed && c.specHash !== hash) {
     reasons.push({ path: 'spec-hash', desired: hash.slice(0, 12), live: c.specHash?.slice(0, 12) ?? null });
   }
   const running = c.state === 'running';
@@ -148,6 +187,11 @@ export function computeStatus(input: StackInput): StackStatus {
       services.push(serviceRow(s.name, 'Unknown', 'Unknown', undefined, s.image, []));
       continue;
     }
+    if (!c && s.replicas === 0) {
+      // Scaled to zero on purpose: nothing to run is what git asks for.
+      services.push(serviceRow(s.name, 'Synced', 'Healthy', undefined, s.image, []));
+      continue;
+    }
     if (!c) {
       services.push(serviceRow(s.name, 'Missing', 'Missing', undefined, s.image, []));
       continue;
@@ -159,16 +203,17 @@ export function computeStatus(input: StackInput): StackStatus {
       input.hashes.get(s.name) ?? '',
       jobs.has(s.name),
     );
-    services.push(
-      serviceRow(
-        s.name,
-        reasons.length ? 'OutOfSync' : 'Synced',
-        containerHealth(c, jobs.has(s.name)),
-        c,
-        s.image,
-        reasons,
-      ),
+    // Replicas: the service is as healthy as its worst container.
+    const mine = containers.filter((x) => x.ours);
+    const health = worstHealth(
+      (mine.length > 0 ? mine : [c]).map((x) => containerHealth(x, jobs.has(s.name))),
     );
+    const row = serviceRow(s.name, reasons.length ? 'OutOfSync' : 'Synced', health, c, s.image, reasons);
+    const want = s.replicas ?? 1;
+    if (want !== 1) {
+      row.replicas = { desired: want, running: mine.filter((x) => x.state === 'running').length };
+    }
+    services.push(row);
   }
   // What is left carries the project label but is no longer declared: ours to prune only when we made it.
   // One with Mooring's labels that this home did not make is named, and left alone (issue 10).
@@ -191,7 +236,7 @@ export function computeStatus(input: StackInput): StackStatus {
   else if (!input.desired) sync = services.length > 0 ? 'Orphaned' : 'Missing';
   else if (declared.length > 0 && declared.every((s) => s.sync === 'Missing')) sync = 'Missing';
   else sync = services.every((s) => s.sync === 'Synced') ? 'Synced' : 'OutOfSync';
-  const health =
+  let health: Health =
     input.errors.length > 0 || !input.engineReachable
       ? 'Unknown'
       : declared.length === 0
@@ -206,7 +251,14 @@ export function computeStatus(input: StackInput): StackStatus {
           ...base.warnings,
           `${strangers.join(', ')}: labelled as this stack's, but not made by this Mooring home; not ours, left alone.`,
         ];
-  return { ...base, warnings, sync, health, services };
+  // Declared networks and volumes count too (issue 11, item 8).
+  const resources =
+    input.desired && input.liveResources && sync !== 'Unknown'
+      ? resourceStatuses(input.desired, input.liveResources)
+      : [];
+  if (input.desired)
+    ({ sync, health } = withResources(input.desired, declared.length, sync, health, resources));
+  return { ...base, warnings, sync, health, services, ...(resources.length > 0 ? { resources } : {}) };
 }
 
 function serviceRow(

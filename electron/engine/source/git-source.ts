@@ -27,6 +27,8 @@ export interface StackLocation {
 export interface TreeStat {
   type: 'blob' | 'tree';
   oid: string;
+  /** The tree entry's mode (100644, 100755, 040000); absent for the root tree. */
+  mode?: string;
 }
 
 /**
@@ -960,7 +962,7 @@ export class GitSource {
       if (entry === undefined || entry.type === 'commit') return MISSING;
       if (entry.mode !== SYMLINK_MODE) {
         walked.push(segment);
-        current = { type: entry.type, oid: entry.oid };
+        current = { type: entry.type, oid: entry.oid, mode: entry.mode };
         continue;
       }
       if (++links > MAX_LINKS) {

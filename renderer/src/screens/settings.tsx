@@ -437,11 +437,18 @@ function Controller({
 
 const SAFETY_FLAGS: [keyof SafetySettings, string][] = [
   ['allowPrivileged', 'privileged containers'],
-  ['allowHostNamespaces', 'host network, pid or ipc namespace'],
-  ['allowContainerNamespaces', 'joining another container’s namespace (container:NAME)'],
-  ['allowDevices', 'devices'],
-  ['allowUnconfined', 'any security_opt besides no-new-privileges (seccomp, apparmor, label…)'],
-  ['allowDockerSocket', 'mounting the Docker socket'],
+  ['allowHostNamespaces', 'the host’s namespaces (network, pid, ipc, uts, userns, cgroup: host)'],
+  [
+    'allowContainerNamespaces',
+    'reaching a container outside the stack (container:NAME namespaces, volumes_from)',
+  ],
+  ['allowDevices', 'devices (devices, gpus, device_cgroup_rules, blkio_config devices)'],
+  [
+    'allowUnconfined',
+    'any security_opt besides no-new-privileges (seccomp, apparmor, label…), runtime annotations',
+  ],
+  ['allowDockerSocket', 'the Docker socket (a mount of it, use_api_socket)'],
+  ['allowCgroupParent', 'cgroup_parent (a cgroup of the host outside the engine’s)'],
 ];
 
 function Safety({
@@ -455,6 +462,7 @@ function Safety({
   const [caps, setCaps] = useState(settings.safety.allowCapAdd.join(', '));
   const [roots, setRoots] = useState(settings.safety.bindRoots.join('\n'));
   const [opts, setOpts] = useState(settings.safety.allowSecurityOpt.join('\n'));
+  const [runtimes, setRuntimes] = useState(settings.safety.allowRuntimes.join(', '));
   return (
     <section aria-labelledby="safety-h">
       <h2 id="safety-h">Safety policy</h2>
@@ -491,6 +499,7 @@ function Safety({
                   .split('\n')
                   .map((o) => o.trim())
                   .filter(Boolean),
+                allowRuntimes: runtimes.split(/[\s,]+/).filter(Boolean),
               },
             });
           }}
@@ -524,6 +533,16 @@ function Safety({
               placeholder="apparmor=my-profile"
               onChange={(e) => {
                 setOpts(e.target.value);
+              }}
+            />
+          </label>
+          <label className="field">
+            <span>Runtimes runtime: may name</span>
+            <input
+              value={runtimes}
+              placeholder="runc"
+              onChange={(e) => {
+                setRuntimes(e.target.value);
               }}
             />
           </label>
