@@ -561,6 +561,7 @@ export class Engine {
         composeFile: entry.composeFile,
         safety: this.safetyFor(s),
         source: s.name,
+        stateDir: path.join(this.home, 'state', s.name),
         contentKey: await (this.contentKey ??= contentKeyOf(this.home, this.readOnly)),
         // mooring.yaml's compose profiles for the stack, found by the name the compose files give it.
         profiles: (stack) => (policies[stack] ?? policies[entry.name])?.profiles,

@@ -68,19 +68,20 @@ export function changeTrust(
   grants: TrustGrant[],
   revoke: boolean,
 ): void {
+  // Everything is checked before anything changes: a bad grant leaves the settings as they were.
+  const checked = grants.map(normalizeGrant);
+  if (!revoke && source.url === null) {
+    throw new MooringError('not-found', `No source named "${source.name}" to trust; add it first.`);
+  }
   const sources = (settings.sources ??= {});
   const entry: SourceTrust = sources[source.name] ?? { safety: {} };
-  if (!revoke) {
-    if (source.url === null) {
-      throw new MooringError('not-found', `No source named "${source.name}" to trust; add it first.`);
-    }
+  if (!revoke && source.url !== null) {
     // Granting again for a source that now has another URL starts over: the old grants were for another repo.
     if (entry.url !== undefined && entry.url !== source.url) entry.safety = {};
     entry.url = source.url;
   }
   const safety = entry.safety as Record<TrustSetting, string[] | boolean | undefined>;
-  for (const raw of grants) {
-    const grant = normalizeGrant(raw);
+  for (const grant of checked) {
     const current = safety[grant.setting];
     if (grant.value !== undefined) {
       const list = Array.isArray(current) ? current : [];

@@ -70,6 +70,40 @@ export function grantsOf(safety: Partial<SafetySettings>): TrustGrant[] {
   return out;
 }
 
+/**
+ * What to offer for a stack's refusals, one grant per button: each allowance once, and a stack's host
+ * folders as the folder they share ("/mnt/docker-volumes/app" for its config and data binds) when they
+ * share one below the first level; a lone folder, or folders that share only "/" or "/mnt", as they are.
+ */
+export function offeredGrants(grants: readonly TrustGrant[]): TrustGrant[] {
+  const seen = new Set<string>();
+  const out: TrustGrant[] = [];
+  const folders: string[] = [];
+  for (const g of grants) {
+    if (g.setting === 'bindRoots' && g.value !== undefined) {
+      folders.push(g.value);
+      continue;
+    }
+    const key = `${g.setting}\0${g.value ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(g);
+  }
+  const distinct = [...new Set(folders)];
+  const shared = distinct.length > 1 ? commonFolder(distinct) : null;
+  const bind = shared !== null && shared.split('/').length > 2 ? [shared] : distinct;
+  return [...bind.map((value): TrustGrant => ({ setting: 'bindRoots', value })), ...out];
+}
+
+/** The deepest folder holding every one of `paths` (absolute, normalized), or null for none but "/". */
+function commonFolder(paths: readonly string[]): string | null {
+  const split = paths.map((p) => p.split('/').filter(Boolean));
+  const first = split[0]!;
+  let n = 0;
+  while (n < first.length && split.every((parts) => parts[n] === first[n])) n++;
+  return n === 0 ? null : `/${first.slice(0, n).join('/')}`;
+}
+
 function option(setting: TrustSetting): TrustOption {
   return TRUST_OPTIONS[setting];
 }

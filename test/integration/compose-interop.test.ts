@@ -1,6 +1,7 @@
 // Issue 11 against the real engine: `deploy` on one engine (replicas scaled up and down, resources,
 // restart_policy), compose's own labels complete enough for docker-compose to work on Mooring's
-// stacks, and the adoption of containers that compose already runs from the same file.
+// stacks, the adoption of containers that compose already runs from the same file, and a relative bind
+// that git does not hold kept across revisions, as compose keeps it beside the compose file.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -199,5 +200,27 @@ describe.skipIf(!haveDocker)('compose interop: deploy, labels, adoption', () => 
     const now = await inspect(`${STACK}-app-1`);
     expect(now.Id).not.toBe(before);
     expect(now.Config.Labels['dev.mooring.managed']).toBe('true');
+  });
+
+  it('keeps a relative bind folder that git does not hold across revisions, as compose keeps ./data', async () => {
+    const file = (sleep: number): string =>
+      `services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "${sleep}"]\n    volumes:\n      - ./data:/data\n`;
+    repo = await createLocalRepo({ [`${STACK}/compose.yaml`]: file(3600) });
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    const plan = await mooring(home, ['sync', '--dry-run']);
+    expect(plan.stdout).toContain('./data is not in the config repo, so it is kept on this machine in');
+    expect((await mooring(home, ['sync'])).code).toBe(0);
+    await docker('exec', `${STACK}-app-1`, 'sh', '-c', 'echo kept > /data/written-by-the-app');
+    const source = (
+      await docker('inspect', '-f', '{{range .Mounts}}{{.Source}}{{end}}', `${STACK}-app-1`)
+    ).trim();
+    expect(source).toBe(path.join(home, 'state', 'cfg', `${STACK}%2Fdata`));
+
+    await repo.commit({ [`${STACK}/compose.yaml`]: file(3601) }, 'a new revision');
+    const sync = await mooring(home, ['sync']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect((await docker('exec', `${STACK}-app-1`, 'cat', '/data/written-by-the-app')).trim()).toBe('kept');
+    const status = await mooringJson<Status>(home, ['status']);
+    expect(status.stacks.find((s) => s.name === STACK)?.sync).toBe('Synced');
   });
 });

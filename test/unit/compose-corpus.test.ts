@@ -6,8 +6,7 @@
 //
 // Counts are reported in docs/compose-corpus.md, not asserted: they rise as keys land. What must hold:
 // every refusal has file:line:col, and every file Mooring refuses is refused by docker-compose too, or
-// refused only for reasons agreed as legitimate (LEGITIMATE). KNOWN_GAPS are the refusals issue 11 is
-// removing: listed so that the test catches a new unexpected refusal today, printed as they go away.
+// refused only for reasons agreed as legitimate (LEGITIMATE): a safety refusal naming its setting.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -49,41 +48,6 @@ const LEGITIMATE: { match: RegExp; modes: Mode[]; why: string }[] = [
     match: /refused by the safety policy: .*settings\.json safety\.\w+/,
     modes: ['default'],
     why: 'a safety refusal naming the setting that allows it (issue 10, rule 3): the repo is untrusted',
-  },
-];
-
-/**
- * Refusals issue 11 is removing (owner in brackets), not legitimate: tolerated so that the test fails
- * on a new kind of refusal, printed when they no longer occur so that they are deleted. The first
- * group is what the code at dd60561 (before issue 11's keys) refused.
- */
-const KNOWN_GAPS: { match: RegExp; owner: string }[] = [
-  {
-    match: /Mooring does not support `(expose|links|tmpfs|logging|platform|ulimits|pull_policy|runtime)`/,
-    owner: 'A1',
-  },
-  { match: /Mooring does not support `(internal|ipam|ipv4_address)`/, owner: 'A2' },
-  {
-    match: /Mooring does not support `build`|image is required \(Mooring does not build images\)/,
-    owner: 'B',
-  },
-  { match: /Mooring does not support `(secrets|configs)`/, owner: 'C' },
-  { match: /mount option "[zZ]" is not supported/, owner: 'C' },
-  {
-    // compose creates a missing bind source folder; a relative one missing from git is the same case.
-    match: /does not exist in the config repo at this revision; a relative bind mount must name/,
-    owner: 'C',
-  },
-  { match: /Mooring does not support `deploy`/, owner: 'lead' },
-  // compose v2 maps unless-stopped (and no, always) onto the engine's policy (pkg/compose/create.go).
-  { match: /deploy\.restart_policy\.condition must be none, on-failure or any/, owner: 'lead' },
-  // An unset variable is an empty string in compose, with a warning (issue 11, item 1).
-  { match: /variable \w+ is not set; define it in the stack's \.env file/, owner: 'D' },
-  // .env values that interpolate earlier ones (mattermost's ${DOCKER_VOLUME_STORAGE:-…}/… paths).
-  // (A value left as `${…:-/mnt/…}/x` is then split at its colons, hence the "mount option".)
-  {
-    match: /"\$\{[A-Z_]+(:-[^}]*)?\}[^"]*" is not a mount|mount option "\/[^"]*" is not supported/,
-    owner: 'D',
   },
 ];
 
@@ -176,7 +140,15 @@ describe('compose corpus: real files loaded as stacks from git', () => {
     for (const [file, compose] of Object.entries(index.composeFiles)) {
       const stackDir = path.posix.dirname(file);
       const verdict = async (safety: SafetySettings): Promise<Verdict> => {
-        const r = await loadStack({ reader, stackDir, composeFile: file, safety, homeDir: '/home/user' });
+        const r = await loadStack({
+          reader,
+          stackDir,
+          composeFile: file,
+          safety,
+          homeDir: '/home/user',
+          // As the app loads stacks: a relative bind git does not hold is kept under the home's state/.
+          stateDir: '/home/user/.mooring/state',
+        });
         return { accepted: r.ok, errors: r.ok ? [] : r.errors };
       };
       results.push({
@@ -230,28 +202,14 @@ describe('compose corpus: real files loaded as stacks from git', () => {
 
   it('every refusal is one docker-compose makes too, or one agreed as legitimate', () => {
     const unexpected: string[] = [];
-    const seenGaps = new Set<RegExp>();
     for (const r of results) {
       if (r.compose?.accepted !== true) continue;
       for (const mode of ['default', 'allowed'] as const) {
         for (const e of r.mooring[mode].errors) {
           if (isLegitimate(e, mode)) continue;
-          const gap = KNOWN_GAPS.find((g) => g.match.test(e.message));
-          if (gap) {
-            seenGaps.add(gap.match);
-            continue;
-          }
           unexpected.push(`${mode}: ${where(e)} ${firstLine(e.message)}`);
         }
       }
-    }
-    const gone = KNOWN_GAPS.filter((g) => !seenGaps.has(g.match));
-    if (gone.length > 0) {
-      console.warn(
-        `compose corpus: these known gaps no longer occur; delete them from KNOWN_GAPS:\n${gone
-          .map((g) => `  ${String(g.match)} [${g.owner}]`)
-          .join('\n')}`,
-      );
     }
     if (unexpected.length > 0) {
       console.warn(

@@ -604,6 +604,36 @@ volumes:
     ]);
   });
 
+  it('keeps a relative bind that git does not hold in the stack folder under state/, as compose keeps it beside the file', async () => {
+    const result = await loadStack({
+      reader: repo({
+        'web/compose.yaml':
+          'services:\n  app:\n    image: x\n    volumes:\n      - ./data/:/data\n      - ./conf:/conf:ro,z\n',
+        'web/conf/app.ini': 'x=1\n',
+      }),
+      stackDir: 'web',
+      composeFile: 'web/compose.yaml',
+      safety: DEFAULT_SAFETY,
+      homeDir: '/home/me',
+      stateDir: '/home/me/.mooring/state/homelab',
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(
+      result.stack.services[0]!.mounts.map((m) => [m.type, 'source' in m ? m.source : m.target]),
+    ).toEqual([
+      ['bind', '/home/me/.mooring/state/homelab/web%2Fdata'],
+      ['repo', '/conf'],
+    ]);
+    expect(result.stack.services[0]!.mounts[0]).toMatchObject({ createHostPath: true, readOnly: false });
+    expect(result.stack.warnings).toEqual([
+      expect.objectContaining({
+        line: 5,
+        message:
+          'services.app.volumes[0]: ./data/ is not in the config repo, so it is kept on this machine in /home/me/.mooring/state/homelab/web%2Fdata across revisions (compose keeps it beside the compose file); commit it if its content belongs in git',
+      }),
+    ]);
+  });
+
   it('reads networks with aliases and engine names', async () => {
     const stack = await load(`services:
   app:

@@ -44,6 +44,12 @@ export interface LoadStackOptions {
    * home folder's `content-key`. Without one, a fixed key: fine for tests, not for a home.
    */
   contentKey?: string | Uint8Array;
+  /**
+   * Where relative bind mounts that git does not hold are kept: a folder standing for the repo's root
+   * (`<home>/state/<source>`). Compose makes such a folder beside the compose file and it outlives every
+   * `up`; here it outlives every revision. Without one, such a mount is an error.
+   */
+  stateDir?: string;
 }
 
 export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
@@ -92,6 +98,7 @@ export async function loadStack(opts: LoadStackOptions): Promise<LoadResult> {
     envFiles: new Map(),
     budget,
     ...(opts.source !== undefined ? { source: opts.source } : {}),
+    ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
   };
   const fileContents = new Map<string, Uint8Array>();
   const fileCtx = { ...ctx, contentKey: opts.contentKey ?? 'mooring', fileContents };

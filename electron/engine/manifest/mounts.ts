@@ -468,6 +468,8 @@ async function repoBind(
     return null;
   }
   const object = await ctx.reader.stat(repoPath);
+  if (object === null && ctx.stateDir !== undefined)
+    return stateBind(ctx, at, source, repoPath, target, options);
   if (object === null) {
     ctx.yaml.errorAt(
       at.node,
@@ -487,6 +489,40 @@ async function repoBind(
     objectType: object.type,
     target,
     readOnly: options.readOnly,
+    ...(selinux !== undefined ? { selinux } : {}),
+    ...(propagation !== undefined ? { propagation } : {}),
+  };
+}
+
+/**
+ * A relative bind mount of a path git does not hold: compose makes the folder beside the compose file
+ * on the first `up` and keeps it (data a service writes, a folder listed in .gitignore). Here it is that
+ * path's folder under the source's folder in the home's `state/`, made by the engine on first use and
+ * kept across revisions: a new commit never replaces it, as it would a copy of what git holds. Two
+ * stacks naming one path share it, as they would beside their compose files.
+ */
+function stateBind(
+  ctx: StackContext,
+  at: Where,
+  source: string,
+  repoPath: string,
+  target: string,
+  options: MountOptions,
+): DesiredMount {
+  // One flat folder per path (web/data → web%2Fdata), never one inside another: a container can make
+  // links inside its own folder, and no other mount's path goes through it to follow them.
+  const where = posix.join(ctx.stateDir!, encodeURIComponent(repoPath));
+  ctx.yaml.warnAt(
+    at.node,
+    `${at.path}: ${source} is not in the config repo, so it is kept on this machine in ${where} across revisions (compose keeps it beside the compose file); commit it if its content belongs in git`,
+  );
+  const { selinux, propagation } = bindOptions(options);
+  return {
+    type: 'bind',
+    source: where,
+    target,
+    readOnly: options.readOnly,
+    createHostPath: true,
     ...(selinux !== undefined ? { selinux } : {}),
     ...(propagation !== undefined ? { propagation } : {}),
   };

@@ -52,6 +52,8 @@ export interface StackContext {
   budget: { envBytes: number; portBindings: number };
   /** The source the stack is read from: a refusal names the one command that trusts it (safety.ts). */
   source?: string | undefined;
+  /** Where relative bind mounts that git does not hold are kept (LoadStackOptions.stateDir). */
+  stateDir?: string | undefined;
   /** The top-level secrets and configs, which services name (secrets.ts). */
   files?: {
     secrets: ReadonlyMap<string, FileDefinition>;

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { UiSettings } from '../../../electron/shared/api.ts';
 import type { SafetySettings, SourceState } from '../../../electron/shared/model.ts';
+import { describeGrant, trustCommand } from '../../../electron/shared/trust.ts';
 import { call, getApi } from '../api/client.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { ago, shortId } from '../format.ts';
@@ -550,8 +551,77 @@ function Safety({
             <button type="submit">Save allowances</button>
           </div>
         </form>
+        <SourceTrust settings={settings} onSaved={onSaved} />
       </div>
     </section>
+  );
+}
+
+/** The allowances granted per source (issue 11, item 6), each with its revoke and its command. */
+function SourceTrust({
+  settings,
+  onSaved,
+}: {
+  settings: UiSettings;
+  onSaved: (s: UiSettings) => void;
+}): React.JSX.Element {
+  const { notify } = useStore();
+  const [busy, setBusy] = useState<string | null>(null);
+  const views = settings.trust.filter((v) => v.grants.length > 0);
+  return (
+    <div role="group" aria-labelledby="trust-h">
+      <h3 id="trust-h" style={{ margin: '8px 0 4px' }}>
+        Allowed per source
+      </h3>
+      {views.length === 0 ? (
+        <p className="sub" style={{ margin: 0 }}>
+          None. A stack refused by the policy offers an Allow button for its source; so does{' '}
+          <code>mooring source trust</code>.
+        </p>
+      ) : (
+        views.map((v) => (
+          <div key={v.source} data-trust-source={v.source}>
+            <strong>{v.source}</strong>{' '}
+            {!v.known ? (
+              <span className="sub">· no source of this name now: not applied</span>
+            ) : !v.applies ? (
+              <span className="sub">· granted for {v.url}, which the source no longer uses: not applied</span>
+            ) : null}
+            <ul className="trust-grants">
+              {v.grants.map((grant) => {
+                const key = `${v.source} ${describeGrant(grant)}`;
+                return (
+                  <li key={key}>
+                    <span>{describeGrant(grant)}</span>
+                    <button
+                      disabled={busy !== null}
+                      aria-label={`Revoke ${describeGrant(grant)} for source ${v.source}`}
+                      onClick={() => {
+                        setBusy(key);
+                        call('sources:trust', { name: v.source, grant, revoke: true })
+                          .then((next) => {
+                            onSaved(next);
+                            notify('info', `Revoked ${describeGrant(grant)} for source ${v.source}.`);
+                          })
+                          .catch((err: unknown) => {
+                            notify('error', (err as Error).message);
+                          })
+                          .finally(() => {
+                            setBusy(null);
+                          });
+                      }}
+                    >
+                      {busy === key ? <span className="spinner" /> : 'Revoke'}
+                    </button>
+                    <code className="sub">{trustCommand(grant, v.source, true)}</code>
+                  </li>
+                );
+              })}
+            </ul>
+          </div>
+        ))
+      )}
+    </div>
   );
 }
 

@@ -1,7 +1,8 @@
 // One stack: its services, what differs from git and why, the plan before anything changes,
 // live progress while it applies, and container logs.
 import { Fragment, useEffect, useState } from 'react';
-import type { Plan, ServiceStatus } from '../../../electron/shared/model.ts';
+import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
+import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -119,6 +120,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
               </li>
             ))}
           </ul>
+          <TrustOffers source={stack.source} errors={stack.errors} />
         </div>
       )}
       {[...new Set(stack.warnings)].map((w) => (
@@ -317,5 +319,56 @@ function Logs({ container }: { container: string }): React.JSX.Element {
         <pre className="logs">{text || '(no output yet)'}</pre>
       )}
     </section>
+  );
+}
+
+/**
+ * A refusal of the safety policy offered as one step (issue 11, item 6): "Allow /mnt/docker-volumes for
+ * source homelab" grants it for that source alone, in the local settings; Settings lists and revokes it.
+ */
+function TrustOffers({
+  source,
+  errors,
+}: {
+  source: string;
+  errors: ManifestError[];
+}): React.JSX.Element | null {
+  const { notify } = useStore();
+  const [busy, setBusy] = useState<string | null>(null);
+  const offers = offeredGrants(errors.flatMap((e) => (e.grant ? [e.grant] : [])));
+  if (offers.length === 0) return null;
+  return (
+    <div className="trust-offers">
+      <p className="sub">
+        Refused by the safety policy. Allowing it applies to the stacks of source {source} only and is kept in
+        this machine's settings, never in the repo.
+      </p>
+      {offers.map((grant) => {
+        const label = allowLabel(grant, source);
+        return (
+          <div key={label} className="trust-offer">
+            <button
+              disabled={busy !== null}
+              onClick={() => {
+                setBusy(label);
+                call('sources:trust', { name: source, grant })
+                  .then(() => {
+                    notify('info', `${label.replace(/^Allow/, 'Allowed')}. Revoke it in Settings.`);
+                  })
+                  .catch((err: unknown) => {
+                    notify('error', (err as Error).message);
+                  })
+                  .finally(() => {
+                    setBusy(null);
+                  });
+              }}
+            >
+              {busy === label ? <span className="spinner" /> : label}
+            </button>{' '}
+            <code className="sub">{trustCommand(grant, source)}</code>
+          </div>
+        );
+      })}
+    </div>
   );
 }
