@@ -24,6 +24,8 @@ if (!haveDocker)
 const STACK = 'itpipe';
 const IMAGE = 'mooring-it/pipe-app';
 const POLL_MS = 5_000;
+/** A poll, then a fetch and a sync: generous, as the shared 2-core CI machine can be slow. */
+const POLL_AND_SYNC_MS = 2 * POLL_MS + 20_000;
 const HOST = os.hostname();
 
 // Paths named for this test, so that the intermediate images its builds leave (the classic builder
@@ -394,7 +396,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     expect(await running()).toBe(v1.tag);
 
     expect((await mooring(home, ['resume', STACK])).code).toBe(0);
-    await waitFor('back at the tip after resume', async () => (await running()) === v2.tag, POLL_MS + 5_000);
+    await waitFor('back at the tip after resume', async () => (await running()) === v2.tag, POLL_AND_SYNC_MS);
     expect(engine.history.listRuns({ stack: STACK, limit: 1 })[0]).toMatchObject({ revision: tip });
 
     // --revert: a commit on the server whose stack folder is as at `previous`; the controller deploys it.
@@ -413,7 +415,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     );
     expect(await serverGit('diff', '--name-only', tip, 'main')).toBe(`${STACK}/compose.yaml`);
     expect(rv.rollback.revert.undone.map((c) => c.id)).toEqual([tip]);
-    await waitFor('the revert deployed', async () => (await running()) === v1.tag, POLL_MS + 5_000);
+    await waitFor('the revert deployed', async () => (await running()) === v1.tag, POLL_AND_SYNC_MS);
   });
 });
 
