@@ -108,7 +108,9 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
       {stack.errors.length > 0 && (
         <div className="callout bad" role="alert">
           <strong>
-            The manifest is invalid; nothing of this stack will be applied until it is fixed in git.
+            {stack.errors.every((e) => e.grant)
+              ? "Refused by this machine's safety policy; nothing of this stack will be applied until it is allowed here or changed in git."
+              : 'The manifest is invalid; nothing of this stack will be applied until it is fixed in git.'}
           </strong>
           <ul>
             {stack.errors.map((e, i) => (
