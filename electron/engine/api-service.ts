@@ -40,6 +40,20 @@ export interface ApiServiceOptions {
 
 type Listener = (event: PushEvent) => void;
 
+/** A method's parameters after parsing: defaults applied, as its handler receives them. */
+type Input<M extends Method> = z.output<(typeof schemas)[M]>;
+type Handlers = { [M in Method]: (p: Input<M>) => Promise<Results[M]> };
+
+/**
+ * The schemas seen as a map from method to a parser of that method's input: indexed by a generic
+ * method, it gives `ZodType<Input<M>>`, where indexing `schemas` itself would give a union.
+ */
+const parsers: { [M in Method]: z.ZodType<Input<M>> } = schemas;
+
+function isMethod(name: string): name is Method {
+  return Object.hasOwn(schemas, name);
+}
+
 const DEFAULT_POLL_SEC = 60;
 
 export class ApiService {
@@ -142,11 +156,15 @@ export class ApiService {
 
   /** One entry point for every transport: parse, dispatch, and never throw. */
   async handle(method: string, params: unknown): Promise<Reply<unknown>> {
-    if (!Object.hasOwn(schemas, method)) {
+    if (!isMethod(method)) {
       return { ok: false, error: { code: 'invalid-input', message: `Unknown method "${method}".` } };
     }
-    const m = method as Method;
-    const parsed = schemas[m].safeParse(params ?? {});
+    return this.call(method, params);
+  }
+
+  /** Generic in the method, so that its schema's output and its handler's input are the same type. */
+  private async call<M extends Method>(m: M, params: unknown): Promise<Reply<Results[M]>> {
+    const parsed = parsers[m].safeParse(params ?? {});
     if (!parsed.success) {
       const message = parsed.error.issues
         .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
@@ -154,7 +172,7 @@ export class ApiService {
       return { ok: false, error: { code: 'invalid-input', message: `Invalid input for ${m}: ${message}` } };
     }
     try {
-      return { ok: true, value: await this.dispatch(m, parsed.data) };
+      return { ok: true, value: await this.handlers[m](parsed.data) };
     } catch (err) {
       // A write that reached a read-only home says so, and where, rather than SQLite's or the OS's words.
       const readOnly = this.engine.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err));
@@ -162,176 +180,143 @@ export class ApiService {
     }
   }
 
-  private async dispatch(m: Method, p: z.output<(typeof schemas)[Method]>): Promise<unknown> {
-    switch (m) {
-      case 'app:snapshot':
-        return this.snapshot();
-      case 'stacks:plan': {
-        const q = p as z.output<(typeof schemas)['stacks:plan']>;
-        const [r] = await this.engine.sync({
-          stacks: [q.stack],
-          revision: q.revision ?? null,
-          prune: q.prune ?? false,
-          dryRun: true,
+  /** One handler per method, each typed by its schema's output and its declared result. */
+  private readonly handlers: Handlers = {
+    'app:snapshot': () => this.snapshot(),
+    'stacks:plan': async (q) => {
+      const [r] = await this.engine.sync({
+        stacks: [q.stack],
+        revision: q.revision ?? null,
+        prune: q.prune ?? false,
+        dryRun: true,
+      });
+      if (!r?.plan) throw new MooringError('manifest', r?.error ?? `Stack "${q.stack}" cannot be planned.`);
+      return r.plan;
+    },
+    'stacks:sync': (q) => this.sync(q),
+    'stacks:suspend': async (q) => {
+      this.engine.setSuspended(q.stack, q.suspended);
+      await this.refresh(q.stack);
+      return null;
+    },
+    'stacks:rollback': async (q) => {
+      const r = await this.engine.rollback(q.stack, q.revision, {
+        revert: q.revert ?? false,
+        onProgress: (e) => {
+          this.onProgress(e);
+        },
+      });
+      await this.refresh(q.stack);
+      return r.mode === 'deploy'
+        ? { stack: r.stack, mode: r.mode, revision: r.revision, runId: r.sync.runId, error: r.sync.error }
+        : { stack: r.stack, mode: r.mode, revision: r.revert.commit ?? r.revision, runId: null, error: null };
+    },
+    'builds:list': (q) => Promise.resolve(this.engine.listBuilds(q)),
+    'builds:get': (q) => {
+      const build = this.engine.getBuild(q.id);
+      if (!build) throw new MooringError('not-found', `No build #${q.id}.`);
+      return Promise.resolve(build);
+    },
+    'builds:start': async (q) => {
+      const [stack, service] = q.promote?.split('/') ?? [];
+      const r = await this.engine.build(
+        {
+          appRepo: q.appRepo,
+          rev: q.rev ?? null,
+          dockerfile: q.dockerfile ?? null,
+          context: q.context ?? null,
+          tag: q.tag ?? null,
+          promote: stack && service ? { stack, service } : null,
+        },
+        (event) => {
+          this.emit({ type: 'build', event });
+        },
+      );
+      if (r.promote) await this.refresh();
+      return {
+        build: r.build,
+        promoted: r.promote?.commit ? { commit: r.promote.commit, pushed: r.promote.pushed } : null,
+      };
+    },
+    'containers:logs': (q) => this.engine.docker.logs(q.container, q.tail),
+    'history:runs': (q) => Promise.resolve(this.engine.history.listRuns(q)),
+    'history:run': (q) => {
+      const run = this.engine.history.getRun(q.id);
+      if (!run) throw new MooringError('not-found', `No run #${q.id}.`);
+      return Promise.resolve(run);
+    },
+    'history:commits': (q) => this.commits(q),
+    'sources:add': async (q) => {
+      const { url, token } = this.takeCredentials(q);
+      // Saving the token first would overwrite (and, on the conflict, remove) an existing source's token.
+      if (this.engine.listSources().some((s) => s.name === q.name))
+        throw new MooringError('conflict', `A source named "${q.name}" already exists.`);
+      this.engine.assertWritable('add a source');
+      const tokenEnv = token ? await this.saveToken(q.name, token) : null;
+      try {
+        const { source, fetch } = await this.engine.addSource({
+          name: q.name,
+          url,
+          branch: q.branch ?? null,
+          path: q.path ?? null,
+          tokenEnv,
         });
-        if (!r?.plan) throw new MooringError('manifest', r?.error ?? `Stack "${q.stack}" cannot be planned.`);
-        return r.plan;
-      }
-      case 'stacks:sync':
-        return this.sync(p as z.output<(typeof schemas)['stacks:sync']>);
-      case 'stacks:suspend': {
-        const q = p as z.output<(typeof schemas)['stacks:suspend']>;
-        this.engine.setSuspended(q.stack, q.suspended);
-        await this.refresh(q.stack);
-        return null;
-      }
-      case 'stacks:rollback': {
-        const q = p as z.output<(typeof schemas)['stacks:rollback']>;
-        const r = await this.engine.rollback(q.stack, q.revision, {
-          revert: q.revert ?? false,
-          onProgress: (e) => {
-            this.onProgress(e);
-          },
-        });
-        await this.refresh(q.stack);
-        return r.mode === 'deploy'
-          ? { stack: r.stack, mode: r.mode, revision: r.revision, runId: r.sync.runId, error: r.sync.error }
-          : {
-              stack: r.stack,
-              mode: r.mode,
-              revision: r.revert.commit ?? r.revision,
-              runId: null,
-              error: null,
-            };
-      }
-      case 'builds:list': {
-        const q = p as z.output<(typeof schemas)['builds:list']>;
-        return this.engine.listBuilds(q);
-      }
-      case 'builds:get': {
-        const q = p as z.output<(typeof schemas)['builds:get']>;
-        const build = this.engine.getBuild(q.id);
-        if (!build) throw new MooringError('not-found', `No build #${q.id}.`);
-        return build;
-      }
-      case 'builds:start': {
-        const q = p as z.output<(typeof schemas)['builds:start']>;
-        const [stack, service] = q.promote?.split('/') ?? [];
-        const r = await this.engine.build(
-          {
-            appRepo: q.appRepo,
-            rev: q.rev ?? null,
-            dockerfile: q.dockerfile ?? null,
-            context: q.context ?? null,
-            tag: q.tag ?? null,
-            promote: stack && service ? { stack, service } : null,
-          },
-          (event) => {
-            this.emit({ type: 'build', event });
-          },
-        );
-        if (r.promote) await this.refresh();
-        return {
-          build: r.build,
-          promoted: r.promote?.commit ? { commit: r.promote.commit, pushed: r.promote.pushed } : null,
-        };
-      }
-      case 'containers:logs': {
-        const q = p as z.output<(typeof schemas)['containers:logs']>;
-        return this.engine.docker.logs(q.container, q.tail);
-      }
-      case 'history:runs': {
-        const q = p as z.output<(typeof schemas)['history:runs']>;
-        return this.engine.history.listRuns(q);
-      }
-      case 'history:run': {
-        const q = p as z.output<(typeof schemas)['history:run']>;
-        const run = this.engine.history.getRun(q.id);
-        if (!run) throw new MooringError('not-found', `No run #${q.id}.`);
-        return run;
-      }
-      case 'history:commits':
-        return this.commits(p as z.output<(typeof schemas)['history:commits']>);
-      case 'sources:add': {
-        const q = p as z.output<(typeof schemas)['sources:add']>;
-        const { url, token } = this.takeCredentials(q);
-        // Saving the token first would overwrite (and, on the conflict, remove) an existing source's token.
-        if (this.engine.listSources().some((s) => s.name === q.name))
-          throw new MooringError('conflict', `A source named "${q.name}" already exists.`);
-        this.engine.assertWritable('add a source');
-        const tokenEnv = token ? await this.saveToken(q.name, token) : null;
-        try {
-          const { source, fetch } = await this.engine.addSource({
-            name: q.name,
-            url,
-            branch: q.branch ?? null,
-            path: q.path ?? null,
-            tokenEnv,
-          });
-          if (fetch.error) this.emit({ type: 'notice', level: 'warn', message: fetch.error });
-          await this.refresh();
-          return source;
-        } catch (err) {
-          if (tokenEnv) await this.options.secrets?.remove(q.name);
-          throw err;
-        }
-      }
-      case 'sources:update': {
-        const q = p as z.output<(typeof schemas)['sources:update']>;
-        this.engine.assertWritable('change a source');
-        let tokenEnv: string | null | undefined;
-        if (q.token) tokenEnv = await this.saveToken(q.name, q.token);
-        else if (q.token === null) {
-          await this.options.secrets?.remove(q.name);
-          tokenEnv = null;
-        }
-        const source = this.engine.updateSource(q.name, {
-          ...(q.branch !== undefined ? { branch: q.branch } : {}),
-          ...(q.path !== undefined ? { path: q.path } : {}),
-          ...(tokenEnv !== undefined ? { tokenEnv } : {}),
-        });
+        if (fetch.error) this.emit({ type: 'notice', level: 'warn', message: fetch.error });
         await this.refresh();
         return source;
+      } catch (err) {
+        if (tokenEnv) await this.options.secrets?.remove(q.name);
+        throw err;
       }
-      case 'sources:remove': {
-        const q = p as z.output<(typeof schemas)['sources:remove']>;
-        this.engine.removeSource(q.name);
+    },
+    'sources:update': async (q) => {
+      this.engine.assertWritable('change a source');
+      let tokenEnv: string | null | undefined;
+      if (q.token) tokenEnv = await this.saveToken(q.name, q.token);
+      else if (q.token === null) {
         await this.options.secrets?.remove(q.name);
-        await this.refresh();
-        return null;
+        tokenEnv = null;
       }
-      case 'sources:fetch': {
-        const q = p as z.output<(typeof schemas)['sources:fetch']>;
-        const results = await this.engine.fetch(q.name);
-        for (const r of results) if (r.error) this.emit({ type: 'notice', level: 'warn', message: r.error });
-        await this.refresh();
-        return this.engine.listSources();
-      }
-      case 'sources:trust': {
-        const q = p as z.output<(typeof schemas)['sources:trust']>;
-        const grant = q.grant.value === undefined ? { setting: q.grant.setting } : q.grant;
-        await this.engine.trust(q.name, [grant], { revoke: q.revoke ?? false });
-        // The stacks of the source are read again with it: a refused one may now be valid.
-        this.schedulePush();
-        return this.settings();
-      }
-      case 'sources:prune': {
-        const q = p as z.output<(typeof schemas)['sources:prune']>;
-        const results = await this.engine.pruneDeleted(q.name, {
-          trigger: 'manual',
-          onProgress: (e) => {
-            this.onProgress(e);
-          },
-        });
-        await this.refresh();
-        return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
-      }
-      case 'settings:get':
-        return this.settings();
-      case 'settings:update':
-        return this.updateSettings(p as z.output<(typeof schemas)['settings:update']>);
-    }
-  }
+      const source = this.engine.updateSource(q.name, {
+        ...(q.branch !== undefined ? { branch: q.branch } : {}),
+        ...(q.path !== undefined ? { path: q.path } : {}),
+        ...(tokenEnv !== undefined ? { tokenEnv } : {}),
+      });
+      await this.refresh();
+      return source;
+    },
+    'sources:remove': async (q) => {
+      this.engine.removeSource(q.name);
+      await this.options.secrets?.remove(q.name);
+      await this.refresh();
+      return null;
+    },
+    'sources:fetch': async (q) => {
+      const results = await this.engine.fetch(q.name);
+      for (const r of results) if (r.error) this.emit({ type: 'notice', level: 'warn', message: r.error });
+      await this.refresh();
+      return this.engine.listSources();
+    },
+    'sources:trust': async (q) => {
+      const grant = q.grant.value === undefined ? { setting: q.grant.setting } : q.grant;
+      await this.engine.trust(q.name, [grant], { revoke: q.revoke ?? false });
+      // The stacks of the source are read again with it: a refused one may now be valid.
+      this.schedulePush();
+      return this.settings();
+    },
+    'sources:prune': async (q) => {
+      const results = await this.engine.pruneDeleted(q.name, {
+        trigger: 'manual',
+        onProgress: (e) => {
+          this.onProgress(e);
+        },
+      });
+      await this.refresh();
+      return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
+    },
+    'settings:get': () => Promise.resolve(this.settings()),
+    'settings:update': (q) => this.updateSettings(q),
+  };
 
   /**
    * A URL typed with `user:TOKEN@` in it: the desktop keeps the secret in the OS keychain (the secret
@@ -380,7 +365,7 @@ export class ApiService {
     this.schedulePush();
   }
 
-  private async sync(q: z.output<(typeof schemas)['stacks:sync']>): Promise<Results['stacks:sync']> {
+  private async sync(q: Input<'stacks:sync'>): Promise<Results['stacks:sync']> {
     const results = await this.engine.sync({
       stacks: q.stacks,
       revision: q.revision ?? null,
@@ -424,7 +409,7 @@ export class ApiService {
     };
   }
 
-  private async commits(q: z.output<(typeof schemas)['history:commits']>): Promise<CommitWithDeploys[]> {
+  private async commits(q: Input<'history:commits'>): Promise<CommitWithDeploys[]> {
     const commits = await this.engine.log({
       ...(q.source ? { source: q.source } : {}),
       limit: q.limit ?? 100,
@@ -455,7 +440,7 @@ export class ApiService {
     };
   }
 
-  private async updateSettings(q: z.output<(typeof schemas)['settings:update']>): Promise<UiSettings> {
+  private async updateSettings(q: Input<'settings:update'>): Promise<UiSettings> {
     const s = this.engine.settings;
     const before = { ...s };
     if (q.pollIntervalSec !== undefined) s.pollIntervalSec = q.pollIntervalSec;
@@ -472,7 +457,9 @@ export class ApiService {
     const restart = s.pollIntervalSec !== before.pollIntervalSec || s.dockerHost !== before.dockerHost;
     if (this.controller && (!enabled || restart)) await this.stopController();
     if (!this.controller && enabled) await this.startController();
-    this.schedulePush();
+    // New allowances change which stacks are valid: read them again.
+    if (q.safety) await this.refresh();
+    else this.schedulePush();
     return this.settings();
   }
 }
