@@ -20,12 +20,29 @@ import { hashService, type Engine, type LoadedStack, type SyncResult } from '../
 import { MooringError, errorMessage } from '../errors.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
-import { resourcesNeedRun } from './resource-status.ts';
 import type { ProgressEvent } from './apply.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
-import { Debouncer } from './debounce.ts';
-import { markHeld, pruneHolds, type PruneHold } from './prune-guard.ts';
-import { DEFAULT_RETRY, RetryBook } from './retry.ts';
+import {
+  decide,
+  driftSummary,
+  prunes,
+  seconds,
+  short,
+  EMPTY_MEMORY,
+  type Action,
+  type ControllerLogKind,
+  type DecideConfig,
+  type DecideEvent,
+  type Facts,
+  type Memory,
+  type RunOutcome,
+  type Target,
+} from './controller-decide.ts';
+import { markHeld, pruneHolds } from './prune-guard.ts';
+import { DEFAULT_RETRY, type RetryStore } from './retry.ts';
+
+export { needsRun } from './controller-decide.ts';
+export type { ControllerLogKind } from './controller-decide.ts';
 
 export interface ControllerOptions {
   /** How often each source is fetched. Default 60 s; never less than 5 s. */
@@ -65,21 +82,6 @@ export interface ControllerOptions {
   clock?: Clock;
 }
 
-export type ControllerLogKind =
-  | 'start'
-  | 'stop'
-  | 'fetch'
-  | 'drift'
-  | 'in-sync'
-  | 'run-started'
-  | 'run-finished'
-  | 'retry'
-  | 'gave-up'
-  | 'engine'
-  | 'suspend'
-  | 'notice'
-  | 'error';
-
 export type ControllerEvent =
   /** The stacks whose status changed (full objects); `removed`: stacks that no longer exist anywhere. */
   | { type: 'status'; stacks: StackStatus[]; removed?: string[] }
@@ -115,7 +117,8 @@ interface StackState {
   refreshing: Promise<void> | null;
   again: boolean;
   settle: TimerHandle | null;
-  retry: TimerHandle | null;
+  /** The stack's one decision timer (a self-heal due, a retry): `decide` says when. */
+  wake: TimerHandle | null;
   /** The controller's run on this stack, from decision to bookkeeping. */
   run: Promise<void> | null;
   /**
@@ -128,18 +131,6 @@ interface StackState {
   /** Sequence number of the newest status applied: an older, slower look never overwrites a newer one. */
   seq: number;
   drifting: boolean;
-  /** Things said once (per revision or key), so the log does not repeat itself on every event. */
-  said: Set<string>;
-}
-
-/** Drift the controller may act on: an orphaned service only counts where the policy prunes. */
-export function needsRun(st: StackStatus, policy: StackPolicy): boolean {
-  if (st.sync === 'Unknown') return false;
-  return (
-    st.services.some(
-      (s) => s.sync === 'OutOfSync' || s.sync === 'Missing' || (s.sync === 'Orphaned' && policy.prune),
-    ) || resourcesNeedRun(st.resources)
-  );
 }
 
 /** What one attempt is about, besides the revision: the spec and whether it prunes. */
@@ -155,35 +146,6 @@ export function specFingerprint(desired: DesiredStack, prune: boolean): string {
     )
     .digest('hex')
     .slice(0, 16);
-}
-
-function driftSummary(st: StackStatus): string {
-  const parts = st.services
-    .filter((s) => s.sync !== 'Synced')
-    .map((s) => {
-      if (s.sync === 'Missing') return `${s.name} missing`;
-      if (s.sync === 'Orphaned') return `${s.name} no longer declared`;
-      const fields = s.reasons.map((r) =>
-        r.path === 'state'
-          ? `state ${r.live ?? '?'}`
-          : r.path === 'containers'
-            ? `${r.live} containers`
-            : r.path,
-      );
-      return `${s.name} (${fields.join(', ')})`;
-    });
-  for (const r of st.resources ?? []) {
-    parts.push(
-      `${r.kind} ${r.key} ${r.sync === 'Missing' ? 'missing' : `(${r.reasons.map((x) => x.path).join(', ')})`}`,
-    );
-  }
-  return parts.join(', ') || st.sync;
-}
-
-const short = (rev: string | null | undefined): string => (rev ? rev.slice(0, 7) : '?');
-
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 /** Runs `fn` one at a time; callers that arrive while one is waiting to start share it. */
@@ -213,8 +175,13 @@ export class Controller {
   private readonly clock: Clock;
   private readonly pollMs: number;
   private readonly jitter: number;
-  private readonly book: RetryBook;
-  private readonly heal: Debouncer<string>;
+  private readonly decideConfig: DecideConfig;
+  /** Where the retry entries live: the database, so that the limit holds across restarts. */
+  private readonly retries: RetryStore;
+  /** What `decide` remembers between events (the retry entries excepted: those are in `retries`). */
+  private memory: Memory = new Map();
+  /** Spec fingerprints, once per loaded stack: hashing every service on every event would cost. */
+  private readonly fingerprints = new WeakMap<LoadedStack, string>();
   private readonly events: DockerEventStream;
   private readonly token = randomUUID();
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
@@ -231,8 +198,6 @@ export class Controller {
   private readonly statuses = new Map<string, StackStatus>();
   private readonly stacks = new Map<string, StackState>();
   private suspended = new Set<string>();
-  /** The revision each stack was last seen in sync at: a new revision is what `sync: auto` acts on. */
-  private readonly inSyncAt = new Map<string, string>();
   /** The last policy of stacks deleted in git, by `source/stack@head`. */
   private readonly lastPolicies = new Map<string, StackPolicy | null>();
   private readonly lookingUpPolicy = new Set<string>();
@@ -260,22 +225,17 @@ export class Controller {
     this.clock = options.clock ?? systemClock;
     this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? 60_000);
     this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
-    this.book = new RetryBook(
-      {
+    this.decideConfig = {
+      selfHealDebounceMs: options.selfHealDebounceMs ?? 500,
+      selfHealMaxWaitMs: options.selfHealMaxWaitMs ?? 5_000,
+      retry: {
         maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
         baseDelayMs: options.retryBaseMs ?? DEFAULT_RETRY.baseDelayMs,
         maxDelayMs: options.retryMaxMs ?? DEFAULT_RETRY.maxDelayMs,
       },
-      engine.history.retryStore(),
-    );
-    this.heal = new Debouncer(
-      this.clock,
-      options.selfHealDebounceMs ?? 500,
-      options.selfHealMaxWaitMs ?? 5_000,
-      (stack) => {
-        this.evaluate(stack, { healNow: true });
-      },
-    );
+      lockRetryMs: options.lockRetryMs ?? 2_000,
+    };
+    this.retries = engine.history.retryStore();
     this.events = new DockerEventStream(
       () => this.engine.docker,
       {
@@ -340,7 +300,6 @@ export class Controller {
     if (this.runs.size > 0)
       this.log('info', 'stop', `stopping: waiting for ${this.runs.size} run(s) to reach a safe point`);
     this.events.stop();
-    this.heal.clear();
     for (const t of this.polls.values()) t.cancel();
     this.polls.clear();
     for (const w of this.watchers.values()) w.close();
@@ -349,9 +308,9 @@ export class Controller {
     this.resyncTimer?.cancel();
     for (const s of this.stacks.values()) {
       s.settle?.cancel();
-      s.retry?.cancel();
+      s.wake?.cancel();
       s.settle = null;
-      s.retry = null;
+      s.wake = null;
     }
     this.abort.abort();
     await Promise.allSettled([...this.runs]);
@@ -449,14 +408,7 @@ export class Controller {
     for (const [name, error] of unreadable) {
       heads.set(name, null);
       loaded.push(...this.loaded.filter((x) => x.source === name));
-      this.sayOnce(
-        `source:${name}`,
-        `unreadable:${error}`,
-        'error',
-        'error',
-        `source ${name} cannot be read (${error}); its stacks stay as last read`,
-        { source: name },
-      );
+      this.decideOn(`source:${name}`, { type: 'unreadable', source: name, error });
     }
     this.loaded = loaded;
     this.heads = heads;
@@ -471,13 +423,12 @@ export class Controller {
         refreshing: null,
         again: false,
         settle: null,
-        retry: null,
+        wake: null,
         run: null,
         applying: false,
         runId: null,
         seq: 0,
         drifting: false,
-        said: new Set(),
       };
       this.stacks.set(name, s);
     }
@@ -614,8 +565,7 @@ export class Controller {
         `Docker engine at ${this.engine.docker.endpoint} is back: looking at every stack again`,
       );
     }
-    // Failures that were the engine's absence need not wait out their backoff.
-    this.book.releaseTransient([...this.stacks.keys()]);
+    for (const stack of this.stacks.keys()) this.decideOn(stack, { type: 'engine-back', stack });
     void this.requestResync({ reload: false });
   }
 
@@ -645,171 +595,137 @@ export class Controller {
 
   // ── deciding ──────────────────────────────────────────────────────────────────────────────────
 
-  private evaluate(name: string, opts: { healNow?: boolean } = {}): void {
-    if (!this.started || this.stopping) return;
-    const st = this.statuses.get(name);
-    if (!st) return;
-    const state = this.stackState(name);
-    if (st.suspended || this.suspended.has(name)) {
-      this.heal.cancel(name);
-      return;
+  /** Feeds one event to `decide` and carries out what it says. */
+  private decideOn(scope: string, event: DecideEvent): void {
+    // The database holds the retry entries (`mooring sync` clears one from another process): read it fresh.
+    const retry = this.retries.get(scope);
+    const input = new Map(this.memory).set(scope, { ...(this.memory.get(scope) ?? EMPTY_MEMORY), retry });
+    const out = decide(input, event, this.clock.now(), this.decideConfig);
+    this.memory = out.memory;
+    const after = out.memory.get(scope)?.retry;
+    if (after !== retry) {
+      if (after) this.retries.set(scope, after);
+      else this.retries.delete(scope);
     }
-    if (state.run || !this.engineState.reachable) return;
-    // A commit that deletes most of a source: nothing of that source is acted on until a person says so.
-    const hold = this.pruneHoldOf(st.source);
-    if (hold) {
-      this.sayOnce(
-        `source:${st.source}`,
-        `hold:${this.heads.get(st.source) ?? ''}`,
-        'warn',
-        'suspend',
-        `${hold.message} Until then the controller leaves source "${st.source}" alone.`,
-        { source: st.source },
-      );
-      return;
-    }
-    const loaded = this.loaded.find((s) => s.name === name);
-    if (!loaded) {
-      this.evaluateRemoved(st);
-      return;
-    }
-    const policy = this.effectivePolicy(loaded);
-    if (policy.prune !== loaded.policy.prune && st.services.some((s) => s.sync === 'Orphaned')) {
-      this.sayOnce(
-        name,
-        `no-zero:${loaded.revision ?? ''}`,
-        'warn',
-        'notice',
-        `${name} declares no service: prune would remove every container, which it never does for a stack git still has. Delete the stack's folder in git to remove it on purpose.`,
-        { stack: name },
-      );
-    }
-    if (policy.sync !== 'auto') {
-      if ((policy.selfHeal || policy.prune) && needsRun(st, policy)) {
-        this.sayOnce(
-          name,
-          'manual-policy',
-          'info',
-          'notice',
-          `${name} has sync: manual, so selfHeal and prune do nothing: they act only with sync: auto`,
-          { stack: name },
-        );
+    for (const action of out.actions) this.act(action);
+  }
+
+  private act(a: Action): void {
+    switch (a.kind) {
+      case 'log': {
+        const extra = {
+          ...(a.stack !== undefined ? { stack: a.stack } : {}),
+          ...(a.source !== undefined ? { source: a.source } : {}),
+          ...(a.runId !== undefined ? { runId: a.runId } : {}),
+        };
+        this.log(a.level, a.logKind, a.message, extra);
+        return;
       }
-      return;
-    }
-    const revision = loaded.revision;
-    if (!revision) return;
-    if (!loaded.desired) {
-      // An invalid manifest at this revision: one failed run records it; the same commit cannot get better.
-      const key = `${revision}:invalid`;
-      if (this.book.decide(name, key, this.clock.now()).kind === 'go') this.startRun(loaded, 'auto', key);
-      return;
-    }
-    if (!needsRun(st, policy)) {
-      if (st.sync === 'Synced') {
-        this.inSyncAt.set(name, revision);
-        this.book.succeeded(name);
-      }
-      this.heal.cancel(name);
-      return;
-    }
-    const deployed =
-      this.inSyncAt.get(name) === revision || this.engine.history.lastDeployedRevision(name) === revision;
-    const trigger: Trigger | null = !deployed ? 'auto' : policy.selfHeal ? 'self-heal' : null;
-    if (!trigger) {
-      this.sayOnce(
-        name,
-        `no-heal:${revision}`,
-        'info',
-        'notice',
-        `${name} drifted at ${short(revision)}; selfHeal is off, so it stays so until someone syncs it`,
-        { stack: name },
-      );
-      return;
-    }
-    const key = `${revision}:${specFingerprint(loaded.desired, this.prunes(loaded))}`;
-    const decision = this.book.decide(name, key, this.clock.now());
-    if (decision.kind === 'gave-up') return; // said once when it gave up
-    if (decision.kind === 'wait') {
-      this.scheduleRetry(name, decision.ms);
-      return;
-    }
-    if (trigger === 'self-heal' && !opts.healNow) {
-      this.heal.poke(name);
-      return;
-    }
-    this.startRun(loaded, trigger, key);
-  }
-
-  private pruneHoldOf(source: string): PruneHold | undefined {
-    return pruneHolds([...this.statuses.values()], this.engine.settings.pruneConfirmShare ?? 1).find(
-      (h) => h.source === source,
-    );
-  }
-
-  /** Whether a run of this stack may prune: never down to zero containers of a stack git still has. */
-  private prunes(loaded: LoadedStack): boolean {
-    return loaded.policy.prune && (loaded.desired?.services.length ?? 0) > 0;
-  }
-
-  /** The stack's policy, with prune off where pruning would empty a stack that git still declares. */
-  private effectivePolicy(loaded: LoadedStack): StackPolicy {
-    if (!loaded.policy.prune || this.prunes(loaded) || !loaded.desired) return loaded.policy;
-    return { ...loaded.policy, prune: false };
-  }
-
-  /** A stack Mooring deployed that its source no longer declares. */
-  private evaluateRemoved(st: StackStatus): void {
-    if (st.sync !== 'Orphaned') return;
-    const head = this.heads.get(st.source);
-    // A source that could not be read says nothing about what it declares: absence is no deletion.
-    if (!head) return;
-    const id = `${st.source}/${st.name}@${head}`;
-    if (!this.lastPolicies.has(id)) {
-      if (this.lookingUpPolicy.has(id)) return;
-      this.lookingUpPolicy.add(id);
-      void this.engine
-        .lastPolicyOf(st.source, st.name)
-        .then(
-          (found) => {
-            this.lastPolicies.set(id, found?.policy ?? null);
-          },
-          () => {
-            this.lastPolicies.set(id, null);
-          },
-        )
-        .finally(() => {
-          this.lookingUpPolicy.delete(id);
-          this.evaluate(st.name);
+      case 'wake': {
+        const state = this.stackState(a.stack);
+        state.wake?.cancel();
+        state.wake = null;
+        if (a.at === null) return;
+        state.wake = this.clock.after(a.at - this.clock.now(), () => {
+          state.wake = null;
+          this.evaluate(a.stack, 'wake');
         });
-      return;
+        return;
+      }
+      case 'look-up-policy':
+        this.lookUpPolicy(a.stack);
+        return;
+      case 'run': {
+        if (a.removed) {
+          const st = this.statuses.get(a.stack);
+          if (st)
+            this.startRun(
+              { source: st.source, name: a.stack, revision: a.revision, removed: true },
+              a.trigger,
+              a.key,
+            );
+          return;
+        }
+        const loaded = this.loaded.find((s) => s.name === a.stack);
+        if (loaded) this.startRun(loaded, a.trigger, a.key);
+        return;
+      }
     }
-    const policy = this.lastPolicies.get(id);
-    if (!policy || policy.sync !== 'auto' || !policy.prune) {
-      this.sayOnce(
-        st.name,
-        'orphan',
-        'info',
-        'notice',
-        `${st.name} is no longer declared in git; left running, since its last policy did not say sync: auto with prune: true`,
-        { stack: st.name, source: st.source },
-      );
-      return;
-    }
-    const key = `${head}:removed`;
-    const decision = this.book.decide(st.name, key, this.clock.now());
-    if (decision.kind === 'wait') this.scheduleRetry(st.name, decision.ms);
-    if (decision.kind !== 'go') return;
-    this.startRun({ source: st.source, name: st.name, revision: head, removed: true }, 'auto', key);
   }
 
-  private scheduleRetry(name: string, ms: number): void {
-    const state = this.stackState(name);
-    state.retry?.cancel();
-    state.retry = this.clock.after(ms, () => {
-      state.retry = null;
-      this.evaluate(name, { healNow: true });
-    });
+  /** Looks at one stack and lets `decide` act on it; `wake`: its timer fired. */
+  private evaluate(name: string, type: 'look' | 'wake' = 'look'): void {
+    if (!this.started || this.stopping) return;
+    const facts = this.factsOf(name);
+    if (facts) this.decideOn(name, { type, stack: name, facts });
+  }
+
+  private factsOf(name: string): Facts | null {
+    const st = this.statuses.get(name);
+    if (!st) return null;
+    const loaded = this.loaded.find((s) => s.name === name);
+    const head = this.heads.get(st.source) ?? null;
+    const facts: Facts = {
+      status: st,
+      suspended: st.suspended || this.suspended.has(name),
+      running: this.stackState(name).run !== null,
+      engineReachable: this.engineState.reachable,
+      hold: pruneHolds([...this.statuses.values()], this.engine.settings.pruneConfirmShare ?? 1).find(
+        (h) => h.source === st.source,
+      ),
+      head,
+      target: loaded ? this.targetOf(loaded) : null,
+      deployedRevision: null,
+    };
+    // Read only where it can matter, as before: a query per event adds up with many stacks.
+    if (!facts.suspended && !facts.running && facts.engineReachable && !facts.hold) {
+      if (loaded) facts.deployedRevision = this.engine.history.lastDeployedRevision(name);
+      else if (head && this.lastPolicies.has(`${st.source}/${name}@${head}`))
+        facts.lastPolicy = this.lastPolicies.get(`${st.source}/${name}@${head}`) ?? null;
+    }
+    return facts;
+  }
+
+  private targetOf(loaded: LoadedStack): Target {
+    const services = loaded.desired?.services.length ?? 0;
+    let fingerprint = this.fingerprints.get(loaded);
+    if (fingerprint === undefined) {
+      fingerprint = loaded.desired
+        ? specFingerprint(loaded.desired, loaded.policy.prune && services > 0)
+        : 'invalid';
+      this.fingerprints.set(loaded, fingerprint);
+    }
+    return {
+      revision: loaded.revision,
+      policy: loaded.policy,
+      valid: loaded.desired !== null,
+      services,
+      fingerprint,
+    };
+  }
+
+  /** The last policy git declared for a stack it deleted: the prune of a deleted stack follows it. */
+  private lookUpPolicy(name: string): void {
+    const st = this.statuses.get(name);
+    const head = st ? this.heads.get(st.source) : null;
+    if (!st || !head) return;
+    const id = `${st.source}/${name}@${head}`;
+    if (this.lastPolicies.has(id) || this.lookingUpPolicy.has(id)) return;
+    this.lookingUpPolicy.add(id);
+    void this.engine
+      .lastPolicyOf(st.source, name)
+      .then(
+        (found) => {
+          this.lastPolicies.set(id, found?.policy ?? null);
+        },
+        () => {
+          this.lastPolicies.set(id, null);
+        },
+      )
+      .finally(() => {
+        this.lookingUpPolicy.delete(id);
+        this.evaluate(name);
+      });
   }
 
   // ── acting ────────────────────────────────────────────────────────────────────────────────────
@@ -821,9 +737,6 @@ export class Controller {
   ): void {
     const name = target.name;
     const state = this.stackState(name);
-    state.retry?.cancel();
-    state.retry = null;
-    this.heal.cancel(name);
     const started = this.clock.now();
     state.applying = true;
     state.runId = null;
@@ -848,14 +761,23 @@ export class Controller {
             options,
           );
         } else {
-          result = await this.engine.syncStack(target, { ...options, prune: this.prunes(target) });
+          result = await this.engine.syncStack(target, { ...options, prune: prunes(this.targetOf(target)) });
         }
       } catch (err) {
         thrown = err;
       }
       // No run-finished when nothing was applied (invalid, locked, a plan that could not be made).
       state.applying = false;
-      await this.afterRun(name, trigger, key, target.revision, result, thrown);
+      const outcome = await this.outcomeOf(name, result, thrown);
+      if (outcome)
+        this.decideOn(name, {
+          type: 'run-ended',
+          stack: name,
+          trigger,
+          key,
+          revision: target.revision,
+          outcome,
+        });
     })();
     state.run = run;
     this.runs.add(run);
@@ -867,111 +789,45 @@ export class Controller {
     });
   }
 
-  private async afterRun(
+  /** What a run came to, for `decide`; null when there is nothing to decide (stopped, no result). */
+  private async outcomeOf(
     name: string,
-    trigger: Trigger,
-    key: string,
-    revision: string | null,
     result: SyncResult | null,
     thrown: unknown,
-  ): Promise<void> {
-    if (this.stopping && (result?.interrupted || thrown)) return;
-    const fail = async (error: string, runId: number | null): Promise<void> => {
-      const transient = !(await this.engineAnswers());
-      if (transient) this.engineDown(error);
-      this.recordFailure(name, key, revision, trigger, error, { transient, runId });
+  ): Promise<RunOutcome | null> {
+    if (this.stopping && (result?.interrupted || thrown)) return null;
+    // Does the engine answer? Tells a failure that was its absence from one of the run itself.
+    const transient = async (error: string): Promise<boolean> => {
+      const gone = !(await this.engineAnswers());
+      if (gone) this.engineDown(error);
+      return gone;
     };
     if (thrown) {
-      this.log('error', 'run-finished', `${name} (${trigger}) could not run: ${errorMessage(thrown)}`, {
-        stack: name,
-      });
-      await fail(errorMessage(thrown), null);
-      return;
+      const error = errorMessage(thrown);
+      return { kind: 'threw', error, transient: await transient(error) };
     }
-    if (!result) return;
+    if (!result) return null;
     switch (result.result) {
       case 'locked':
-        this.sayOnce(
-          name,
-          `locked:${result.error ?? ''}`,
-          'info',
-          'notice',
-          result.error ?? `${name} is locked`,
-          {
-            stack: name,
-          },
-        );
-        this.scheduleRetry(name, this.options.lockRetryMs ?? 2_000);
-        return;
+        return { kind: 'locked', error: result.error };
       case 'invalid':
-        this.book.failed(name, key, result.error ?? 'invalid manifest', this.clock.now(), {
-          permanent: true,
-        });
-        this.log(
-          'error',
-          'run-finished',
-          `run ${result.runId ?? '?'} ${name} @ ${short(revision)}: invalid manifest, nothing applied; the running containers stay as they are until a commit fixes it:\n${result.error ?? ''}`,
-          { stack: name, ...(result.runId !== null ? { runId: result.runId } : {}) },
-        );
-        return;
-      case 'failed':
-        await fail(result.error ?? 'failed', result.runId);
-        return;
+        return { kind: 'invalid', error: result.error, runId: result.runId };
+      case 'failed': {
+        const error = result.error ?? 'failed';
+        return { kind: 'failed', error, runId: result.runId, transient: await transient(error) };
+      }
       default:
         break;
     }
-    // Succeeded: make sure it converged, or a run that cannot fix something would repeat forever. Judged
-    // by the status as the run left it: a change made by hand since then is new drift, not the run's failure.
+    // Judged by the status as the run left it (see `decide`); the cache is brought up to date meanwhile.
     await this.refreshOnce(name, () => `run ${result.runId ?? '?'}`).catch(() => undefined);
-    const st = result.after ?? this.statuses.get(name);
     const loaded = this.loaded.find((s) => s.name === name);
-    if (st && loaded && needsRun(st, this.effectivePolicy(loaded))) {
-      this.recordFailure(
-        name,
-        key,
-        revision,
-        trigger,
-        `run ${result.runId ?? '?'} finished, but ${name} still differs from git: ${driftSummary(st)}`,
-        { transient: false, runId: result.runId, say: true },
-      );
-      return;
-    }
-    this.book.succeeded(name);
-    if (revision) this.inSyncAt.set(name, revision);
-  }
-
-  private recordFailure(
-    name: string,
-    key: string,
-    revision: string | null,
-    trigger: Trigger,
-    error: string,
-    opts: { transient: boolean; runId: number | null; say?: boolean },
-  ): void {
-    const e = this.book.failed(name, key, error, this.clock.now(), { transient: opts.transient });
-    const extra = { stack: name, ...(opts.runId !== null ? { runId: opts.runId } : {}) };
-    if (e.gaveUp) {
-      this.log(
-        'error',
-        'gave-up',
-        `${name} @ ${short(revision)}: giving up after ${e.attempts} failed ${trigger} tries (last: ${error}). The controller tries again on a new commit, after \`mooring sync ${name}\` succeeds, or after \`mooring suspend ${name}\` and \`mooring resume ${name}\`.`,
-        extra,
-      );
-      return;
-    }
-    const wait = Math.max(0, e.nextAt - this.clock.now());
-    const why = opts.transient
-      ? 'the Docker engine is unreachable; retrying when it is back'
-      : `try ${e.attempts} of ${this.book.policy.maxAttempts}`;
-    // A run that failed said why in its own line; one that "succeeded" without converging says it here.
-    const detail = opts.say ? `: ${error}` : '';
-    this.log(
-      'warn',
-      'retry',
-      `${name}: ${trigger} run failed (${why})${detail}; next try in ${seconds(wait)}`,
-      extra,
-    );
-    this.scheduleRetry(name, wait);
+    return {
+      kind: 'succeeded',
+      runId: result.runId,
+      after: result.after ?? this.statuses.get(name),
+      target: loaded ? this.targetOf(loaded) : null,
+    };
   }
 
   private onProgress(e: ProgressEvent, trigger: Trigger, started: number): void {
@@ -1142,20 +998,8 @@ export class Controller {
     const changed = [...now].filter((n) => !this.suspended.has(n));
     const resumed = [...this.suspended].filter((n) => !now.has(n));
     this.suspended = now;
-    for (const n of changed) {
-      this.heal.cancel(n);
-      this.stackState(n).retry?.cancel();
-      this.log('info', 'suspend', `${n} is suspended: the controller leaves it alone`, { stack: n });
-    }
-    for (const n of resumed) {
-      // A person resumed it: whatever was given up on gets a fresh set of tries.
-      this.book.forget(n);
-      // What was in sync before the suspension says nothing now (`mooring rollback` deploys an older
-      // revision while suspended): the run history decides whether the tip still needs its auto-sync.
-      this.inSyncAt.delete(n);
-      this.stackState(n).said.clear();
-      this.log('info', 'suspend', `${n} is resumed: the controller looks after it again`, { stack: n });
-    }
+    for (const n of changed) this.decideOn(n, { type: 'suspended', stack: n });
+    for (const n of resumed) this.decideOn(n, { type: 'resumed', stack: n });
     for (const n of [...changed, ...resumed]) {
       void this.refreshStack(n, () => 'no longer drifting (seen by the controller)');
     }
@@ -1210,20 +1054,5 @@ export class Controller {
     extra: { stack?: string; source?: string; runId?: number } = {},
   ): void {
     this.emit({ type: 'log', level, message, at: new Date(this.clock.now()).toISOString(), kind, ...extra });
-  }
-
-  /** Logs a message once per stack (or source) and key, until the stack is resumed. */
-  private sayOnce(
-    scope: string,
-    key: string,
-    level: 'info' | 'warn' | 'error',
-    kind: ControllerLogKind,
-    message: string,
-    extra: { stack?: string; source?: string } = {},
-  ): void {
-    const state = this.stackState(scope);
-    if (state.said.has(key)) return;
-    state.said.add(key);
-    this.log(level, kind, message, extra);
   }
 }
