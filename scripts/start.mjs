@@ -13,12 +13,16 @@ try {
   // electron's index.js throws when its binary was never downloaded
 }
 
-const build = spawnSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-if (build.status !== 0) {
-  console.error('Building the app failed (see above).');
-  process.exit(build.status ?? 1);
+// `npm run build`, step by step: the app (main, preload, renderer), then the CLI that browser mode runs.
+for (const args of [
+  ['node_modules/electron-vite/bin/electron-vite.js', 'build'],
+  ['scripts/build-cli.mjs'],
+]) {
+  const build = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) {
+    console.error('Building the app failed (see above).');
+    process.exit(build.status ?? 1);
+  }
 }
 
 if (electronBinary) {

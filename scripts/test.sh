@@ -40,8 +40,8 @@ else
   failed=$((failed + 1))
 fi
 
-echo "== build (electron-vite: main, preload, renderer)"
-if npx electron-vite build >test-results/build.log 2>&1; then
+echo "== build (electron-vite: main, preload, renderer; the CLI bundle)"
+if npm run build >test-results/build.log 2>&1; then
   passed=$((passed + 1))
   echo "== playwright (browser mode in Chromium)"
   rm -f test-results/playwright.json
