@@ -19,6 +19,7 @@ check() {
 
 check typecheck npx tsc --noEmit -p tsconfig.json
 check lint npx eslint --max-warnings 0 .
+check imports node scripts/check-imports.mjs
 check format npx prettier --check . --log-level warn
 
 echo "== vitest (unit + integration)"

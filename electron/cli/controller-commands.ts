@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
 import type { ControllerEvent } from '../engine/reconcile/controller.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 
 const MIN_INTERVAL_SEC = 5;
 

@@ -12,17 +12,12 @@ import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-credentials.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
+import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
 import { registerTrustCommand } from './trust-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
-
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  color: boolean;
-}
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),

@@ -8,7 +8,7 @@ import type { BuildEvent } from '../engine/pipeline/build.ts';
 import type { PromoteResult } from '../engine/pipeline/promote.ts';
 import type { RollbackResult } from '../engine/pipeline/pipeline.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 
 const short = (id: string | null | undefined): string => (id ? id.slice(0, 7) : '-');
 

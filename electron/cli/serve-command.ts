@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 
 export const RENDERER_DIR = path.resolve(import.meta.dirname, '../../out/renderer');
 

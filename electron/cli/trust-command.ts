@@ -13,7 +13,7 @@ import {
 } from '../shared/trust.ts';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 
 /** commander's camel-cased option name of a flag: `--host-namespaces` → hostNamespaces. */
 function optionKey(flag: string): string {

@@ -1,0 +1,9 @@
+// Where the CLI prints, passed to every command: its own module so that main.ts and the command files
+// it registers both import it, instead of the command files importing main.ts back (issue 12: no
+// import cycles, scripts/check-imports.mjs).
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  color: boolean;
+}
