@@ -1,7 +1,7 @@
 // The API behind both UI transports (Electron IPC and the browser-mode WebSocket): parses every
 // input with the shared schemas, calls the engine, and turns failures into typed errors. It keeps
-// the latest snapshot and pushes it to subscribers whenever the controller reports a change, so
-// the renderer never polls.
+// the latest published snapshot and, whenever the controller reports a change, pushes what changed
+// since (a delta), so the renderer never polls and never receives the whole snapshot twice.
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import {
@@ -16,6 +16,7 @@ import {
   type UiSettings,
 } from '../shared/api.ts';
 import type { RunRecord } from '../shared/model.ts';
+import { diffSnapshot } from '../shared/snapshot-delta.ts';
 import type { Engine } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
 import { isSqliteReadOnly } from './history/open-db.ts';
@@ -56,11 +57,24 @@ function isMethod(name: string): name is Method {
 
 const DEFAULT_POLL_SEC = 60;
 
+/** What is published before anything is: the first push carries everything (version 1). */
+const NOTHING: Snapshot = {
+  version: 0,
+  host: '',
+  stacks: [],
+  sources: [],
+  engine: { reachable: false, endpoint: '', error: null },
+  controller: { enabled: false, running: false },
+  lastRuns: {},
+  revisions: {},
+};
+
 export class ApiService {
   private controller: Controller | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
+  private published: Snapshot = NOTHING;
 
   constructor(
     private readonly engine: Engine,
@@ -99,6 +113,11 @@ export class ApiService {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The snapshot the last push brought every window to; null before the first. */
+  current(): Snapshot | null {
+    return this.published.version ? this.published : null;
   }
 
   private emit(event: PushEvent): void {
@@ -144,9 +163,7 @@ export class ApiService {
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
       void this.snapshot().then(
-        (snapshot) => {
-          this.emit({ type: 'snapshot', snapshot });
-        },
+        () => undefined,
         (err: unknown) => {
           this.emit({ type: 'notice', level: 'error', message: errorMessage(err) });
         },
@@ -379,7 +396,22 @@ export class ApiService {
     return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
   }
 
+  /** The state now, published: windows holding an older version get the difference pushed first. */
   async snapshot(): Promise<Snapshot> {
+    return this.publish(await this.build());
+  }
+
+  /** Makes `next` the published snapshot, pushing what changed; the same version if nothing did. */
+  private publish(next: Snapshot): Snapshot {
+    const prev = this.published;
+    const delta = diffSnapshot(prev, next);
+    if (!delta) return prev;
+    this.published = { ...next, version: prev.version + 1 };
+    this.emit({ type: 'delta', base: prev.version, version: this.published.version, ...delta });
+    return this.published;
+  }
+
+  private async build(): Promise<Snapshot> {
     const state = this.controller?.snapshot();
     const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false }));
     const sources = this.engine.listSources();
@@ -396,6 +428,7 @@ export class ApiService {
       if (c) revisions[s.revision] = { message: c.message, time: c.time };
     }
     return {
+      version: this.published.version,
       host: hostname(),
       stacks,
       sources,

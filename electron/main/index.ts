@@ -20,6 +20,7 @@ import { Engine } from '../engine/engine.ts';
 import { errorMessage } from '../engine/errors.ts';
 import { defaultHome } from '../engine/home.ts';
 import { Controller } from '../engine/reconcile/controller.ts';
+import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
 import { SafeStorageSecrets } from './secrets.ts';
 import { applySecurityRestrictions, isTrustedSender } from './security.ts';
 
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   applySecurityRestrictions(session.defaultSession, RENDERER);
   const engine = await Engine.open({ home: defaultHome() });
   const service = new ApiService(engine, {
-    createController: (e) => new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? 60) * 1000 }),
+    createController: (e) => new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000 }),
     secrets: safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(engine.home) : undefined,
   });
 
@@ -108,10 +109,12 @@ async function main(): Promise<void> {
   let level: keyof typeof icons = 'ok';
   service.subscribe((e: PushEvent) => {
     win?.webContents.send('mooring:event', e);
-    if (e.type === 'snapshot') {
-      notifyDesktop(last, e.snapshot);
-      last = e.snapshot;
-      const summary = summarize(e.snapshot);
+    // In this process the published snapshot is at hand: no need to apply the delta to a copy.
+    const now = e.type === 'delta' ? service.current() : null;
+    if (now) {
+      notifyDesktop(last, now);
+      last = now;
+      const summary = summarize(now);
       tray?.setToolTip(summary.title);
       if (summary.level !== level) {
         level = summary.level;

@@ -161,6 +161,8 @@ export interface EngineState {
 }
 
 export interface Snapshot {
+  /** Counts the service's published snapshots: a push applies to the version it names as its base. */
+  version: number;
   /** This machine's name, as deploy notes record it. */
   host: string;
   stacks: StackStatus[];
@@ -171,6 +173,26 @@ export interface Snapshot {
   lastRuns: Record<string, RunRecord>;
   /** Commit message and time per revision shown in the overview. */
   revisions: Record<string, { message: string; time: string }>;
+}
+
+/**
+ * What changed since the snapshot of version `base` (electron/shared/snapshot-delta.ts): stacks whole
+ * but only those that changed; the other parts whole when they changed at all (each is small).
+ */
+export interface SnapshotDelta {
+  base: number;
+  version: number;
+  host?: string;
+  /** Stacks added or changed. */
+  stacks?: StackStatus[];
+  /** Every stack's key (`source/name`) in order, when one was added, removed or moved. */
+  stackOrder?: string[];
+  sources?: SourceState[];
+  engine?: EngineState;
+  controller?: Snapshot['controller'];
+  /** Last runs that changed, by stack. */
+  lastRuns?: Record<string, RunRecord>;
+  revisions?: Snapshot['revisions'];
 }
 
 export interface SyncOutcome {
@@ -238,9 +260,12 @@ export interface Results {
   'settings:update': UiSettings;
 }
 
-/** Pushed from the engine to every window: the renderer never polls. */
+/**
+ * Pushed from the engine to every window: the renderer never polls. The snapshot itself is fetched
+ * (`app:snapshot`) on connect and when a delta does not follow the one held; pushes carry changes.
+ */
 export type PushEvent =
-  | { type: 'snapshot'; snapshot: Snapshot }
+  | ({ type: 'delta' } & SnapshotDelta)
   | {
       type: 'progress';
       runId: number;

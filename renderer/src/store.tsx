@@ -1,8 +1,10 @@
-// The renderer's state: the latest snapshot pushed by the engine, live run progress and notices.
-// Nothing here polls: the snapshot is fetched once, then replaced by every pushed one.
+// The renderer's state: the engine's snapshot, live run progress and notices. Nothing here polls: the
+// snapshot is fetched on connect, then kept current by the deltas the engine pushes; one that does not
+// follow the version held (a push missed) fetches it whole again.
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { PushEvent, Snapshot } from '../../electron/shared/api.ts';
-import { call, getApi, onConnectionState, type ConnectionState } from './api/client.ts';
+import { applyDelta } from '../../electron/shared/snapshot-delta.ts';
+import { call, getApi, messageReceivedAt, onConnectionState, type ConnectionState } from './api/client.ts';
 
 export interface ActionProgress {
   index: number;
@@ -74,11 +76,28 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
   const [notices, setNotices] = useState<Notice[]>([]);
   const [builds, setBuilds] = useState<Record<number, LiveBuild>>({});
   const last = useRef<Snapshot | null>(null);
+  // False from a connection's start (or a missed delta) until a whole snapshot arrived: deltas wait.
+  const synced = useRef(false);
+  const loading = useRef(false);
+  // What the next commit of a snapshot is timed as, and from when (test/bench/push.ts reads it).
+  const applying = useRef<{ name: string; start: number } | null>(null);
   // The benchmarks (issue 6) time the overview's first render from navigation start to this mark.
   useEffect(() => {
     if (snapshot && !performance.getEntriesByName('mooring:first-render').length)
       performance.mark('mooring:first-render');
+    const a = applying.current;
+    if (snapshot && a) {
+      applying.current = null;
+      // Only the latest is kept: a long session pushes often, and the entries would pile up.
+      performance.clearMeasures(a.name);
+      performance.measure(a.name, { start: a.start });
+    }
   }, [snapshot]);
+
+  /** Remembers where a snapshot came from, so that its commit is timed from the message's arrival. */
+  const timeApply = (name: 'mooring:snapshot-applied' | 'mooring:push-applied'): void => {
+    applying.current = { name, start: messageReceivedAt() ?? performance.now() };
+  };
 
   const notify = (level: Notice['level'], message: string): void => {
     const id = noticeId++;
@@ -95,28 +114,54 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
   };
 
   const reload = (): void => {
+    synced.current = false;
+    if (loading.current) return;
+    loading.current = true;
     call('app:snapshot', {}).then(
       (s) => {
+        loading.current = false;
+        timeApply('mooring:snapshot-applied');
         last.current = s;
+        synced.current = true;
         setSnapshot(s);
         setLoadError(null);
       },
       (err: unknown) => {
+        loading.current = false;
         setLoadError((err as Error).message);
       },
     );
   };
 
   useEffect(() => {
-    const offState = onConnectionState(setConnection);
+    let wasClosed = false;
+    const offState = onConnectionState((state) => {
+      setConnection(state);
+      // A new connection may reach a restarted server, whose versions start again: fetch it whole.
+      if (state === 'closed') wasClosed = true;
+      else if (state === 'open' && wasClosed) {
+        wasClosed = false;
+        reload();
+      }
+    });
     const off = getApi().subscribe((e: PushEvent) => {
       switch (e.type) {
-        case 'snapshot':
-          for (const news of driftNews(last.current, e.snapshot)) desktopNotify('Mooring: drift', news);
-          last.current = e.snapshot;
-          setSnapshot(e.snapshot);
+        case 'delta': {
+          const held = synced.current ? last.current : null;
+          // Before the first snapshot, or already in the one held: nothing to do.
+          if (!held || e.version <= held.version) break;
+          const next = applyDelta(held, e);
+          if (!next) {
+            reload();
+            break;
+          }
+          timeApply('mooring:push-applied');
+          for (const news of driftNews(held, next)) desktopNotify('Mooring: drift', news);
+          last.current = next;
+          setSnapshot(next);
           setLoadError(null);
           break;
+        }
         case 'progress':
           setProgress((p) => {
             const list = (p[e.runId] ?? []).filter((a) => a.index !== e.index);

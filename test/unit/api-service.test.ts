@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiService } from '../../electron/engine/api-service.ts';
 import { Engine } from '../../electron/engine/engine.ts';
-import { schemas } from '../../electron/shared/api.ts';
+import { schemas, type PushEvent } from '../../electron/shared/api.ts';
 import { METHOD_NAMES } from '../../electron/shared/methods.ts';
 
 describe('ApiService.handle', () => {
@@ -67,6 +67,29 @@ describe('ApiService.handle', () => {
     if (snap.ok) {
       expect(snap.value).toMatchObject({ stacks: [], sources: [], engine: { reachable: false } });
     }
+  });
+
+  it('pushes what changed since the last snapshot, and nothing when nothing did (issue 12)', async () => {
+    const pushed: PushEvent[] = [];
+    service.subscribe((e) => pushed.push(e));
+    const first = await service.handle('app:snapshot', {});
+    if (!first.ok) throw new Error(first.error.message);
+    // The first snapshot published: every window holding none gets it all as version 1.
+    expect(first.value).toMatchObject({ version: 1, controller: { enabled: true } });
+    expect(pushed).toMatchObject([{ type: 'delta', base: 0, version: 1 }]);
+    expect(await service.handle('app:snapshot', {})).toMatchObject({ ok: true, value: { version: 1 } });
+    expect(pushed).toHaveLength(1);
+
+    const next = new Promise<PushEvent>((resolve) => service.subscribe(resolve));
+    expect((await service.handle('settings:update', { controllerEnabled: false })).ok).toBe(true);
+    expect(await next).toEqual({
+      type: 'delta',
+      base: 1,
+      version: 2,
+      controller: { enabled: false, running: false },
+    });
+    expect(service.current()).toMatchObject({ version: 2, controller: { enabled: false } });
+    await service.stop();
   });
 
   it('browser mode refuses to take a token and says what to do instead', async () => {

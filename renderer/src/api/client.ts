@@ -21,6 +21,16 @@ function takeToken(): string | null {
   return sessionStorage.getItem('mooring-token');
 }
 
+let messageAt: number | null = null;
+
+/**
+ * When the message being handled arrived, before it was parsed: the store times a push from here to
+ * React's commit (test/bench/push.ts). Electron's bridge hands over parsed objects: null there.
+ */
+export function messageReceivedAt(): number | null {
+  return messageAt;
+}
+
 export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 class WebSocketApi implements MooringApi {
@@ -66,6 +76,7 @@ class WebSocketApi implements MooringApi {
         resolve();
       };
       ws.onmessage = (m) => {
+        messageAt = performance.now();
         const msg = JSON.parse(String(m.data)) as { id?: number; reply?: Reply<unknown>; event?: PushEvent };
         if (msg.event) for (const l of this.listeners) l(msg.event);
         else if (typeof msg.id === 'number' && msg.reply) {
