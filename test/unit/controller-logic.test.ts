@@ -1,9 +1,10 @@
-// The controller's pure parts on a fake clock: backoff and give-up bookkeeping, the self-heal
-// debounce, and which drift it acts on. No engine, no timers, no waiting.
+// The controller's pure helpers on a fake clock: backoff and give-up bookkeeping, the debounce, and
+// which drift it acts on. No engine, no timers, no waiting. The decisions built from them are
+// tested in controller-decide.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus, StackStatus } from '../../electron/shared/model.ts';
 import type { Clock, TimerHandle } from '../../electron/engine/reconcile/clock.ts';
-import { needsRun } from '../../electron/engine/reconcile/controller.ts';
+import { needsRun } from '../../electron/engine/reconcile/controller-decide.ts';
 import { Debouncer } from '../../electron/engine/reconcile/debounce.ts';
 import {
   DEFAULT_RETRY,

@@ -312,6 +312,8 @@ export class Controller {
       s.settle = null;
       s.wake = null;
     }
+    // Timers cancelled above: what they were waiting for is forgotten too, as a fresh start would.
+    this.memory = new Map([...this.memory].map(([k, m]) => [k, { ...m, heal: null, wake: null }]));
     this.abort.abort();
     await Promise.allSettled([...this.runs]);
     await this.resync.idle();
