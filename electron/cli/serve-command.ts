@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
+import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
 import type { Io } from './io.ts';
 
 export const RENDERER_DIR = path.resolve(import.meta.dirname, '../../out/renderer');
@@ -35,7 +36,9 @@ export function registerServe(program: Command, open: () => Promise<Engine>, io:
       const engine = await open();
       const service = new ApiService(engine, {
         createController: (e) =>
-          new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? 60) * 1000 }),
+          new Controller(e, {
+            pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000,
+          }),
       });
       await service.start();
       const server = await startServer({

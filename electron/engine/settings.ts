@@ -41,6 +41,9 @@ const SourceTrustSchema = z
   })
   .strict();
 
+/** How often the controller fetches each source when `pollIntervalSec` is not set. */
+export const DEFAULT_POLL_INTERVAL_SEC = 60;
+
 export const SettingsSchema = z
   .object({
     safety: SafetySchema.partial().default({}),

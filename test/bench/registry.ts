@@ -9,6 +9,7 @@ import { history } from './history.ts';
 import type { Benchmark } from './lib.ts';
 import { manifestParse } from './manifest-parse.ts';
 import { noopSync } from './noop-sync.ts';
+import { push } from './push.ts';
 import { scale } from './scale.ts';
 import { ui } from './ui.ts';
 
@@ -23,4 +24,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'ui', run: ui },
   { id: 'manifest-parse', run: manifestParse },
   { id: 'corpus-plan', run: corpusPlan },
+  { id: 'push', run: push },
 ];

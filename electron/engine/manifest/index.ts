@@ -1,7 +1,6 @@
 // The manifest module: compose files and mooring.yaml from the config repo → the desired model.
 export { loadStack } from './compose-loader.ts';
 export type { LoadStackOptions } from './compose-loader.ts';
-export { COMPOSE_FILE_NAMES } from './types.ts';
 export type { LoadResult, RepoReader } from './types.ts';
 export { DEFAULT_POLICY, parsePolicyFile } from './policy.ts';
 export type { PolicyResult } from './policy.ts';

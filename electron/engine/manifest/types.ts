@@ -20,14 +20,6 @@ export interface RepoReader {
   stat(path: string): Promise<{ type: 'blob' | 'tree'; oid: string; mode?: string } | null>;
 }
 
-/** The file names that make a folder a stack, in the order compose prefers them. */
-export const COMPOSE_FILE_NAMES = [
-  'compose.yaml',
-  'compose.yml',
-  'docker-compose.yml',
-  'docker-compose.yaml',
-];
-
 export type LoadResult =
   { ok: true; stack: DesiredStack } | { ok: false; name: string; errors: ManifestError[] };
 
