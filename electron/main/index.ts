@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   applySecurityRestrictions(session.defaultSession, RENDERER);
   const engine = await Engine.open({ home: defaultHome() });
   const service = new ApiService(engine, {
-    createController: (e) => new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000 }),
+    createController: (e) =>
+      new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000 }),
     secrets: safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(engine.home) : undefined,
   });
 
