@@ -1,7 +1,11 @@
 // The pipeline stages as the engine offers them to the CLI and the UI: build, promote (write-back),
 // deploy notes, rollback. Kept apart from engine.ts so the facade stays a list of one-line delegations.
-import type { SourceState } from '../../shared/model.ts';
-import type { Engine, SyncResult } from '../engine.ts';
+import type { SourceConfig, SourceState } from '../../shared/model.ts';
+import type { DockerAdapter } from '../docker/docker-adapter.ts';
+import type { FetchResult, LoadedStack, SyncOptions, SyncResult } from '../engine-common.ts';
+import type { HistoryStore } from '../history/store.ts';
+import type { Settings } from '../settings.ts';
+import type { GitSource } from '../source/index.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { ProgressEvent } from '../reconcile/apply.ts';
 import { DEFAULT_AUTHOR, type GitAuthor } from '../source/git-write.ts';
@@ -49,9 +53,25 @@ export type RollbackResult =
       suspended: boolean;
     };
 
+/**
+ * What the pipeline needs of the engine, which passes itself: an interface rather than an import of
+ * engine.ts, so that the engine (which makes the pipeline) and the pipeline do not import each other.
+ */
+export interface PipelineHost {
+  readonly settings: Settings;
+  readonly history: HistoryStore;
+  readonly docker: DockerAdapter;
+  gitSource(config: SourceConfig): GitSource;
+  fetch(name?: string): Promise<FetchResult[]>;
+  loadStacks(opts: { stacks?: string[]; revision?: string | null }): Promise<LoadedStack[]>;
+  listSuspended(): Map<string, { since: string; reason: string | null }>;
+  setSuspended(stack: string, suspended: boolean, reason?: string | null): void;
+  sync(opts: { stacks?: string[]; revision?: string | null } & SyncOptions): Promise<SyncResult[]>;
+}
+
 export class Pipeline {
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: PipelineHost,
     readonly store: PipelineStore,
   ) {}
 

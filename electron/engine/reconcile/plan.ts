@@ -221,3 +221,31 @@ export function planStack(input: PlanInput): PlanAction[] {
   }
   return actions.sort((a, b) => a.level - b.level);
 }
+
+/**
+ * The plan of a stack whose folder was deleted in git: remove its services' containers, then the
+ * networks made for it that nothing else uses. Volumes stay: they hold data, and nothing in git says
+ * to drop it.
+ */
+export function planRemoval(
+  services: readonly string[],
+  networks: readonly string[],
+  reason: string,
+): PlanAction[] {
+  return [
+    ...services.map((service): PlanAction => ({
+      kind: 'remove',
+      target: service,
+      reason,
+      diff: [],
+      level: 1,
+    })),
+    ...networks.map((name): PlanAction => ({
+      kind: 'remove-network',
+      target: name,
+      reason,
+      diff: [],
+      level: 2,
+    })),
+  ];
+}

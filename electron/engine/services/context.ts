@@ -1,0 +1,74 @@
+// What every service of the engine shares, made once by the composition root (engine.ts): the home
+// folder, its history database and settings, this home's instance id, and the Docker endpoint. The
+// endpoint can change while the app runs (the settings screen), so services read `ctx.docker` at each
+// use rather than keeping their own.
+import { LABELS } from '../docker/labels.ts';
+import { DockerAdapter } from '../docker/docker-adapter.ts';
+import type { HistoryStore } from '../history/store.ts';
+import { readOnlyHomeError } from '../home.ts';
+import { Applier } from '../reconcile/apply.ts';
+import type { Settings } from '../settings.ts';
+
+export class EngineContext {
+  docker: DockerAdapter;
+  applier: Applier;
+
+  constructor(
+    readonly home: string,
+    readonly history: HistoryStore,
+    readonly settings: Settings,
+    readonly env: NodeJS.ProcessEnv,
+    dockerHost: string | undefined,
+    /** Stamped on every container this home creates (dev.mooring.instance). */
+    readonly instanceId: string,
+  ) {
+    this.docker = new DockerAdapter(dockerHost, this.isOurs);
+    this.applier = new Applier(this.docker, history);
+  }
+
+  /** Points every service at another Docker endpoint (from the settings screen). */
+  setDockerHost(endpoint: string | undefined): void {
+    this.docker = new DockerAdapter(endpoint ?? this.env.DOCKER_HOST, this.isOurs);
+    this.applier = new Applier(this.docker, this.history);
+  }
+
+  /** The home could not be written: status and history can be read, nothing can be changed. */
+  get readOnly(): boolean {
+    return this.history.readOnly;
+  }
+
+  /** Fails a command that must write, before it changes anything, when the home is read-only. */
+  assertWritable(what: string): void {
+    if (this.history.readOnly) throw readOnlyHomeError(this.home, what);
+  }
+
+  /**
+   * Whether this home made a container (issue 10), or adopted it from compose (issue 11): the ownership
+   * record says so (for what was never recorded by id, the instance label must agree too). Anything else
+   * is never stopped, removed or pruned, whatever its labels claim.
+   */
+  readonly isOurs = (c: {
+    id: string;
+    name: string;
+    labels: Record<string, string>;
+    created: string;
+  }): boolean =>
+    this.history.ownership.owns(
+      { kind: 'container', id: c.id, name: c.name, created: c.created },
+      c.labels[LABELS.managed] === 'true' && c.labels[LABELS.instance] === this.instanceId,
+    );
+
+  /** The same for a network; those made before instance labels were put on networks carry none. */
+  readonly ownsNetwork = (n: {
+    id: string;
+    name: string;
+    labels: Record<string, string>;
+    created: string;
+  }): boolean => {
+    const instance = n.labels[LABELS.instance];
+    return this.history.ownership.owns(
+      { kind: 'network', id: n.id, name: n.name, created: n.created },
+      n.labels[LABELS.managed] === 'true' && (instance === undefined || instance === this.instanceId),
+    );
+  };
+}

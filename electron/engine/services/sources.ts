@@ -1,0 +1,174 @@
+// Sources: the config repos this home follows, each a GitSource (mirror, log, reader at a revision).
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { SourceConfig, SourceState } from '../../shared/model.ts';
+import type { FetchResult } from '../engine-common.ts';
+import { NAME } from '../engine-common.ts';
+import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
+import { GitSource } from '../source/index.ts';
+import { credentialsInUrlMessage, splitUserinfo, tokenEnvProblem } from '../source/url-credentials.ts';
+import type { EngineContext } from './context.ts';
+
+/** The config repos: adding, changing and removing them, their git mirrors, and fetching them. */
+export class SourceService {
+  private readonly gitSources = new Map<string, GitSource>();
+
+  constructor(
+    private readonly ctx: EngineContext,
+    /** Reads a source's deploy notes into the history after a fetch (the pipeline's). */
+    private readonly indexNotes: (source: string) => Promise<unknown>,
+  ) {}
+
+  /**
+   * One GitSource per source config, kept for the engine's life: its caches (parsed trees and commits,
+   * pack indexes and the pack itself) are what make a re-read of the same repo cheap. A new one per
+   * call re-read the pack for every look the controller took (docs/benchmarks.md, issue 6). Everything
+   * it caches is keyed by object id, so a fetch in between never leaves it stale.
+   */
+  gitSource(config: SourceConfig): GitSource {
+    const { name, url, kind, branch, path: subPath, tokenEnv } = config;
+    const author = this.ctx.settings.git?.author;
+    const key = JSON.stringify([name, url, kind, branch, subPath, tokenEnv, author]);
+    let git = this.gitSources.get(key);
+    if (!git) {
+      git = new GitSource({
+        home: this.ctx.home,
+        config: { name, url, kind, branch, path: subPath, tokenEnv },
+        env: this.ctx.env,
+        author,
+      });
+      this.gitSources.set(key, git);
+    }
+    return git;
+  }
+
+  source(name: string): SourceState {
+    const s = this.ctx.history.getSource(name);
+    if (!s) {
+      const known = this.ctx.history.listSources().map((x) => x.name);
+      throw new MooringError(
+        'not-found',
+        `No source named "${name}". ${known.length ? `Known sources: ${known.join(', ')}.` : 'Add one with `mooring source add NAME URL_OR_PATH`.'}`,
+      );
+    }
+    return s;
+  }
+
+  async addSource(input: {
+    name: string;
+    url: string;
+    branch?: string | null;
+    path?: string | null;
+    tokenEnv?: string | null;
+  }): Promise<{ source: SourceState; fetch: FetchResult }> {
+    // First: every message below quotes the URL, and none may quote a password (issue 10).
+    const credentials = splitUserinfo(input.url);
+    if (credentials) {
+      throw new MooringError(
+        'usage',
+        credentialsInUrlMessage({
+          name: input.name,
+          url: credentials.url,
+          branch: input.branch,
+          path: input.path,
+        }),
+      );
+    }
+    const tokenProblem = input.tokenEnv ? tokenEnvProblem(input.tokenEnv) : null;
+    if (tokenProblem) throw new MooringError('usage', tokenProblem);
+    this.ctx.assertWritable('add a source');
+    if (!NAME.test(input.name)) {
+      throw new MooringError(
+        'usage',
+        `Source name "${input.name}" is not valid: use lowercase letters, digits, - and _.`,
+      );
+    }
+    const isHttp = /^https?:\/\//i.test(input.url);
+    let url = input.url;
+    if (!isHttp) {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url)) {
+        throw new MooringError(
+          'usage',
+          `Only http(s) URLs and local paths are supported (not "${url}"): Mooring speaks git over HTTP.`,
+        );
+      }
+      url = path.resolve(url);
+      if (!existsSync(url) || !statSync(url).isDirectory()) {
+        throw new MooringError('usage', `Local source path ${url} does not exist or is not a folder.`);
+      }
+    }
+    const subPath = (input.path ?? '').replace(/^\/+|\/+$/g, '');
+    if (subPath.split('/').includes('..'))
+      throw new MooringError('usage', `--path must stay inside the repo (got "${input.path ?? ''}").`);
+    const config: SourceConfig = {
+      name: input.name,
+      url,
+      kind: isHttp ? 'http' : 'local',
+      branch: input.branch ?? null,
+      path: subPath,
+      tokenEnv: input.tokenEnv ?? null,
+    };
+    this.ctx.history.addSource(config);
+    const [fetch] = await this.fetch(config.name);
+    return { source: this.source(config.name), fetch: fetch! };
+  }
+
+  updateSource(
+    name: string,
+    patch: { branch?: string | null; path?: string; tokenEnv?: string | null },
+  ): SourceState {
+    this.source(name);
+    const tokenProblem = patch.tokenEnv ? tokenEnvProblem(patch.tokenEnv) : null;
+    if (tokenProblem) throw new MooringError('usage', tokenProblem);
+    this.ctx.assertWritable('change a source');
+    const path = patch.path?.replace(/^\/+|\/+$/g, '');
+    if (path?.split('/').includes('..'))
+      throw new MooringError('usage', `The sub-path must stay inside the repo (got "${patch.path ?? ''}").`);
+    this.ctx.history.updateSource(name, { ...patch, ...(path !== undefined ? { path } : {}) });
+    return this.source(name);
+  }
+
+  removeSource(name: string): void {
+    this.source(name);
+    this.ctx.assertWritable('remove a source');
+    this.ctx.history.removeSource(name);
+  }
+
+  listSources(): SourceState[] {
+    return this.ctx.history.listSources();
+  }
+
+  /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */
+  async fetch(name?: string): Promise<FetchResult[]> {
+    this.ctx.assertWritable('fetch');
+    const sources = name ? [this.source(name)] : this.ctx.history.listSources();
+    const results: FetchResult[] = [];
+    for (const s of sources) {
+      const git = this.gitSource(s);
+      try {
+        const { head, notes } = await git.fetch();
+        const commits = await git.log({ known: this.ctx.history.knownCommits(s.name), limit: 500 });
+        this.ctx.history.addCommits(commits.map((c) => ({ ...c, source: s.name })));
+        this.ctx.history.recordFetch(s.name, { head });
+        // Deploys from notes (other machines' too) are a cache: failing to read them fails nothing.
+        const indexed = await this.indexNotes(s.name).then(
+          () => null,
+          (err: unknown) => `Reading the deploy notes failed: ${errorMessage(err)}`,
+        );
+        const notesError = notes?.error ?? indexed;
+        results.push({
+          source: s.name,
+          head,
+          newCommits: commits.length,
+          error: null,
+          ...(notesError ? { notesError } : {}),
+        });
+      } catch (err) {
+        this.ctx.history.recordFetch(s.name, { error: errorMessage(err) });
+        if (!(err instanceof UnreachableError) && !(err instanceof MooringError)) throw err;
+        results.push({ source: s.name, head: null, newCommits: 0, error: errorMessage(err) });
+      }
+    }
+    return results;
+  }
+}
