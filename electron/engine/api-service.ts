@@ -23,7 +23,7 @@ import { isSqliteReadOnly } from './history/open-db.ts';
 import { isWriteDenied, readOnlyHomeError } from './home.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
-import { updateSettingsFile } from './settings.ts';
+import { DEFAULT_POLL_INTERVAL_SEC, updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
 /** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
@@ -54,8 +54,6 @@ const parsers: { [M in Method]: z.ZodType<Input<M>> } = schemas;
 function isMethod(name: string): name is Method {
   return Object.hasOwn(schemas, name);
 }
-
-const DEFAULT_POLL_SEC = 60;
 
 /** What is published before anything is: the first push carries everything (version 1). */
 const NOTHING: Snapshot = {
@@ -463,7 +461,7 @@ export class ApiService {
   private settings(): UiSettings {
     const s = this.engine.settings;
     return {
-      pollIntervalSec: s.pollIntervalSec ?? DEFAULT_POLL_SEC,
+      pollIntervalSec: s.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC,
       controllerEnabled: s.controllerEnabled ?? true,
       dockerHost: s.dockerHost ?? null,
       safety: s.safety,
