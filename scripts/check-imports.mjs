@@ -26,18 +26,6 @@ const FORBIDDEN_PACKAGES = [
   { layer: 'renderer/', name: 'electron' },
 ];
 
-/**
- * Cycles that were there when this check came (issue 12), each as its files in order: tolerated so
- * that lint can hold every other file to the rule today. A new cycle, or one of these that grew, fails;
- * one that is gone fails too, until it is taken off this list, so the list only shrinks.
- */
-const KNOWN_CYCLES = [
-  'electron/engine/manifest/mounts.ts, electron/engine/manifest/secrets.ts, electron/engine/manifest/types.ts',
-  'electron/engine/docker/fields.ts, electron/engine/docker/network-fields.ts',
-  'electron/engine/manifest/resources.ts, electron/engine/manifest/service-networks.ts, electron/engine/manifest/service.ts',
-  'electron/engine/reconcile/apply.ts, electron/engine/reconcile/network-recreate.ts',
-];
-
 function sourceFiles(dir) {
   const out = [];
   for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
@@ -107,12 +95,7 @@ function visit(file) {
 }
 const cycles = [];
 for (const file of files) if (!state.has(file)) visit(file);
-for (const cycle of cycles)
-  if (!KNOWN_CYCLES.includes(cycle)) problems.push(`import cycle among: ${cycle}`);
-  else console.warn(`known import cycle (to be untied, issue 12): ${cycle}`);
-for (const known of KNOWN_CYCLES)
-  if (!cycles.includes(known))
-    problems.push(`no longer a cycle, take it off KNOWN_CYCLES in scripts/check-imports.mjs: ${known}`);
+for (const cycle of cycles) problems.push(`import cycle among: ${cycle}`);
 
 for (const p of problems) console.error(p);
 if (problems.length) {

@@ -4,7 +4,9 @@
 // compose another (the container's name): none is the compose file's, so none is compared.
 import type Docker from 'dockerode';
 import type { DesiredService, ServiceNetwork } from '../../shared/model.ts';
-import type { Fields } from './fields.ts';
+
+/** Field path → shown value, as fields.ts projects every other setting. */
+type Fields = Record<string, string>;
 
 interface LiveEndpoint {
   Aliases?: string[] | null;

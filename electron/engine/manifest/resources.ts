@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import type { DesiredNetwork, DesiredVolume, IpamPool, SafetySettings } from '../../shared/model.ts';
 import { exposesDockerSocket, normalizeHostPath, refuse, safetyMessages, underBindRoots } from './safety.ts';
-import { readLabels } from './service.ts';
+import { readLabels } from './key-values.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
 
 const COMMON_KEYS = ['name', 'external', 'driver', 'driver_opts', 'labels'];

@@ -15,18 +15,10 @@ import type { Node } from 'yaml';
 import type { DesiredFileMount } from '../../shared/model.ts';
 import { hostPathOf, normalizeTarget, readFileMode, resolveRepoPath } from './mounts.ts';
 import { exposesDockerSocket, refuse, safetyMessages, underBindRoots } from './safety.ts';
-import type { StackContext } from './types.ts';
+import type { FileDefinition, StackContext } from './types.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
 
 export type FileKind = 'secrets' | 'configs';
-
-/** A top-level secret or config, as far as it is usable on one engine. */
-export type FileDefinition =
-  | { usable: true; from: DesiredFileMount['from']; digest: string; defaultMode: number }
-  /** Swarm only (`external`, a `driver`): compose refuses a service that uses it; so does Mooring. */
-  | { usable: false; why: string }
-  /** Already reported (a missing file, a variable not set): its users add nothing. */
-  | { usable: false; why: null };
 
 /** What compose accepts as a name (compose-spec.json): also a safe file name, bar `.` and `..`. */
 const NAME = /^[a-zA-Z0-9._-]+$/;

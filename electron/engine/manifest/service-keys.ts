@@ -9,6 +9,7 @@ import { resolveRepoPath } from './mounts.ts';
 import { parsePortRange } from './ports.ts';
 import { refuse, safetyMessages } from './safety.ts';
 import type { StackContext } from './types.ts';
+import { RESERVED_LABEL_PREFIXES } from './key-values.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
 
 export const CONTAINER_KEYS = [
@@ -38,8 +39,6 @@ export interface SharedReaders {
   keyValues: (yaml: YamlFile, e: Entry) => { key: string; value: string | null; node: Node }[];
   envFile: (ctx: StackContext, repoPath: string) => Promise<DotenvResult | null>;
 }
-
-const RESERVED_LABEL_PREFIXES = ['com.docker.compose.', 'dev.mooring.'];
 
 const at = (e: Entry): Node | null => e.value ?? e.keyNode;
 

@@ -20,6 +20,7 @@ import { capAllowed, normalizeCap, refuse, refusedSecurityOpt, safetyMessages } 
 import { shellSplit } from './shell-split.ts';
 import type { StackContext } from './types.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
+import { readKeyValues, readLabels } from './key-values.ts';
 
 const SERVICE_KEYS = [
   'image',
@@ -59,8 +60,6 @@ const SERVICE_KEYS = [
 
 // Docker's own healthcheck defaults, written out so that leaving one out and spelling it compare equal.
 const HEALTHCHECK_DEFAULTS = { intervalNs: 30e9, timeoutNs: 30e9, retries: 3, startPeriodNs: 0 };
-const RESERVED_LABEL_PREFIXES = ['com.docker.compose.', 'dev.mooring.'];
-
 export interface ServiceResult {
   service: DesiredService;
   /** Services this one waits for, with where each is named (for dependency errors). */
@@ -375,41 +374,6 @@ function readStrings(yaml: YamlFile, e: Entry): { value: string; node: Node | nu
 }
 
 /**
- * A list (`A=1`, `A`) or a map (`A: 1`, `A:`) of strings. A value-less entry returns null: its
- * meaning differs between `environment` (take it from .env) and `labels` (empty).
- */
-function readKeyValues(yaml: YamlFile, e: Entry): { key: string; value: string | null; node: Node }[] {
-  const out: { key: string; value: string | null; node: Node }[] = [];
-  if (yaml.isSeq(e.value)) {
-    for (const item of yaml.seq(e.value, e.path) ?? []) {
-      const text = yaml.string(item.node, item.path);
-      if (text === undefined) continue;
-      const eq = text.indexOf('=');
-      out.push({
-        key: eq < 0 ? text : text.slice(0, eq),
-        value: eq < 0 ? null : text.slice(eq + 1),
-        node: item.node!,
-      });
-    }
-  } else if (yaml.isMap(e.value)) {
-    for (const kv of yaml.map(e.value, e.path) ?? []) {
-      const v = yaml.scalar(kv.value);
-      if (v === null) out.push({ key: kv.key, value: null, node: kv.keyNode });
-      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-        out.push({ key: kv.key, value: String(v), node: kv.keyNode });
-      } else yaml.errorAt(kv.value, `${kv.path} must be a string, a number or a boolean`);
-    }
-  } else if (!yaml.isNull(e.value)) {
-    yaml.errorAt(e.value, `${e.path} must be a list or a map`);
-  }
-  return out.filter(({ key, node }) => {
-    if (key.trim() !== '' && !/\s/.test(key)) return true;
-    yaml.errorAt(node, `${e.path}: "${key}" is not a valid name`);
-    return false;
-  });
-}
-
-/**
  * `env_file` and `environment`, as compose resolves them (compose-go's WithServicesEnvironmentResolved):
  * a bare name in `environment` takes the stack's variable of that name, or is unset; each env file is
  * read over what came before, its `${VAR}` looking first at the stack's variables, then at
@@ -605,22 +569,6 @@ function readEnvFileList(yaml: YamlFile, e: Entry): EnvFileEntry[] {
     }
   }
   return out;
-}
-
-/** `labels:` of a service, a network or a volume. */
-export function readLabels(yaml: YamlFile, e: Entry): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const { key, value, node } of readKeyValues(yaml, e)) {
-    if (RESERVED_LABEL_PREFIXES.some((p) => key.startsWith(p))) {
-      yaml.errorAt(
-        node,
-        `${e.path}: label ${key} is reserved; Mooring sets the com.docker.compose.* and dev.mooring.* labels itself`,
-      );
-      continue;
-    }
-    labels[key] = value ?? '';
-  }
-  return labels;
 }
 
 /** `budget.portBindings` bounds what port ranges of the whole stack expand to, one binding per port. */

@@ -1,4 +1,5 @@
 import type {
+  DesiredFileMount,
   DesiredNetwork,
   DesiredStack,
   DesiredVolume,
@@ -6,7 +7,6 @@ import type {
   SafetySettings,
 } from '../../shared/model.ts';
 import type { DotenvResult } from './dotenv.ts';
-import type { FileDefinition } from './secrets.ts';
 import type { YamlFile } from './yaml-file.ts';
 
 /** Reads the config repo at one revision; desired state never comes from a work tree. */
@@ -52,3 +52,11 @@ export interface StackContext {
     configs: ReadonlyMap<string, FileDefinition>;
   };
 }
+
+/** A top-level secret or config, as far as it is usable on one engine. */
+export type FileDefinition =
+  | { usable: true; from: DesiredFileMount['from']; digest: string; defaultMode: number }
+  /** Swarm only (`external`, a `driver`): compose refuses a service that uses it; so does Mooring. */
+  | { usable: false; why: string }
+  /** Already reported (a missing file, a variable not set): its users add nothing. */
+  | { usable: false; why: null };

@@ -3,13 +3,12 @@
 // start those that ran), and its containers keep their identity. Undoable: if the new network cannot be
 // made (an overlapping subnet, say), the previous one is made again with its own settings and the
 // containers go back to it as they were.
-import type { DesiredNetwork, PlanAction } from '../../shared/model.ts';
+import type { DesiredNetwork, DesiredStack, PlanAction } from '../../shared/model.ts';
 import { endpointConfig, replicaName, type EndpointConfig } from '../docker/container-spec.ts';
 import type { DockerAdapter, LiveNetwork, ObservedContainer } from '../docker/docker-adapter.ts';
 import { LABELS } from '../docker/labels.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import type { HistoryStore } from '../history/store.ts';
-import type { ApplyInput } from './apply.ts';
 
 interface Attached {
   container: ObservedContainer;
@@ -23,7 +22,7 @@ interface Attached {
 export async function recreateNetwork(
   docker: DockerAdapter,
   history: HistoryStore,
-  input: ApplyInput,
+  input: RecreateInput,
   action: PlanAction,
 ): Promise<void> {
   const { desired } = input;
@@ -86,7 +85,7 @@ export async function recreateNetwork(
 async function create(
   docker: DockerAdapter,
   history: HistoryStore,
-  input: ApplyInput,
+  input: RecreateInput,
   n: DesiredNetwork,
 ): Promise<void> {
   const intent = history.ownership.intend('network', n.name, input.source, input.desired.name);
@@ -104,7 +103,7 @@ async function create(
 async function restore(
   docker: DockerAdapter,
   history: HistoryStore,
-  input: ApplyInput,
+  input: RecreateInput,
   live: LiveNetwork,
   attached: Attached[],
 ): Promise<string> {
@@ -166,6 +165,14 @@ function fromLive(ep: LiveEndpoint | undefined, c: ObservedContainer): EndpointC
   return out;
 }
 
-function stopTimeout(input: ApplyInput, c: ObservedContainer): number {
+function stopTimeout(input: RecreateInput, c: ObservedContainer): number {
   return input.desired.services.find((s) => s.name === c.service)?.stopGracePeriodSec ?? 10;
+}
+/** What a network's recreate needs of the apply it is part of (apply.ts passes its ApplyInput). */
+export interface RecreateInput {
+  source: string;
+  desired: DesiredStack;
+  observed: ObservedContainer[];
+  instance: string;
+  ownsNetwork: (n: { id: string; name: string; labels: Record<string, string>; created: string }) => boolean;
 }
