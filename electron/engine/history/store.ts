@@ -17,6 +17,7 @@ import type {
 } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
 import type { RetryEntry, RetryStore } from '../reconcile/retry.ts';
+import { readDriftReasons, readPlan, readStringList } from './json-columns.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { openHistoryDb } from './open-db.ts';
 import { splitUserinfo, tokenEnvName, withoutUserinfo } from '../source/url-credentials.ts';
@@ -304,8 +305,8 @@ export class HistoryStore {
       .all(opts.source ?? null, opts.source ?? null, opts.limit ?? 50);
     return rows.map((r) => ({
       ...r,
-      parents: JSON.parse(r.parents) as string[],
-      stacks: JSON.parse(r.stacks) as string[],
+      parents: readStringList(r.parents, 'commits.parents'),
+      stacks: readStringList(r.stacks, 'commits.stacks'),
     }));
   }
 
@@ -317,27 +318,12 @@ export class HistoryStore {
       >('SELECT * FROM commits WHERE source = ? AND id = ?')
       .get(source, id);
     return row
-      ? { ...row, parents: JSON.parse(row.parents) as string[], stacks: JSON.parse(row.stacks) as string[] }
+      ? {
+          ...row,
+          parents: readStringList(row.parents, 'commits.parents'),
+          stacks: readStringList(row.stacks, 'commits.stacks'),
+        }
       : undefined;
-  }
-
-  /** Runs per deployed revision, newest first: where and when each commit was deployed. */
-  deploysOf(
-    revisions: string[],
-  ): Map<string, { runId: number; stack: string; result: string; at: string }[]> {
-    const out = new Map<string, { runId: number; stack: string; result: string; at: string }[]>();
-    if (revisions.length === 0) return out;
-    const rows = this.db
-      .prepare<[string], { id: number; revision: string; stack: string; result: string; started_at: string }>(
-        'SELECT id, revision, stack, result, started_at FROM runs WHERE revision IN (SELECT value FROM json_each(?)) ORDER BY id DESC',
-      )
-      .all(JSON.stringify(revisions));
-    for (const r of rows) {
-      const list = out.get(r.revision) ?? [];
-      list.push({ runId: r.id, stack: r.stack, result: r.result, at: r.started_at });
-      out.set(r.revision, list);
-    }
-    return out;
   }
 
   // ---- locks: one run per stack at a time, across processes ----
@@ -764,7 +750,7 @@ export class HistoryStore {
         firstSeen: r.first_seen,
         resolvedAt: r.resolved_at,
         resolution: r.resolution,
-        fields: JSON.parse(r.fields) as DriftReason[],
+        fields: readDriftReasons(r.fields, 'drifts.fields'),
       }));
   }
 }
@@ -780,6 +766,6 @@ function toRun(r: RunRow): RunRecord {
     finishedAt: r.finished_at,
     result: r.result,
     error: r.error,
-    plan: JSON.parse(r.plan) as PlanAction[],
+    plan: readPlan(r.plan, 'runs.plan'),
   };
 }
