@@ -1,7 +1,8 @@
 // Status of stacks: what the engine runs for them against what git declares, with the stacks this home
 // deployed that git no longer declares.
 import type { StackStatus } from '../../shared/model.ts';
-import type { ObservedContainer } from '../docker/docker-adapter.ts';
+import type { LiveNetwork, LiveVolume, ObservedContainer } from '../docker/docker-adapter.ts';
+import type { ImageDefaults } from '../docker/fields.ts';
 import { LABELS } from '../docker/labels.ts';
 import { hashService, type LoadedStack } from '../engine-common.ts';
 import { UnreachableError } from '../errors.ts';
@@ -10,6 +11,18 @@ import { markHeld } from '../reconcile/prune-guard.ts';
 import { computeStatus } from '../reconcile/status.ts';
 import type { EngineContext } from './context.ts';
 import type { DesiredStateService } from './desired-state.ts';
+
+/** What one look at the engine saw of some stacks: status, the plan and the apply all use it. */
+export interface Observation {
+  containers: ObservedContainer[];
+  reachable: boolean;
+  /** Why the engine could not be asked, when it could not. */
+  warning: string | null;
+  /** The images the stacks name, with the defaults they give (undefined: not on the engine). */
+  images: Map<string, ImageDefaults | undefined>;
+  /** Every network and volume of the engine, listed when a stack declares any. */
+  resources?: { networks: LiveNetwork[]; volumes: LiveVolume[] };
+}
 
 /**
  * Status, read-only: observe the engine, compare with desired state (reconcile/status.ts, pure). Drift
@@ -22,30 +35,43 @@ export class StatusService {
   ) {}
 
   /**
-   * The containers of `project`, or (without one) those that can change the statuses of `loaded`: its
-   * stacks' and, with `orphans`, every one this home made. Other compose projects on the engine are
-   * not inspected, which was most of a status's cost on a busy engine (docs/benchmarks.md).
+   * One look at the engine for `loaded`: the containers of `project`, or (without one) those that can
+   * change the statuses of `loaded` (its stacks' and, with `orphans`, every one this home made; other
+   * compose projects are not inspected, which was most of a status's cost on a busy engine), the images
+   * they name, and the engine's networks and volumes when a stack declares any (one list call each).
+   * A sync plans and applies from this same observation: nothing is looked up twice.
    */
-  private async observeAll(
-    project: string | undefined,
+  async observe(
     loaded: LoadedStack[],
-    orphans: boolean,
-  ): Promise<{
-    observed: ObservedContainer[];
-    reachable: boolean;
-    warning: string | null;
-  }> {
+    opts: { project?: string; orphans?: boolean } = {},
+  ): Promise<Observation> {
     const names = new Set(loaded.map((s) => s.name));
     const wanted = (labels: Record<string, string>): boolean =>
       names.has(labels[LABELS.project] ?? '') ||
-      (orphans && labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.ctx.instanceId);
+      (opts.orphans === true &&
+        labels[LABELS.managed] === 'true' &&
+        labels[LABELS.instance] === this.ctx.instanceId);
+    const docker = this.ctx.docker;
+    let containers: ObservedContainer[];
     try {
-      const observed = await this.ctx.docker.observe(this.ctx.home, project, project ? undefined : wanted);
-      return { observed, reachable: true, warning: null };
+      containers = await docker.observe(this.ctx.home, opts.project, opts.project ? undefined : wanted);
     } catch (err) {
-      if (err instanceof UnreachableError) return { observed: [], reachable: false, warning: err.message };
-      throw err;
+      if (!(err instanceof UnreachableError)) throw err;
+      return { containers: [], reachable: false, warning: err.message, images: new Map() };
     }
+    const declares = loaded.some(
+      (s) => s.desired && s.desired.networks.length + s.desired.volumes.length > 0,
+    );
+    const [images, resources] = await Promise.all([
+      docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? [])),
+      declares
+        ? Promise.all([docker.listNetworks(), docker.listVolumes()]).then(([networks, volumes]) => ({
+            networks,
+            volumes,
+          }))
+        : undefined,
+    ]);
+    return { containers, reachable: true, warning: null, images, ...(resources ? { resources } : {}) };
   }
 
   /**
@@ -83,13 +109,10 @@ export class StatusService {
     opts: { project?: string; orphans?: boolean; unreadable?: ReadonlySet<string> } = {},
   ): Promise<{ statuses: StackStatus[]; reachable: boolean; error: string | null }> {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
-    const { observed, reachable, warning } = await this.observeAll(
-      opts.project,
-      loaded,
-      opts.orphans ?? false,
-    );
+    const observation = await this.observe(loaded, opts);
+    const { containers: observed, reachable, warning } = observation;
     const suspended = this.ctx.history.listSuspended();
-    const statuses = await this.statusOf(stacks, observed, reachable, warning, suspended);
+    const statuses = this.compare(stacks, observation, suspended);
     if (opts.orphans && reachable) {
       const known = new Set(loaded.map((s) => s.name));
       const sources = new Map(this.ctx.history.listSources().map((s) => [s.name, s]));
@@ -123,40 +146,23 @@ export class StatusService {
     return { statuses, reachable, error: warning };
   }
 
-  async statusOf(
+  /** The statuses of `loaded` from one observation (reconcile/status.ts: pure). */
+  compare(
     loaded: LoadedStack[],
-    observed: ObservedContainer[],
-    reachable: boolean,
-    warning: string | null,
+    observation: Observation,
     suspended: Map<string, unknown> = this.ctx.history.listSuspended(),
-  ): Promise<StackStatus[]> {
-    // Declared networks and volumes are compared too (issue 11, item 8): one list call each for all stacks.
-    const declares = loaded.some(
-      (s) => s.desired && s.desired.networks.length + s.desired.volumes.length > 0,
-    );
-    const [images, liveResources] = await Promise.all([
-      reachable
-        ? this.ctx.docker.imagesFor(loaded.flatMap((s) => s.desired?.services.map((x) => x.image) ?? []))
-        : new Map<string, undefined>(),
-      reachable && declares
-        ? Promise.all([this.ctx.docker.listNetworks(), this.ctx.docker.listVolumes()]).then(
-            ([networks, volumes]) => ({
-              networks,
-              volumes,
-            }),
-          )
-        : undefined,
-    ]);
+  ): StackStatus[] {
+    const { containers, reachable, warning, images, resources } = observation;
     return loaded.map((s) =>
       computeStatus({
         ...s,
         warnings: warning ? [...s.warnings, warning] : s.warnings,
-        observed: observed.filter((c) => c.project === s.name),
+        observed: containers.filter((c) => c.project === s.name),
         images,
         hashes: new Map(s.desired?.services.map((x) => [x.name, hashService(x)]) ?? []),
         engineReachable: reachable,
         suspended: suspended.has(s.name),
-        ...(liveResources ? { liveResources } : {}),
+        ...(resources ? { liveResources: resources } : {}),
       }),
     );
   }

@@ -26,7 +26,8 @@ import type { DesiredStateService } from './desired-state.ts';
 import { recordDrift } from './drift.ts';
 import type { SafetyService } from './safety.ts';
 import type { SourceService } from './sources.ts';
-import type { StatusService } from './status.ts';
+import type { Observation, StatusService } from './status.ts';
+import type { LiveNetwork, LiveVolume } from '../docker/docker-adapter.ts';
 
 /** What a sync needs of the pipeline (which itself calls sync: hence callbacks, not an import). */
 export interface SyncHooks {
@@ -47,9 +48,20 @@ export class SyncService {
     private readonly hooks: SyncHooks,
   ) {}
 
-  private async planFor(stack: LoadedStack, status: StackStatus, prune: boolean): Promise<Plan> {
+  private async planFor(
+    stack: LoadedStack,
+    status: StackStatus,
+    observation: Observation,
+    prune: boolean,
+  ): Promise<Plan> {
     const desired = stack.desired!;
-    const images = await this.ctx.docker.imagesFor(desired.services.map((s) => s.image));
+    const { images } = observation;
+    // By name, or by id as the engine also resolves it (the host network named by its id is refused).
+    const network = (name: string): LiveNetwork | undefined =>
+      observation.resources?.networks.find((n) => n.name === name) ??
+      observation.resources?.networks.find((n) => n.id === name);
+    const volume = (name: string): LiveVolume | undefined =>
+      observation.resources?.volumes.find((v) => v.name === name);
     const misbuilt = misbuiltTags(desired, images);
     // What exists already: a declared network or volume that Mooring did not make for this stack is
     // used as it is, and the plan says so (issue 10) rather than adopting it in silence.
@@ -61,7 +73,7 @@ export class SyncService {
     const existingNetworks = new Set<string>();
     const ownNetworks = new Set<string>();
     for (const n of desired.networks) {
-      const found = await this.ctx.docker.network(n.name);
+      const found = network(n.name);
       if (!found) continue;
       // Named by its id, the host network would slip past the manifest's check of the name `host`.
       if (
@@ -82,7 +94,7 @@ export class SyncService {
     }
     const existingVolumes = new Set<string>();
     for (const v of desired.volumes) {
-      const found = await this.ctx.docker.volume(v.name);
+      const found = volume(v.name);
       if (!found) continue;
       existingVolumes.add(v.name);
       if (!v.external && !madeHere(found.labels)) {
@@ -297,11 +309,15 @@ export class SyncService {
   }
 
   private async syncOne(stack: LoadedStack, opts: SyncOptions & { trigger: Trigger }): Promise<SyncResult> {
-    const observed = await this.ctx.docker.observe(this.ctx.home, stack.name);
-    const [status] = await this.status.statusOf([stack], observed, true, null);
+    // One look at the engine: the status, the plan and the apply all work from it.
+    const observation = await this.status.observe([stack], { project: stack.name });
+    if (!observation.reachable)
+      throw new UnreachableError(observation.warning ?? 'The Docker engine did not answer.');
+    const observed = observation.containers;
+    const [status] = this.status.compare([stack], observation);
     let plan: Plan;
     try {
-      plan = await this.planFor(stack, status!, opts.prune ?? false);
+      plan = await this.planFor(stack, status!, observation, opts.prune ?? false);
     } catch (err) {
       // A plan that cannot be made (an external network missing) is a failed run like any other, in
       // history and in the UI; an engine gone away is the caller's to report.
@@ -366,9 +382,9 @@ export class SyncService {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     // The run is recorded either way; an engine that went away during it only costs the drift update.
-    const after = await this.ctx.docker
-      .observe(this.ctx.home, stack.name)
-      .then((o) => this.status.statusOf([stack], o, true, null))
+    const after = await this.status
+      .observe([stack], { project: stack.name })
+      .then((o) => (o.reachable ? this.status.compare([stack], o) : null))
       .catch(() => null);
     if (after) recordDrift(this.ctx.history, after, `run ${runId}`);
     return {
