@@ -1,11 +1,10 @@
-// The controller's pure helpers on a fake clock: backoff and give-up bookkeeping, the debounce, and
+// The controller's pure helpers on a fake clock: backoff and give-up bookkeeping, and
 // which drift it acts on. No engine, no timers, no waiting. The decisions built from them are
 // tested in controller-decide.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { ServiceStatus, StackStatus } from '../../electron/shared/model.ts';
 import type { Clock, TimerHandle } from '../../electron/engine/reconcile/clock.ts';
 import { needsRun } from '../../electron/engine/reconcile/controller-decide.ts';
-import { Debouncer } from '../../electron/engine/reconcile/debounce.ts';
 import {
   DEFAULT_RETRY,
   RetryBook,
@@ -136,55 +135,6 @@ describe('RetryBook', () => {
     new RetryBook(policy, store).failed('web', 'r1:a', 'x', clock.now(), { permanent: true });
     // A new book over the same store (a restarted controller) remembers.
     expect(new RetryBook(policy, store).decide('web', 'r1:a', clock.now()).kind).toBe('gave-up');
-  });
-});
-
-describe('self-heal debounce', () => {
-  it('fires once, a quiet period after the last poke', () => {
-    const clock = new FakeClock();
-    const fired: string[] = [];
-    const d = new Debouncer<string>(clock, 300, 5_000, (k) => fired.push(k));
-    // A `docker compose down` by hand: an event every 100 ms for a second.
-    for (let i = 0; i < 10; i++) {
-      d.poke('web');
-      clock.advance(100);
-    }
-    expect(fired).toEqual([]);
-    clock.advance(199);
-    expect(fired).toEqual([]);
-    clock.advance(1);
-    expect(fired).toEqual(['web']);
-    clock.advance(10_000);
-    expect(fired).toEqual(['web']);
-    expect(d.isPending('web')).toBe(false);
-  });
-
-  it('a steady trickle of events cannot put it off past the ceiling', () => {
-    const clock = new FakeClock();
-    const fired: number[] = [];
-    const start = clock.now();
-    const d = new Debouncer<string>(clock, 300, 1_000, () => fired.push(clock.now() - start));
-    for (let i = 0; i < 30; i++) {
-      d.poke('web');
-      clock.advance(200);
-    }
-    // At the ceiling after the first poke of each burst: the repair happens, events or not.
-    expect(fired.slice(0, 2)).toEqual([1_000, 2_000]);
-  });
-
-  it('keys are independent, and cancel drops a pending one', () => {
-    const clock = new FakeClock();
-    const fired: string[] = [];
-    const d = new Debouncer<string>(clock, 300, 5_000, (k) => fired.push(k));
-    d.poke('web');
-    d.poke('db');
-    d.cancel('web');
-    clock.advance(300);
-    expect(fired).toEqual(['db']);
-    d.poke('web');
-    d.clear();
-    clock.advance(1_000);
-    expect(fired).toEqual(['db']);
   });
 });
 
