@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SafetySettings, SourceConfig, SourceState, StackStatus, TrustGrant } from '../shared/model.ts';
 import type { SourceTrustView } from '../shared/api.ts';
-import type { DockerAdapter, ObservedContainer } from './docker/docker-adapter.ts';
+import type { DockerAdapter } from './docker/docker-adapter.ts';
 import type {
   CommitWithDeploys,
   FetchResult,
@@ -295,11 +295,6 @@ export class Engine {
     opts: SyncOptions = {},
   ): Promise<SyncResult> {
     return this.syncs.pruneRemovedStack(input, opts);
-  }
-
-  /** Containers of a stack, for tests and the UI's container list. */
-  async containers(stack: string): Promise<ObservedContainer[]> {
-    return this.ctx.docker.observe(this.ctx.home, stack);
   }
 
   /**
