@@ -333,7 +333,7 @@ ${extra}`;
       { type: 'repo', repoPath: 'min/conf', oid: confOid, objectType: 'tree' },
       { type: 'repo', repoPath: 'min/linked/app.conf', oid: fileOid, objectType: 'blob' },
     ]);
-    expect(errors('msub')).toContain('does not exist in the config repo');
+    expect(errors('msub')).toContain('msub/sub is a git submodule, whose files are in another repo');
     expect(errors('mlies')).toContain('is listed as a folder but is not one');
     // Nothing on the host was read: the victim's values appear nowhere.
     expect(JSON.stringify(stacks)).not.toContain('from-the-host');

@@ -110,7 +110,11 @@ export class UnsafeTreeError extends MooringError {
   }
 }
 
-type Resolved = { kind: 'found'; stat: TreeStat } | { kind: 'missing' } | { kind: 'refused'; why: string };
+type Resolved =
+  | { kind: 'found'; stat: TreeStat }
+  /** Nothing there; `submodule` names a submodule on the way, which has no objects in this repo. */
+  | { kind: 'missing'; submodule?: string }
+  | { kind: 'refused'; why: string };
 const MISSING: Resolved = { kind: 'missing' };
 
 /** Where a publish ended: moved the branch, or found it moved by someone else (fetch and try again). */
@@ -327,6 +331,9 @@ export class GitSource {
       mountProblem: async (file) => {
         const found = await resolve(file);
         if (found.kind === 'refused') return found.why;
+        if (found.kind === 'missing' && found.submodule !== undefined) {
+          return `${found.submodule} is a git submodule, whose files are in another repo that Mooring does not fetch; commit the files to this repo instead`;
+        }
         if (found.kind === 'missing' || found.stat.type !== 'tree') return null;
         let check: TreeCheck;
         try {
@@ -958,8 +965,9 @@ export class GitSource {
         return { kind: 'refused', why: `${shown}: ${duplicateEntry(matches)!.why}` };
       }
       const entry = matches[0];
-      // A submodule ('commit') has no objects here: as good as missing.
-      if (entry === undefined || entry.type === 'commit') return MISSING;
+      // A submodule ('commit') has no objects here: as good as missing, but said so where it matters.
+      if (entry === undefined) return MISSING;
+      if (entry.type === 'commit') return { kind: 'missing', submodule: shown };
       if (entry.mode !== SYMLINK_MODE) {
         walked.push(segment);
         current = { type: entry.type, oid: entry.oid, mode: entry.mode };
