@@ -316,7 +316,7 @@ export class ApiService {
       const grant = q.grant.value === undefined ? { setting: q.grant.setting } : q.grant;
       await this.engine.trust(q.name, [grant], { revoke: q.revoke ?? false });
       // The stacks of the source are read again with it: a refused one may now be valid.
-      this.schedulePush();
+      await this.refresh();
       return this.settings();
     },
     'sources:prune': async (q) => {

@@ -107,11 +107,15 @@ export class MooringPage {
 
   async addSource(name: string, url: string): Promise<void> {
     const dialog = this.page.getByRole('dialog', { name: 'Add a source' });
-    // With no source yet, the settings screen opens the form by itself (and the page behind is inert).
-    if (!(await dialog.isVisible())) {
-      await this.goto('Sources & settings');
-      if (!(await dialog.isVisible())) await this.page.getByRole('button', { name: 'Add source' }).click();
-    }
+    // With no source yet, the settings screen opens the form by itself (and the page behind is inert),
+    // possibly a moment after the screen shows: retried until the form is open, whichever opened it.
+    if (!(await dialog.isVisible())) await this.goto('Sources & settings');
+    await expect(async () => {
+      if (!(await dialog.isVisible())) {
+        await this.page.getByRole('button', { name: 'Add source' }).click({ timeout: 1_000 });
+      }
+      await expect(dialog).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
     await dialog.getByLabel('Name').fill(name);
     await dialog.getByLabel('Repository URL or local path').fill(url);
     await dialog.getByRole('button', { name: 'Add and fetch' }).click();
