@@ -92,65 +92,30 @@ export async function buildImage(
     context,
     dockerfile,
   });
-  const log = new LogBuffer();
-  const say = (line: string): void => {
-    log.add(`mooring: ${line}`);
-    onEvent({ type: 'build-output', buildId, line: `mooring: ${line}` });
-  };
-  let commit: string | null = null;
-  let tag: string | null = null;
-  let failedStep: BuildStep | null = null;
-  const finish = (
-    result: BuildResult['result'],
-    imageId: string | null,
-    error: string | null,
-  ): BuildResult => {
-    if (error) say(error);
-    deps.recorder.finish(buildId, { result, imageId, error, failedStep, log: log.text() });
-    onEvent({ type: 'build-finished', buildId, result, tag, imageId, error });
-    return { buildId, appRepo: appRepo.display, commit, tag, imageId, result, error, failedStep };
-  };
+  const run = new RecordedBuild(deps.recorder, buildId, appRepo.display, onEvent);
   try {
     const source = deps.source({ ...appRepo.config, tokenEnv: opts.tokenEnv ?? null });
-    if (appRepo.config.kind === 'http') say(`fetching ${appRepo.display}`);
+    if (appRepo.config.kind === 'http') run.say(`fetching ${appRepo.display}`);
     await source.fetch();
-    commit = await source.resolve(opts.rev ?? (appRepo.config.kind === 'local' ? 'HEAD' : null));
-    tag = imageTag(opts.tag ?? defaultImageName(appRepo.config.url), commit);
-    deps.recorder.target(buildId, commit, tag);
-    onEvent({ type: 'build-started', buildId, appRepo: appRepo.display, commit, tag });
-    say(
+    const commit = await source.resolve(opts.rev ?? (appRepo.config.kind === 'local' ? 'HEAD' : null));
+    const tag = imageTag(opts.tag ?? defaultImageName(appRepo.config.url), commit);
+    run.target(commit, tag);
+    run.say(
       `building ${tag} from ${appRepo.display} at ${commit} (context: ${context || '.'}, Dockerfile: ${dockerfile})`,
     );
     const packed = await packContext(source, commit, context, dockerfile);
-    say(
-      `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
-    );
-    const outcome = await loggedEngineBuild(
-      deps.docker,
-      packed.stream,
-      {
-        t: tag,
-        dockerfile: packed.dockerfile,
-        labels: {
-          [BUILD_LABELS.revision]: commit,
-          [BUILD_LABELS.source]: appRepo.display,
-          [BUILD_LABELS.appRepo]: appRepo.display,
-          [BUILD_LABELS.appCommit]: commit,
-        },
-        ...(opts.signal ? { abortSignal: opts.signal } : {}),
+    const built = await run.engineBuild(deps.docker, packed, {
+      labels: {
+        [BUILD_LABELS.revision]: commit,
+        [BUILD_LABELS.source]: appRepo.display,
+        [BUILD_LABELS.appRepo]: appRepo.display,
+        [BUILD_LABELS.appCommit]: commit,
       },
-      { buildId, log, onEvent },
-    );
-    if (outcome.error !== null) {
-      failedStep = outcome.failedStep;
-      return finish('failed', null, describeFailure(outcome.error, failedStep, outcome.beforeSteps));
-    }
-    const imageId = outcome.imageId ?? (await deps.docker.docker.getImage(tag).inspect()).Id;
-    say(`built ${tag} (${imageId})`);
-    return finish('succeeded', imageId, null);
+      ...(opts.signal ? { abortSignal: opts.signal } : {}),
+    });
+    return built.ok ? run.finish('succeeded', built.imageId, null) : run.finish('failed', null, built.error);
   } catch (err) {
-    if (isConnectionError(err)) return finish('failed', null, deps.docker.unreachable(err).message);
-    return finish('failed', null, errorMessage(err));
+    return run.fail(deps.docker, err);
   }
 }
 
@@ -189,26 +154,10 @@ export async function buildComposeImage(
     context: build.context,
     dockerfile,
   });
-  deps.recorder.target(buildId, commit, tag);
-  const log = new LogBuffer();
-  const say = (line: string): void => {
-    log.add(`mooring: ${line}`);
-    onEvent({ type: 'build-output', buildId, line: `mooring: ${line}` });
-  };
-  let failedStep: BuildStep | null = null;
-  const finish = (
-    result: BuildResult['result'],
-    imageId: string | null,
-    error: string | null,
-  ): BuildResult => {
-    if (error) say(error);
-    deps.recorder.finish(buildId, { result, imageId, error, failedStep, log: log.text() });
-    onEvent({ type: 'build-finished', buildId, result, tag, imageId, error });
-    return { buildId, appRepo: input.sourceDisplay, commit, tag, imageId, result, error, failedStep };
-  };
-  onEvent({ type: 'build-started', buildId, appRepo: input.sourceDisplay, commit, tag });
+  const run = new RecordedBuild(deps.recorder, buildId, input.sourceDisplay, onEvent);
+  run.target(commit, tag);
   try {
-    say(
+    run.say(
       `building ${tag} for ${input.services.join(', ')} from ${input.sourceDisplay} at ${commit.slice(0, 12)} (context: ${build.context || '.'}, Dockerfile: ${dockerfile})`,
     );
     const network = await buildNetwork(deps.docker, build.network);
@@ -219,62 +168,45 @@ export async function buildComposeImage(
       inline === undefined ? dockerfile : '',
       inline,
     );
-    say(
-      `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
-    );
-    const outcome = await loggedEngineBuild(
-      deps.docker,
-      packed.stream,
-      {
-        t: tag,
-        dockerfile: packed.dockerfile,
-        labels: {
-          ...build.labels,
-          [BUILD_LABELS.revision]: commit,
-          [COMPOSE_BUILD_LABELS.hash]: build.hash,
-          [COMPOSE_BUILD_LABELS.stack]: input.stack,
-        },
-        ...(Object.keys(build.args).length > 0 ? { buildargs: build.args } : {}),
-        ...(build.target !== undefined ? { target: build.target } : {}),
-        ...(network !== undefined ? { networkmode: network } : {}),
-        ...(build.shmSize !== undefined ? { shmsize: build.shmSize } : {}),
-        ...(build.extraHosts !== undefined ? { extrahosts: build.extraHosts } : {}),
-        ...(build.ulimits !== undefined
-          ? {
-              ulimits: JSON.stringify(
-                build.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
-              ),
-            }
-          : {}),
-        ...(build.platform !== undefined ? { platform: build.platform } : {}),
-        ...(build.isolation !== undefined ? { isolation: build.isolation } : {}),
-        ...(build.cacheFrom !== undefined ? { cachefrom: JSON.stringify(build.cacheFrom) } : {}),
-        ...(build.noCache ? { nocache: true } : {}),
-        ...(build.pull ? { pull: true } : {}),
-        ...(input.signal ? { abortSignal: input.signal } : {}),
+    const built = await run.engineBuild(deps.docker, packed, {
+      labels: {
+        ...build.labels,
+        [BUILD_LABELS.revision]: commit,
+        [COMPOSE_BUILD_LABELS.hash]: build.hash,
+        [COMPOSE_BUILD_LABELS.stack]: input.stack,
       },
-      { buildId, log, onEvent },
-    );
-    if (outcome.error !== null) {
-      failedStep = outcome.failedStep;
-      return finish('failed', null, describeFailure(outcome.error, failedStep, outcome.beforeSteps));
-    }
-    const imageId = outcome.imageId ?? (await deps.docker.docker.getImage(tag).inspect()).Id;
-    say(`built ${tag} (${imageId})`);
+      ...(Object.keys(build.args).length > 0 ? { buildargs: build.args } : {}),
+      ...(build.target !== undefined ? { target: build.target } : {}),
+      ...(network !== undefined ? { networkmode: network } : {}),
+      ...(build.shmSize !== undefined ? { shmsize: build.shmSize } : {}),
+      ...(build.extraHosts !== undefined ? { extrahosts: build.extraHosts } : {}),
+      ...(build.ulimits !== undefined
+        ? {
+            ulimits: JSON.stringify(build.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }))),
+          }
+        : {}),
+      ...(build.platform !== undefined ? { platform: build.platform } : {}),
+      ...(build.isolation !== undefined ? { isolation: build.isolation } : {}),
+      ...(build.cacheFrom !== undefined ? { cachefrom: JSON.stringify(build.cacheFrom) } : {}),
+      ...(build.noCache ? { nocache: true } : {}),
+      ...(build.pull ? { pull: true } : {}),
+      ...(input.signal ? { abortSignal: input.signal } : {}),
+    });
+    if (!built.ok) return run.finish('failed', null, built.error);
+    const { imageId } = built;
     for (const name of build.tags) {
       const taken = await nameTakenBy(deps.docker, name, imageId, input);
       if (taken !== null) {
-        say(`not tagged ${name}: ${taken}; the services run ${tag} all the same`);
+        run.say(`not tagged ${name}: ${taken}; the services run ${tag} all the same`);
         continue;
       }
       const { repo, tag: version } = splitName(name);
       await deps.docker.call(() => deps.docker.docker.getImage(imageId).tag({ repo, tag: version }));
-      say(`tagged ${name}`);
+      run.say(`tagged ${name}`);
     }
-    return finish('succeeded', imageId, null);
+    return run.finish('succeeded', imageId, null);
   } catch (err) {
-    if (isConnectionError(err)) return finish('failed', null, deps.docker.unreachable(err).message);
-    return finish('failed', null, errorMessage(err));
+    return run.fail(deps.docker, err);
   }
 }
 
@@ -707,6 +639,79 @@ export function describeFailure(error: string, step: BuildStep | null, beforeSte
     return `The engine refused the build before any step ran: ${detail}. Fix the Dockerfile and build again.`;
   if (step === null) return `The build failed: ${detail}`;
   return `Step ${step.step}/${step.total} (${step.instruction}) failed: ${detail}`;
+}
+
+/**
+ * One build as the builds table and the live output see it, whichever command started it (`mooring
+ * build`, or a sync's `build:`): its log, Mooring's own lines in it, the engine's build, and its end.
+ */
+class RecordedBuild {
+  readonly log = new LogBuffer();
+  private commit: string | null = null;
+  private tag: string | null = null;
+  private failedStep: BuildStep | null = null;
+
+  constructor(
+    private readonly recorder: BuildRecorder,
+    readonly buildId: number,
+    private readonly appRepo: string,
+    readonly onEvent: (e: BuildEvent) => void,
+  ) {}
+
+  /** What is built and under which tag, once known: recorded, and the build is said to start. */
+  target(commit: string, tag: string): void {
+    this.commit = commit;
+    this.tag = tag;
+    this.recorder.target(this.buildId, commit, tag);
+    this.onEvent({ type: 'build-started', buildId: this.buildId, appRepo: this.appRepo, commit, tag });
+  }
+
+  say(line: string): void {
+    this.log.add(`mooring: ${line}`);
+    this.onEvent({ type: 'build-output', buildId: this.buildId, line: `mooring: ${line}` });
+  }
+
+  /** The packed context built under the target's tag; a failure is described with its step. */
+  async engineBuild(
+    docker: DockerAdapter,
+    packed: { stream: Readable; dockerfile: string; files: number; ignored: number },
+    options: Omit<BuildApiOptions, 't' | 'dockerfile'>,
+  ): Promise<{ ok: true; imageId: string } | { ok: false; error: string }> {
+    const tag = this.tag!;
+    this.say(
+      `build context: ${packed.files} file(s) from git${packed.ignored > 0 ? `, ${packed.ignored} left out by .dockerignore` : ''}`,
+    );
+    const outcome = await loggedEngineBuild(
+      docker,
+      packed.stream,
+      { t: tag, dockerfile: packed.dockerfile, ...options },
+      this,
+    );
+    if (outcome.error !== null) {
+      this.failedStep = outcome.failedStep;
+      return { ok: false, error: describeFailure(outcome.error, outcome.failedStep, outcome.beforeSteps) };
+    }
+    const imageId = outcome.imageId ?? (await docker.docker.getImage(tag).inspect()).Id;
+    this.say(`built ${tag} (${imageId})`);
+    return { ok: true, imageId };
+  }
+
+  finish(result: BuildResult['result'], imageId: string | null, error: string | null): BuildResult {
+    if (error) this.say(error);
+    const { buildId, commit, tag, failedStep } = this;
+    this.recorder.finish(buildId, { result, imageId, error, failedStep, log: this.log.text() });
+    this.onEvent({ type: 'build-finished', buildId, result, tag, imageId, error });
+    return { buildId, appRepo: this.appRepo, commit, tag, imageId, result, error, failedStep };
+  }
+
+  /** A build that threw: an engine gone away says so plainly. */
+  fail(docker: DockerAdapter, err: unknown): BuildResult {
+    return this.finish(
+      'failed',
+      null,
+      isConnectionError(err) ? docker.unreachable(err).message : errorMessage(err),
+    );
+  }
 }
 
 class LogBuffer {
