@@ -44,7 +44,12 @@ export async function removeStacks(...projects: string[]): Promise<void> {
 
 export interface Inspected {
   Id: string;
-  State: { Status: string; Running: boolean };
+  State: {
+    Status: string;
+    Running: boolean;
+    StartedAt: string;
+    Health?: { Status: string; Log: { Start: string; End: string; ExitCode: number; Output: string }[] };
+  };
   Config: { Env: string[]; Labels: Record<string, string> };
 }
 

@@ -201,7 +201,7 @@ export async function buildComposeImage(
         continue;
       }
       const { repo, tag: version } = splitName(name);
-      await deps.docker.call(() => deps.docker.docker.getImage(imageId).tag({ repo, tag: version }));
+      await deps.docker.tagImage(imageId, repo, version);
       run.say(`tagged ${name}`);
     }
     return run.finish('succeeded', imageId, null);
@@ -540,7 +540,7 @@ async function runEngineBuild(
 ): Promise<EngineBuildOutcome> {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await adapter.docker.buildImage(context, options as Docker.ImageBuildOptions);
+    stream = await adapter.buildImage(context, options as Docker.ImageBuildOptions);
   } catch (err) {
     if (isConnectionError(err)) throw err;
     const json = (err as { json?: { message?: unknown } }).json;
@@ -691,7 +691,9 @@ class RecordedBuild {
       this.failedStep = outcome.failedStep;
       return { ok: false, error: describeFailure(outcome.error, outcome.failedStep, outcome.beforeSteps) };
     }
-    const imageId = outcome.imageId ?? (await docker.docker.getImage(tag).inspect()).Id;
+    const imageId = outcome.imageId ?? (await docker.imageInfo(tag))?.id;
+    if (!imageId)
+      return { ok: false, error: `the engine said the build of ${tag} succeeded, but has no such image` };
     this.say(`built ${tag} (${imageId})`);
     return { ok: true, imageId };
   }

@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import type { NoteOutcome, RunRecord } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
-import { LABELS } from '../docker/labels.ts';
 import { errorMessage } from '../errors.ts';
 import type { GitSource } from '../source/index.ts';
 import type { GitAuthor } from '../source/git-write.ts';
@@ -67,16 +66,9 @@ export async function writeDeployNote(input: {
 
 /** Image reference and id of each container of the stack, by service. */
 async function stackImages(docker: DockerAdapter, stack: string): Promise<DeployNote['images']> {
-  const list = await docker.call(() =>
-    docker.docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${stack}`] } }),
+  return (await docker.stackImages(stack)).sort((a, b) =>
+    a.service < b.service ? -1 : a.service > b.service ? 1 : 0,
   );
-  return list
-    .map((c) => ({
-      service: c.Labels[LABELS.service] ?? c.Names[0]?.replace(/^\//, '') ?? '',
-      image: c.Image,
-      id: c.ImageID,
-    }))
-    .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
 }
 
 /** Reads the notes ref into the deploys cache; only notes whose blob changed since the last read are parsed. */

@@ -138,8 +138,7 @@ export class Pipeline {
   /** Where an image was built from: its labels in the local engine, else the build history. */
   private async imageOrigin(image: string): Promise<{ commit: string; repo: string | null } | null> {
     try {
-      const info = await this.engine.docker.docker.getImage(image).inspect();
-      const labels = info.Config.Labels ?? {};
+      const labels = (await this.engine.docker.imageInfo(image))?.labels ?? {};
       const commit = labels[BUILD_LABELS.appCommit] ?? labels[BUILD_LABELS.revision];
       if (commit)
         return { commit, repo: labels[BUILD_LABELS.appRepo] ?? labels[BUILD_LABELS.source] ?? null };

@@ -11,7 +11,7 @@ import {
   replicaName,
   type ContainerContext,
 } from '../docker/container-spec.ts';
-import type { DockerAdapter, ObservedContainer } from '../docker/docker-adapter.ts';
+import type { DockerAdapter, ObservedContainer, StackWatch } from '../docker/docker-adapter.ts';
 import { engineMakesSource } from '../docker/mount-spec.ts';
 import { LABELS } from '../docker/labels.ts';
 import { MooringError, errorMessage } from '../errors.ts';
@@ -82,8 +82,6 @@ class Stopped extends Error {
     super(STOPPED);
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Actions that create containers for a service (and so need its names, ports and files). */
 const MAKES_CONTAINERS = new Set(['create', 'recreate', 'scale']);
@@ -602,35 +600,63 @@ export class Applier {
       (h && h.test[0] !== 'NONE'
         ? (h.startPeriodNs + (h.intervalNs || 30e9) * (h.retries + 1) + (h.timeoutNs || 30e9)) / 1e6 + 5_000
         : (input.dependencyTimeoutMs ?? 120_000));
-    for (;;) {
-      const st = await this.docker.state(id);
-      if (st.status === 'exited' && isJob && st.exitCode === 0) return;
-      if (st.status !== 'running' && st.status !== 'restarting') {
-        const logs = await this.docker.logs(id, 5).catch(() => '');
-        throw new MooringError(
-          'failed',
-          `the new container ${st.status === 'exited' ? `exited with code ${st.exitCode}` : `is ${st.status}`} right after it started${logs.trim() ? ` (last output: ${logs.trim().split('\n').slice(-5).join(' | ')})` : ''}`,
+    // Looks again when the engine reports a change (start, die, health_status…), not on a timer.
+    const watch = await this.docker.watchStack(input.desired.name);
+    try {
+      for (;;) {
+        const st = await this.docker.state(id);
+        if (st.status === 'exited' && isJob && st.exitCode === 0) return;
+        if (st.status !== 'running' && st.status !== 'restarting') {
+          const logs = await this.docker.logs(id, 5).catch(() => '');
+          throw new MooringError(
+            'failed',
+            `the new container ${st.status === 'exited' ? `exited with code ${st.exitCode}` : `is ${st.status}`} right after it started${logs.trim() ? ` (last output: ${logs.trim().split('\n').slice(-5).join(' | ')})` : ''}`,
+          );
+        }
+        if (st.status === 'restarting') {
+          throw new MooringError('failed', `the new container keeps restarting (exit code ${st.exitCode})`);
+        }
+        if (st.health === 'healthy' || (st.health === null && Date.now() >= settleUntil)) return;
+        if (st.health === 'unhealthy') {
+          throw new MooringError(
+            'failed',
+            `the new container is unhealthy${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
+          );
+        }
+        // Shutting down: what runs stays; its health is the next look's to judge.
+        if (input.signal?.aborted) return;
+        const now = Date.now();
+        if (now > deadline) {
+          throw new MooringError(
+            'failed',
+            `the new container was not healthy after ${Math.round((now - started) / 1000)} s${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
+          );
+        }
+        await this.changed(
+          watch,
+          (st.health === null ? Math.min(settleUntil, deadline) : deadline) - now + 1,
+          input,
         );
       }
-      if (st.status === 'restarting') {
-        throw new MooringError('failed', `the new container keeps restarting (exit code ${st.exitCode})`);
-      }
-      if (st.health === 'healthy' || (st.health === null && Date.now() >= settleUntil)) return;
-      if (st.health === 'unhealthy') {
-        throw new MooringError(
-          'failed',
-          `the new container is unhealthy${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
-        );
-      }
-      // Shutting down: what runs stays; its health is the next look's to judge.
-      if (input.signal?.aborted) return;
-      if (Date.now() > deadline) {
-        throw new MooringError(
-          'failed',
-          `the new container was not healthy after ${Math.round((Date.now() - started) / 1000)} s${st.healthOutput ? ` (healthcheck said: ${st.healthOutput})` : ''}`,
-        );
-      }
-      await sleep(st.health === null ? 100 : 250);
+    } finally {
+      watch.close();
+    }
+  }
+
+  /** Waits for the watch's next event, the time given, or a stop, whichever comes first. */
+  private async changed(watch: StackWatch, ms: number, input: ApplyInput): Promise<void> {
+    const signal = input.signal;
+    if (!signal) return watch.changed(Math.max(0, ms));
+    if (signal.aborted) return;
+    let onAbort = (): void => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([watch.changed(Math.max(0, ms)), stopped]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -648,31 +674,38 @@ export class Applier {
         const depService = input.desired.services.find((x) => x.name === dep.service);
         if (!depService) continue;
         const deadline = Date.now() + timeout;
-        for (;;) {
-          if (input.signal?.aborted) throw new Stopped();
-          const observed = await this.docker.observe(input.home, input.desired.name);
-          const c = observed.find((x) => x.service === dep.service && x.ours);
-          if (dep.condition === 'service_healthy' && c?.state === 'running' && c.health === 'healthy') break;
-          if (dep.condition === 'service_completed_successfully' && c?.state === 'exited') {
-            if (c.exitCode === 0) break;
-            throw new MooringError(
-              'failed',
-              `"${s.name}" waits for "${dep.service}" to complete, but it exited with ${c.exitCode}`,
-            );
+        const watch = await this.docker.watchStack(input.desired.name);
+        try {
+          for (;;) {
+            if (input.signal?.aborted) throw new Stopped();
+            const observed = await this.docker.observe(input.home, input.desired.name);
+            const c = observed.find((x) => x.service === dep.service && x.ours);
+            if (dep.condition === 'service_healthy' && c?.state === 'running' && c.health === 'healthy')
+              break;
+            if (dep.condition === 'service_completed_successfully' && c?.state === 'exited') {
+              if (c.exitCode === 0) break;
+              throw new MooringError(
+                'failed',
+                `"${s.name}" waits for "${dep.service}" to complete, but it exited with ${c.exitCode}`,
+              );
+            }
+            if (dep.condition === 'service_healthy' && c?.health === 'unhealthy') {
+              throw new MooringError(
+                'failed',
+                `"${s.name}" waits for "${dep.service}" to be healthy, but it is unhealthy`,
+              );
+            }
+            const now = Date.now();
+            if (now > deadline) {
+              throw new MooringError(
+                'failed',
+                `"${s.name}" waited ${Math.round(timeout / 1000)} s for "${dep.service}" (${dep.condition}); it did not get there`,
+              );
+            }
+            await this.changed(watch, deadline - now + 1, input);
           }
-          if (dep.condition === 'service_healthy' && c?.health === 'unhealthy') {
-            throw new MooringError(
-              'failed',
-              `"${s.name}" waits for "${dep.service}" to be healthy, but it is unhealthy`,
-            );
-          }
-          if (Date.now() > deadline) {
-            throw new MooringError(
-              'failed',
-              `"${s.name}" waited ${Math.round(timeout / 1000)} s for "${dep.service}" (${dep.condition}); it did not get there`,
-            );
-          }
-          await sleep(250);
+        } finally {
+          watch.close();
         }
       }
     }

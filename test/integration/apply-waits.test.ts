@@ -1,0 +1,85 @@
+// Against the real engine: waiting for a healthcheck (a dependency's `service_healthy`, a new
+// container's own health) looks again when the engine reports a change, not on a timer. The old code
+// asked the engine every 250 ms; a 4 s wait cost some 16 looks, now it costs a handful.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Engine } from '../../electron/engine/engine.ts';
+import { UNIQUE } from '../helpers/controller.ts';
+import { dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
+import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
+
+const haveDocker = await dockerOk();
+if (!haveDocker) console.warn('SKIPPED apply wait tests: no Docker engine answers.');
+
+const STACK = `waits${UNIQUE}`;
+
+// db says healthy only once /tmp/ok exists, some 4 s after it started; app waits for that.
+const COMPOSE = `services:
+  db:
+    image: local/busybox:1
+    init: true
+    command: ["sh", "-c", "sleep 4; touch /tmp/ok; exec sleep 3600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 1s
+      timeout: 2s
+      retries: 30
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      db:
+        condition: service_healthy
+`;
+
+describe.skipIf(!haveDocker)('health waits are driven by the engine events', () => {
+  let home: string;
+  let repo: LocalRepo;
+  let engine: Engine | null = null;
+
+  beforeAll(async () => {
+    await removeStacks(STACK);
+  });
+  afterAll(async () => {
+    await removeStacks(STACK);
+  });
+  beforeEach(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'mooring-waits-'));
+    repo = await createLocalRepo({ [`${STACK}/compose.yaml`]: COMPOSE });
+  });
+  afterEach(async () => {
+    engine?.close();
+    engine = null;
+    await removeStacks(STACK);
+    await rm(home, { recursive: true, force: true });
+    await rm(repo.path, { recursive: true, force: true });
+  });
+
+  it('a service_healthy dependency is waited for with a few looks, and app starts only after db is healthy', async () => {
+    engine = await Engine.open({ home });
+    await engine.addSource({ name: 'cfg', url: repo.path });
+    const looks = {
+      state: vi.spyOn(engine.docker, 'state'),
+      observe: vi.spyOn(engine.docker, 'observe'),
+    };
+    const [result] = await engine.sync({ stacks: [STACK] });
+    expect(result?.result, result?.error ?? '').toBe('succeeded');
+
+    const db = await inspect(`${STACK}-db-1`);
+    const app = await inspect(`${STACK}-app-1`);
+    expect(db.State.Health?.Status).toBe('healthy');
+    expect(app.State.Running).toBe(true);
+    // db became healthy at its first passing probe; app was started after that.
+    const healthyAt = Math.min(
+      ...(db.State.Health?.Log ?? []).filter((l) => l.ExitCode === 0).map((l) => Date.parse(l.End)),
+    );
+    expect(Date.parse(app.State.StartedAt)).toBeGreaterThanOrEqual(healthyAt - 50);
+    // Some 4 s of waiting: polled every 250 ms that was 16 looks or more; on events, a handful (the
+    // plan's own observation, the first look of each wait, one per health change).
+    const total = looks.state.mock.calls.length + looks.observe.mock.calls.length;
+    expect(total).toBeLessThanOrEqual(8);
+  });
+});
