@@ -136,8 +136,17 @@ export class ApiService {
     }
   }
 
-  private onProgress(e: ProgressEvent): void {
-    if (e.type === 'action-started' || e.type === 'action-finished') {
+  /** `requestId`: the window's id for the sync that runs (see `stacks:sync`). */
+  private onProgress(e: ProgressEvent, requestId?: string): void {
+    if (e.type === 'run-started') {
+      this.emit({
+        type: 'run-started',
+        runId: e.runId,
+        stack: e.stack,
+        revision: e.revision,
+        ...(requestId ? { requestId } : {}),
+      });
+    } else if (e.type === 'action-started' || e.type === 'action-finished' || e.type === 'action-waiting') {
       this.emit({
         type: 'progress',
         runId: e.runId,
@@ -145,9 +154,18 @@ export class ApiService {
         index: e.index,
         kind: e.action.kind,
         target: e.action.target,
-        state: e.type === 'action-started' ? 'started' : e.error ? 'failed' : 'succeeded',
+        state:
+          e.type === 'action-started'
+            ? 'started'
+            : e.type === 'action-waiting'
+              ? 'waiting'
+              : e.error
+                ? 'failed'
+                : 'succeeded',
         error: e.type === 'action-finished' ? e.error : null,
         ms: e.type === 'action-finished' ? e.ms : null,
+        waitingFor: e.type === 'action-waiting' ? e.for : null,
+        detail: e.type === 'action-waiting' ? e.detail : null,
       });
     } else if (e.type === 'run-finished') {
       this.emit({ type: 'run-finished', runId: e.runId, stack: e.stack, result: e.result, error: e.error });
@@ -387,7 +405,7 @@ export class ApiService {
       prune: q.prune ?? false,
       trigger: q.trigger ?? 'manual',
       onProgress: (e) => {
-        this.onProgress(e);
+        this.onProgress(e, q.requestId);
       },
     });
     for (const s of q.stacks) await this.refresh(s);

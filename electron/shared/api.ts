@@ -21,6 +21,7 @@ import { TRUST_SETTINGS } from './trust.ts';
 
 export type { Method } from './methods.ts';
 
+const requestId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -, at most 64');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
 const revision = z
   .string()
@@ -39,6 +40,8 @@ export const schemas = {
       revision: revision.optional(),
       prune: z.boolean().optional(),
       trigger: z.enum(['manual', 'rollback']).optional(),
+      /** Chosen by the window that asks: its runs' progress pushes carry it, so it knows them at once. */
+      requestId: requestId.optional(),
     })
     .strict(),
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
@@ -260,6 +263,9 @@ export interface Results {
   'settings:update': UiSettings;
 }
 
+/** An action of a run, as it goes: started (pulling, creating…), waiting (for health, a dependency), done. */
+export type ActionState = 'started' | 'waiting' | 'succeeded' | 'failed';
+
 /**
  * Pushed from the engine to every window: the renderer never polls. The snapshot itself is fetched
  * (`app:snapshot`) on connect and when a delta does not follow the one held; pushes carry changes.
@@ -267,15 +273,26 @@ export interface Results {
 export type PushEvent =
   | ({ type: 'delta' } & SnapshotDelta)
   | {
+      type: 'run-started';
+      runId: number;
+      stack: string;
+      revision: string;
+      /** The `requestId` of the sync that started it; absent for the controller's own runs. */
+      requestId?: string;
+    }
+  | {
       type: 'progress';
       runId: number;
       stack: string;
       index: number;
       kind: string;
       target: string;
-      state: 'started' | 'succeeded' | 'failed';
+      state: ActionState;
       error: string | null;
       ms: number | null;
+      /** While `waiting`: what for ("db to be healthy") and the healthcheck's last output. */
+      waitingFor: string | null;
+      detail: string | null;
     }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
   | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string }

@@ -2,7 +2,7 @@
 // snapshot is fetched on connect, then kept current by the deltas the engine pushes; one that does not
 // follow the version held (a push missed) fetches it whole again.
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { PushEvent, Snapshot } from '../../electron/shared/api.ts';
+import type { ActionState, PushEvent, Snapshot } from '../../electron/shared/api.ts';
 import { applyDelta } from '../../electron/shared/snapshot-delta.ts';
 import { call, getApi, messageReceivedAt, onConnectionState, type ConnectionState } from './api/client.ts';
 
@@ -10,9 +10,21 @@ export interface ActionProgress {
   index: number;
   kind: string;
   target: string;
-  state: 'started' | 'succeeded' | 'failed';
+  state: ActionState;
   error: string | null;
   ms: number | null;
+  waitingFor: string | null;
+  detail: string | null;
+}
+
+/** A run seen in this window: its actions as they go, and its result once it ended. */
+export interface LiveRun {
+  runId: number;
+  stack: string;
+  /** Set when this window asked for it (`stacks:sync` with a requestId). */
+  requestId: string | null;
+  actions: Record<number, ActionProgress>;
+  finished: { result: string; error: string | null } | null;
 }
 
 export interface Notice {
@@ -34,8 +46,10 @@ interface StoreValue {
   snapshot: Snapshot | null;
   loadError: string | null;
   connection: ConnectionState;
-  /** Per run id, the actions seen so far. */
-  progress: Record<number, ActionProgress[]>;
+  /** Per run id, the runs seen since this window opened. */
+  runs: Record<number, LiveRun>;
+  /** The run a sync of this window started, by the requestId it sent. */
+  runOf: (requestId: string) => LiveRun | null;
   /** Builds seen running in this window, with their live output. */
   builds: Record<number, LiveBuild>;
   notices: Notice[];
@@ -72,7 +86,9 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [connection, setConnection] = useState<ConnectionState>('connecting');
-  const [progress, setProgress] = useState<Record<number, ActionProgress[]>>({});
+  const [runs, setRuns] = useState<Record<number, LiveRun>>({});
+  // Runs this window asked for: their dialog shows how they end, so no toast repeats it.
+  const asked = useRef(new Set<number>());
   const [notices, setNotices] = useState<Notice[]>([]);
   const [builds, setBuilds] = useState<Record<number, LiveBuild>>({});
   const last = useRef<Snapshot | null>(null);
@@ -162,14 +178,49 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
           setLoadError(null);
           break;
         }
+        case 'run-started':
+          if (e.requestId) asked.current.add(e.runId);
+          setRuns((all) => ({
+            ...all,
+            [e.runId]: {
+              runId: e.runId,
+              stack: e.stack,
+              requestId: e.requestId ?? null,
+              actions: {},
+              finished: null,
+            },
+          }));
+          break;
         case 'progress':
-          setProgress((p) => {
-            const list = (p[e.runId] ?? []).filter((a) => a.index !== e.index);
-            return { ...p, [e.runId]: [...list, e].sort((a, b) => a.index - b.index) };
+          setRuns((all) => {
+            const run = all[e.runId] ?? {
+              runId: e.runId,
+              stack: e.stack,
+              requestId: null,
+              actions: {},
+              finished: null,
+            };
+            const action: ActionProgress = {
+              index: e.index,
+              kind: e.kind,
+              target: e.target,
+              state: e.state,
+              error: e.error,
+              ms: e.ms,
+              waitingFor: e.waitingFor,
+              detail: e.detail,
+            };
+            return { ...all, [e.runId]: { ...run, actions: { ...run.actions, [e.index]: action } } };
           });
           break;
         case 'run-finished':
-          if (e.result === 'failed') {
+          setRuns((all) => {
+            const run = all[e.runId];
+            return run
+              ? { ...all, [e.runId]: { ...run, finished: { result: e.result, error: e.error } } }
+              : all;
+          });
+          if (e.result === 'failed' && !asked.current.has(e.runId)) {
             notify('error', `Sync of "${e.stack}" failed: ${e.error ?? 'see History'}`);
             desktopNotify('Mooring: sync failed', `${e.stack}: ${e.error ?? ''}`);
           }
@@ -217,7 +268,8 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
       snapshot,
       loadError,
       connection,
-      progress,
+      runs,
+      runOf: (requestId) => Object.values(runs).find((r) => r.requestId === requestId) ?? null,
       builds,
       notices,
       notify,
@@ -227,7 +279,7 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
       reload,
     }),
     // notify and reload only use setters and refs: stable in effect.
-    [snapshot, loadError, connection, progress, builds, notices],
+    [snapshot, loadError, connection, runs, builds, notices],
   );
   return <StoreContext.Provider value={value}>{children}</StoreContext.Provider>;
 }

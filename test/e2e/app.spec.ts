@@ -61,7 +61,14 @@ test('out-of-band stop is highlighted within 2 s, the diff shows it, preview lis
   await expect(dialog.locator('[data-action="start worker"]')).toContainText('container is exited');
   await ui.screenshot('stack-preview');
   await dialog.getByRole('button', { name: 'Apply' }).click();
-  await expect(page.getByRole('dialog')).toBeHidden({ timeout: 20_000 });
+  // The dialog stays with the result until it is closed.
+  const done = page.getByRole('dialog', { name: 'Synced e2eweb' });
+  await expect(done.locator('[data-action="start worker"]')).toHaveAttribute('data-state', 'succeeded', {
+    timeout: 20_000,
+  });
+  await expect(done.getByRole('status')).toContainText('Applied 1 action');
+  await done.getByRole('button', { name: 'Close' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
   await expect(ui.serviceRow('worker')).toHaveAttribute('data-sync', 'Synced');
   await ui.screenshot('stack');
 });
@@ -89,6 +96,10 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
   await expect(page.locator('tr[data-field="image"]')).toContainText('local/busybox:2');
   await page.getByRole('button', { name: 'Preview sync' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Apply' }).click();
+  await page
+    .getByRole('dialog', { name: 'Synced e2eweb' })
+    .getByRole('button', { name: 'Close' })
+    .click({ timeout: 20_000 });
   await expect(ui.serviceRow('app')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
 
   await ui.goto('History');

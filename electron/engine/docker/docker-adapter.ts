@@ -600,7 +600,12 @@ export class DockerAdapter {
     try {
       stream = await this.call(() =>
         this.docker.getEvents({
-          filters: { type: ['container'], label: [`${LABELS.project}=${project}`], event: CONTAINER_EVENTS },
+          filters: {
+            type: ['container'],
+            label: [`${LABELS.project}=${project}`],
+            // exec_die ends each healthcheck probe: a wait shows the probe's output as it comes.
+            event: [...CONTAINER_EVENTS, 'exec_die'],
+          },
         }),
       );
     } catch {

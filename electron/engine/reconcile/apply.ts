@@ -33,6 +33,11 @@ export type ProgressEvent =
     }
   /** A line of an action's own output while it runs (a build's log). */
   | { type: 'action-output'; runId: number; index: number; action: PlanAction; line: string }
+  /**
+   * The action waits: for its new container's healthcheck, for it to prove it stays up, or for a
+   * service it depends on. Sent at each change the engine reports, with the healthcheck's last output.
+   */
+  | ({ type: 'action-waiting'; runId: number; index: number; action: PlanAction } & Waiting)
   | {
       type: 'run-finished';
       runId: number;
@@ -40,6 +45,16 @@ export type ProgressEvent =
       result: 'succeeded' | 'failed' | 'interrupted';
       error: string | null;
     };
+
+export interface Waiting {
+  /** What is waited for, in words: "app to be healthy", "db to be healthy", "app to stay up". */
+  for: string;
+  /** The healthcheck's last output, where there is one. */
+  detail: string | null;
+}
+
+type OnWait = (w: Waiting) => void;
+const NO_WAIT_REPORT: OnWait = () => undefined;
 
 export interface ApplyInput {
   source: string;
@@ -99,22 +114,33 @@ export class Applier {
   ) {}
 
   /** Everything that can fail before a change is made; throws with what to do. */
-  async preflight(input: ApplyInput): Promise<void> {
+  async preflight(input: ApplyInput, runId?: number): Promise<void> {
     const nothing = `nothing of stack "${input.desired.name}" was changed`;
-    for (const a of input.actions.filter((x) => x.kind === 'pull')) {
+    const emit = runId !== undefined ? input.onProgress : undefined;
+    for (const [index, a] of input.actions.entries()) {
+      if (a.kind !== 'pull') continue;
       // platform: pulls the image for it (a service that names none takes the engine's own).
       const platform = input.desired.services.find((s) => s.image === a.target && s.platform)?.platform;
+      const started = Date.now();
+      emit?.({ type: 'action-started', runId: runId!, index, action: a });
       try {
         await this.docker.pull(a.target, platform);
+        emit?.({
+          type: 'action-finished',
+          runId: runId!,
+          index,
+          action: a,
+          error: null,
+          ms: Date.now() - started,
+        });
       } catch (err) {
         const why =
           a.reason === 'image is not in the engine'
             ? 'is not in the engine and'
             : `is pulled (${a.reason}) but`;
-        throw new MooringError(
-          'failed',
-          `Image "${a.target}"${platform ? ` for ${platform}` : ''} ${why} cannot be pulled (${errorMessage(err)}). Build or load it first; ${nothing}.`,
-        );
+        const error = `Image "${a.target}"${platform ? ` for ${platform}` : ''} ${why} cannot be pulled (${errorMessage(err)}). Build or load it first, or correct its name in git; ${nothing}.`;
+        emit?.({ type: 'action-finished', runId: runId!, index, action: a, error, ms: Date.now() - started });
+        throw new MooringError('failed', error);
       }
     }
     const byName = new Map(input.desired.services.map((s) => [s.name, s]));
@@ -268,25 +294,27 @@ export class Applier {
     let error: string | null = null;
     let interrupted = false;
     try {
-      await this.preflight(input);
+      await this.preflight(input, runId);
       await this.runBuilds(input, runId, actionIds, emit);
       const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
       for (const level of levels) {
         if (input.signal?.aborted) throw new Stopped();
         // Builds ran before the first level, in runBuilds.
         const indexes = input.actions.flatMap((a, i) => (a.level === level && a.kind !== 'build' ? [i] : []));
-        await this.waitForDependencies(
-          input,
-          indexes.map((i) => input.actions[i]!),
-        );
+        await this.waitForDependencies(input, indexes, (i, w) => {
+          emit({ type: 'action-waiting', runId, index: i, action: input.actions[i]!, ...w });
+        });
         const results = await Promise.allSettled(
           indexes.map(async (i) => {
             const action = input.actions[i]!;
             const started = Date.now();
             this.history.updateAction(actionIds[i]!, 'running');
-            emit({ type: 'action-started', runId, index: i, action });
+            // A pull was done (and reported) before any change.
+            if (action.kind !== 'pull') emit({ type: 'action-started', runId, index: i, action });
             try {
-              await this.run(action, input);
+              await this.run(action, input, (w) => {
+                emit({ type: 'action-waiting', runId, index: i, action, ...w });
+              });
               this.history.updateAction(actionIds[i]!, 'succeeded');
               emit({
                 type: 'action-finished',
@@ -384,7 +412,7 @@ export class Applier {
     };
   }
 
-  private async run(action: PlanAction, input: ApplyInput): Promise<void> {
+  private async run(action: PlanAction, input: ApplyInput, onWait: OnWait = NO_WAIT_REPORT): Promise<void> {
     const { desired } = input;
     const containersOf = (service: string): ObservedContainer[] =>
       input.observed.filter((c) => c.service === service);
@@ -459,7 +487,7 @@ export class Applier {
             for (const c of old.filter((x) => x.state !== 'running')) await this.docker.start(c.id);
             continue;
           }
-          await this.replace(service, n, old, input);
+          await this.replace(service, n, old, input, onWait);
         }
         // Scaled down, or a number beyond what is declared: the highest go.
         for (const c of mine.filter((x) => x.number < 1 || x.number > want)) await this.removeContainer(c.id);
@@ -517,6 +545,7 @@ export class Applier {
     replica: number,
     old: ObservedContainer[],
     input: ApplyInput,
+    onWait: OnWait,
   ): Promise<void> {
     const parked: ObservedContainer[] = [];
     let id: string | null = null;
@@ -550,7 +579,7 @@ export class Applier {
       }
       await this.docker.start(id);
       await this.runHooks(id, service, 'postStart', input);
-      await this.waitUntilUp(id, service, input, parked.length > 0);
+      await this.waitUntilUp(id, service, input, parked.length > 0, onWait);
     } catch (err) {
       const undo: string[] = [];
       if (id !== null)
@@ -585,6 +614,7 @@ export class Applier {
     service: DesiredService,
     input: ApplyInput,
     replacing: boolean,
+    onWait: OnWait,
   ): Promise<void> {
     const isJob = completedJobs(input.desired).has(service.name);
     // Without a healthcheck, "up" is running; one that dies a moment after it started (a bad command
@@ -625,6 +655,10 @@ export class Applier {
         }
         // Shutting down: what runs stays; its health is the next look's to judge.
         if (input.signal?.aborted) return;
+        onWait({
+          for: `${service.name} ${st.health === null ? 'to stay up' : 'to be healthy'}`,
+          detail: st.healthOutput,
+        });
         const now = Date.now();
         if (now > deadline) {
           throw new MooringError(
@@ -660,15 +694,21 @@ export class Applier {
     }
   }
 
-  /** Before a level starts, the conditions its services' depends_on ask for must hold. */
-  private async waitForDependencies(input: ApplyInput, actions: PlanAction[]): Promise<void> {
+  /**
+   * Before a level starts, the conditions its services' depends_on ask for must hold. `indexes` are the
+   * level's actions (by their index in the plan); `onWait` says which one waits for what.
+   */
+  private async waitForDependencies(
+    input: ApplyInput,
+    indexes: number[],
+    onWait: (index: number, w: Waiting) => void,
+  ): Promise<void> {
     const timeout = input.dependencyTimeoutMs ?? 120_000;
-    const services = actions.flatMap((a) =>
-      a.kind === 'create' || a.kind === 'recreate' || a.kind === 'start'
-        ? input.desired.services.filter((s) => s.name === a.target)
-        : [],
-    );
-    for (const s of services) {
+    for (const i of indexes) {
+      const a = input.actions[i]!;
+      if (a.kind !== 'create' && a.kind !== 'recreate' && a.kind !== 'start') continue;
+      const s = input.desired.services.find((x) => x.name === a.target);
+      if (!s) continue;
       for (const dep of s.dependsOn) {
         if (dep.condition === 'service_started') continue;
         const depService = input.desired.services.find((x) => x.name === dep.service);
@@ -695,6 +735,10 @@ export class Applier {
                 `"${s.name}" waits for "${dep.service}" to be healthy, but it is unhealthy`,
               );
             }
+            onWait(i, {
+              for: `${dep.service} to ${dep.condition === 'service_healthy' ? 'be healthy' : 'complete'}`,
+              detail: null,
+            });
             const now = Date.now();
             if (now > deadline) {
               throw new MooringError(

@@ -1,13 +1,14 @@
 // Every stack at a glance; what needs a person's eyes sorts first and stands out.
 import { useMemo, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
-import type { Plan, StackStatus } from '../../../electron/shared/model.ts';
+import { adviceFor } from '../../../electron/shared/advice.ts';
+import type { ActionKind, Plan, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, ResultBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href, navigate } from '../router.ts';
-import { useStore } from '../store.tsx';
+import { useStore, type LiveRun } from '../store.tsx';
 
 const SYNC_RANK: Record<string, number> = { Unknown: 0, OutOfSync: 1, Orphaned: 2, Missing: 3, Synced: 4 };
 const HEALTH_RANK: Record<string, number> = {
@@ -261,13 +262,7 @@ export function Overview({
   );
 }
 
-export function PlanList({
-  plan,
-  progress,
-}: {
-  plan: Plan;
-  progress?: Map<number, string>;
-}): React.JSX.Element {
+export function PlanList({ plan, run }: { plan: Plan; run?: LiveRun | null }): React.JSX.Element {
   const notes = (plan.notes ?? []).map((n) => (
     <p key={n} className="plan-note">
       Note: {n}
@@ -283,25 +278,49 @@ export function PlanList({
   }
   return (
     <>
-      <PlanActions plan={plan} {...(progress ? { progress } : {})} />
+      <PlanActions plan={plan} run={run ?? null} />
       {notes}
     </>
   );
 }
 
-function PlanActions({ plan, progress }: { plan: Plan; progress?: Map<number, string> }): React.JSX.Element {
+/** What an action does while it runs, in words. */
+const DOING: Partial<Record<ActionKind, string>> = {
+  pull: 'pulling',
+  build: 'building',
+  'create-network': 'creating',
+  'create-volume': 'creating',
+  create: 'creating',
+  recreate: 'recreating',
+  start: 'starting',
+  stop: 'stopping',
+  remove: 'removing',
+  'remove-network': 'removing',
+  'recreate-network': 'recreating',
+  scale: 'scaling',
+  adopt: 'adopting',
+};
+
+/**
+ * The plan's actions; with `run`, each one's state as it goes: queued, pulling/creating…, waiting for
+ * health (with the healthcheck's last output), done in how long, or failed with the engine's words and
+ * what to do.
+ */
+function PlanActions({ plan, run }: { plan: Plan; run: LiveRun | null }): React.JSX.Element {
   return (
     <ol className="plan-list" aria-label={`Plan for ${plan.stack}`}>
       {plan.actions.map((a, i) => {
-        const state = progress?.get(i);
+        const p = run?.actions[i];
+        const state: string = p?.state ?? (run ? (run.finished ? 'skipped' : 'queued') : 'pending');
+        const advice = p?.error ? adviceFor(p.error) : null;
         return (
-          <li key={i} data-action={`${a.kind} ${a.target}`}>
-            <span aria-label={state ?? 'pending'}>
+          <li key={i} data-action={`${a.kind} ${a.target}`} data-state={state} className={`action-${state}`}>
+            <span aria-hidden="true" className="action-icon">
               {state === 'succeeded' ? (
                 '✓'
               ) : state === 'failed' ? (
                 '✗'
-              ) : state === 'started' ? (
+              ) : state === 'started' || state === 'waiting' ? (
                 <span className="spinner" />
               ) : (
                 '·'
@@ -311,12 +330,39 @@ function PlanActions({ plan, progress }: { plan: Plan; progress?: Map<number, st
             <span>
               <strong>{a.target}</strong> <span className="reason">— {a.reason}</span>
             </span>
-            <span className="sub">step {a.level + 1}</span>
+            <span className="sub action-state">
+              {state === 'started'
+                ? `${DOING[a.kind] ?? 'working'}…`
+                : state === 'waiting'
+                  ? `waiting for ${p?.waitingFor ?? 'it'}…`
+                  : state === 'succeeded'
+                    ? `done${p?.ms !== null && p?.ms !== undefined ? ` in ${seconds(p.ms)}` : ''}`
+                    : state === 'failed'
+                      ? 'failed'
+                      : state === 'pending'
+                        ? `step ${a.level + 1}`
+                        : state}
+            </span>
+            {state === 'waiting' && p?.detail && (
+              <span className="action-detail">
+                healthcheck said: <code>{p.detail}</code>
+              </span>
+            )}
+            {state === 'failed' && p?.error && (
+              <span className="action-detail action-error">
+                {p.error}
+                {advice && <span className="advice">{advice}</span>}
+              </span>
+            )}
           </li>
         );
       })}
     </ol>
   );
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // One stack: its services, what differs from git and why, the plan before anything changes,
 // live progress while it applies, and container logs.
 import { Fragment, useEffect, useState } from 'react';
+import type { SyncOutcome } from '../../../electron/shared/api.ts';
 import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
 import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
 import { call } from '../api/client.ts';
@@ -9,13 +10,15 @@ import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href } from '../router.ts';
-import { useStore } from '../store.tsx';
+import { useStore, type LiveRun } from '../store.tsx';
 import { PlanList } from './overview.tsx';
 
 export function StackScreen({ name }: { name: string }): React.JSX.Element {
-  const { snapshot, progress, notify } = useStore();
+  const { snapshot, runOf, notify } = useStore();
   const [plan, setPlan] = useState<Plan | null>(null);
-  const [runId, setRunId] = useState<number | null>(null);
+  // The sync this dialog asked for: its id, then its result once the engine answered.
+  const [requestId, setRequestId] = useState<string | null>(null);
+  const [outcome, setOutcome] = useState<SyncOutcome | null>(null);
   const [applying, setApplying] = useState(false);
   const [busy, setBusy] = useState(false);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
@@ -33,12 +36,14 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
     );
   }
   const rev = stack.revision ? snapshot.revisions[stack.revision] : undefined;
-  const live = runId !== null ? new Map((progress[runId] ?? []).map((p) => [p.index, p.state])) : undefined;
+  const live = requestId ? runOf(requestId) : null;
+  const runId = outcome?.runId ?? live?.runId ?? null;
 
   const preview = async (): Promise<void> => {
     setBusy(true);
     try {
-      setRunId(null);
+      setRequestId(null);
+      setOutcome(null);
       setPlan(await call('stacks:plan', { stack: name }));
     } catch (err) {
       notify('error', (err as Error).message);
@@ -47,17 +52,16 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
     }
   };
 
+  // The dialog stays open through the run and after it, with each action's state and the result.
   const apply = async (): Promise<void> => {
+    const id = newRequestId();
+    setRequestId(id);
     setApplying(true);
     try {
-      const [r] = await call('stacks:sync', { stacks: [name] });
-      if (r) setRunId(r.runId);
-      if (r?.result === 'succeeded') {
-        notify('info', `Synced "${name}".`);
-        setPlan(null);
-      } else if (r && r.result !== 'failed') notify('error', r.error ?? r.result);
+      const [r] = await call('stacks:sync', { stacks: [name], requestId: id });
+      setOutcome(r ?? null);
     } catch (err) {
-      notify('error', (err as Error).message);
+      setOutcome({ stack: name, runId: null, result: 'failed', error: (err as Error).message });
     } finally {
       setApplying(false);
     }
@@ -220,43 +224,74 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
       {logsFor && <Logs container={logsFor} />}
       {plan && (
         <Dialog
-          title={runId === null ? `Preview sync of ${name}` : `Syncing ${name}`}
+          title={
+            outcome
+              ? outcome.result === 'succeeded'
+                ? `Synced ${name}`
+                : `Sync of ${name} ${outcome.result === 'failed' ? 'failed' : 'did not run'}`
+              : requestId
+                ? `Syncing ${name}…`
+                : `Preview sync of ${name}`
+          }
           onClose={() => {
             if (!applying) setPlan(null);
           }}
           actions={
-            <>
+            outcome || applying ? (
               <button
+                className={outcome ? 'primary' : ''}
                 disabled={applying}
+                {...(outcome ? { autoFocus: true } : {})}
                 onClick={() => {
                   setPlan(null);
                 }}
               >
-                {runId === null ? 'Cancel' : 'Close'}
+                Close
               </button>
-              {runId === null || applying ? (
+            ) : (
+              <>
+                <button
+                  onClick={() => {
+                    setPlan(null);
+                  }}
+                >
+                  Cancel
+                </button>
                 <button
                   className="primary"
                   autoFocus
-                  disabled={applying || plan.actions.length === 0}
+                  disabled={plan.actions.length === 0}
                   onClick={() => void apply()}
                 >
-                  {applying ? 'Applying…' : 'Apply'}
+                  Apply
                 </button>
-              ) : null}
-            </>
+              </>
+            )
           }
         >
           <p className="sub">
             Revision <code>{shortId(plan.revision)}</code>. Each action runs in order of its step; actions of
             one step run in parallel.
           </p>
-          <PlanList plan={plan} {...(live ? { progress: live } : {})} />
-          {runId !== null && (
-            <p>
-              <a href={href({ screen: 'history', runId })}>Run #{runId} in history</a>
-            </p>
-          )}
+          <PlanList plan={plan} run={live ?? (requestId ? { ...EMPTY_RUN, stack: name } : null)} />
+          <div aria-live="polite" className="run-result">
+            {applying && !live && <p className="sub">Starting…</p>}
+            {outcome && (
+              <p className={`callout ${outcome.result === 'succeeded' ? 'ok' : 'bad'}`} role="status">
+                {outcome.result === 'succeeded'
+                  ? `Applied ${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}; the stack now runs ${shortId(plan.revision)}.`
+                  : failedAt(live)
+                    ? `The run stopped at ${failedAt(live)} (above); later steps were not run.`
+                    : (outcome.error ?? `The sync ended as ${outcome.result}.`)}
+                {runId !== null && (
+                  <>
+                    {' '}
+                    <a href={href({ screen: 'history', runId })}>Run #{runId} in history</a>
+                  </>
+                )}
+              </p>
+            )}
+          </div>
         </Dialog>
       )}
     </>
@@ -373,4 +408,20 @@ function TrustOffers({
       })}
     </div>
   );
+}
+
+/** The first failed action of a run, as "recreate app"; null when none failed (the run failed before). */
+function failedAt(run: LiveRun | null): string | null {
+  const a = Object.values(run?.actions ?? {}).find((x) => x.state === 'failed');
+  return a ? `${a.kind} ${a.target}` : null;
+}
+
+/** A run asked for, before the engine said it started: every action shows as queued. */
+const EMPTY_RUN: LiveRun = { runId: 0, stack: '', requestId: null, actions: {}, finished: null };
+
+/** An id for one sync this window asks for (crypto.randomUUID needs a secure context; 127.0.0.1 is one). */
+function newRequestId(): string {
+  return typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }

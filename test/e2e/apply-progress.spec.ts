@@ -1,0 +1,108 @@
+// Applying, as a person watches it (issue 13, items 1 and 2): each action's state shows while the run
+// goes — waiting for a healthcheck with its last output — the result stays until the dialog is closed,
+// and a failed recreate says what the engine said and what to do, under the action that failed.
+import { createRepo } from '../helpers/git-repo.ts';
+import { inspect, removeStacks } from '../helpers/docker.ts';
+import { MooringPage, expect, test } from './fixtures.ts';
+
+const STACK = 'e2eprog';
+
+// db answers its healthcheck only some 4 s after it started, saying why until then; app waits for it.
+const compose = (appCommand: string): string => `services:
+  db:
+    image: local/busybox:1
+    init: true
+    command: ["sh", "-c", "sleep 4; touch /tmp/ok; exec sleep 3600"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ok || { echo still loading the data; exit 1; }"]
+      interval: 1s
+      timeout: 2s
+      retries: 30
+  app:
+    image: local/busybox:1
+    init: true
+    command: ${appCommand}
+    depends_on:
+      db:
+        condition: service_healthy
+`;
+
+test.beforeEach(async () => {
+  await removeStacks(STACK);
+});
+test.afterEach(async () => {
+  await removeStacks(STACK);
+});
+
+test('apply shows each action as it goes, waits for health with its output, and keeps the result; a failed recreate says why and what to do', async ({
+  page,
+  app,
+  gitServer,
+}) => {
+  const repo = await createRepo(gitServer, `e2e-prog-${Date.now()}`, {
+    [`${STACK}/compose.yaml`]: compose('["sleep", "3600"]'),
+    'mooring.yaml': `stacks:\n  ${STACK}: { sync: manual }\n`,
+  });
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui.stackRow(STACK).getByRole('link', { name: STACK }).click();
+
+  await page.getByRole('button', { name: 'Preview sync' }).click();
+  await page
+    .getByRole('dialog', { name: `Preview sync of ${STACK}` })
+    .getByRole('button', { name: 'Apply' })
+    .click();
+  const running = page.getByRole('dialog', { name: `Syncing ${STACK}…` });
+  // During the run: db's new container waits for its healthcheck, which says why it is not ready;
+  // app is still queued behind it.
+  const db = running.locator('[data-action="create db"]');
+  await expect(db).toHaveAttribute('data-state', 'waiting', { timeout: 15_000 });
+  await expect(db).toContainText('waiting for db to be healthy');
+  await expect(db).toContainText('still loading the data');
+  await expect(running.locator('[data-action="create app"]')).toHaveAttribute('data-state', /queued|waiting/);
+  await ui.screenshot('apply-waiting');
+
+  // After: the dialog stays, every action done, and says what runs now.
+  const done = page.getByRole('dialog', { name: `Synced ${STACK}` });
+  await expect(done).toBeVisible({ timeout: 30_000 });
+  for (const action of await done.locator('[data-action]').all()) {
+    await expect(action).toHaveAttribute('data-state', 'succeeded');
+  }
+  await expect(done.getByRole('status')).toContainText('the stack now runs');
+  await ui.screenshot('apply-done');
+  await done.getByRole('button', { name: 'Close' }).click();
+  const before = await inspect(`${STACK}-app-1`);
+
+  // A commit whose app dies at start: the recreate fails, the old container stays, and the dialog says
+  // what the container printed and what to do.
+  await repo.commit(
+    { [`${STACK}/compose.yaml`]: compose('["sh", "-c", "echo cannot open /data/app.db; exit 3"]') },
+    'app: new start command',
+  );
+  await ui.goto('Sources & settings');
+  await page.getByRole('button', { name: 'Fetch now' }).click();
+  await ui.goto('Overview');
+  await expect(ui.stackRow(STACK)).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 10_000 });
+  await ui.stackRow(STACK).getByRole('link', { name: STACK }).click();
+  await page.getByRole('button', { name: 'Preview sync' }).click();
+  await page
+    .getByRole('dialog', { name: `Preview sync of ${STACK}` })
+    .getByRole('button', { name: 'Apply' })
+    .click();
+  const failed = page.getByRole('dialog', { name: `Sync of ${STACK} failed` });
+  await expect(failed).toBeVisible({ timeout: 30_000 });
+  const action = failed.locator('[data-action="recreate app"]');
+  await expect(action).toHaveAttribute('data-state', 'failed');
+  await expect(action).toContainText('exited with code 3');
+  await expect(action).toContainText('cannot open /data/app.db');
+  await expect(action).toContainText('fix the command or its configuration in git');
+  await expect(failed.getByRole('status')).toContainText('Run #');
+  await ui.screenshot('apply-failed');
+  await failed.getByRole('button', { name: 'Close' }).click();
+  // The previous container was put back and runs.
+  const after = await inspect(`${STACK}-app-1`);
+  expect(after.Id).toBe(before.Id);
+  expect(after.State.Running).toBe(true);
+});
