@@ -414,6 +414,16 @@ export interface StackStatus {
   policy: StackPolicy;
   /** Suspended on this machine (`mooring suspend`): the controller leaves the stack alone. */
   suspended: boolean;
+  /**
+   * The revision its containers run: the revision label most of this home's containers of the stack
+   * carry. Absent when none runs (or none was made by this home).
+   */
+  deployed?: string;
+  /**
+   * The target revision is invalid, so the services are compared with this one, the revision that runs
+   * (when it can still be read), instead of being shown as orphans.
+   */
+  comparedWith?: string;
   /** Mooring deployed it, and its source no longer declares it (folder deleted in git). */
   deletedInGit?: boolean;
   /** Why removing this deleted stack waits for a person (a commit that deletes most of a source). */

@@ -106,3 +106,47 @@ test('apply shows each action as it goes, waits for health with its output, and 
   expect(after.Id).toBe(before.Id);
   expect(after.State.Running).toBe(true);
 });
+
+test('a bad commit at the tip: what runs is compared with the revision it came from, not shown as orphans (item 3)', async ({
+  page,
+  app,
+  gitServer,
+}) => {
+  const repo = await createRepo(gitServer, `e2e-bad-${Date.now()}`, {
+    [`${STACK}/compose.yaml`]: compose('["sleep", "3600"]'),
+    'mooring.yaml': `stacks:\n  ${STACK}: { sync: manual, prune: true }\n`,
+  });
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui
+    .stackRow(STACK)
+    .getByRole('button', { name: `Sync ${STACK}` })
+    .click();
+  await expect(ui.stackRow(STACK)).toHaveAttribute('data-sync', 'Synced', { timeout: 40_000 });
+  const good = (await ui.stackRow(STACK).locator('code').first().textContent()) ?? '';
+
+  const bad = await repo.commit(
+    { [`${STACK}/compose.yaml`]: 'services:\n  app:\n    image: [unclosed\n' },
+    'broken',
+  );
+  await ui.goto('Sources & settings');
+  await page.getByRole('button', { name: 'Fetch now' }).click();
+  await ui.goto('Overview');
+  const row = ui.stackRow(STACK);
+  await expect(row).toHaveAttribute('data-sync', 'Unknown', { timeout: 10_000 });
+  await expect(row).toContainText(`target invalid; runs ${good}`);
+  await expect(row).toContainText(`${good} → ${bad.slice(0, 7)}`);
+  await expect(row).toContainText('2 synced');
+  await expect(row).not.toContainText('orphaned');
+  await ui.screenshot('overview-bad-commit');
+
+  await row.getByRole('link', { name: STACK }).click();
+  await expect(
+    page.getByText(`Running as deployed at ${good}; the new revision ${bad.slice(0, 7)} is invalid`),
+  ).toBeVisible();
+  await expect(ui.serviceRow('app')).toHaveAttribute('data-sync', 'Synced');
+  await expect(ui.serviceRow('db')).toHaveAttribute('data-sync', 'Synced');
+  await ui.screenshot('stack-bad-commit');
+});

@@ -229,6 +229,49 @@ describe('status', () => {
     expect(invalid.sync).toBe('Unknown');
   });
 
+  it('with an invalid target, compares what runs with the revision it came from, not as orphans (issue 13, item 3)', () => {
+    const a = svc('a');
+    const b = svc('b');
+    const running = [
+      observedFor(a, { revision: 'good123' }),
+      observedFor(b, { revision: 'good123', state: 'exited', exitCode: 1 }),
+    ];
+    const input = {
+      ...baseInput(null),
+      revision: 'bad4567',
+      errors: [{ file: 'st/compose.yaml', line: 3, column: 1, message: 'bad' }],
+      observed: running,
+      images: new Map([['local/busybox:1', image]]),
+    };
+    // Without the revision that runs: every service is taken for an orphan, health unknown.
+    const blind = computeStatus(input);
+    expect(blind.services.map((s) => s.sync)).toEqual(['Orphaned', 'Orphaned']);
+    expect(blind.deployed).toBe('good123');
+
+    const st = computeStatus({
+      ...input,
+      lastGood: {
+        revision: 'good123',
+        desired: stackOf(a, b),
+        hashes: new Map([
+          ['a', 'hash-a'],
+          ['b', 'hash-b'],
+        ]),
+      },
+    });
+    expect(st.services.map((s) => [s.name, s.sync])).toEqual([
+      ['a', 'Synced'],
+      ['b', 'OutOfSync'],
+    ]);
+    // The target cannot be compared (Unknown), but what runs has a health, and the warning says why.
+    expect(st.sync).toBe('Unknown');
+    expect(st.health).toBe('Degraded');
+    expect(st.comparedWith).toBe('good123');
+    expect(st.warnings.join(' ')).toContain(
+      'Running as deployed at good123; the new revision bad4567 is invalid',
+    );
+  });
+
   it('maps container states to health and takes the worst', () => {
     const c = observedFor(svc('a'));
     expect(containerHealth({ ...c, health: 'starting' }, false)).toBe('Progressing');

@@ -34,6 +34,20 @@ export interface StackInput {
   suspended?: boolean;
   /** The engine's networks and volumes; absent when not looked at (the stack declares none). */
   liveResources?: LiveResources;
+  /**
+   * With an invalid target (`errors`): the stack as it was at the revision that runs, which its
+   * services are compared with instead, so that what runs is not taken for orphans.
+   */
+  lastGood?: { revision: string; desired: DesiredStack; hashes: Map<string, string> };
+}
+
+/** The revision most of this home's containers of a stack carry: the one it runs. */
+export function deployedRevision(observed: ObservedContainer[]): string | null {
+  const count = new Map<string, number>();
+  for (const c of observed) if (c.ours && c.revision) count.set(c.revision, (count.get(c.revision) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [rev, n] of count) if (best === null || n > count.get(best)!) best = rev;
+  return best;
 }
 
 const HEALTH_ORDER: Health[] = ['Degraded', 'Missing', 'Unknown', 'Progressing', 'Suspended', 'Healthy'];
@@ -177,8 +191,12 @@ export function computeStatus(input: StackInput): StackStatus {
   const services: ServiceStatus[] = [];
   // Containers with this stack's labels that this home did not make, beside its own: named, left alone.
   const strangers: string[] = [];
-  const jobs = input.desired ? completedJobs(input.desired) : new Set<string>();
-  for (const s of input.desired?.services ?? []) {
+  // An invalid target is compared with nothing; what runs is compared with the revision it came from.
+  const lastGood = !input.desired && input.errors.length > 0 ? (input.lastGood ?? null) : null;
+  const compareWith = input.desired ?? lastGood?.desired ?? null;
+  const hashes = lastGood ? lastGood.hashes : input.hashes;
+  const jobs = compareWith ? completedJobs(compareWith) : new Set<string>();
+  for (const s of compareWith?.services ?? []) {
     const containers = byService.get(s.name) ?? [];
     byService.delete(s.name);
     const c = pickContainer(containers);
@@ -200,7 +218,7 @@ export function computeStatus(input: StackInput): StackStatus {
       s,
       containers,
       input.images.get(s.image),
-      input.hashes.get(s.name) ?? '',
+      hashes.get(s.name) ?? '',
       jobs.has(s.name),
     );
     // Replicas: the service is as healthy as its worst container.
@@ -237,20 +255,27 @@ export function computeStatus(input: StackInput): StackStatus {
   else if (declared.length > 0 && declared.every((s) => s.sync === 'Missing')) sync = 'Missing';
   else sync = services.every((s) => s.sync === 'Synced') ? 'Synced' : 'OutOfSync';
   let health: Health =
-    input.errors.length > 0 || !input.engineReachable
+    (input.errors.length > 0 && !lastGood) || !input.engineReachable
       ? 'Unknown'
       : declared.length === 0
         ? services.length > 0
           ? worstHealth(services.map((s) => s.health))
           : 'Missing'
         : worstHealth(declared.map((s) => s.health));
-  const warnings =
-    strangers.length === 0
-      ? base.warnings
-      : [
-          ...base.warnings,
+  const deployed = deployedRevision(input.observed);
+  const warnings = [
+    ...base.warnings,
+    ...(lastGood
+      ? [
+          `Running as deployed at ${lastGood.revision.slice(0, 7)}; the new revision ${input.revision?.slice(0, 7) ?? '?'} is invalid, and nothing of it is applied until it is fixed in git.`,
+        ]
+      : []),
+    ...(strangers.length > 0
+      ? [
           `${strangers.join(', ')}: labelled as this stack's, but not made by this Mooring home; not ours, left alone.`,
-        ];
+        ]
+      : []),
+  ];
   // Declared networks and volumes count too (issue 11, item 8).
   const resources =
     input.desired && input.liveResources && sync !== 'Unknown'
@@ -258,7 +283,16 @@ export function computeStatus(input: StackInput): StackStatus {
       : [];
   if (input.desired)
     ({ sync, health } = withResources(input.desired, declared.length, sync, health, resources));
-  return { ...base, warnings, sync, health, services, ...(resources.length > 0 ? { resources } : {}) };
+  return {
+    ...base,
+    warnings,
+    sync,
+    health,
+    services,
+    ...(deployed ? { deployed } : {}),
+    ...(lastGood ? { comparedWith: lastGood.revision } : {}),
+    ...(resources.length > 0 ? { resources } : {}),
+  };
 }
 
 function serviceRow(

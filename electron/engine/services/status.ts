@@ -8,7 +8,7 @@ import { hashService, type LoadedStack } from '../engine-common.ts';
 import { UnreachableError } from '../errors.ts';
 import { DEFAULT_POLICY } from '../manifest/index.ts';
 import { markHeld } from '../reconcile/prune-guard.ts';
-import { computeStatus } from '../reconcile/status.ts';
+import { computeStatus, deployedRevision, type StackInput } from '../reconcile/status.ts';
 import type { EngineContext } from './context.ts';
 import type { DesiredStateService } from './desired-state.ts';
 
@@ -112,7 +112,8 @@ export class StatusService {
     const observation = await this.observe(loaded, opts);
     const { containers: observed, reachable, warning } = observation;
     const suspended = this.ctx.history.listSuspended();
-    const statuses = this.compare(stacks, observation, suspended);
+    const lastGood = await this.lastGoodOf(stacks, observation);
+    const statuses = this.compare(stacks, observation, suspended, lastGood);
     if (opts.orphans && reachable) {
       const known = new Set(loaded.map((s) => s.name));
       const sources = new Map(this.ctx.history.listSources().map((s) => [s.name, s]));
@@ -146,11 +147,61 @@ export class StatusService {
     return { statuses, reachable, error: warning };
   }
 
+  /**
+   * For each stack whose target is invalid and that runs another revision: the stack as it was at that
+   * revision, which its services are compared with instead (so what runs is not shown as orphans). A
+   * stack at a commit never changes, so each is read from git once; the images it names are added to
+   * the observation.
+   */
+  private async lastGoodOf(
+    stacks: LoadedStack[],
+    observation: Observation,
+  ): Promise<Map<string, NonNullable<StackInput['lastGood']>>> {
+    const found = new Map<string, NonNullable<StackInput['lastGood']>>();
+    if (!observation.reachable) return found;
+    for (const s of stacks) {
+      if (s.desired || s.errors.length === 0) continue;
+      const revision = deployedRevision(observation.containers.filter((c) => c.project === s.name));
+      if (!revision || revision === s.revision) continue;
+      const key = `${s.source}\0${s.name}\0${revision}`;
+      let good = this.lastGoodCache.get(key);
+      if (good === undefined) {
+        const [at] = await this.desired
+          .loadStacks({ source: s.source, stacks: [s.name], revision })
+          .catch(() => []);
+        good = at?.desired
+          ? {
+              revision,
+              desired: at.desired,
+              hashes: new Map(at.desired.services.map((x) => [x.name, hashService(x)])),
+            }
+          : null;
+        if (this.lastGoodCache.size >= 64) this.lastGoodCache.clear();
+        this.lastGoodCache.set(key, good);
+      }
+      if (good) found.set(s.name, good);
+    }
+    const missing = [...found.values()]
+      .flatMap((g) => g.desired.services.map((x) => x.image))
+      .filter((image) => !observation.images.has(image));
+    if (missing.length > 0) {
+      for (const [image, defaults] of await this.ctx.docker
+        .imagesFor(missing)
+        .catch(() => new Map<string, ImageDefaults | undefined>()))
+        observation.images.set(image, defaults);
+    }
+    return found;
+  }
+
+  /** Stacks at revisions that runs, read once (see lastGoodOf); null: not readable as valid there. */
+  private readonly lastGoodCache = new Map<string, NonNullable<StackInput['lastGood']> | null>();
+
   /** The statuses of `loaded` from one observation (reconcile/status.ts: pure). */
   compare(
     loaded: LoadedStack[],
     observation: Observation,
     suspended: Map<string, unknown> = this.ctx.history.listSuspended(),
+    lastGood: Map<string, NonNullable<StackInput['lastGood']>> = new Map(),
   ): StackStatus[] {
     const { containers, reachable, warning, images, resources } = observation;
     return loaded.map((s) =>
@@ -163,6 +214,7 @@ export class StatusService {
         engineReachable: reachable,
         suspended: suspended.has(s.name),
         ...(resources ? { liveResources: resources } : {}),
+        ...(lastGood.has(s.name) ? { lastGood: lastGood.get(s.name)! } : {}),
       }),
     );
   }

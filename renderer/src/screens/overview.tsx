@@ -170,8 +170,15 @@ export function Overview({
                       <div className="cell-sub">{s.source}</div>
                     </td>
                     <td>
-                      <code>{shortId(s.revision)}</code>
+                      {s.deployed && s.deployed !== s.revision ? (
+                        <span title="deployed → target" data-deployed={s.deployed}>
+                          <code>{shortId(s.deployed)}</code> → <code>{shortId(s.revision)}</code>
+                        </span>
+                      ) : (
+                        <code>{shortId(s.revision)}</code>
+                      )}
                       <div className="cell-sub">
+                        {s.deployed && s.deployed !== s.revision ? 'deployed → target · ' : ''}
                         {rev
                           ? `${firstLine(rev.message)} · ${ago(rev.time)}`
                           : s.revision
@@ -183,7 +190,14 @@ export function Overview({
                     </td>
                     <td>
                       <SyncBadge sync={s.sync} />
-                      {s.errors.length > 0 && <div className="cell-sub">manifest invalid</div>}
+                      {s.suspended && <span className="badge quiet">Suspended</span>}
+                      {s.errors.length > 0 && (
+                        <div className="cell-sub">
+                          {s.comparedWith
+                            ? `target invalid; runs ${shortId(s.comparedWith)}`
+                            : 'manifest invalid'}
+                        </div>
+                      )}
                     </td>
                     <td>
                       <HealthBadge health={s.health} />

@@ -102,6 +102,15 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         <dd>
           <code>{shortId(stack.revision)}</code> {rev && `${firstLine(rev.message)} · ${ago(rev.time)}`}
         </dd>
+        {stack.deployed && stack.deployed !== stack.revision && (
+          <>
+            <dt>Deployed</dt>
+            <dd>
+              <code>{shortId(stack.deployed)}</code>{' '}
+              {snapshot.revisions[stack.deployed] && firstLine(snapshot.revisions[stack.deployed]!.message)}
+            </dd>
+          </>
+        )}
         <dt>Policy</dt>
         <dd>
           sync {stack.policy.sync}
