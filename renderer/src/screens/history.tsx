@@ -198,10 +198,10 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
 }
 
 function RunDetail({ id }: { id: number }): React.JSX.Element {
-  const { notify } = useStore();
+  const { notify, snapshot } = useStore();
   const [data, setData] = useState<{ run: RunRecord; actions: ActionRecord[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [confirm, setConfirm] = useState(false);
+  const [confirm, setConfirm] = useState<'redeploy' | 'revert' | null>(null);
   useEffect(() => {
     call('history:run', { id }).then(setData, (err: unknown) => {
       setError((err as Error).message);
@@ -210,15 +210,17 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
   const close = (): void => {
     navigate({ screen: 'history', runId: null });
   };
-  const redeploy = async (run: RunRecord): Promise<void> => {
-    setConfirm(false);
+  const rollback = async (run: RunRecord, revert: boolean): Promise<void> => {
+    setConfirm(null);
     try {
-      const r = await call('stacks:rollback', { stack: run.stack, revision: run.revision });
+      const r = await call('stacks:rollback', { stack: run.stack, revision: run.revision, revert });
       if (r.error) notify('error', `Rollback of ${run.stack} failed: ${r.error}`);
       else {
         notify(
           'info',
-          `Redeployed ${run.stack} at ${shortId(run.revision)}; auto-sync is suspended until you resume it.`,
+          revert
+            ? `Committed ${shortId(r.revision)}: ${run.stack} as it was at ${shortId(run.revision)}. The next sync deploys it.`
+            : `Redeployed ${run.stack} at ${shortId(run.revision)}; auto-sync is suspended until you resume it.`,
         );
         close();
       }
@@ -226,25 +228,46 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
       notify('error', (err as Error).message);
     }
   };
+  // Why this run's revision cannot be deployed again from here, if it cannot.
+  const stack = data ? snapshot?.stacks.find((s) => s.name === data.run.stack) : undefined;
+  const notRedeployable = !data
+    ? 'loading'
+    : !data.run.revision
+      ? 'This run has no revision.'
+      : data.run.error?.startsWith('Invalid manifest')
+        ? "This revision's manifest was invalid: there is nothing to deploy."
+        : stack?.deployed === data.run.revision
+          ? `${data.run.stack} runs this revision now.`
+          : null;
   return (
     <Dialog
       title={`Run #${id}`}
       onClose={close}
       actions={
         <>
-          {data && !confirm && (
-            <button
-              onClick={() => {
-                setConfirm(true);
-              }}
-              disabled={!data.run.revision}
-            >
-              Redeploy this revision…
-            </button>
+          {data && !confirm && !notRedeployable && (
+            <>
+              <button
+                onClick={() => {
+                  setConfirm('revert');
+                }}
+              >
+                Revert in git…
+              </button>
+              <button
+                onClick={() => {
+                  setConfirm('redeploy');
+                }}
+              >
+                Redeploy this revision…
+              </button>
+            </>
           )}
           {data && confirm && (
-            <button className="primary" onClick={() => void redeploy(data.run)}>
-              Yes, redeploy {shortId(data.run.revision)} to {data.run.stack}
+            <button className="primary" onClick={() => void rollback(data.run, confirm === 'revert')}>
+              {confirm === 'revert'
+                ? `Yes, commit ${data.run.stack} as at ${shortId(data.run.revision)}`
+                : `Yes, redeploy ${shortId(data.run.revision)} and suspend auto-sync`}
             </button>
           )}
           <button autoFocus onClick={close}>
@@ -256,13 +279,23 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
       {error && <div className="callout bad">{error}</div>}
       {data && (
         <>
-          {confirm && (
-            <div className="callout warn">
+          {confirm === 'redeploy' && (
+            <div className="callout warn" role="alert">
               This deploys revision <code>{shortId(data.run.revision)}</code> of{' '}
-              <strong>{data.run.stack}</strong> as a rollback. Git is not changed: the stack will differ from
-              its branch tip until the next sync.
+              <strong>{data.run.stack}</strong> as a rollback, and <strong>suspends its auto-sync</strong> so
+              that the controller does not put the branch tip back. Git is not changed: the stack differs from
+              its tip until you resume it (Resume controller, on the stack's screen). To make the rollback
+              last, revert in git instead.
             </div>
           )}
+          {confirm === 'revert' && (
+            <div className="callout info" role="alert">
+              This commits to the branch a change that puts <strong>{data.run.stack}</strong>'s folder back as
+              it was at <code>{shortId(data.run.revision)}</code>; other stacks keep their changes. Git stays
+              the truth: the next sync deploys the commit (by itself, where auto-sync is on).
+            </div>
+          )}
+          {notRedeployable && notRedeployable !== 'loading' && <p className="sub">{notRedeployable}</p>}
           <dl className="kv">
             <dt>Stack</dt>
             <dd>

@@ -60,7 +60,13 @@ export function Overview({
   if (!snapshot) return <p className="sub">Loading…</p>;
   if (snapshot.sources.length === 0) return <NoSources />;
 
-  const outOfSync = (snapshot.stacks ?? []).filter((s) => s.sync === 'OutOfSync' || s.sync === 'Missing');
+  // A suspended stack was held on purpose (a rollback): "sync all" leaves it out and says so.
+  const outOfSync = (snapshot.stacks ?? []).filter(
+    (s) => (s.sync === 'OutOfSync' || s.sync === 'Missing') && !s.suspended,
+  );
+  const heldBack = (snapshot.stacks ?? []).filter(
+    (s) => (s.sync === 'OutOfSync' || s.sync === 'Missing') && s.suspended,
+  );
 
   const sync = async (names: string[]): Promise<void> => {
     setBusy(names.join(','));
@@ -262,6 +268,12 @@ export function Overview({
           }
         >
           <p className="sub">These changes will be made to the Docker engine:</p>
+          {heldBack.length > 0 && (
+            <p className="plan-note">
+              Left out, suspended: {heldBack.map((s) => s.name).join(', ')}. Resume a stack on its screen to
+              sync it again.
+            </p>
+          )}
           {confirm.plans.map((p) => (
             <div key={p.stack}>
               <h3 style={{ margin: '12px 0 6px', fontSize: 14 }}>
