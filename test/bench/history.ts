@@ -208,6 +208,16 @@ export async function history(size: Size): Promise<BenchOutput> {
       rows.push(
         row('deploys of 500 commits (`PipelineStore.deploysOf`, the Commits screen)', '500', deploys),
       );
+      // The snapshot every push is built from needs each stack's latest run.
+      const perStack: number[] = [];
+      for (let r = 0; r < plan.reps; r++)
+        perStack.push(
+          timedSync(() => {
+            for (const stack of STACKS) store.listRuns({ stack, limit: 1 });
+          }).ms,
+        );
+      numbers['last run of 50 stacks: listRuns per stack'] = perStack;
+      rows.push(row('last run of each of 50 stacks: one `listRuns` per stack', '50', perStack));
       const detail: number[] = [];
       for (let r = 0; r < plan.reps; r++) detail.push(timedSync(() => store.getRun(mid - r)).ms);
       numbers['getRun (run + its actions)'] = detail;
