@@ -272,9 +272,9 @@ export class ApiService {
       };
     },
     'containers:logs': (q) => this.engine.docker.logs(q.container, q.tail),
-    'history:runs': (q) => Promise.resolve(this.engine.history.listRuns(q)),
+    'history:runs': (q) => Promise.resolve(this.engine.history.runs.list(q)),
     'history:run': (q) => {
-      const run = this.engine.history.getRun(q.id);
+      const run = this.engine.history.runs.get(q.id);
       if (!run) throw new MooringError('not-found', `No run #${q.id}.`);
       return Promise.resolve(run);
     },
@@ -432,15 +432,17 @@ export class ApiService {
     const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false }));
     const sources = this.engine.listSources();
     const engine = state?.engine ?? (await this.engine.engineState());
+    // One query for every stack's latest run (it was one page query per stack, at every push).
+    const latest = this.engine.history.runs.lastPerStack(stacks.map((s) => s.name));
     const lastRuns: Record<string, RunRecord> = {};
     for (const s of stacks) {
-      const [run] = this.engine.history.listRuns({ stack: s.name, limit: 1 });
+      const run = latest.get(s.name);
       if (run) lastRuns[s.name] = run;
     }
     const revisions: Snapshot['revisions'] = {};
     for (const s of stacks) {
       if (!s.revision || revisions[s.revision]) continue;
-      const c = this.engine.history.getCommit(s.source, s.revision);
+      const c = this.engine.history.commits.get(s.source, s.revision);
       if (c) revisions[s.revision] = { message: c.message, time: c.time };
     }
     return {

@@ -264,16 +264,16 @@ export class Engine {
     }
     this.assertWritable(suspended ? 'suspend a stack' : 'resume a stack');
     if (suspended) {
-      this.history.suspend(stack, reason);
+      this.history.suspensions.suspend(stack, reason);
       return;
     }
-    this.history.resume(stack);
+    this.history.suspensions.resume(stack);
     // A person resumed it: whatever the controller gave up on gets a fresh set of tries.
-    this.history.retryStore().delete(stack);
+    this.history.retries.delete(stack);
   }
 
   listSuspended(): Map<string, { since: string; reason: string | null }> {
-    return this.history.listSuspended();
+    return this.history.suspensions.list();
   }
 
   // ---- plan and sync (services/sync.ts) ----
@@ -302,12 +302,12 @@ export class Engine {
    * notes). Local sources are re-read first: that needs no network.
    */
   async log(opts: { source?: string; limit?: number } = {}): Promise<CommitWithDeploys[]> {
-    for (const s of this.history.listSources()) {
+    for (const s of this.history.sources.list()) {
       // A read-only home shows what it has cached: re-reading would record.
       if (s.kind === 'local' && !this.readOnly && (!opts.source || opts.source === s.name))
         await this.fetch(s.name);
     }
-    const commits = this.history.listCommits(opts);
+    const commits = this.history.commits.list(opts);
     const deploys = this.pipeline.deploysOf(
       commits.map((c) => c.id),
       opts.source,

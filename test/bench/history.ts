@@ -1,11 +1,12 @@
 // 7. History (issue 6): 1,000,000 runs and 5,000,000 actions in mooring.db (made with one
 // transaction of prepared inserts), then the latency of opening the store and of the history page
-// query (HistoryStore.listRuns, 200 rows as the UI asks) with and without filters and with keyset
+// query (HistoryStore.runs.list, 200 rows as the UI asks) with and without filters and with keyset
 // paging, and of one run's detail.
 import Database from 'better-sqlite3';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult, Trigger } from '../../electron/shared/model.ts';
+import type { RunQuery } from '../../electron/engine/history/runs.ts';
 import { HistoryStore } from '../../electron/engine/history/store.ts';
 import { PipelineStore } from '../../electron/engine/pipeline/pipeline-store.ts';
 import {
@@ -156,7 +157,7 @@ export async function history(size: Size): Promise<BenchOutput> {
     day.setUTCHours(0, 0, 0, 0);
     const from = day.toISOString();
     const to = new Date(day.getTime() + 86_400_000).toISOString();
-    const queries: [string, Parameters<HistoryStore['listRuns']>[0]][] = [
+    const queries: [string, RunQuery][] = [
       ['newest page, no filter', {}],
       ['stack', { stack: 'stack07' }],
       ['source (the 5 % one)', { source: 'other' }],
@@ -188,7 +189,7 @@ export async function history(size: Size): Promise<BenchOutput> {
         const samples: number[] = [];
         let count = 0;
         for (let r = 0; r < plan.reps; r++) {
-          const t = timedSync(() => store.listRuns({ ...q, limit: PAGE }));
+          const t = timedSync(() => store.runs.list({ ...q, limit: PAGE }));
           samples.push(t.ms);
           count = t.value.length;
         }
@@ -208,10 +209,24 @@ export async function history(size: Size): Promise<BenchOutput> {
       rows.push(
         row('deploys of 500 commits (`PipelineStore.deploysOf`, the Commits screen)', '500', deploys),
       );
+      // The snapshot every push is built from needs each stack's latest run.
+      const perStack: number[] = [];
+      for (let r = 0; r < plan.reps; r++)
+        perStack.push(
+          timedSync(() => {
+            for (const stack of STACKS) store.runs.list({ stack, limit: 1 });
+          }).ms,
+        );
+      numbers['last run of 50 stacks: listRuns per stack'] = perStack;
+      rows.push(row('last run of each of 50 stacks: one `runs.list` per stack', '50', perStack));
+      const oneQuery: number[] = [];
+      for (let r = 0; r < plan.reps; r++) oneQuery.push(timedSync(() => store.runs.lastPerStack(STACKS)).ms);
+      numbers['last run of 50 stacks: runs.lastPerStack'] = oneQuery;
+      rows.push(row('last run of each of 50 stacks: one `runs.lastPerStack` (the snapshot)', '50', oneQuery));
       const detail: number[] = [];
-      for (let r = 0; r < plan.reps; r++) detail.push(timedSync(() => store.getRun(mid - r)).ms);
+      for (let r = 0; r < plan.reps; r++) detail.push(timedSync(() => store.runs.get(mid - r)).ms);
       numbers['getRun (run + its actions)'] = detail;
-      rows.push(row('one run with its actions (`getRun`)', '1', detail));
+      rows.push(row('one run with its actions (`runs.get`)', '1', detail));
     } finally {
       store.close();
     }

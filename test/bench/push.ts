@@ -107,6 +107,7 @@ export async function push(size: Size): Promise<BenchOutput> {
   const snapshotApply: number[] = [];
   const pushBytes: number[] = [];
   const pushApply: number[] = [];
+  const snapshotCall: number[] = [];
   try {
     await mooring(home, ['source', 'add', 'bench', repo.url]);
     app = await startServe(home, { timeoutMs: 60_000 });
@@ -153,10 +154,18 @@ export async function push(size: Size): Promise<BenchOutput> {
           pushApply.push(applied.duration);
         }
       }
+      // The server's side of a snapshot: `app:snapshot` asked by the second client, round trip (the
+      // engine's status from the controller, the sources, each stack's last run and revision, JSON).
+      for (let r = 0; r < plan.changes; r++) {
+        const t0 = performance.now();
+        await client.call('app:snapshot', {});
+        snapshotCall.push(performance.now() - t0);
+      }
     } finally {
       client.close();
     }
     progress(`push: ${kb(stats(pushBytes).median)} per push, applied in ${spread(pushApply)}`);
+    progress(`push: app:snapshot round trip ${spread(snapshotCall)}`);
   } finally {
     await browser?.close();
     await app?.stop();
@@ -168,6 +177,7 @@ export async function push(size: Size): Promise<BenchOutput> {
   const pa = stats(pushApply);
   const sb = stats(snapshotBytes);
   const sa = stats(snapshotApply);
+  const sc = stats(snapshotCall);
   const section = `## 11. Pushes: one change with ${services.toLocaleString('en')} services
 
 \`mooring serve\` with ${plan.stacks} stacks of ${plan.perStack} services (declared in git, not deployed), one page open in
@@ -192,6 +202,9 @@ ${table(
     ],
   ],
 )}
+
+The server's side: \`app:snapshot\` asked by a second client (WebSocket round trip, the snapshot built
+and serialized), n=${sc.n}: ${ms(sc.median)} median, ${ms(sc.max)} max.
 `;
   return {
     id: 'push',
@@ -202,6 +215,7 @@ ${table(
       'push apply': pushApply,
       'snapshot bytes (B)': snapshotBytes,
       'snapshot apply': snapshotApply,
+      'app:snapshot round trip': snapshotCall,
     },
     targets: [
       check(

@@ -60,7 +60,7 @@ describe.skipIf(!haveDocker)('build: in compose files, against the real engine',
   };
   // The last run, as history keeps it.
   const lastResult = (): SyncResult => {
-    const [run] = engine.history.listRuns({ stack: STACK, limit: 1 });
+    const [run] = engine.history.runs.list({ stack: STACK, limit: 1 });
     return {
       stack: STACK,
       source: 'cfg',
@@ -239,7 +239,7 @@ describe.skipIf(!haveDocker)('build: in compose files, against the real engine',
     expect(await ids()).toEqual(first);
 
     const run = lastResult().runId!;
-    const recorded = engine.history.getRun(run)!;
+    const recorded = engine.history.runs.get(run)!;
     expect(recorded.run.result).toBe('failed');
     expect(recorded.run.error).toMatch(/Step 5\/\d+ \(RUN echo about to fail && exit 3\) failed/);
     const failed = recorded.actions.find((a) => a.result === 'failed')!;

@@ -70,14 +70,14 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
 
     // Mid-apply: `slow` is created and running, `after` waits for it to become healthy.
     await waitFor('the run waiting on the healthcheck', async () => {
-      const runs = engine.history.listRuns({ stack: `ctlrestart${S}` });
+      const runs = engine.history.runs.list({ stack: `ctlrestart${S}` });
       const slow = await docker('ps', '-q', '--filter', `name=^ctlrestart${S}-slow-1$`);
       return runs[0]?.result === 'running' && slow !== '';
     });
     await proxy.cut();
 
     const failed = await waitFor('the run recorded as failed', () => {
-      const [run] = engine.history.listRuns({ stack: `ctlrestart${S}` });
+      const [run] = engine.history.runs.list({ stack: `ctlrestart${S}` });
       return run?.result === 'failed' ? run : null;
     });
     expect(failed.trigger).toBe('auto');
@@ -111,7 +111,7 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
       .split('\n')
       .sort();
     expect(names).toEqual([`ctlrestart${S}-after-1`, `ctlrestart${S}-slow-1`]);
-    const runs = engine.history.listRuns({ stack: `ctlrestart${S}` }).reverse();
+    const runs = engine.history.runs.list({ stack: `ctlrestart${S}` }).reverse();
     expect(runs.map((r) => [r.trigger, r.result])).toEqual([
       ['auto', 'failed'],
       ['auto', 'succeeded'],

@@ -57,7 +57,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
 
   const stack = (name: string): StackStatus | undefined =>
     controller?.snapshot().stacks.find((s) => s.name === name);
-  const runs = (name: string) => engine.history.listRuns({ stack: name }).reverse();
+  const runs = (name: string) => engine.history.runs.list({ stack: name }).reverse();
   const startController = async (options: ControllerOptions = FAST): Promise<Controller> => {
     controller = new Controller(engine, options);
     controller.subscribe(log.listener);
@@ -262,13 +262,13 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     // Removed by hand; then git decides it is not wanted after all.
     await docker('rm', '-f', `ctlmanual${S}-extra-1`);
     const open = await waitFor('the drift recorded', () =>
-      engine.history.listDrifts({ stack: `ctlmanual${S}`, open: true }).find((d) => d.service === 'extra'),
+      engine.history.drifts.list({ stack: `ctlmanual${S}`, open: true }).find((d) => d.service === 'extra'),
     );
     expect(stack(`ctlmanual${S}`)!.sync).toBe('OutOfSync');
     await repo.commit({ [`ctlmanual${S}/compose.yaml`]: app('m') }, 'no more extra');
     await controller!.fetchNow();
     await synced(`ctlmanual${S}`);
-    const resolved = engine.history.listDrifts({ stack: `ctlmanual${S}` }).find((d) => d.id === open.id);
+    const resolved = engine.history.drifts.list({ stack: `ctlmanual${S}` }).find((d) => d.id === open.id);
     expect(resolved!.resolution).toMatch(/^desired state changed \(revision [0-9a-f]{7}\)$/);
     // Manual: the controller made no run of its own.
     expect(runs(`ctlmanual${S}`).map((r) => r.trigger)).toEqual(['cli']);

@@ -72,7 +72,7 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
 
   const stack = (name: string): StackStatus | undefined =>
     controller?.snapshot().stacks.find((s) => s.name === name);
-  const runs = (name: string) => engine.history.listRuns({ stack: name }).reverse();
+  const runs = (name: string) => engine.history.runs.list({ stack: name }).reverse();
   const startController = async (options: ControllerOptions = FAST): Promise<Controller> => {
     controller = new Controller(engine, options);
     controller.subscribe(log.listener);
@@ -180,7 +180,7 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     expect(all.length).toBeLessThanOrEqual(6);
 
     // Every drift was recorded, and resolved by the run that repaired it.
-    const drifts = engine.history.listDrifts({ stack: `ctlheal${S}` });
+    const drifts = engine.history.drifts.list({ stack: `ctlheal${S}` });
     expect(drifts.length).toBeGreaterThanOrEqual(3);
     expect(drifts.every((d) => d.resolvedAt !== null)).toBe(true);
     expect(drifts.filter((d) => /^run \d+$/.test(d.resolution ?? '')).length).toBeGreaterThanOrEqual(3);

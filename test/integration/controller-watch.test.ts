@@ -67,7 +67,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     // A fresh connection each time: it sees what the child process committed.
     const e = await Engine.open({ home });
     try {
-      return e.history.listRuns({ stack }).reverse();
+      return e.history.runs.list({ stack }).reverse();
     } finally {
       e.close();
     }
@@ -140,7 +140,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     // Restart: opening the home folder marks the cut-off run; the new controller converges.
     const engine = await Engine.open({ home });
     open.push(engine);
-    const [cut] = engine.history.listRuns({ stack: `ctlkill${S}` });
+    const [cut] = engine.history.runs.list({ stack: `ctlkill${S}` });
     expect(cut).toMatchObject({ trigger: 'auto', result: 'interrupted' });
     expect(cut!.error).toMatch(/stopped before it finished/);
     const controller = new Controller(engine, {
@@ -161,7 +161,7 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     } finally {
       await controller.stop();
     }
-    expect(engine.history.listRuns({ stack: `ctlkill${S}` }).map((r) => r.result)).toEqual([
+    expect(engine.history.runs.list({ stack: `ctlkill${S}` }).map((r) => r.result)).toEqual([
       'succeeded',
       'interrupted',
     ]);

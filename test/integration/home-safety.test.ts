@@ -120,7 +120,7 @@ describe('credentials in a source URL (issue 10, item 5)', () => {
       expect((asName as MooringError).message).toContain('NAME of an environment variable');
       expect((asName as MooringError).message).not.toContain(SECRET);
       expect(engine.listSources()).toEqual([]);
-      expect(engine.history.listRuns({ limit: 10 })).toEqual([]);
+      expect(engine.history.runs.list({ limit: 10 })).toEqual([]);
     } finally {
       engine.close();
     }
@@ -196,7 +196,7 @@ describe('file modes in the home folder (issue 10, item 5)', () => {
     const engine = await Engine.open({ home });
     try {
       await saveSettings(home, engine.settings);
-      engine.history.addCommits([]); // the open connection keeps -wal and -shm in place
+      engine.history.commits.add([]); // the open connection keeps -wal and -shm in place
       expect(mode(home)).toBe('700');
       expect(mode(path.join(home, 'mirrors'))).toBe('700');
       for (const f of ['mooring.db', 'mooring.db-wal', 'mooring.db-shm', 'settings.json', 'instance-id'])

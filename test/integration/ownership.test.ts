@@ -267,7 +267,7 @@ describe.skipIf(!haveDocker)('prune of stacks deleted in git', () => {
     expect(held.deletedInGit).toBe(true);
     expect(held.pruneHold).toMatch(/every stack of source "cfg"/);
     expect((await inspect(`${A}-app-1`)).State.Running).toBe(true);
-    expect(engine.history.listRuns({ stack: A }).filter((r) => r.trigger === 'auto')).toHaveLength(0);
+    expect(engine.history.runs.list({ stack: A }).filter((r) => r.trigger === 'auto')).toHaveLength(0);
     await controller.stop();
     controller = null;
 

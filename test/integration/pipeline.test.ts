@@ -377,13 +377,13 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
   it('rolls back to the previous revision, suspended; resume returns to the tip; --revert commits it', async () => {
     const tip = await serverGit('rev-parse', 'main');
     const previous = await serverGit('rev-parse', 'main~1');
-    await waitFor('no run in progress', () => engine.history.lockHolder('cfg', STACK) === undefined);
+    await waitFor('no run in progress', () => engine.history.locks.holder('cfg', STACK) === undefined);
     expect(await serverGit('show', `${previous}:${STACK}/compose.yaml`)).toContain(v1.tag);
     const rb = await mooring(home, ['rollback', STACK, previous]);
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stdout).toContain(`Rolled back ${STACK} to ${previous.slice(0, 7)}`);
     expect(await running()).toBe(v1.tag);
-    expect(engine.history.listRuns({ stack: STACK, limit: 1 })[0]).toMatchObject({
+    expect(engine.history.runs.list({ stack: STACK, limit: 1 })[0]).toMatchObject({
       trigger: 'rollback',
       revision: previous,
     });
@@ -397,7 +397,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
 
     expect((await mooring(home, ['resume', STACK])).code).toBe(0);
     await waitFor('back at the tip after resume', async () => (await running()) === v2.tag, POLL_AND_SYNC_MS);
-    expect(engine.history.listRuns({ stack: STACK, limit: 1 })[0]).toMatchObject({ revision: tip });
+    expect(engine.history.runs.list({ stack: STACK, limit: 1 })[0]).toMatchObject({ revision: tip });
 
     // --revert: a commit on the server whose stack folder is as at `previous`; the controller deploys it.
     const rv = await mooringJson<{ rollback: { revert: { commit: string; undone: { id: string }[] } } }>(

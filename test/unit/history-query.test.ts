@@ -1,4 +1,4 @@
-// The history page query (HistoryStore.listRuns, issue 6): a page is the newest matching runs by
+// The history page query (HistoryStore.runs.list, issue 6): a page is the newest matching runs by
 // start time (then id), keyset paging goes on after a given run, also when runs were not written in
 // time order (a clock set back, two processes). Checked against a filter and sort done in JS.
 import Database from 'better-sqlite3';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../electron/shared/model.ts';
 import { MIGRATIONS } from '../../electron/engine/history/migrations.ts';
+import type { RunQuery } from '../../electron/engine/history/runs.ts';
 import { HistoryStore } from '../../electron/engine/history/store.ts';
 
 const RUNS = 3000;
@@ -66,7 +67,7 @@ const iso = (hours: number): string => new Date(START + hours * HOUR).toISOStrin
 const newestFirst = (a: Row, b: Row): number =>
   a.startedAt === b.startedAt ? b.id - a.id : a.startedAt < b.startedAt ? 1 : -1;
 
-function expected(q: Parameters<HistoryStore['listRuns']>[0]): number[] {
+function expected(q: RunQuery): number[] {
   const after = q.before === undefined ? undefined : rows.find((r) => r.id === q.before);
   return rows
     .filter(
@@ -86,8 +87,8 @@ function expected(q: Parameters<HistoryStore['listRuns']>[0]): number[] {
 
 const ids = (runs: RunRecord[]): number[] => runs.map((r) => r.id);
 
-describe('HistoryStore.listRuns', () => {
-  const cases: [string, Parameters<HistoryStore['listRuns']>[0]][] = [
+describe('HistoryStore.runs.list', () => {
+  const cases: [string, RunQuery][] = [
     ['no filter', { limit: 200 }],
     ['a narrow range far back (index)', { from: iso(100), to: iso(130), limit: 200 }],
     [
@@ -110,18 +111,63 @@ describe('HistoryStore.listRuns', () => {
   ];
   for (const [name, q] of cases) {
     it(`gives exactly the newest matching runs: ${name}`, () => {
-      expect(ids(store.listRuns(q))).toEqual(expected(q));
+      expect(ids(store.runs.list(q))).toEqual(expected(q));
     });
   }
 
   it('pages through every run exactly once, disordered ones included', () => {
     const seen: number[] = [];
-    let page = store.listRuns({ limit: 170 });
+    let page = store.runs.list({ limit: 170 });
     while (page.length > 0) {
       seen.push(...ids(page));
-      page = store.listRuns({ limit: 170, before: page[page.length - 1]!.id });
+      page = store.runs.list({ limit: 170, before: page[page.length - 1]!.id });
     }
     expect(seen).toEqual([...rows].sort(newestFirst).map((r) => r.id));
+  });
+});
+
+describe('HistoryStore.runs.lastPerStack', () => {
+  it('gives each stack the run its first history page starts with, in one index read per stack', () => {
+    const stacks = ['s0', 's1', 's2', 's3', 's4', 's5', 's6', 'never-ran', 's3'];
+    const latest = store.runs.lastPerStack(stacks);
+    expect([...latest.keys()].sort()).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6']);
+    for (const stack of ['s0', 's1', 's2', 's3', 's4', 's5', 's6']) {
+      expect(latest.get(stack)).toEqual(store.runs.list({ stack, limit: 1 })[0]);
+    }
+    expect(store.runs.lastPerStack([]).size).toBe(0);
+    const plan = store.db
+      .prepare<[], { detail: string }>(
+        `EXPLAIN QUERY PLAN SELECT * FROM runs WHERE id IN (
+           SELECT (SELECT id FROM runs WHERE stack = s.value ORDER BY started_at DESC, id DESC LIMIT 1)
+           FROM json_each('["s1"]') AS s)`,
+      )
+      .all()
+      .map((r) => r.detail)
+      .join('; ');
+    expect(plan).toMatch(/SEARCH runs USING COVERING INDEX runs_by_stack \(stack=\?\)/);
+    expect(plan).not.toMatch(/TEMP B-TREE|SCAN runs/);
+  });
+
+  it('breaks a tie of start times by the higher id, as a page does', async () => {
+    const tie = await mkdtemp(path.join(os.tmpdir(), 'mooring-history-tie-'));
+    const file = path.join(tie, 'mooring.db');
+    const h = new HistoryStore(file);
+    try {
+      const at = iso(1);
+      const insert = h.db.prepare(
+        "INSERT INTO runs (id, source, stack, revision, trigger, started_at, result, plan, host, pid) VALUES (?, 'a', ?, 'rev', 'cli', ?, 'succeeded', '[]', 'h', 1)",
+      );
+      insert.run(5, 'web', at);
+      insert.run(9, 'web', at);
+      insert.run(7, 'web', iso(0)); // a later id that started earlier (clock set back)
+      insert.run(8, 'db', iso(2));
+      const latest = h.runs.lastPerStack(['web', 'db']);
+      expect(latest.get('web')?.id).toBe(9);
+      expect(latest.get('db')?.id).toBe(8);
+    } finally {
+      h.close();
+      await rm(tie, { recursive: true, force: true });
+    }
   });
 });
 
@@ -145,8 +191,8 @@ describe('the history file of an earlier version', () => {
 
       const upgraded = new HistoryStore(file);
       try {
-        expect(upgraded.listRuns({ limit: 100 })).toHaveLength(30);
-        expect(ids(upgraded.listRuns({ from: iso(10), to: iso(13) }))).toEqual([12, 11, 10]);
+        expect(upgraded.runs.list({ limit: 100 })).toHaveLength(30);
+        expect(ids(upgraded.runs.list({ from: iso(10), to: iso(13) }))).toEqual([12, 11, 10]);
         const plan = (sql: string): string =>
           upgraded.db
             .prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)

@@ -35,7 +35,7 @@ export class DesiredStateService {
   async loadStacks(
     opts: { stacks?: string[]; revision?: string | null; source?: string } = {},
   ): Promise<LoadedStack[]> {
-    const sources = opts.source ? [this.sources.source(opts.source)] : this.ctx.history.listSources();
+    const sources = opts.source ? [this.sources.source(opts.source)] : this.ctx.history.sources.list();
     const out: LoadedStack[] = [];
     for (const s of sources) out.push(...(await this.loadSource(s, opts)));
     this.rejectDuplicateNames(out);
@@ -57,7 +57,7 @@ export class DesiredStateService {
   ): Promise<{ loaded: LoadedStack[]; unreadable: Map<string, string> }> {
     const loaded: LoadedStack[] = [];
     const unreadable = new Map<string, string>();
-    for (const s of this.ctx.history.listSources()) {
+    for (const s of this.ctx.history.sources.list()) {
       try {
         loaded.push(...(await this.loadSource(s, opts)));
       } catch (err) {

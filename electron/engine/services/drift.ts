@@ -7,11 +7,15 @@ import type { HistoryStore } from '../history/store.ts';
  * Opens, updates and resolves drift records. A service that is Missing counts only once the stack
  * was deployed: before the first sync, nothing has drifted, it just was never there.
  */
-export function recordDrift(history: HistoryStore, statuses: StackStatus[], resolution: string): void {
+export function recordDrift(
+  history: Pick<HistoryStore, 'runs' | 'drifts'>,
+  statuses: StackStatus[],
+  resolution: string,
+): void {
   for (const st of statuses) {
     if (st.sync === 'Unknown') continue;
     const deployed =
-      st.services.some((s) => s.container !== null) || history.lastDeployedRevision(st.name) !== null;
+      st.services.some((s) => s.container !== null) || history.runs.lastDeployedRevision(st.name) !== null;
     const drifting = new Map(
       st.services
         .filter((s) => s.sync === 'OutOfSync' || s.sync === 'Orphaned' || (s.sync === 'Missing' && deployed))
@@ -24,6 +28,6 @@ export function recordDrift(history: HistoryStore, statuses: StackStatus[], reso
     for (const r of st.resources ?? []) {
       if (r.sync === 'OutOfSync' || deployed) drifting.set(`${r.kind} ${r.key}`, r.reasons);
     }
-    history.observeDrift(st.source, st.name, drifting, resolution);
+    history.drifts.observe(st.source, st.name, drifting, resolution);
   }
 }

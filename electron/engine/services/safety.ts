@@ -61,7 +61,7 @@ export class SafetyService {
     opts: { revoke?: boolean } = {},
   ): Promise<SourceTrustView[]> {
     this.ctx.assertWritable('change what a source is trusted with');
-    const source = this.ctx.history.getSource(name);
+    const source = this.ctx.history.sources.get(name);
     if (!source && !opts.revoke) this.sources.source(name); // throws, naming the known sources
     const written = await updateSettingsFile(this.ctx.home, (settings) => {
       changeTrust(settings, { name, url: source?.url ?? null }, grants, opts.revoke ?? false);
@@ -75,6 +75,6 @@ export class SafetyService {
   /** Every source's allowances, and whether each still applies (its source exists with that URL). */
   trustList(): SourceTrustView[] {
     this.refreshSettings();
-    return listTrust(this.ctx.settings, this.ctx.history.listSources());
+    return listTrust(this.ctx.settings, this.ctx.history.sources.list());
   }
 }

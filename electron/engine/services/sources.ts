@@ -43,9 +43,9 @@ export class SourceService {
   }
 
   source(name: string): SourceState {
-    const s = this.ctx.history.getSource(name);
+    const s = this.ctx.history.sources.get(name);
     if (!s) {
-      const known = this.ctx.history.listSources().map((x) => x.name);
+      const known = this.ctx.history.sources.list().map((x) => x.name);
       throw new MooringError(
         'not-found',
         `No source named "${name}". ${known.length ? `Known sources: ${known.join(', ')}.` : 'Add one with `mooring source add NAME URL_OR_PATH`.'}`,
@@ -108,7 +108,7 @@ export class SourceService {
       path: subPath,
       tokenEnv: input.tokenEnv ?? null,
     };
-    this.ctx.history.addSource(config);
+    this.ctx.history.sources.add(config);
     const [fetch] = await this.fetch(config.name);
     return { source: this.source(config.name), fetch: fetch! };
   }
@@ -124,32 +124,32 @@ export class SourceService {
     const path = patch.path?.replace(/^\/+|\/+$/g, '');
     if (path?.split('/').includes('..'))
       throw new MooringError('usage', `The sub-path must stay inside the repo (got "${patch.path ?? ''}").`);
-    this.ctx.history.updateSource(name, { ...patch, ...(path !== undefined ? { path } : {}) });
+    this.ctx.history.sources.update(name, { ...patch, ...(path !== undefined ? { path } : {}) });
     return this.source(name);
   }
 
   removeSource(name: string): void {
     this.source(name);
     this.ctx.assertWritable('remove a source');
-    this.ctx.history.removeSource(name);
+    this.ctx.history.sources.remove(name);
   }
 
   listSources(): SourceState[] {
-    return this.ctx.history.listSources();
+    return this.ctx.history.sources.list();
   }
 
   /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */
   async fetch(name?: string): Promise<FetchResult[]> {
     this.ctx.assertWritable('fetch');
-    const sources = name ? [this.source(name)] : this.ctx.history.listSources();
+    const sources = name ? [this.source(name)] : this.ctx.history.sources.list();
     const results: FetchResult[] = [];
     for (const s of sources) {
       const git = this.gitSource(s);
       try {
         const { head, notes } = await git.fetch();
-        const commits = await git.log({ known: this.ctx.history.knownCommits(s.name), limit: 500 });
-        this.ctx.history.addCommits(commits.map((c) => ({ ...c, source: s.name })));
-        this.ctx.history.recordFetch(s.name, { head });
+        const commits = await git.log({ known: this.ctx.history.commits.known(s.name), limit: 500 });
+        this.ctx.history.commits.add(commits.map((c) => ({ ...c, source: s.name })));
+        this.ctx.history.sources.recordFetch(s.name, { head });
         // Deploys from notes (other machines' too) are a cache: failing to read them fails nothing.
         const indexed = await this.indexNotes(s.name).then(
           () => null,
@@ -164,7 +164,7 @@ export class SourceService {
           ...(notesError ? { notesError } : {}),
         });
       } catch (err) {
-        this.ctx.history.recordFetch(s.name, { error: errorMessage(err) });
+        this.ctx.history.sources.recordFetch(s.name, { error: errorMessage(err) });
         if (!(err instanceof UnreachableError) && !(err instanceof MooringError)) throw err;
         results.push({ source: s.name, head: null, newCommits: 0, error: errorMessage(err) });
       }

@@ -111,12 +111,12 @@ export class StatusService {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
     const observation = await this.observe(loaded, opts);
     const { containers: observed, reachable, warning } = observation;
-    const suspended = this.ctx.history.listSuspended();
+    const suspended = this.ctx.history.suspensions.list();
     const lastGood = await this.lastGoodOf(stacks, observation);
     const statuses = this.compare(stacks, observation, suspended, lastGood);
     if (opts.orphans && reachable) {
       const known = new Set(loaded.map((s) => s.name));
-      const sources = new Map(this.ctx.history.listSources().map((s) => [s.name, s]));
+      const sources = new Map(this.ctx.history.sources.list().map((s) => [s.name, s]));
       const orphans = new Map<string, ObservedContainer[]>();
       for (const c of observed) {
         if (!c.ours || !c.project || known.has(c.project)) continue;
@@ -200,7 +200,7 @@ export class StatusService {
   compare(
     loaded: LoadedStack[],
     observation: Observation,
-    suspended: Map<string, unknown> = this.ctx.history.listSuspended(),
+    suspended: Map<string, unknown> = this.ctx.history.suspensions.list(),
     lastGood: Map<string, NonNullable<StackInput['lastGood']>> = new Map(),
   ): StackStatus[] {
     const { containers, reachable, warning, images, resources } = observation;

@@ -276,7 +276,7 @@ export class SyncService {
     owner: string,
     fn: () => Promise<SyncResult>,
   ): Promise<SyncResult> {
-    const lock = this.ctx.history.tryLock(base.source, base.stack, owner);
+    const lock = this.ctx.history.locks.tryLock(base.source, base.stack, owner);
     if (!lock.ok) {
       return {
         ...base,
@@ -290,21 +290,21 @@ export class SyncService {
     try {
       result = await fn();
     } finally {
-      this.ctx.history.unlock(base.source, base.stack);
+      this.ctx.history.locks.unlock(base.source, base.stack);
     }
     return result.runId === null ? result : { ...result, note: await this.hooks.afterRun(result.runId) };
   }
 
   /** A failed run with no actions: the stack could not be planned, so nothing of it was applied. */
   private recordNotApplied(stack: LoadedStack, trigger: Trigger, error: string): number {
-    const runId = this.ctx.history.startRun({
+    const runId = this.ctx.history.runs.start({
       source: stack.source,
       stack: stack.name,
       revision: stack.revision ?? '',
       trigger,
       plan: [],
     });
-    this.ctx.history.finishRun(runId, 'failed', error);
+    this.ctx.history.runs.finish(runId, 'failed', error);
     return runId;
   }
 
@@ -443,7 +443,7 @@ export class SyncService {
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      if (!error) this.ctx.history.observeDrift(input.source, input.stack, new Map(), `run ${runId}`);
+      if (!error) this.ctx.history.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
       return {
         ...base,
         plan,
