@@ -272,6 +272,22 @@ describe('status', () => {
     );
   });
 
+  it('after a failed run, what would read as Progressing is Degraded (issue 13, item 2)', () => {
+    const a = svc('a');
+    const created = [observedFor(a, { state: 'created' })];
+    const input = {
+      ...baseInput(stackOf(a)),
+      observed: created,
+      images: new Map([['local/busybox:1', image]]),
+    };
+    expect(computeStatus(input).health).toBe('Progressing');
+    expect(computeStatus({ ...input, lastRunResult: 'running' }).health).toBe('Progressing');
+    expect(computeStatus({ ...input, lastRunResult: 'failed' }).health).toBe('Degraded');
+    // A failed run whose stack is healthy again (the previous container restored) stays Healthy.
+    const running = { ...input, observed: [observedFor(a)], hashes: new Map([['a', 'hash-a']]) };
+    expect(computeStatus({ ...running, lastRunResult: 'failed' }).health).toBe('Healthy');
+  });
+
   it('maps container states to health and takes the worst', () => {
     const c = observedFor(svc('a'));
     expect(containerHealth({ ...c, health: 'starting' }, false)).toBe('Progressing');

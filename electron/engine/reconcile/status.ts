@@ -39,6 +39,11 @@ export interface StackInput {
    * services are compared with instead, so that what runs is not taken for orphans.
    */
   lastGood?: { revision: string; desired: DesiredStack; hashes: Map<string, string> };
+  /**
+   * How the stack's last run ended. After a failed one nothing is under way any more: what would read
+   * as Progressing (a container created but never started, a healthcheck still starting) is Degraded.
+   */
+  lastRunResult?: string;
 }
 
 /** The revision most of this home's containers of a stack carry: the one it runs. */
@@ -283,6 +288,7 @@ export function computeStatus(input: StackInput): StackStatus {
       : [];
   if (input.desired)
     ({ sync, health } = withResources(input.desired, declared.length, sync, health, resources));
+  if (health === 'Progressing' && input.lastRunResult === 'failed') health = 'Degraded';
   return {
     ...base,
     warnings,

@@ -204,6 +204,7 @@ export class StatusService {
     lastGood: Map<string, NonNullable<StackInput['lastGood']>> = new Map(),
   ): StackStatus[] {
     const { containers, reachable, warning, images, resources } = observation;
+    const lastRuns = this.ctx.history.runs.lastPerStack(loaded.map((s) => s.name));
     return loaded.map((s) =>
       computeStatus({
         ...s,
@@ -215,6 +216,7 @@ export class StatusService {
         suspended: suspended.has(s.name),
         ...(resources ? { liveResources: resources } : {}),
         ...(lastGood.has(s.name) ? { lastGood: lastGood.get(s.name)! } : {}),
+        ...(lastRuns.has(s.name) ? { lastRunResult: lastRuns.get(s.name)!.result } : {}),
       }),
     );
   }
