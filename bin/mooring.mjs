@@ -1,24 +1,26 @@
 #!/usr/bin/env node
 // The `mooring` command: runs the CLI that `npm run build` (and `npm ci`, through postinstall) bundled
-// into out/cli/mooring.cjs (scripts/build-cli.mjs says why it is one file). MOORING_CLI=tsx runs the
+// into out/cli/ (scripts/build-cli.mjs says why and into which files). MOORING_CLI=tsx runs the
 // TypeScript sources through tsx instead: a development aid, since tsx is a dev dependency.
 //
-// The bundle runs through vm.Script with V8's code cache kept beside it: compiling 3 MB of JavaScript
-// was a fifth of the start (Node 20 has no compile cache for modules of its own). V8 compiles a
-// function when it first runs, and a cache holds what was compiled before it was made: one made after
-// `--help` leaves the compose parser out, and every `status` compiled it again (15-60 ms of a
-// 100-service status, docs/benchmarks.md). So the cache is made again after the first run of each
-// command, with everything compiled until then.
+// It starts the command tree (mooring.cjs: parsing and help, small), which requires the engine's bundle
+// (mooring-engine.cjs, 3 MB) only when a command opens the engine; `--help` never does.
+//
+// Both bundles run through vm.Script with V8's code cache kept beside each: compiling 3 MB of
+// JavaScript was a fifth of the start (Node 20 has no compile cache for modules of its own). V8
+// compiles a function when it first runs, and a cache holds what was compiled before it was made: one
+// made after `--help` leaves the compose parser out, and every `status` compiled it again (15-60 ms of
+// a 100-service status, docs/benchmarks.md). So a bundle's cache is made again after the first run of
+// each command that loaded it, with everything compiled until then.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
 const OUT = path.resolve(import.meta.dirname, '../out/cli');
-const BUNDLE = path.join(OUT, 'mooring.cjs');
-const CODE_CACHE = path.join(OUT, 'mooring.v8cache');
-/** The commands whose run the code cache was saved after. */
-const CODE_CACHE_COMMANDS = path.join(OUT, 'mooring.v8cache.json');
+const ENTRY = 'mooring.cjs';
+/** The bundles run with a code cache, by the name the command tree requires them with. */
+const CACHED_BUNDLES = new Map([['./mooring-engine.cjs', 'mooring-engine.cjs']]);
 
 /** Writes under a temporary name and renames: a process starting meanwhile sees all of it or none. */
 function writeAtomically(file, data) {
@@ -44,41 +46,75 @@ function readOrNull(file, encoding) {
   }
 }
 
-function coveredCommands() {
+/** The commands whose run a bundle's code cache was saved after. */
+function coveredCommands(file) {
   try {
-    const list = JSON.parse(readOrNull(CODE_CACHE_COMMANDS, 'utf8') ?? '[]');
+    const list = JSON.parse(readOrNull(file, 'utf8') ?? '[]');
     return Array.isArray(list) ? list : [];
   } catch {
     return [];
   }
 }
 
-async function runBundle() {
-  const code = readOrNull(BUNDLE, 'utf8');
-  if (code === null) {
-    process.stderr.write(`mooring: ${BUNDLE} is missing: run \`npm run build\` first.\n`);
-    return 1;
-  }
-  const cachedData = readOrNull(CODE_CACHE) ?? undefined;
+class MissingBundle extends Error {}
+
+/** Bundles this process ran, by file name: their exports, and what is needed to save their cache. */
+const loaded = new Map();
+
+function runBundle(name) {
+  const done = loaded.get(name);
+  if (done) return done.exports;
+  const file = path.join(OUT, name);
+  const code = readOrNull(file, 'utf8');
+  if (code === null) throw new MissingBundle(`${file} is missing: run \`npm run build\` first.`);
+  const cacheFile = file.replace(/\.cjs$/, '.v8cache');
+  const cachedData = readOrNull(cacheFile) ?? undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
-    filename: BUNDLE,
+    filename: file,
     ...(cachedData ? { cachedData } : {}),
   });
+  const nodeRequire = createRequire(file);
+  const bundleRequire = Object.assign(
+    (id) => (CACHED_BUNDLES.has(id) ? runBundle(CACHED_BUNDLES.get(id)) : nodeRequire(id)),
+    nodeRequire,
+  );
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, OUT);
-  const covered = !cachedData || script.cachedDataRejected ? [] : coveredCommands();
-  const exitCode = await module.exports.main(process.argv);
-  // After the command ran, so the cache also holds the functions it compiled on the way.
-  const command = commandOf(process.argv.slice(2));
-  if (!covered.includes(command)) {
+  const entry = {
+    exports: module.exports,
+    script,
+    cacheFile,
+    covered: !cachedData || script.cachedDataRejected ? [] : coveredCommands(`${cacheFile}.json`),
+  };
+  // Before it runs: a bundle that requires this one while it loads gets the same (partial) exports.
+  loaded.set(name, entry);
+  script.runInThisContext()(module.exports, bundleRequire, module, file, OUT);
+  entry.exports = module.exports;
+  return module.exports;
+}
+
+/** After the command ran, so each cache also holds the functions it compiled on the way. */
+function saveCodeCaches(command) {
+  for (const { script, cacheFile, covered } of loaded.values()) {
+    if (covered.includes(command)) continue;
     try {
-      writeAtomically(CODE_CACHE, script.createCachedData());
-      writeAtomically(CODE_CACHE_COMMANDS, JSON.stringify([...covered, command]));
+      writeAtomically(cacheFile, script.createCachedData());
+      writeAtomically(`${cacheFile}.json`, JSON.stringify([...covered, command]));
     } catch {
       // Only a cache (a read-only install, say): the next start compiles again.
     }
   }
-  return exitCode;
+}
+
+async function runBundles() {
+  try {
+    const exitCode = await runBundle(ENTRY).main(process.argv);
+    saveCodeCaches(commandOf(process.argv.slice(2)));
+    return exitCode;
+  } catch (err) {
+    if (!(err instanceof MissingBundle)) throw err;
+    process.stderr.write(`mooring: ${err.message}\n`);
+    return 1;
+  }
 }
 
 async function runSources() {
@@ -88,4 +124,4 @@ async function runSources() {
   return main(process.argv);
 }
 
-process.exitCode = process.env.MOORING_CLI === 'tsx' ? await runSources() : await runBundle();
+process.exitCode = process.env.MOORING_CLI === 'tsx' ? await runSources() : await runBundles();

@@ -1,4 +1,4 @@
-/** Bundles electron/cli/main.ts into out/cli/mooring.cjs (see build-cli.mjs). */
+/** Bundles the CLI into out/cli/: the command tree, the engine side, the errors they share (see build-cli.mjs). */
 export declare function buildCli(): Promise<void>;
-/** The bundle's path. */
+/** The path of the bundle bin/mooring.mjs starts: the command tree. */
 export declare const BUNDLE: string;

@@ -1,23 +1,47 @@
-// Builds the `mooring` CLI into one file, out/cli/mooring.cjs, that bin/mooring.mjs runs. Part of
-// `npm run build`, and of the install step (postinstall), so a fresh clone has a working CLI after
-// `npm ci`; the tests build it again before they run (test/helpers/build-cli.ts), so they never run a
-// stale one.
+// Builds the `mooring` CLI into out/cli/, which bin/mooring.mjs runs. Part of `npm run build`, and of
+// the install step (postinstall), so a fresh clone has a working CLI after `npm ci`; the tests build it
+// again before they run (test/helpers/build-cli.ts), so they never run a stale one.
 //
-// Why a bundle: running the TypeScript sources through tsx costs about a second before any work, since
-// every one of a few hundred modules (ours and node_modules') goes through its loader; one file loads
+// Why bundles: running the TypeScript sources through tsx costs about a second before any work, since
+// every one of a few hundred modules (ours and node_modules') goes through its loader; a bundle loads
 // in a fraction of it (issue 6, docs/benchmarks.md). Why at build time: bundling on the first run meant
 // a bundler and tsx at run time, and a stamp of every source file checked at each start (issue 12).
 //
-// CommonJS, so that bin/mooring.mjs can run it through vm.Script with V8's code cache (Node 20 has no
-// compile cache for modules). Native modules (better-sqlite3) and optional native ones stay external.
-// `import.meta.dirname` becomes the bundle's own folder: out/cli/ sits two levels below the package
-// root, as electron/cli/ does, so paths relative to it (serve's out/renderer) hold from either.
+// Why three files:
+//   mooring.cjs          the command tree (electron/cli/main.ts and the command files) and commander:
+//                        parsing, help and usage errors. About 150 kB.
+//   mooring-engine.cjs   electron/cli/engine-side.ts: the engine, dockerode, isomorphic-git, the zod
+//                        schemas (about 3 MB), required by the first command that opens the engine.
+//                        Loading it at start was three quarters of `mooring --help` (docs/benchmarks.md,
+//                        cli-start). esbuild cannot split a CommonJS build, so it is a build of its own.
+//   mooring-errors.cjs   electron/engine/errors.ts alone, required by both: the command tree throws
+//                        MooringError and maps the engine's errors to exit codes with `instanceof`, which
+//                        holds only if both bundles share one class.
+// The command tree may bundle nothing else of the engine nor any package but commander: the build fails
+// if it does (an import added to main.ts at the top would otherwise quietly bring the engine back into
+// every start).
+//
+// CommonJS, so that bin/mooring.mjs can run the two big ones through vm.Script with V8's code cache
+// (Node 20 has no compile cache for modules). Native modules (better-sqlite3) and optional native ones
+// stay external. `import.meta.dirname` becomes the bundle's own folder: out/cli/ sits two levels below
+// the package root, as electron/cli/ does, so paths relative to it (serve's out/renderer) hold from
+// either.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-export const BUNDLE = path.join(ROOT, 'out/cli/mooring.cjs');
+const OUT = path.join(ROOT, 'out/cli');
+/** The bundle bin/mooring.mjs starts: the command tree. */
+export const BUNDLE = path.join(OUT, 'mooring.cjs');
+/** The engine side, and the module both share, as the command tree requires them (beside it). */
+const ENGINE_BUNDLE = './mooring-engine.cjs';
+const ERRORS_BUNDLE = './mooring-errors.cjs';
+const ENGINE_SIDE = path.join(ROOT, 'electron/cli/engine-side.ts');
+const ERRORS = path.join(ROOT, 'electron/engine/errors.ts');
+/** What the command tree may bundle besides electron/cli and electron/shared: pure, with no imports. */
+const COMMAND_TREE_MAY_BUNDLE = ['electron/engine/source/url-credentials.ts'];
+const COMMAND_TREE_PACKAGES = ['commander'];
 const EXTERNAL = ['better-sqlite3', 'electron', 'ssh2', 'cpu-features'];
 
 /**
@@ -62,27 +86,99 @@ const fromNodeModules = {
   },
 };
 
-export async function buildCli() {
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: [path.join(ROOT, 'electron/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: EXTERNAL,
-    define: { 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
-    plugins: [fromNodeModules],
-    write: false,
-    logLevel: 'warning',
-    outfile: BUNDLE,
+/** The file an import names, with the `.ts` the sources leave out at times. */
+const target = (args) => {
+  const file = path.resolve(args.resolveDir, args.path);
+  return file.endsWith('.ts') ? file : `${file}.ts`;
+};
+
+/** Imports of `file` become a require of `bundle`, beside the requiring one. */
+const requireOf = (name, file, bundle) => ({
+  name,
+  setup(build) {
+    const base = path.basename(file, '.ts');
+    build.onResolve({ filter: new RegExp(`/${base}(?:\\.ts)?$`) }, (args) =>
+      target(args) === file ? { path: bundle, external: true } : undefined,
+    );
+  },
+});
+
+const sharedErrors = requireOf('shared-errors', ERRORS, ERRORS_BUNDLE);
+
+/** Everything a build's output bundled, as paths from ROOT (node_modules' as `node_modules/<package>/…`). */
+function bundled(metafile) {
+  return Object.keys(metafile.inputs).map((input) => {
+    const file = path.resolve(ROOT, input);
+    return packagePath(file) !== null ? `node_modules/${packagePath(file)}` : path.relative(ROOT, file);
   });
-  fs.mkdirSync(path.dirname(BUNDLE), { recursive: true });
-  // Under a temporary name, then renamed: a CLI starting meanwhile (or a parallel build) sees all of
-  // one bundle or all of the other. The code cache of the old bundle is rejected by V8 and made again.
-  const tmp = `${BUNDLE}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, result.outputFiles[0].contents);
-  fs.renameSync(tmp, BUNDLE);
+}
+
+/** Fails when the command tree bundled more than parsing and help need (see the top of this file). */
+function checkCommandTree(metafile) {
+  const extra = bundled(metafile).filter((input) => {
+    if (input.startsWith('node_modules/'))
+      return !COMMAND_TREE_PACKAGES.some((p) => input.startsWith(`node_modules/${p}/`));
+    if (input.startsWith('electron/cli/') || input.startsWith('electron/shared/')) return false;
+    return !COMMAND_TREE_MAY_BUNDLE.includes(input);
+  });
+  if (extra.length > 0) {
+    throw new Error(
+      `out/cli/mooring.cjs (the command tree) bundled ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? `, and ${extra.length - 5} more` : ''}: ` +
+        'every start would load it. Reach the engine through loadEngineSide() (electron/cli/engine-loader.ts) ' +
+        'inside the command that needs it, or import it as a type.',
+    );
+  }
+}
+
+const common = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: EXTERNAL,
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
+  // An `import()` of another bundle must become a require(): bin/mooring.mjs runs the command tree
+  // through vm.Script, where a real import() has no loader to call.
+  supported: { 'dynamic-import': false },
+  write: false,
+  logLevel: 'warning',
+};
+
+/**
+ * Writes a bundle under a temporary name, then renames it: a CLI starting meanwhile (or a parallel
+ * build) sees all of one file or all of the other. The code cache of an old bundle is rejected by V8
+ * and made again.
+ */
+function writeBundle(file, contents) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, contents);
+  fs.renameSync(tmp, file);
+}
+
+export async function buildCli() {
+  const [errors, engine, commands] = await Promise.all([
+    esbuild.build({ ...common, entryPoints: [ERRORS], outfile: path.join(OUT, ERRORS_BUNDLE) }),
+    esbuild.build({
+      ...common,
+      entryPoints: [ENGINE_SIDE],
+      plugins: [fromNodeModules, sharedErrors],
+      outfile: path.join(OUT, ENGINE_BUNDLE),
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: [path.join(ROOT, 'electron/cli/main.ts')],
+      plugins: [sharedErrors, requireOf('engine-side', ENGINE_SIDE, ENGINE_BUNDLE)],
+      metafile: true,
+      outfile: BUNDLE,
+    }),
+  ]);
+  checkCommandTree(commands.metafile);
+  fs.mkdirSync(OUT, { recursive: true });
+  // The command tree last: until it is written, a CLI that starts runs the previous one.
+  writeBundle(path.join(OUT, ERRORS_BUNDLE), errors.outputFiles[0].contents);
+  writeBundle(path.join(OUT, ENGINE_BUNDLE), engine.outputFiles[0].contents);
+  writeBundle(BUNDLE, commands.outputFiles[0].contents);
 }
 
 if (process.argv[1] === import.meta.filename) await buildCli();

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
 import type { ControllerEvent } from '../engine/reconcile/controller.ts';
-import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
+import { loadEngineSide } from './engine-loader.ts';
 import type { Io } from './io.ts';
 
 const MIN_INTERVAL_SEC = 5;
@@ -80,8 +80,9 @@ export function registerControllerCommands(program: Command, open: () => Promise
     )
     .action(async (o: { json?: boolean; interval?: number }) => {
       const engine = await open();
-      // Loaded here, not at the top: every other command starts faster without the controller.
-      const { Controller } = await import('../engine/reconcile/controller.ts');
+      // Loaded here, not with the engine: every other command starts faster without the controller.
+      const { loadController, DEFAULT_POLL_INTERVAL_SEC } = await loadEngineSide();
+      const Controller = await loadController();
       const seconds = o.interval ?? engine.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC;
       const controller = new Controller(engine, { pollIntervalMs: seconds * 1000 });
       const unsubscribe = controller.subscribe((e) => {

@@ -1,16 +1,21 @@
 // The `mooring` command: a thin adapter over the engine. Parses arguments, calls the engine,
 // prints for people (or JSON for machines), and maps failures to the documented exit codes:
 // 0 ok, 1 drift or failed run, 2 usage, 3 source or engine unreachable, 4 invalid manifest.
+//
+// This file and the command files only declare the commands (their arguments, options and help) and
+// what each does; the engine itself is loaded by the first command that opens it (engine-loader.ts),
+// so that `--help` and usage errors start in a fraction of the time (docs/benchmarks.md, cli-start).
+// Only type imports of the engine here, and values of modules that import nothing heavy: the build
+// refuses anything else (scripts/build-cli.mjs).
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { StackStatus } from '../shared/model.ts';
-import { Engine, type SyncResult } from '../engine/engine.ts';
+import type { Engine, SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
-import { damagedHistoryError, isSqliteDamaged, isSqliteReadOnly } from '../engine/history/open-db.ts';
-import { defaultHome, isWriteDenied, readOnlyHomeError } from '../engine/home.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-credentials.ts';
 import { registerControllerCommands } from './controller-commands.ts';
+import { loadEngineSide } from './engine-loader.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
 import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
@@ -107,6 +112,7 @@ export async function main(
 
   const open = async (): Promise<Engine> => {
     const { home } = program.opts<{ home?: string }>();
+    const { Engine, defaultHome } = await loadEngineSide();
     engine = await Engine.open({ home: home ?? defaultHome(env), env });
     // One line, on stderr so --json output stays parseable; a command that must write fails on its own.
     if (engine.readOnly)
@@ -332,10 +338,14 @@ export async function main(
     // A write that reached a read-only home, or a damaged page of the history, says so, where, and what
     // to do, rather than SQLite's or the OS's words (issue 10).
     let shown = err;
-    if (engine?.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err)))
-      shown = readOnlyHomeError(engine.home);
-    else if (engine && isSqliteDamaged(err))
-      shown = damagedHistoryError(path.join(engine.home, 'mooring.db'), err);
+    if (engine) {
+      // The engine was opened, so its side is loaded already.
+      const { damagedHistoryError, isSqliteDamaged, isSqliteReadOnly, isWriteDenied, readOnlyHomeError } =
+        await loadEngineSide();
+      if (engine.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err)))
+        shown = readOnlyHomeError(engine.home);
+      else if (isSqliteDamaged(err)) shown = damagedHistoryError(path.join(engine.home, 'mooring.db'), err);
+    }
     io.err(`mooring: ${errorMessage(shown)}`);
     exitCode = exitFor(shown);
   } finally {

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
-import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
+import { loadEngineSide } from './engine-loader.ts';
 import type { Io } from './io.ts';
 
 export const RENDERER_DIR = path.resolve(import.meta.dirname, '../../out/renderer');
@@ -27,12 +27,13 @@ export function registerServe(program: Command, open: () => Promise<Engine>, io:
           `The UI is not built (${RENDERER_DIR} is missing). Run \`npm run build\` first.`,
         );
       }
-      // Loaded here, not at the top: every other command starts faster without the server and controller.
-      const [{ ApiService }, { Controller }, { startServer }] = await Promise.all([
-        import('../engine/api-service.ts'),
-        import('../engine/reconcile/controller.ts'),
-        import('../server/server.ts'),
+      // Loaded here, not with the engine: every other command starts faster without the server and controller.
+      const side = await loadEngineSide();
+      const [{ ApiService, startServer }, Controller] = await Promise.all([
+        side.loadServer(),
+        side.loadController(),
       ]);
+      const { DEFAULT_POLL_INTERVAL_SEC } = side;
       const engine = await open();
       const service = new ApiService(engine, {
         createController: (e) =>

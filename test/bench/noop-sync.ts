@@ -1,13 +1,11 @@
 // 2. No-op sync and status (issue 6): the stacks already running, nothing to do. `mooring sync` and
 // `mooring status` against `docker-compose up -d` and `docker-compose ps` on the same services, each a
-// new process as a user runs it. Also the bare cost of starting the CLI, since a no-op is mostly that.
+// new process as a user runs it. The CLI's start alone is cli-start's (section 12).
 import {
   check,
-  CLI,
   progress,
   projectContainers,
   ratio,
-  run,
   sleep,
   spread,
   stats,
@@ -19,9 +17,9 @@ import {
 } from './lib.ts';
 import { stackFixture } from './stack-fixture.ts';
 
-const PLAN: Record<Size, { services: number[]; trials: number; startTrials: number }> = {
-  full: { services: [20, 100], trials: 10, startTrials: 10 },
-  small: { services: [3], trials: 1, startTrials: 1 },
+const PLAN: Record<Size, { services: number[]; trials: number }> = {
+  full: { services: [20, 100], trials: 10 },
+  small: { services: [3], trials: 1 },
 };
 
 async function ids(project: string): Promise<string> {
@@ -36,21 +34,6 @@ export async function noopSync(size: Size): Promise<BenchOutput> {
   const numbers: Record<string, number[]> = {};
   const rows: string[][] = [];
   const targets: TargetCheck[] = [];
-
-  // The CLI's own start: `--help` loads everything a command needs and exits.
-  const bundled: number[] = [];
-  const viaTsx: number[] = [];
-  const bare: number[] = [];
-  for (let i = 0; i < plan.startTrials; i++) {
-    bundled.push((await run(process.execPath, [CLI, '--help'])).ms);
-    viaTsx.push(
-      (await run(process.execPath, [CLI, '--help'], { env: { ...process.env, MOORING_CLI: 'tsx' } })).ms,
-    );
-    bare.push((await run(process.execPath, ['-e', ''])).ms);
-  }
-  numbers['mooring --help (bundled CLI)'] = bundled;
-  numbers['mooring --help (tsx, MOORING_CLI=tsx)'] = viaTsx;
-  numbers['node -e ""'] = bare;
 
   for (const n of plan.services) {
     const f = await stackFixture(`noop${n}`, { services: n, ports: true });
@@ -105,18 +88,7 @@ process, as a user runs it; no container may be replaced (checked by id after th
 
 ${table(['N', 'command (Mooring / compose)', 'Mooring', 'compose', 'ratio'], rows)}
 
-Target: Mooring ≤ 0.50× compose.
-
-Starting the CLI costs this much before any work (\`mooring --help\`, ${plan.startTrials} runs each):
-
-${table(
-  ['how', 'wall time'],
-  [
-    ['`mooring --help`, bundled CLI (the default)', spread(bundled)],
-    ['`mooring --help` through tsx (`MOORING_CLI=tsx`, how every run worked before)', spread(viaTsx)],
-    ["`node -e ''` (Node's own start)", spread(bare)],
-  ],
-)}
+Target: Mooring ≤ 0.50× compose. What of this is the CLI's own start: section 12.
 `;
   return { id: 'noop-sync', title: 'No-op sync and status', section, numbers, targets };
 }

@@ -1,6 +1,7 @@
 // Every benchmark of issue 6, in its order: test/bench/run.ts runs them at full size and writes
 // docs/benchmarks.md; test/integration/bench-smoke.test.ts runs each once at the small size.
 import { changeOne } from './change-one.ts';
+import { cliStart } from './cli-start.ts';
 import { coldSync } from './cold-sync.ts';
 import { controllerLatency } from './controller-latency.ts';
 import { corpusPlan } from './corpus-plan.ts';
@@ -25,4 +26,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'manifest-parse', run: manifestParse },
   { id: 'corpus-plan', run: corpusPlan },
   { id: 'push', run: push },
+  { id: 'cli-start', run: cliStart },
 ];

@@ -29,6 +29,25 @@ describe('the mooring command', () => {
     }
   });
 
+  it("prints a command's help", async () => {
+    const r = await spawnMooring(['sync', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: mooring sync \[options\] \[stacks\.\.\.\]/);
+    expect(r.stdout).toContain('--dry-run');
+  });
+
+  // The command tree and the engine are two bundles (scripts/build-cli.mjs): an error the engine throws
+  // must still be a MooringError to the command tree, or every exit code would be 1.
+  it("maps the engine's errors and its own to their exit codes", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-home-'));
+    const fromEngine = await spawnMooring(['--home', home, 'sync', 'nope']);
+    expect(fromEngine.stderr).toMatch(/No stack named nope/);
+    expect(fromEngine.code).toBe(2);
+    const fromParsing = await spawnMooring(['--home', home, 'history', '--limit', '0']);
+    expect(fromParsing.stderr).toMatch(/expected a positive whole number/);
+    expect(fromParsing.code).toBe(2);
+  });
+
   it('exits 2 on a usage error, with a hint', async () => {
     const r = await spawnMooring(['frobnicate']);
     expect(r.code).toBe(2);
