@@ -70,6 +70,8 @@ function syncExit(results: SyncResult[]): number {
 
 function progressPrinter(io: Io): (e: ProgressEvent) => void {
   const idle = new Set<string>(); // stacks with nothing to do: one "already in sync" line says it
+  // What each action last said it waits for: a line per change, not one per engine event.
+  const waiting = new Map<string, string>();
   return (e) => {
     switch (e.type) {
       case 'run-started':
@@ -80,9 +82,18 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
         break;
       case 'action-started':
-        // A build takes a while and says what it does: its header comes first, then its output.
-        if (e.action.kind === 'build') io.err(`  … build ${e.action.target}: ${e.action.reason}`);
+        // Each action says when it starts (a build then prints its output under it).
+        io.err(
+          `  … ${e.action.kind} ${e.action.target}${e.action.kind === 'build' ? `: ${e.action.reason}` : ''}`,
+        );
         break;
+      case 'action-waiting': {
+        const line = `  … ${e.action.kind} ${e.action.target}: waiting for ${e.for}${e.detail ? ` (healthcheck said: ${e.detail.split('\n')[0]})` : ''}`;
+        const key = `${e.runId}/${e.index}`;
+        if (waiting.get(key) !== line) io.err(line);
+        waiting.set(key, line);
+        break;
+      }
       case 'action-output':
         io.err(`    | ${e.line}`);
         break;

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../../electron/engine/engine.ts';
+import { mooring } from '../helpers/cli.ts';
 import { UNIQUE } from '../helpers/controller.ts';
 import { dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
@@ -81,5 +82,21 @@ describe.skipIf(!haveDocker)('health waits are driven by the engine events', () 
     // plan's own observation, the first look of each wait, one per probe and per health change).
     const total = looks.state.mock.calls.length + looks.observe.mock.calls.length;
     expect(total).toBeLessThanOrEqual(12);
+  });
+
+  it('mooring sync prints each action as it starts and what it waits for, one line per change (issue 13, CLI)', async () => {
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    const r = await mooring(home, ['sync', STACK]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n');
+    const at = (text: string): number => lines.findIndex((l) => l.includes(text));
+    // In order: db starts, waits for its healthcheck (saying what it said), is done; then app.
+    expect(at('… create db')).toBeGreaterThanOrEqual(0);
+    expect(at('… create db: waiting for db to be healthy')).toBeGreaterThan(at('… create db'));
+    expect(at('✓ create db')).toBeGreaterThan(at('… create db: waiting for db to be healthy'));
+    expect(at('… create app')).toBeGreaterThan(at('✓ create db'));
+    // A line per change: the same wait is not repeated for every engine event.
+    const waits = lines.filter((l) => l.includes('waiting for db to be healthy'));
+    expect(new Set(waits).size).toBe(waits.length);
   });
 });
