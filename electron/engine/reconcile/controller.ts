@@ -19,6 +19,7 @@ import { DockerEventStream } from '../docker/event-stream.ts';
 import { hashService, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
+import { DEFAULT_POLL_INTERVAL_SEC } from '../settings.ts';
 import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
 import type { ProgressEvent } from './apply.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
@@ -45,7 +46,7 @@ export { needsRun } from './controller-decide.ts';
 export type { ControllerLogKind } from './controller-decide.ts';
 
 export interface ControllerOptions {
-  /** How often each source is fetched. Default 60 s; never less than 5 s. */
+  /** How often each source is fetched. Default: DEFAULT_POLL_INTERVAL_SEC (settings.ts); at least 5 s. */
   pollIntervalMs?: number;
   /** Spread of the poll interval, as a fraction either way. Default 0.1 (±10 %). */
   pollJitter?: number;
@@ -223,7 +224,7 @@ export class Controller {
     private readonly options: ControllerOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
-    this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? 60_000);
+    this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_SEC * 1000);
     this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
     this.decideConfig = {
       selfHealDebounceMs: options.selfHealDebounceMs ?? 500,
