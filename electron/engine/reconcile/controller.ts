@@ -43,7 +43,7 @@ import { markHeld, pruneHolds } from './prune-guard.ts';
 import { DEFAULT_RETRY, type RetryStore } from './retry.ts';
 
 export { needsRun } from './controller-decide.ts';
-export type { ControllerLogKind } from './controller-decide.ts';
+export type { ControllerLogKind, DecideEvent } from './controller-decide.ts';
 
 export interface ControllerOptions {
   /** How often each source is fetched. Default: DEFAULT_POLL_INTERVAL_SEC (settings.ts); at least 5 s. */
@@ -91,6 +91,11 @@ export type ControllerEvent =
   | { type: 'engine'; reachable: boolean; endpoint: string; error: string | null }
   /** Live per-action progress of the controller's own runs. */
   | { type: 'progress'; event: ProgressEvent }
+  /**
+   * `decide` was given `event` and chose to do nothing at all (no run, timer, look-up or log line):
+   * proof that the controller saw it and let it be, for a test to wait on instead of a sleep.
+   */
+  | { type: 'no-action'; scope: string; event: DecideEvent }
   | {
       type: 'log';
       level: 'info' | 'warn' | 'error';
@@ -610,6 +615,7 @@ export class Controller {
       if (after) this.retries.set(scope, after);
       else this.retries.delete(scope);
     }
+    if (out.actions.length === 0) this.emit({ type: 'no-action', scope, event });
     for (const action of out.actions) this.act(action);
   }
 
