@@ -1,5 +1,5 @@
 // Helpers for controller tests: wait for a condition, and record what a controller reports.
-import type { ControllerEvent } from '../../electron/engine/reconcile/controller.ts';
+import type { ControllerEvent, DecideEvent } from '../../electron/engine/reconcile/controller.ts';
 
 /** Polls `check` until it returns something truthy, or fails naming what it waited for. */
 export async function waitFor<T>(
@@ -45,6 +45,19 @@ export class EventLog {
 
   text(): string {
     return this.lines().join('\n');
+  }
+
+  /**
+   * Waits until the controller, from event number `from` of this log on, was given an event that
+   * `match` picks and decided to do nothing on it: it saw the thing and let it be. What it would have
+   * done instead (a run, a timer for one) is no `no-action` event, so a controller that wrongly acts
+   * makes this time out. Instead of a sleep before asserting that nothing happened.
+   */
+  letBe(what: string, match: (e: DecideEvent) => boolean, from = 0): Promise<DecideEvent> {
+    return waitFor(what, () => {
+      for (const e of this.events.slice(from)) if (e.type === 'no-action' && match(e.event)) return e.event;
+      return null;
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
-import { EventLog, sleep, SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
+import { EventLog, SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { startDockerProxy, type DockerProxy } from '../helpers/docker-proxy.ts';
 import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
 import { createRepo } from '../helpers/git-repo.ts';
@@ -86,7 +86,12 @@ describe.skipIf(!haveDocker)('controller: the engine restarts during a sync', ()
     expect(controller.snapshot().engine.error).toBeTruthy();
     await waitFor('the status Unknown while it is gone', () => stack()?.sync === 'Unknown');
 
-    await sleep(1_000);
+    // The retry after the failure comes due while the engine is gone, and the controller holds it.
+    await log.letBe(
+      'the retry due while the engine is gone, and held',
+      (e) =>
+        e.type === 'wake' && e.stack === `ctlrestart${S}` && !e.facts.running && !e.facts.engineReachable,
+    );
     await proxy.restore();
     await waitFor('the engine reachable again', () => controller!.snapshot().engine.reachable);
     await waitFor(

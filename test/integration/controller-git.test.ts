@@ -8,7 +8,11 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SourceState, StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
-import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
+import {
+  Controller,
+  type ControllerOptions,
+  type DecideEvent,
+} from '../../electron/engine/reconcile/controller.ts';
 import { EventLog, sleep, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, createRepo, type TestRepo } from '../helpers/git-repo.ts';
@@ -213,13 +217,27 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     expect(stack(`ctlbad${S}`)!.errors[0]!.message).toMatch(/deplyo/);
 
     // More fetches, a refresh, an engine event on the stack, a restarted controller: still one record.
+    // Each time, the controller looks at the bad revision and does nothing.
+    const atBadHead = (e: DecideEvent): boolean =>
+      e.type === 'look' &&
+      e.stack === `ctlbad${S}` &&
+      !e.facts.running &&
+      e.facts.head === bad &&
+      e.facts.target?.valid === false;
     await controller!.fetchNow();
     await controller!.refresh();
+    const paused = log.events.length;
     await docker('pause', `ctlbad${S}-app-1`);
     await docker('unpause', `ctlbad${S}-app-1`);
+    await log.letBe('the pause looked at and let be', atBadHead, paused);
     await controller!.stop();
+    const restarted = log.events.length;
     await startController();
-    await sleep(1_500);
+    await log.letBe(
+      'the restarted controller looked at the bad revision and let it be',
+      atBadHead,
+      restarted,
+    );
     const atBad = runs(`ctlbad${S}`).filter((r) => r.revision === bad);
     expect(atBad).toHaveLength(1);
     expect(atBad[0]).toMatchObject({ trigger: 'auto', result: 'failed' });

@@ -8,7 +8,7 @@ import type { StackStatus } from '../../electron/shared/model.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller, type ControllerOptions } from '../../electron/engine/reconcile/controller.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
-import { EventLog, sleep, UNIQUE, waitFor } from '../helpers/controller.ts';
+import { EventLog, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
@@ -192,7 +192,23 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     await docker('rm', '-f', `ctlheal${S}-app-1`, `ctlheal${S}-worker-1`);
     await waitFor('both back', async () => (await containersOf(`ctlheal${S}`)).length === 2);
     await synced(`ctlheal${S}`);
-    await sleep(1_000);
+    // Once the repair has ended, the controller looks again, finds the stack in sync, and does nothing.
+    const repair = await waitFor('the repair recorded', () =>
+      runs(`ctlheal${S}`).find((r) => r.trigger === 'self-heal' && r.result !== 'running'),
+    );
+    const ended = log.events.findIndex(
+      (e) => e.type === 'progress' && e.event.type === 'run-finished' && e.event.runId === repair.id,
+    );
+    expect(ended).toBeGreaterThanOrEqual(0);
+    await log.letBe(
+      'the repaired stack looked at and let be',
+      (e) =>
+        (e.type === 'look' || e.type === 'wake') &&
+        e.stack === `ctlheal${S}` &&
+        !e.facts.running &&
+        e.facts.status.sync === 'Synced',
+      ended,
+    );
     expect(runs(`ctlheal${S}`).map((r) => [r.trigger, r.result])).toEqual([
       ['auto', 'succeeded'],
       ['self-heal', 'succeeded'],
@@ -213,8 +229,16 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
 
     await docker('stop', '-t', '1', `ctlsusp${S}-app-1`);
     await waitFor('drift seen', () => stack(`ctlsusp${S}`)?.sync === 'OutOfSync');
-    // Many debounce periods later, it is still stopped, and no run was made.
-    await sleep(2_000);
+    // The controller looked at the drift and did nothing: no run, and no timer for a self-heal later.
+    await log.letBe(
+      'the drift on the suspended stack looked at and let be',
+      (e) =>
+        e.type === 'look' &&
+        e.stack === `ctlsusp${S}` &&
+        !e.facts.running &&
+        e.facts.suspended &&
+        e.facts.status.sync === 'OutOfSync',
+    );
     expect((await inspect(`ctlsusp${S}-app-1`)).State.Running).toBe(false);
     expect(runs(`ctlsusp${S}`)).toHaveLength(1);
 

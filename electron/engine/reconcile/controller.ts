@@ -19,6 +19,7 @@ import { DockerEventStream } from '../docker/event-stream.ts';
 import { hashService, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
+import { DEFAULT_POLL_INTERVAL_SEC } from '../settings.ts';
 import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
 import type { ProgressEvent } from './apply.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
@@ -42,10 +43,10 @@ import { markHeld, pruneHolds } from './prune-guard.ts';
 import { DEFAULT_RETRY, type RetryStore } from './retry.ts';
 
 export { needsRun } from './controller-decide.ts';
-export type { ControllerLogKind } from './controller-decide.ts';
+export type { ControllerLogKind, DecideEvent } from './controller-decide.ts';
 
 export interface ControllerOptions {
-  /** How often each source is fetched. Default 60 s; never less than 5 s. */
+  /** How often each source is fetched. Default: DEFAULT_POLL_INTERVAL_SEC (settings.ts); at least 5 s. */
   pollIntervalMs?: number;
   /** Spread of the poll interval, as a fraction either way. Default 0.1 (±10 %). */
   pollJitter?: number;
@@ -90,6 +91,11 @@ export type ControllerEvent =
   | { type: 'engine'; reachable: boolean; endpoint: string; error: string | null }
   /** Live per-action progress of the controller's own runs. */
   | { type: 'progress'; event: ProgressEvent }
+  /**
+   * `decide` was given `event` and chose to do nothing at all (no run, timer, look-up or log line):
+   * proof that the controller saw it and let it be, for a test to wait on instead of a sleep.
+   */
+  | { type: 'no-action'; scope: string; event: DecideEvent }
   | {
       type: 'log';
       level: 'info' | 'warn' | 'error';
@@ -223,7 +229,7 @@ export class Controller {
     private readonly options: ControllerOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
-    this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? 60_000);
+    this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_SEC * 1000);
     this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
     this.decideConfig = {
       selfHealDebounceMs: options.selfHealDebounceMs ?? 500,
@@ -609,6 +615,7 @@ export class Controller {
       if (after) this.retries.set(scope, after);
       else this.retries.delete(scope);
     }
+    if (out.actions.length === 0) this.emit({ type: 'no-action', scope, event });
     for (const action of out.actions) this.act(action);
   }
 
