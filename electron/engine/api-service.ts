@@ -131,6 +131,8 @@ export class ApiService {
         // Drift and unreachable sources already show in the snapshot; only errors deserve a toast.
         if (e.level === 'error') this.emit({ type: 'notice', level: e.level, message: e.message });
         break;
+      case 'no-action':
+        break; // the controller looked and let things be: nothing changed to push
       default:
         this.schedulePush();
     }
