@@ -319,7 +319,7 @@ export async function main(
     .option('--json', 'machine-readable output')
     .action(async (o: { stack?: string; limit: number; json?: boolean }) => {
       const e = await open();
-      const runs = e.history.listRuns({ ...(o.stack ? { stack: o.stack } : {}), limit: o.limit });
+      const runs = e.history.runs.list({ ...(o.stack ? { stack: o.stack } : {}), limit: o.limit });
       io.out(o.json ? JSON.stringify({ runs }, null, 2) : formatHistory(runs));
     });
 

@@ -298,7 +298,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     // The container runs before the run is recorded as finished.
     const run = await waitFor('the auto run finished', () =>
       engine.history
-        .listRuns({ stack: STACK, limit: 5 })
+        .runs.list({ stack: STACK, limit: 5 })
         .find((x) => x.revision === promoted && x.result !== 'running'),
     );
     expect(run).toMatchObject({ revision: promoted, trigger: 'auto', result: 'succeeded' });

@@ -4,15 +4,6 @@
 // progress.
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import type {
-  ActionRecord,
-  PlanAction,
-  RunRecord,
-  RunResult,
-  SourceState,
-  Trigger,
-} from '../../shared/model.ts';
-import type { RetryStore } from '../reconcile/retry.ts';
 import { CommitRepository } from './commits.ts';
 import { ControllerLease, Retries, Suspensions } from './controller-state.ts';
 import { DriftRepository } from './drifts.ts';
@@ -20,10 +11,9 @@ import { StackLocks } from './locks.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { openHistoryDb } from './open-db.ts';
 import { OwnershipStore } from './ownership.ts';
-import { RunRepository, type RunQuery } from './runs.ts';
+import { RunRepository } from './runs.ts';
 import { SourceRepository } from './sources.ts';
 
-export { isAlive } from './liveness.ts';
 export type { DriftRecord } from './drifts.ts';
 export type { RunQuery } from './runs.ts';
 
@@ -124,73 +114,5 @@ export class HistoryStore {
    */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
-  }
-
-  // ---- The surface before the split, for reconcile/apply.ts, reconcile/controller.ts, pipeline/ and
-  // cli/, which other branches change at the same time. Each is one delegation; new code uses the
-  // repositories, and these go once those callers have moved to them.
-
-  startRun(input: {
-    source: string;
-    stack: string;
-    revision: string;
-    trigger: Trigger;
-    plan: PlanAction[];
-  }): number {
-    return this.runs.start(input);
-  }
-
-  finishRun(id: number, result: Exclude<RunResult, 'running'>, error: string | null): void {
-    this.runs.finish(id, result, error);
-  }
-
-  addAction(runId: number, action: PlanAction): number {
-    return this.runs.addAction(runId, action);
-  }
-
-  updateAction(id: number, result: ActionRecord['result'], error: string | null = null): void {
-    this.runs.updateAction(id, result, error);
-  }
-
-  closeActions(runId: number, cutOff: string | null): void {
-    this.runs.closeActions(runId, cutOff);
-  }
-
-  listRuns(opts: RunQuery): RunRecord[] {
-    return this.runs.list(opts);
-  }
-
-  getRun(id: number): { run: RunRecord; actions: ActionRecord[] } | undefined {
-    return this.runs.get(id);
-  }
-
-  deployedBefore(run: RunRecord): boolean {
-    return this.runs.deployedBefore(run);
-  }
-
-  lastDeployedRevision(stack: string): string | null {
-    return this.runs.lastDeployedRevision(stack);
-  }
-
-  getSource(name: string): SourceState | undefined {
-    return this.sources.get(name);
-  }
-
-  lockHolder(source: string, stack: string): { holder: string; since: string; ours: boolean } | undefined {
-    return this.locks.holder(source, stack);
-  }
-
-  acquireControllerLease(
-    token: string,
-  ): { ok: true } | { ok: false; pid: number; host: string; since: string } {
-    return this.lease.acquire(token);
-  }
-
-  releaseControllerLease(token: string): void {
-    this.lease.release(token);
-  }
-
-  retryStore(): RetryStore {
-    return this.retries;
   }
 }

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { BuildRecord, BuildStep, DeployRecord } from '../../shared/model.ts';
 import type { BuildRecorder } from './build.ts';
 import type { DeployNote } from '../source/notes.ts';
-import { isAlive } from '../history/store.ts';
+import { isAlive } from '../history/liveness.ts';
 
 export type { BuildRecord, DeployRecord };
 

@@ -218,13 +218,13 @@ export class Pipeline {
   /** Writes (and pushes, for http) the note of a finished run. Never throws: problems come back in the outcome. */
   async afterRun(runId: number | null): Promise<NoteOutcome | null> {
     if (runId === null) return null;
-    const { run, actions } = this.engine.history.getRun(runId) ?? {};
+    const { run, actions } = this.engine.history.runs.get(runId) ?? {};
     if (!run || !actions || run.result === 'running') return null;
     // A sync that found nothing to do deployed nothing: after this home's earlier deploy of the same
     // commit (and its note), another note line and push on every press of Sync would bury the deploys.
-    if (actions.length === 0 && run.result === 'succeeded' && this.engine.history.deployedBefore(run))
+    if (actions.length === 0 && run.result === 'succeeded' && this.engine.history.runs.deployedBefore(run))
       return { commit: run.revision, written: false, pushed: null, error: null };
-    const source = this.engine.history.getSource(run.source);
+    const source = this.engine.history.sources.get(run.source);
     if (!source) return null;
     try {
       return await writeDeployNote({
@@ -241,7 +241,7 @@ export class Pipeline {
 
   /** Reads a source's notes ref into the deploys cache (after a fetch). Returns how many notes changed. */
   async indexNotes(sourceName: string): Promise<number> {
-    const source = this.engine.history.getSource(sourceName);
+    const source = this.engine.history.sources.get(sourceName);
     if (!source) return 0;
     return indexNotes(this.engine.gitSource(source), this.store);
   }
@@ -254,7 +254,7 @@ export class Pipeline {
   // ---- helpers ----
 
   private requireSource(name: string): SourceState {
-    const s = this.engine.history.getSource(name);
+    const s = this.engine.history.sources.get(name);
     if (!s)
       throw new MooringError(
         'not-found',

@@ -275,7 +275,7 @@ export class Applier {
    */
   async apply(input: ApplyInput): Promise<{ runId: number; error: string | null; interrupted: boolean }> {
     const { desired } = input;
-    const runId = this.history.startRun({
+    const runId = this.history.runs.start({
       source: input.source,
       stack: desired.name,
       revision: input.revision,
@@ -290,7 +290,7 @@ export class Applier {
       revision: input.revision,
       actions: input.actions,
     });
-    const actionIds = input.actions.map((a) => this.history.addAction(runId, a));
+    const actionIds = input.actions.map((a) => this.history.runs.addAction(runId, a));
     let error: string | null = null;
     let interrupted = false;
     try {
@@ -308,14 +308,14 @@ export class Applier {
           indexes.map(async (i) => {
             const action = input.actions[i]!;
             const started = Date.now();
-            this.history.updateAction(actionIds[i]!, 'running');
+            this.history.runs.updateAction(actionIds[i]!, 'running');
             // A pull was done (and reported) before any change.
             if (action.kind !== 'pull') emit({ type: 'action-started', runId, index: i, action });
             try {
               await this.run(action, input, (w) => {
                 emit({ type: 'action-waiting', runId, index: i, action, ...w });
               });
-              this.history.updateAction(actionIds[i]!, 'succeeded');
+              this.history.runs.updateAction(actionIds[i]!, 'succeeded');
               emit({
                 type: 'action-finished',
                 runId,
@@ -326,7 +326,7 @@ export class Applier {
               });
             } catch (err) {
               const message = errorMessage(err);
-              this.history.updateAction(actionIds[i]!, 'failed', message);
+              this.history.runs.updateAction(actionIds[i]!, 'failed', message);
               emit({
                 type: 'action-finished',
                 runId,
@@ -355,9 +355,9 @@ export class Applier {
       error = errorMessage(err);
       interrupted = err instanceof Stopped;
     }
-    if (error) this.history.closeActions(runId, null);
+    if (error) this.history.runs.closeActions(runId, null);
     const result = interrupted ? 'interrupted' : error ? 'failed' : 'succeeded';
-    this.history.finishRun(runId, result, error);
+    this.history.runs.finish(runId, result, error);
     emit({ type: 'run-finished', runId, stack: desired.name, result, error });
     return { runId, error, interrupted };
   }
@@ -376,7 +376,7 @@ export class Applier {
       if (action.kind !== 'build') continue;
       if (input.signal?.aborted) throw new Stopped();
       const started = Date.now();
-      this.history.updateAction(actionIds[i]!, 'running');
+      this.history.runs.updateAction(actionIds[i]!, 'running');
       emit({ type: 'action-started', runId, index: i, action });
       try {
         if (!input.build) throw new MooringError('failed', 'this run cannot build images');
@@ -385,7 +385,7 @@ export class Applier {
         });
       } catch (err) {
         const message = errorMessage(err);
-        this.history.updateAction(actionIds[i]!, 'failed', message);
+        this.history.runs.updateAction(actionIds[i]!, 'failed', message);
         emit({ type: 'action-finished', runId, index: i, action, error: message, ms: Date.now() - started });
         throw new MooringError(
           'failed',
@@ -393,7 +393,7 @@ export class Applier {
           { cause: err },
         );
       }
-      this.history.updateAction(actionIds[i]!, 'succeeded');
+      this.history.runs.updateAction(actionIds[i]!, 'succeeded');
       emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
     }
   }

@@ -241,7 +241,7 @@ export class Controller {
       },
       lockRetryMs: options.lockRetryMs ?? 2_000,
     };
-    this.retries = engine.history.retryStore();
+    this.retries = engine.history.retries;
     this.events = new DockerEventStream(
       () => this.engine.docker,
       {
@@ -269,7 +269,7 @@ export class Controller {
   /** Starts watching. Throws MooringError('conflict') when another controller holds this home folder. */
   async start(): Promise<void> {
     if (this.started) return;
-    const lease = this.engine.history.acquireControllerLease(this.token);
+    const lease = this.engine.history.lease.acquire(this.token);
     if (!lease.ok) {
       throw new MooringError(
         'conflict',
@@ -325,7 +325,7 @@ export class Controller {
     await this.resync.idle();
     await Promise.allSettled([...this.stacks.values()].flatMap((s) => (s.refreshing ? [s.refreshing] : [])));
     try {
-      this.engine.history.releaseControllerLease(this.token);
+      this.engine.history.lease.release(this.token);
     } catch {
       // The database was closed under us: the lease dies with the process, and the next start takes it over.
     }
@@ -515,7 +515,7 @@ export class Controller {
     this.statuses.set(st.name, st);
     // While a run is applying (ours, or a `mooring sync` elsewhere), containers pass through states that
     // are no drift: the run records the drift it resolves when it ends.
-    const holder = this.engine.history.lockHolder(st.source, st.name);
+    const holder = this.engine.history.locks.holder(st.source, st.name);
     const busy = state.applying || (holder !== undefined && !holder.ours);
     if (!busy && st.sync !== 'Unknown') {
       // Just after our run applied, what is no longer drifting was its doing.
@@ -531,7 +531,7 @@ export class Controller {
     const drifting =
       st.sync === 'OutOfSync' ||
       st.sync === 'Orphaned' ||
-      (st.sync === 'Missing' && this.engine.history.lastDeployedRevision(st.name) !== null);
+      (st.sync === 'Missing' && this.engine.history.runs.lastDeployedRevision(st.name) !== null);
     if (!busy && st.sync !== 'Unknown') {
       if (drifting && !state.drifting) {
         // A new revision that differs from what runs is no out-of-band change: say which it is.
@@ -688,7 +688,7 @@ export class Controller {
     };
     // Read only where it can matter, as before: a query per event adds up with many stacks.
     if (!facts.suspended && !facts.running && facts.engineReachable && !facts.hold) {
-      if (loaded) facts.deployedRevision = this.engine.history.lastDeployedRevision(name);
+      if (loaded) facts.deployedRevision = this.engine.history.runs.lastDeployedRevision(name);
       else if (head && this.lastPolicies.has(`${st.source}/${name}@${head}`))
         facts.lastPolicy = this.lastPolicies.get(`${st.source}/${name}@${head}`) ?? null;
     }
@@ -928,7 +928,7 @@ export class Controller {
 
   private async doFetch(name: string): Promise<void> {
     const generation = this.generation;
-    const before = this.engine.history.getSource(name);
+    const before = this.engine.history.sources.get(name);
     let error: string | null;
     let head: string | null = null;
     let newCommits = 0;
@@ -942,7 +942,7 @@ export class Controller {
     }
     // Stopped meanwhile (the caller may have closed the engine already): the result is nobody's now.
     if (this.stopping || generation !== this.generation) return;
-    const after = this.engine.history.getSource(name);
+    const after = this.engine.history.sources.get(name);
     if (!after) return; // removed meanwhile
     this.sources.set(name, after);
     this.emit({ type: 'source', source: after });
