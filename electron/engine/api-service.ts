@@ -128,8 +128,10 @@ export class ApiService {
         this.onProgress(e.event);
         break;
       case 'log':
-        // Drift and unreachable sources already show in the snapshot; only errors deserve a toast.
-        if (e.level === 'error') this.emit({ type: 'notice', level: e.level, message: e.message });
+        // Drift and unreachable sources already show in the snapshot; only errors deserve a toast, and a
+        // failed run's already has one (its run-finished push).
+        if (e.level === 'error' && e.runId === undefined)
+          this.emit({ type: 'notice', level: e.level, message: e.message });
         break;
       case 'no-action':
         break; // the controller looked and let things be: nothing changed to push

@@ -424,6 +424,11 @@ export interface StackStatus {
    * (when it can still be read), instead of being shown as orphans.
    */
   comparedWith?: string;
+  /**
+   * What the controller will do by itself, and when: a self-heal waiting for quiet, or a retry after a
+   * failure (attempt `attempt` of `of`). Absent when nothing is due.
+   */
+  pending?: { what: 'self-heal' | 'retry'; at: string; attempt?: number; of?: number };
   /** Mooring deployed it, and its source no longer declares it (folder deleted in git). */
   deletedInGit?: boolean;
   /** Why removing this deleted stack waits for a person (a commit that deletes most of a source). */

@@ -150,3 +150,22 @@ test('a bad commit at the tip: what runs is compared with the revision it came f
   await expect(ui.serviceRow('db')).toHaveAttribute('data-sync', 'Synced');
   await ui.screenshot('stack-bad-commit');
 });
+
+test('what the controller will do by itself shows with its time: a failing auto stack says "retry 2 of 5" (item 8)', async ({
+  page,
+  app,
+  gitServer,
+}) => {
+  const repo = await createRepo(gitServer, `e2e-retry-${Date.now()}`, {
+    // Not on this engine and no registry answers: each run fails before anything changes.
+    [`${STACK}/compose.yaml`]: 'services:\n  app:\n    image: local/nosuch-image:1\n',
+    'mooring.yaml': `stacks:\n  ${STACK}: { sync: auto }\n`,
+  });
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  const pending = ui.stackRow(STACK).locator('[data-pending="retry"]');
+  await expect(pending).toContainText(/retry 2 of 5 (in [\d.]+ s|due now)/, { timeout: 30_000 });
+  await ui.screenshot('overview-retry-pending');
+});

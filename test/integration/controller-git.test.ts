@@ -23,7 +23,7 @@ const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller git tests: no Docker engine answers.');
 
-const STACKS = [`ctlgit${S}`, `ctlbad${S}`, `ctllocal${S}`, `ctlmanual${S}`];
+const STACKS = [`ctlgit${S}`, `ctlbad${S}`, `ctllocal${S}`, `ctlmanual${S}`, `ctlretry${S}`];
 
 const FAST: ControllerOptions = {
   pollIntervalMs: 5_000,
@@ -263,6 +263,24 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
       ['auto', 'failed', true, false],
       ['auto', 'succeeded', false, true],
     ]);
+  });
+
+  it('a failing auto stack says what the controller will do and when: retry 2 of 5 at a time (issue 13, item 8)', async () => {
+    const repo = await createRepo(server, `ctl-retry-${Date.now()}`, {
+      'mooring.yaml': `stacks:\n  ctlretry${S}: { sync: auto }\n`,
+      // Not on this engine and no registry answers: the run fails before anything changes.
+      [`ctlretry${S}/compose.yaml`]: 'services:\n  app:\n    image: local/nosuch-image:1\n',
+    });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+    const before = Date.now();
+    await startController({ ...FAST, retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    const pending = await waitFor('a retry pending', () => stack(`ctlretry${S}`)?.pending ?? null);
+    expect(pending).toMatchObject({ what: 'retry', attempt: 2, of: 5 });
+    // Due about one backoff after the failure, not now and not never.
+    const at = Date.parse(pending.at);
+    expect(at).toBeGreaterThan(before + 30_000);
+    expect(at).toBeLessThan(Date.now() + 61_000);
+    expect(runs(`ctlretry${S}`).map((r) => r.result)).toEqual(['failed']);
   });
 
   it('on a manual stack it only watches: drift is recorded, and resolved by "desired state changed" when git catches up', async () => {

@@ -96,6 +96,8 @@ export type ControllerEvent =
    * proof that the controller saw it and let it be, for a test to wait on instead of a sleep.
    */
   | { type: 'no-action'; scope: string; event: DecideEvent }
+  /** A stack's timer was set or cleared: what the controller will do by itself changed (`pending`). */
+  | { type: 'pending'; stack: string }
   | {
       type: 'log';
       level: 'info' | 'warn' | 'error';
@@ -345,7 +347,7 @@ export class Controller {
   snapshot(): ControllerSnapshot {
     // Copies: whether a deleted stack's prune is held depends on every stack of its source, so it is
     // marked here, on the whole picture, rather than kept on each cached status.
-    const stacks = [...this.statuses.values()].map((s) => ({ ...s }));
+    const stacks = [...this.statuses.values()].map((s) => this.withPending({ ...s }));
     markHeld(stacks, this.engine.settings.pruneConfirmShare ?? 1);
     return {
       stacks: stacks.sort((a, b) => a.name.localeCompare(b.name)),
@@ -353,6 +355,22 @@ export class Controller {
       engine: { ...this.engineState, endpoint: this.engine.docker.endpoint },
       running: this.started && !this.stopping,
     };
+  }
+
+  /** The stack's status with what the controller will do by itself, and when (its timer). */
+  private withPending(st: StackStatus): StackStatus {
+    const m = this.memory.get(st.name);
+    if (!m?.wake) return st;
+    const at = new Date(m.wake.at).toISOString();
+    st.pending =
+      m.wake.why === 'heal'
+        ? { what: 'self-heal', at }
+        : {
+            what: 'retry',
+            at,
+            ...(m.retry ? { attempt: m.retry.attempts + 1, of: this.decideConfig.retry.maxAttempts } : {}),
+          };
+    return st;
   }
 
   /** Fetches one source (or all) now, and acts on what is new. Throws only for an unknown source name. */
@@ -634,6 +652,7 @@ export class Controller {
         const state = this.stackState(a.stack);
         state.wake?.cancel();
         state.wake = null;
+        this.emit({ type: 'pending', stack: a.stack });
         if (a.at === null) return;
         state.wake = this.clock.after(a.at - this.clock.now(), () => {
           state.wake = null;

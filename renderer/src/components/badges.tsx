@@ -1,4 +1,5 @@
-import type { Health, SyncStatus } from '../../../electron/shared/model.ts';
+import { useEffect, useState } from 'react';
+import type { Health, StackStatus, SyncStatus } from '../../../electron/shared/model.ts';
 
 const SYNC_TONE: Record<SyncStatus, string> = {
   Synced: 'ok',
@@ -44,4 +45,41 @@ const RESULT_TONE: Record<string, string> = {
 
 export function ResultBadge({ result }: { result: string }): React.JSX.Element {
   return <span className={`badge ${RESULT_TONE[result] ?? 'quiet'}`}>{result}</span>;
+}
+
+/**
+ * What the controller will do by itself and when: "self-heal in 0.5 s", "retry 2 of 5 at 10:42:05".
+ * Ticks while it counts down; says "due now" once the time has come and the run has not shown yet.
+ */
+export function PendingNote({
+  pending,
+}: {
+  pending: NonNullable<StackStatus['pending']>;
+}): React.JSX.Element {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setNow(Date.now());
+    }, 500);
+    return () => {
+      clearInterval(timer);
+    };
+  }, []);
+  const at = Date.parse(pending.at);
+  const left = at - now;
+  const when =
+    left <= 0
+      ? 'due now'
+      : left < 60_000
+        ? `in ${(left / 1000).toFixed(left < 10_000 ? 1 : 0)} s`
+        : `at ${new Date(at).toLocaleTimeString()}`;
+  const what =
+    pending.what === 'self-heal'
+      ? 'self-heal'
+      : `retry${pending.attempt !== undefined ? ` ${pending.attempt} of ${pending.of}` : ''}`;
+  return (
+    <span className="pending" data-pending={pending.what} title={`Due at ${new Date(at).toLocaleString()}`}>
+      {what} {when}
+    </span>
+  );
 }

@@ -4,7 +4,7 @@ import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
 import type { ActionKind, Plan, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
-import { HealthBadge, ResultBadge, SyncBadge } from '../components/badges.tsx';
+import { HealthBadge, PendingNote, ResultBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href, navigate } from '../router.ts';
@@ -197,6 +197,11 @@ export function Overview({
                     <td>
                       <SyncBadge sync={s.sync} />
                       {s.suspended && <span className="badge quiet">Suspended</span>}
+                      {s.pending && (
+                        <div className="cell-sub">
+                          <PendingNote pending={s.pending} />
+                        </div>
+                      )}
                       {s.errors.length > 0 && (
                         <div className="cell-sub">
                           {s.comparedWith

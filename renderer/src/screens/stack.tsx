@@ -5,7 +5,7 @@ import type { SyncOutcome } from '../../../electron/shared/api.ts';
 import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
 import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
 import { call } from '../api/client.ts';
-import { HealthBadge, SyncBadge } from '../components/badges.tsx';
+import { HealthBadge, PendingNote, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
@@ -76,6 +76,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         <SyncBadge sync={stack.sync} />
         <HealthBadge health={stack.health} />
         {suspended && <span className="badge quiet">suspended</span>}
+        {stack.pending && <PendingNote pending={stack.pending} />}
         <span className="grow" />
         <button
           onClick={() => {
