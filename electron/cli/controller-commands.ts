@@ -8,6 +8,7 @@ import { MooringError } from '../engine/errors.ts';
 import type { ControllerEvent } from '../engine/reconcile/controller.ts';
 import { loadEngineSide } from './engine-loader.ts';
 import type { Io } from './io.ts';
+import { requireKnownStacks } from './stacks.ts';
 
 const MIN_INTERVAL_SEC = 5;
 
@@ -56,16 +57,6 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function knownStacks(engine: Engine): Promise<Set<string>> {
-  const names = new Set<string>();
-  try {
-    for (const s of await engine.loadStacks()) names.add(s.name);
-  } catch {
-    // Unreadable sources only make the "unknown stack" note less accurate.
-  }
-  return names;
-}
-
 export function registerControllerCommands(program: Command, open: () => Promise<Engine>, io: Io): void {
   program
     .command('watch')
@@ -105,13 +96,11 @@ export function registerControllerCommands(program: Command, open: () => Promise
     .option('--reason <text>', 'why, for whoever looks at it later')
     .action(async (stack: string, o: { reason?: string }) => {
       const engine = await open();
+      await requireKnownStacks(engine, [stack]);
       engine.setSuspended(stack, true, o.reason ?? null);
       io.out(
         `Suspended "${stack}": the controller leaves it alone (no auto-sync, self-heal or prune) until \`mooring resume ${stack}\`. A manual \`mooring sync ${stack}\` still works.`,
       );
-      if (!(await knownStacks(engine)).has(stack)) {
-        io.err(`Note: no source declares a stack "${stack}" now; it stays suspended if one appears.`);
-      }
     });
 
   program
@@ -119,6 +108,7 @@ export function registerControllerCommands(program: Command, open: () => Promise
     .description('let the controller look after a suspended stack again')
     .action(async (stack: string) => {
       const engine = await open();
+      await requireKnownStacks(engine, [stack]);
       const was = engine.listSuspended().has(stack);
       engine.setSuspended(stack, false);
       io.out(

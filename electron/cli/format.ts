@@ -12,6 +12,10 @@ const COLORS: Record<string, string> = {
   Suspended: '90',
   Degraded: '31',
   Unknown: '31',
+  succeeded: '32',
+  failed: '31',
+  interrupted: '33',
+  running: '36',
 };
 
 const paint = (text: string, color: boolean): string =>
@@ -131,22 +135,43 @@ export function formatSources(sources: SourceState[]): string {
   return table(rows);
 }
 
-export function formatHistory(runs: RunRecord[]): string {
+/**
+ * Runs as a table, newest first, times local with their zone; under a run that failed, its whole error
+ * (every line, indented), so that nothing is cut at "Invalid manifest, nothing applied:".
+ */
+export function formatHistory(runs: RunRecord[], color = false): string {
   if (runs.length === 0) return 'No runs yet.';
-  const rows = [['RUN', 'STACK', 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS', 'ERROR']];
+  const rows = [['RUN', 'STACK', 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS']];
   for (const r of runs) {
     rows.push([
       String(r.id),
       r.stack,
       short(r.revision),
       r.trigger,
-      r.startedAt,
-      r.result,
+      localTime(r.startedAt),
+      paint(r.result, color),
       String(r.plan.length),
-      (r.error ?? '').split('\n')[0] ?? '',
     ]);
   }
-  return table(rows);
+  const [head = '', ...lines] = table(rows).split('\n');
+  const out = [head];
+  runs.forEach((r, i) => {
+    out.push(lines[i] ?? '');
+    if (r.error) for (const l of r.error.trimEnd().split('\n')) out.push(`    ${l}`);
+  });
+  return out.join('\n');
+}
+
+/** "2026-12-01 15:20:03 UTC": this machine's local time, with its zone. */
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const zone =
+    new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+      .formatToParts(d)
+      .find((p) => p.type === 'timeZoneName')?.value ?? '';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`.trimEnd();
 }
 
 export function formatLog(
@@ -175,4 +200,15 @@ function deployed(deploys: { stack: string; host: string; result: string }[]): s
     ...new Set(deploys.map((d) => `${d.stack}@${d.host}${d.result === 'succeeded' ? '' : ' ✗'}`)),
   ];
   return seen.length > 3 ? `${seen.slice(0, 3).join(',')} +${seen.length - 3}` : seen.join(',');
+}
+
+/**
+ * The version of the CLI's --json output: raised when a field is removed or changes meaning (adding one
+ * does not), so that scripts can check what they read.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** `--json` output: the object with its schemaVersion first, indented. */
+export function toJson(body: object): string {
+  return JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...body }, null, 2);
 }

@@ -16,10 +16,11 @@ import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-credentials.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { loadEngineSide } from './engine-loader.ts';
-import { formatHistory, formatLog, formatPlan, formatSources, formatStatus } from './format.ts';
+import { formatHistory, formatLog, formatPlan, formatSources, formatStatus, toJson } from './format.ts';
 import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
+import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
@@ -179,7 +180,7 @@ export async function main(
     .action(async (o: { json?: boolean }) => {
       const e = await open();
       const sources = e.listSources();
-      io.out(o.json ? JSON.stringify({ sources }, null, 2) : formatSources(sources));
+      io.out(o.json ? toJson({ sources }) : formatSources(sources));
     });
   source
     .command('update <name>')
@@ -217,7 +218,7 @@ export async function main(
     .action(async (name: string | undefined, o: { json?: boolean }) => {
       const e = await open();
       const results = await e.fetch(name);
-      if (o.json) io.out(JSON.stringify({ results }, null, 2));
+      if (o.json) io.out(toJson({ results }));
       for (const r of results) {
         if (r.error) io.err(r.error);
         else if (!o.json)
@@ -234,15 +235,14 @@ export async function main(
     .option('--json', 'machine-readable output')
     .action(async (stacks: string[], o: { json?: boolean }) => {
       const e = await open();
+      await requireKnownStacks(e, stacks);
       const unreadable: { source: string; error: string }[] = [];
       const statuses = await e.status({
         stacks,
         onUnreadable: (source, error) => unreadable.push({ source, error }),
       });
       io.out(
-        o.json
-          ? JSON.stringify({ stacks: statuses, unreadable }, null, 2)
-          : formatStatus(statuses, io.color, e.listSources()),
+        o.json ? toJson({ stacks: statuses, unreadable }) : formatStatus(statuses, io.color, e.listSources()),
       );
       for (const u of unreadable) {
         io.err(`! Source "${u.source}" cannot be read, so its stacks are not shown: ${u.error}`);
@@ -257,11 +257,10 @@ export async function main(
     .option('--json', 'machine-readable output')
     .action(async (stacks: string[], o: { revision?: string; json?: boolean }) => {
       const e = await open();
+      if (!o.revision) await requireKnownStacks(e, stacks);
       const statuses = await e.status({ stacks, revision: o.revision ?? null });
       const drifting = statuses.filter((s) => s.sync !== 'Synced');
-      io.out(
-        o.json ? JSON.stringify({ stacks: drifting }, null, 2) : formatStatus(drifting, io.color, [], true),
-      );
+      io.out(o.json ? toJson({ stacks: drifting }) : formatStatus(drifting, io.color, [], true));
       const code = statusExit(statuses, e);
       exitCode = code !== EXIT.ok ? code : drifting.length > 0 ? EXIT.drift : EXIT.ok;
     });
@@ -296,7 +295,7 @@ export async function main(
           trigger: 'cli',
           ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
         });
-        if (o.json) io.out(JSON.stringify({ results }, null, 2));
+        if (o.json) io.out(toJson({ results }));
         else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
         for (const r of results) {
           // A run that never got a plan printed no progress: its error is said here.
@@ -319,8 +318,9 @@ export async function main(
     .option('--json', 'machine-readable output')
     .action(async (o: { stack?: string; limit: number; json?: boolean }) => {
       const e = await open();
+      if (o.stack) await requireKnownStacks(e, [o.stack]);
       const runs = e.history.runs.list({ ...(o.stack ? { stack: o.stack } : {}), limit: o.limit });
-      io.out(o.json ? JSON.stringify({ runs }, null, 2) : formatHistory(runs));
+      io.out(o.json ? toJson({ runs }) : formatHistory(runs, io.color));
     });
 
   program
@@ -332,7 +332,7 @@ export async function main(
     .action(async (o: { source?: string; limit: number; json?: boolean }) => {
       const e = await open();
       const commits = await e.log({ ...(o.source ? { source: o.source } : {}), limit: o.limit });
-      io.out(o.json ? JSON.stringify({ commits }, null, 2) : formatLog(commits));
+      io.out(o.json ? toJson({ commits }) : formatLog(commits));
     });
 
   registerControllerCommands(program, open, io);

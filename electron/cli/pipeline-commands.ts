@@ -8,6 +8,7 @@ import type { BuildEvent } from '../engine/pipeline/build.ts';
 import type { PromoteResult } from '../engine/pipeline/promote.ts';
 import type { RollbackResult } from '../engine/pipeline/pipeline.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
+import { toJson } from './format.ts';
 import type { Io } from './io.ts';
 
 const short = (id: string | null | undefined): string => (id ? id.slice(0, 7) : '-');
@@ -95,7 +96,7 @@ export function registerPipelineCommands(program: Command, open: () => Promise<E
           },
           onEvent,
         );
-        if (o.json) io.out(JSON.stringify(result, null, 2));
+        if (o.json) io.out(toJson(result));
         const { build } = result;
         if (build.result !== 'succeeded') {
           throw new MooringError('failed', `build ${build.buildId} failed: ${build.error ?? 'see its log'}`);
@@ -139,7 +140,7 @@ export function registerPipelineCommands(program: Command, open: () => Promise<E
           push: o.push ?? false,
         });
         const url = e.listSources().find((s) => s.name === result.source)?.url;
-        io.out(o.json ? JSON.stringify({ promote: result }, null, 2) : describePromote(result, url));
+        io.out(o.json ? toJson({ promote: result }) : describePromote(result, url));
       },
     );
 
@@ -159,7 +160,7 @@ export function registerPipelineCommands(program: Command, open: () => Promise<E
         revert: o.revert ?? false,
         ...(o.json ? {} : { onProgress: progress(io) }),
       });
-      if (o.json) io.out(JSON.stringify({ rollback: result }, null, 2));
+      if (o.json) io.out(toJson({ rollback: result }));
       else io.out(describeRollback(result));
       if (result.mode === 'deploy' && result.sync.result !== 'succeeded') {
         throw new MooringError(

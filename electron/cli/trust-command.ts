@@ -13,6 +13,7 @@ import {
 } from '../shared/trust.ts';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
+import { toJson } from './format.ts';
 import type { Io } from './io.ts';
 
 /** commander's camel-cased option name of a flag: `--host-namespaces` → hostNamespaces. */
@@ -49,7 +50,7 @@ export function registerTrustCommand(source: Command, open: () => Promise<Engine
     const e = await open();
     if (o.list === true || (grants.length === 0 && name !== undefined && o.revoke !== true)) {
       const all = e.trustList().filter((t) => name === undefined || t.source === name);
-      io.out(o.json === true ? JSON.stringify({ trust: all }, null, 2) : formatTrust(all, name));
+      io.out(o.json === true ? toJson({ trust: all }) : formatTrust(all, name));
       return;
     }
     if (name === undefined) {
@@ -68,7 +69,7 @@ export function registerTrustCommand(source: Command, open: () => Promise<Engine
     const all = await e.trust(name, grants, { revoke });
     const mine = all.filter((t) => t.source === name);
     if (o.json === true) {
-      io.out(JSON.stringify({ trust: mine }, null, 2));
+      io.out(toJson({ trust: mine }));
       return;
     }
     for (const g of grants) {

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { mooring } from '../helpers/cli.ts';
+import { mooring, mooringJson } from '../helpers/cli.ts';
+import { createLocalRepo } from '../helpers/git-repo.ts';
 
 const run = promisify(execFile);
 const bin = path.resolve(import.meta.dirname, '../../bin/mooring.mjs');
@@ -69,5 +70,59 @@ describe('the mooring command', () => {
     const ssh = await mooring(home, ['source', 'add', 'x', 'git@example.com:a/b.git']);
     expect(ssh.code).toBe(2);
     expect(ssh.stderr).toMatch(/Only http\(s\) URLs and local paths/);
+  });
+
+  it('an unknown stack or revision is a usage error (exit 2) for every command, naming the stacks there are (issue 13)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-home-'));
+    const repo = await createLocalRepo({
+      'web/compose.yaml': 'services:\n  app:\n    image: local/busybox:1\n',
+    });
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    for (const args of [
+      ['status', 'nosuch'],
+      ['diff', 'nosuch'],
+      ['sync', 'nosuch'],
+      ['suspend', 'nosuch'],
+      ['resume', 'nosuch'],
+      ['history', '--stack', 'nosuch'],
+    ]) {
+      const r = await mooring(home, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/nosuch/);
+    }
+    expect((await mooring(home, ['status', 'nosuch'])).stderr).toContain('Stacks: web.');
+    const rev = await mooring(home, ['sync', 'web', '--revision', 'deadbeef']);
+    expect(rev.code).toBe(2);
+    expect(rev.stderr).toContain('Unknown revision "deadbeef"');
+    // A known one still works.
+    expect((await mooring(home, ['suspend', 'web'])).code).toBe(0);
+    expect((await mooring(home, ['resume', 'web'])).code).toBe(0);
+  });
+
+  it('--json carries schemaVersion; history shows the whole error and local times with their zone (issue 13)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-home-'));
+    // Invalid at the tip: its sync is recorded as "Invalid manifest, nothing applied:" and the reason.
+    const repo = await createLocalRepo({ 'bad/compose.yaml': 'services:\n  app:\n    image: [unclosed\n' });
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    expect((await mooring(home, ['sync', 'bad'])).code).toBe(4);
+    const json = await mooringJson<{ schemaVersion: number; runs: { error: string | null }[] }>(home, [
+      'history',
+    ]);
+    expect(json.schemaVersion).toBe(1);
+    const error = json.runs[0]?.error ?? '';
+    expect(error.split('\n').length).toBeGreaterThan(1);
+    const text = (await mooring(home, ['history'])).stdout;
+    // Every line of the error is there, not only its first.
+    for (const line of error.trimEnd().split('\n')) expect(text).toContain(line.trim());
+    const zone =
+      new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+        .formatToParts(new Date())
+        .find((p) => p.type === 'timeZoneName')?.value ?? '';
+    expect(text).toMatch(new RegExp(`\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} ${zone}`));
+    for (const args of [['status'], ['log'], ['source', 'list']]) {
+      expect((await mooringJson<{ schemaVersion: number }>(home, args)).schemaVersion, args.join(' ')).toBe(
+        1,
+      );
+    }
   });
 });

@@ -42,10 +42,31 @@ export class DesiredStateService {
     if (opts.stacks?.length) {
       const missing = opts.stacks.filter((n) => !out.some((s) => s.name === n));
       if (missing.length > 0 && opts.revision) {
+        if (!(await this.resolvesAnywhere(opts.revision, sources))) {
+          throw new MooringError(
+            'not-found',
+            `Unknown revision "${opts.revision}": no source has such a commit, branch or tag. Run \`mooring log\` to see the commits.`,
+          );
+        }
         throw new MooringError('not-found', `No stack ${missing.join(', ')} at revision ${opts.revision}.`);
       }
     }
     return out;
+  }
+
+  /** Whether some source's mirror knows `revision` (a commit id or prefix, a branch or a tag). */
+  private async resolvesAnywhere(revision: string, sources: SourceState[]): Promise<boolean> {
+    for (const s of sources) {
+      const ok = await this.sources
+        .gitSource(s)
+        .resolve(revision)
+        .then(
+          () => true,
+          () => false,
+        );
+      if (ok) return true;
+    }
+    return false;
   }
 
   /**

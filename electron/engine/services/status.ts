@@ -91,11 +91,14 @@ export class StatusService {
     if (opts.revision) loaded = await this.desired.loadStacks(opts);
     else ({ loaded, unreadable } = await this.desired.loadEachSource(opts));
     for (const [source, error] of unreadable) opts.onUnreadable?.(source, error);
-    const { statuses } = await this.statusOfLoaded(loaded, {
-      orphans: !opts.stacks?.length,
+    // Stacks deleted in git that this home still runs are looked for too: a name may be one of them.
+    const { statuses: all } = await this.statusOfLoaded(loaded, {
+      orphans: true,
       unreadable: new Set(unreadable.keys()),
     });
-    if (!opts.stacks?.length) markHeld(statuses, this.ctx.settings.pruneConfirmShare ?? 1);
+    markHeld(all, this.ctx.settings.pruneConfirmShare ?? 1);
+    const wanted = opts.stacks?.length ? new Set(opts.stacks) : null;
+    const statuses = wanted ? all.filter((s) => wanted.has(s.name)) : all;
     return statuses.sort((a, b) => a.name.localeCompare(b.name));
   }
 
