@@ -78,11 +78,19 @@ export function formatStatus(
     ]);
   }
   lines.push(table(rows));
+  // A warning every stack carries (the engine is unreachable) is said once, not once per stack.
+  const shared =
+    statuses.length > 1
+      ? (statuses[0]?.warnings ?? []).filter((w) => statuses.every((s) => s.warnings.includes(w)))
+      : [];
+  for (const w of new Set(shared)) lines.push('', `! ${w}`);
   for (const s of statuses) {
     const details: string[] = [];
     for (const e of s.errors) details.push(`  ✗ ${e.file}:${e.line}:${e.column}: ${e.message}`);
     for (const svc of s.services) {
       if (svc.sync === 'Synced' && (onlyDrift || svc.health === 'Healthy')) continue;
+      // Unknown because the engine could not be asked: the shared warning says so once.
+      if (svc.sync === 'Unknown' && svc.health === 'Unknown' && shared.length > 0) continue;
       details.push(
         `  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.container ? ` (${svc.container})` : ''}`,
       );
@@ -98,7 +106,7 @@ export function formatStatus(
         details.push(`    ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
       }
     }
-    for (const w of [...new Set(s.warnings)]) details.push(`  ! ${w}`);
+    for (const w of [...new Set(s.warnings)]) if (!shared.includes(w)) details.push(`  ! ${w}`);
     if (s.pruneHold) details.push(`  ! ${s.pruneHold}`);
     if (s.suspended) {
       details.push(`  suspended: the controller leaves it alone (\`mooring resume ${s.name}\` to undo)`);

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SafetySettings, SourceConfig, SourceState, StackStatus, TrustGrant } from '../shared/model.ts';
 import type { SourceTrustView } from '../shared/api.ts';
-import type { DockerAdapter } from './docker/docker-adapter.ts';
+import type { DockerAdapter, EndpointOrigin } from './docker/docker-adapter.ts';
 import type {
   CommitWithDeploys,
   FetchResult,
@@ -108,7 +108,11 @@ export class Engine {
       history.close();
       throw err;
     }
-    const dockerHost = opts.dockerHost ?? settings.dockerHost ?? env.DOCKER_HOST;
+    const dockerHost: { endpoint: string | undefined; origin: EndpointOrigin } = opts.dockerHost
+      ? { endpoint: opts.dockerHost, origin: 'given' }
+      : settings.dockerHost
+        ? { endpoint: settings.dockerHost, origin: 'settings' }
+        : { endpoint: env.DOCKER_HOST, origin: env.DOCKER_HOST ? 'DOCKER_HOST' : 'default' };
     return new Engine(new EngineContext(opts.home, history, settings, env, dockerHost, instanceId));
   }
 

@@ -1,6 +1,6 @@
 // The installed command itself (bin/mooring.mjs, what `npx mooring` runs) and its exit codes.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -124,5 +124,32 @@ describe('the mooring command', () => {
         1,
       );
     }
+  });
+
+  it('an unreachable engine is said once, naming where its endpoint came from (issue 13)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-home-'));
+    const repo = await createLocalRepo({
+      'a/compose.yaml': 'services:\n  app:\n    image: local/busybox:1\n',
+      'b/compose.yaml': 'services:\n  app:\n    image: local/busybox:1\n',
+    });
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    const fromEnv = await mooring(home, ['status'], {
+      ...process.env,
+      DOCKER_HOST: 'unix:///nonexistent/env.sock',
+    });
+    expect(fromEnv.code).toBe(3);
+    expect(fromEnv.stdout.match(/is unreachable/g)).toHaveLength(1);
+    expect(fromEnv.stdout).toContain('unix:///nonexistent/env.sock (from DOCKER_HOST)');
+    await writeFile(
+      path.join(home, 'settings.json'),
+      JSON.stringify({ dockerHost: 'unix:///nonexistent/settings.sock' }),
+    );
+    const fromSettings = await mooring(home, ['status'], {
+      ...process.env,
+      DOCKER_HOST: 'unix:///nonexistent/env.sock',
+    });
+    expect(fromSettings.stdout.match(/is unreachable/g)).toHaveLength(1);
+    expect(fromSettings.stdout).toContain('unix:///nonexistent/settings.sock (from settings.json)');
+    expect(fromSettings.stdout).toContain('dockerHost in settings.json');
   });
 });

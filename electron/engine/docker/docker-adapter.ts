@@ -81,6 +81,25 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/** Where the endpoint came from: the error that says it is unreachable says what to change. */
+export type EndpointOrigin = 'settings' | 'DOCKER_HOST' | 'default' | 'given';
+
+const WHAT_TO_CHANGE: Record<EndpointOrigin, string> = {
+  settings:
+    'Start Docker, or change the endpoint (Settings in the app, or dockerHost in settings.json in the home folder).',
+  DOCKER_HOST: 'Start Docker, or set DOCKER_HOST to the right endpoint.',
+  default:
+    "Start Docker, or name the endpoint (Settings in the app, dockerHost in the home's settings.json, or DOCKER_HOST).",
+  given: 'Start Docker, or give the right endpoint.',
+};
+
+const FROM: Record<EndpointOrigin, string> = {
+  settings: 'from settings.json',
+  DOCKER_HOST: 'from DOCKER_HOST',
+  default: 'the default socket',
+  given: 'as given',
+};
+
 export function describeEndpoint(endpoint: string | undefined): string {
   return endpoint ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
@@ -130,6 +149,11 @@ export class DockerAdapter {
   constructor(
     endpoint?: string,
     private readonly isOurs: IsOurs = () => false,
+    private readonly origin: EndpointOrigin = endpoint
+      ? 'given'
+      : process.env.DOCKER_HOST
+        ? 'DOCKER_HOST'
+        : 'default',
   ) {
     this.endpoint = describeEndpoint(endpoint);
     this.docker = new Docker(endpointOptions(this.endpoint));
@@ -143,7 +167,7 @@ export class DockerAdapter {
   /** Wraps a connection failure into an error that says what to check. */
   unreachable(err: unknown): UnreachableError {
     return new UnreachableError(
-      `Docker engine at ${this.endpoint} is unreachable (${errorMessage(err)}). Start Docker, or set DOCKER_HOST to the right endpoint.`,
+      `Docker engine at ${this.endpoint} (${FROM[this.origin]}) is unreachable (${errorMessage(err)}). ${WHAT_TO_CHANGE[this.origin]}`,
       { cause: err },
     );
   }

@@ -3,7 +3,7 @@
 // endpoint can change while the app runs (the settings screen), so services read `ctx.docker` at each
 // use rather than keeping their own.
 import { LABELS } from '../docker/labels.ts';
-import { DockerAdapter } from '../docker/docker-adapter.ts';
+import { DockerAdapter, type EndpointOrigin } from '../docker/docker-adapter.ts';
 import type { HistoryStore } from '../history/store.ts';
 import { readOnlyHomeError } from '../home.ts';
 import { Applier } from '../reconcile/apply.ts';
@@ -18,17 +18,23 @@ export class EngineContext {
     readonly history: HistoryStore,
     readonly settings: Settings,
     readonly env: NodeJS.ProcessEnv,
-    dockerHost: string | undefined,
+    dockerHost: { endpoint: string | undefined; origin: EndpointOrigin },
     /** Stamped on every container this home creates (dev.mooring.instance). */
     readonly instanceId: string,
   ) {
-    this.docker = new DockerAdapter(dockerHost, this.isOurs);
+    this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
     this.applier = new Applier(this.docker, history);
   }
 
   /** Points every service at another Docker endpoint (from the settings screen). */
   setDockerHost(endpoint: string | undefined): void {
-    this.docker = new DockerAdapter(endpoint ?? this.env.DOCKER_HOST, this.isOurs);
+    this.docker = endpoint
+      ? new DockerAdapter(endpoint, this.isOurs, 'settings')
+      : new DockerAdapter(
+          this.env.DOCKER_HOST,
+          this.isOurs,
+          this.env.DOCKER_HOST ? 'DOCKER_HOST' : 'default',
+        );
     this.applier = new Applier(this.docker, this.history);
   }
 
