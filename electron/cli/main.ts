@@ -14,6 +14,7 @@ import type { Engine, SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
 import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-credentials.ts';
+import { registerCompletion } from './completion.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { loadEngineSide } from './engine-loader.ts';
 import { formatHistory, formatLog, formatPlan, formatSources, formatStatus, toJson } from './format.ts';
@@ -338,6 +339,7 @@ export async function main(
   registerControllerCommands(program, open, io);
   registerPipelineCommands(program, open, io);
   registerServe(program, open, io);
+  registerCompletion(program, io);
 
   try {
     await program.parseAsync(argv);

@@ -152,4 +152,27 @@ describe('the mooring command', () => {
     expect(fromSettings.stdout).toContain('unix:///nonexistent/settings.sock (from settings.json)');
     expect(fromSettings.stdout).toContain('dockerHost in settings.json');
   });
+
+  it('mooring completion writes a script from the command tree; bash completes commands, subcommands and options (issue 13)', async () => {
+    const bash = await spawnMooring(['completion', 'bash']);
+    expect(bash.code).toBe(0);
+    const complete = async (words: string[]): Promise<string[]> => {
+      const script = `${bash.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _mooring; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const { stdout } = await run('bash', ['-c', script]);
+      return stdout.split('\n').filter(Boolean);
+    };
+    expect(await complete(['mooring', 'so'])).toEqual(['source']);
+    expect(await complete(['mooring', 'source', 'a'])).toEqual(['add']);
+    expect(await complete(['mooring', '--home', '/x', 'sync', '--d'])).toEqual(['--dry-run']);
+    expect(await complete(['mooring', 'compl'])).toEqual(['completion']);
+    for (const shell of ['zsh', 'fish']) {
+      const r = await spawnMooring(['completion', shell]);
+      expect(r.code, shell).toBe(0);
+      for (const command of ['source', 'status', 'sync', 'rollback', 'watch'])
+        expect(r.stdout).toContain(command);
+    }
+    const unknown = await spawnMooring(['completion', 'tcsh']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('bash, zsh, fish');
+  });
 });
