@@ -309,21 +309,23 @@ export class Applier {
             const action = input.actions[i]!;
             const started = Date.now();
             this.history.runs.updateAction(actionIds[i]!, 'running');
-            // A pull was done (and reported) before any change.
-            if (action.kind !== 'pull') emit({ type: 'action-started', runId, index: i, action });
+            // A pull was done, and reported, before any change: its events are not sent twice.
+            const report = action.kind !== 'pull';
+            if (report) emit({ type: 'action-started', runId, index: i, action });
             try {
               await this.run(action, input, (w) => {
                 emit({ type: 'action-waiting', runId, index: i, action, ...w });
               });
               this.history.runs.updateAction(actionIds[i]!, 'succeeded');
-              emit({
-                type: 'action-finished',
-                runId,
-                index: i,
-                action,
-                error: null,
-                ms: Date.now() - started,
-              });
+              if (report)
+                emit({
+                  type: 'action-finished',
+                  runId,
+                  index: i,
+                  action,
+                  error: null,
+                  ms: Date.now() - started,
+                });
             } catch (err) {
               const message = errorMessage(err);
               this.history.runs.updateAction(actionIds[i]!, 'failed', message);
