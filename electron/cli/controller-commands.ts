@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
 import type { ControllerEvent } from '../engine/reconcile/controller.ts';
 import { loadEngineSide } from './engine-loader.ts';
+import { JSON_SCHEMA_VERSION } from './format.ts';
 import type { Io } from './io.ts';
 import { requireKnownStacks } from './stacks.ts';
 
@@ -25,11 +26,30 @@ function intervalSeconds(value: string): number {
 
 const MARK = { info: ' ', warn: '!', error: '✗' } as const;
 
-/** One line per log event; the other events (status, progress…) are for the desktop app. */
-export function watchLine(e: ControllerEvent, json: boolean): string | null {
-  if (e.type !== 'log') return null;
+/**
+ * One line per log event (routine ones, a fetch that found nothing new, only with `verbose`); with
+ * --json, also one per finished run with its result. The other events (status, progress…) are for the
+ * desktop app. JSON lines carry schemaVersion, like every --json output.
+ */
+export function watchLine(e: ControllerEvent, json: boolean, verbose = false): string | null {
+  if (json && e.type === 'progress' && e.event.type === 'run-finished') {
+    const r = e.event;
+    return JSON.stringify({
+      schemaVersion: JSON_SCHEMA_VERSION,
+      type: 'run-finished',
+      at: new Date().toISOString(),
+      stack: r.stack,
+      source: r.source,
+      runId: r.runId,
+      result: r.result,
+      error: r.error,
+    });
+  }
+  if (e.type !== 'log' || (e.routine && !verbose)) return null;
   if (json) {
     return JSON.stringify({
+      schemaVersion: JSON_SCHEMA_VERSION,
+      type: 'log',
       at: e.at,
       level: e.level,
       kind: e.kind ?? null,
@@ -69,7 +89,8 @@ export function registerControllerCommands(program: Command, open: () => Promise
       `how often to fetch each source (at least ${MIN_INTERVAL_SEC})`,
       intervalSeconds,
     )
-    .action(async (o: { json?: boolean; interval?: number }) => {
+    .option('--verbose', 'also the routine lines: each fetch that found nothing new')
+    .action(async (o: { json?: boolean; interval?: number; verbose?: boolean }) => {
       const engine = await open();
       // Loaded here, not with the engine: every other command starts faster without the controller.
       const { loadController, DEFAULT_POLL_INTERVAL_SEC } = await loadEngineSide();
@@ -77,7 +98,7 @@ export function registerControllerCommands(program: Command, open: () => Promise
       const seconds = o.interval ?? engine.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC;
       const controller = new Controller(engine, { pollIntervalMs: seconds * 1000 });
       const unsubscribe = controller.subscribe((e) => {
-        const line = watchLine(e, o.json ?? false);
+        const line = watchLine(e, o.json ?? false, o.verbose ?? false);
         if (line !== null) io.out(line);
       });
       try {

@@ -27,7 +27,15 @@ const STACKS = [`ctlkill${S}`, `ctlterm${S}`];
 interface Watch {
   child: ChildProcess;
   /** Parsed --json lines so far. */
-  lines: { kind: string | null; stack: string | null; message: string }[];
+  lines: {
+    schemaVersion: number;
+    type: 'log' | 'run-finished';
+    kind?: string | null;
+    stack: string | null;
+    source: string | null;
+    message?: string;
+    result?: string;
+  }[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
 }
@@ -198,6 +206,21 @@ describe.skipIf(!haveDocker)('mooring watch, killed and stopped', () => {
     const [run] = (await runsOf(`ctlterm${S}`)).reverse();
     expect(run).toMatchObject({ trigger: 'auto', result: 'interrupted' });
     expect(run!.error).toMatch(/shut down while this run was applying/);
+    // Every --json line says its schema; the run's end is a line with its result and source; the
+    // stack's lines name their source; a fetch that found nothing new is not said (only --verbose).
+    expect(watch.lines.every((l) => l.schemaVersion === 1)).toBe(true);
+    expect(watch.lines).toContainEqual(
+      expect.objectContaining({
+        type: 'run-finished',
+        stack: `ctlterm${S}`,
+        source: 'term',
+        result: 'interrupted',
+      }),
+    );
+    expect(watch.lines.find((l) => l.kind === 'run-started')).toMatchObject({ source: 'term' });
+    expect(
+      watch.lines.filter((l) => l.kind === 'fetch' && !/new commit|failed/.test(l.message ?? '')),
+    ).toEqual([]);
     // The lease is released: a controller starts at once.
     const engine = await Engine.open({ home });
     open.push(engine);

@@ -42,6 +42,7 @@ export type ProgressEvent =
       type: 'run-finished';
       runId: number;
       stack: string;
+      source: string;
       result: 'succeeded' | 'failed' | 'interrupted';
       error: string | null;
     };
@@ -360,7 +361,7 @@ export class Applier {
     if (error) this.history.runs.closeActions(runId, null);
     const result = interrupted ? 'interrupted' : error ? 'failed' : 'succeeded';
     this.history.runs.finish(runId, result, error);
-    emit({ type: 'run-finished', runId, stack: desired.name, result, error });
+    emit({ type: 'run-finished', runId, stack: desired.name, source: input.source, result, error });
     return { runId, error, interrupted };
   }
 

@@ -107,6 +107,8 @@ export type ControllerEvent =
       stack?: string;
       source?: string;
       runId?: number;
+      /** Said at every poll when nothing changed (a fetch with no new commit): `watch` hides it. */
+      routine?: boolean;
     };
 
 export interface ControllerSnapshot {
@@ -973,7 +975,7 @@ export class Controller {
         'info',
         'fetch',
         `fetch ${name}: ${short(head)}${newCommits > 0 ? `, ${newCommits} new commit(s)` : ''}`,
-        { source: name },
+        { source: name, ...(newCommits === 0 ? { routine: true } : {}) },
       );
     }
     const loadedAt = this.heads.get(name) ?? null;
@@ -1079,8 +1081,18 @@ export class Controller {
     level: 'info' | 'warn' | 'error',
     kind: ControllerLogKind,
     message: string,
-    extra: { stack?: string; source?: string; runId?: number } = {},
+    extra: { stack?: string; source?: string; runId?: number; routine?: boolean } = {},
   ): void {
-    this.emit({ type: 'log', level, message, at: new Date(this.clock.now()).toISOString(), kind, ...extra });
+    // A stack's line names its source too, so that a script reading `watch --json` need not look it up.
+    const source = extra.source ?? (extra.stack ? this.statuses.get(extra.stack)?.source : undefined);
+    this.emit({
+      type: 'log',
+      level,
+      message,
+      at: new Date(this.clock.now()).toISOString(),
+      kind,
+      ...extra,
+      ...(source !== undefined ? { source } : {}),
+    });
   }
 }
