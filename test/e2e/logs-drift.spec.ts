@@ -21,11 +21,23 @@ const compose = (greeting: string): string => `services:
     command: ["sh", "-c", 'printf "\\033[33m${greeting}\\033[0m worker started\\n"; while true; do echo "worker tick"; sleep 1; done']
 `;
 
+const DRIFT = 'e2edrift';
+
+// A command and a long environment value, so that one changed word has much around it.
+const driftCompose = (word: string): string => `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sh", "-c", 'echo "level=info msg=${word} mode=production"; exec sleep 3600']
+    environment:
+      GREETING: "a long greeting that goes on and on so that it has to wrap inside its column at nine hundred pixels, said ${word} and then some more words to be sure"
+`;
+
 test.beforeEach(async () => {
-  await removeStacks(STACK);
+  await removeStacks(STACK, DRIFT);
 });
 test.afterEach(async () => {
-  await removeStacks(STACK);
+  await removeStacks(STACK, DRIFT);
 });
 
 test('logs stream in with colours, follow the newest line, search, and combine two services', async ({
@@ -120,4 +132,81 @@ test('logs stream in with colours, follow the newest line, search, and combine t
   async function atBottom(): Promise<boolean> {
     return pane.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 8);
   }
+});
+
+test('drift marks the word that changed, fits at 900 px, and the timeline says when it started and which run resolved it', async ({
+  page,
+  app,
+  gitServer,
+}) => {
+  const repo = await createRepo(gitServer, `e2e-drift-${Date.now()}`, {
+    [`${DRIFT}/compose.yaml`]: driftCompose('started'),
+    'mooring.yaml': `stacks:\n  ${DRIFT}: { sync: manual }\n`,
+  });
+  const ui = new MooringPage(page);
+  await ui.open(app);
+  await ui.addSource('cfg', repo.url);
+  await ui.goto('Overview');
+  await ui
+    .stackRow(DRIFT)
+    .getByRole('button', { name: `Sync ${DRIFT}` })
+    .click();
+  await expect(ui.stackRow(DRIFT)).toHaveAttribute('data-sync', 'Synced', { timeout: 40_000 });
+
+  await repo.commit({ [`${DRIFT}/compose.yaml`]: driftCompose('ready') }, 'app: say ready');
+  await ui.goto('Sources & settings');
+  await page.getByRole('button', { name: 'Fetch now' }).click();
+  await ui.goto('Overview');
+  await expect(ui.stackRow(DRIFT)).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 10_000 });
+  await ui.stackRow(DRIFT).getByRole('link', { name: DRIFT }).click();
+
+  // The command reads as a shell line, with only the changed word marked on each side.
+  const command = page.locator('tr[data-field="command"]');
+  await expect(command.locator('td.desired')).toHaveText(
+    `sh -c 'echo "level=info msg=ready mode=production"; exec sleep 3600'`,
+  );
+  await expect(command.locator('td.desired mark')).toHaveText('ready');
+  await expect(command.locator('td.live mark')).toHaveText('started');
+  await expect(page.locator('tr[data-field="environment.GREETING"] td.live mark')).toHaveText('started');
+
+  // The timeline: the drift of app is open, with the fields that differ.
+  const drift = page.locator('li[data-drift="app"]').first();
+  await expect(drift).toHaveAttribute('data-open', 'true');
+  await expect(drift).toContainText('command');
+  await expect(drift).toContainText('first seen');
+  await ui.screenshot('drift-1360');
+
+  // Nothing cut off at 900 px: the drift table wraps inside its columns.
+  await page.setViewportSize({ width: 900, height: 860 });
+  const diff = page.locator('.diff').first();
+  const box = (await diff.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(900);
+  // The services table holding it fits its panel too.
+  expect(
+    await page
+      .locator('main .panel:has(> table[aria-label="Services"])')
+      .evaluate((el) => el.scrollWidth <= el.clientWidth + 1),
+  ).toBe(true);
+  expect(await diff.evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true);
+  await ui.screenshot('drift-900');
+  await page.setViewportSize({ width: 1360, height: 860 });
+
+  // Synced: the drift is resolved by that run, with a link to it.
+  await page.getByRole('button', { name: 'Preview sync' }).click();
+  await page
+    .getByRole('dialog', { name: `Preview sync of ${DRIFT}` })
+    .getByRole('button', { name: 'Apply' })
+    .click();
+  const done = page.getByRole('dialog', { name: `Synced ${DRIFT}` });
+  await expect(done).toBeVisible({ timeout: 30_000 });
+  const runId = /Run #(\d+)/.exec(
+    (await done.getByRole('link', { name: /Run #\d+/ }).textContent()) ?? '',
+  )?.[1];
+  await done.getByRole('button', { name: 'Close' }).click();
+  await expect(drift).toHaveAttribute('data-open', 'false', { timeout: 10_000 });
+  expect(runId).toBeTruthy();
+  await expect(drift.getByRole('link')).toHaveText(`run #${runId}`);
+  // What drifted stays recorded as it was, not as the recreate passed through it.
+  await expect(drift.locator('.fields')).toHaveText('command, environment.GREETING');
+  await ui.screenshot('drift-resolved-1360');
 });

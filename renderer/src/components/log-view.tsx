@@ -63,6 +63,12 @@ export function LogView({
   const pane = useRef<HTMLDivElement>(null);
   const shownMatch = useRef(false);
 
+  // Opened from a button above it: brought into view, or it would open unseen below the fold.
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => {
+    section.current?.scrollIntoView({ block: 'nearest' });
+  }, []);
+
   useEffect(() => {
     let lost = false;
     return onConnectionState((s) => {
@@ -122,7 +128,7 @@ export function LogView({
 
   const stopped = Object.entries(ended);
   return (
-    <section className="log-view panel" aria-label="Logs">
+    <section ref={section} className="log-view panel" aria-label="Logs">
       <div className="log-bar">
         <h2>Logs</h2>
         <select
@@ -201,7 +207,9 @@ export function LogView({
         onScroll={(e) => {
           // Scrolling up stops following; coming back to the bottom takes it up again.
           const el = e.currentTarget;
-          const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 8;
+          // Within two lines of the end counts: lines that came between the scroll and this event
+          // must not read as the user having scrolled up.
+          const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
           if (atBottom !== follow) setFollow(atBottom);
         }}
       >

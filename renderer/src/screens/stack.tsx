@@ -8,6 +8,7 @@ import { call } from '../api/client.ts';
 import { HealthBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
+import { DriftTimeline } from '../components/drift-timeline.tsx';
 import { LogView } from '../components/log-view.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href } from '../router.ts';
@@ -257,6 +258,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
           }}
         />
       )}
+      <DriftTimeline stack={stack} />
       {plan && (
         <Dialog
           title={
