@@ -21,12 +21,15 @@ import type { Engine } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
 import { isSqliteReadOnly } from './history/open-db.ts';
 import { isWriteDenied, readOnlyHomeError } from './home.ts';
+import { LogStreams, type ApiClient } from './log-streams.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
 import { DEFAULT_POLL_INTERVAL_SEC, updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
 /** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
+export type { ApiClient } from './log-streams.ts';
+
 export interface SecretStore {
   save(source: string, token: string): Promise<string>;
   remove(source: string): Promise<void>;
@@ -43,7 +46,8 @@ type Listener = (event: PushEvent) => void;
 
 /** A method's parameters after parsing: defaults applied, as its handler receives them. */
 type Input<M extends Method> = z.output<(typeof schemas)[M]>;
-type Handlers = { [M in Method]: (p: Input<M>) => Promise<Results[M]> };
+/** `client`: the window that called, for what is pushed to it alone (log streams); null from elsewhere. */
+type Handlers = { [M in Method]: (p: Input<M>, client: ApiClient | null) => Promise<Results[M]> };
 
 /**
  * The schemas seen as a map from method to a parser of that method's input: indexed by a generic
@@ -73,6 +77,7 @@ export class ApiService {
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
   private published: Snapshot = NOTHING;
+  private readonly logStreams = new LogStreams(() => this.engine.docker);
 
   constructor(
     private readonly engine: Engine,
@@ -87,6 +92,7 @@ export class ApiService {
 
   async stop(): Promise<void> {
     if (this.pushTimer) clearTimeout(this.pushTimer);
+    this.logStreams.releaseAll();
     await this.stopController();
   }
 
@@ -111,6 +117,16 @@ export class ApiService {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** A window went (its connection dropped, it closed or reloaded): what it followed ends. */
+  release(client: ApiClient): void {
+    this.logStreams.release(client);
+  }
+
+  /** Engine log connections still open, for tests that check none is left behind. */
+  get openLogStreams(): number {
+    return this.logStreams.openCount;
   }
 
   /** The snapshot the last push brought every window to; null before the first. */
@@ -191,16 +207,23 @@ export class ApiService {
     }, 100);
   }
 
-  /** One entry point for every transport: parse, dispatch, and never throw. */
-  async handle(method: string, params: unknown): Promise<Reply<unknown>> {
+  /**
+   * One entry point for every transport: parse, dispatch, and never throw. `client`: the calling
+   * window, which the transport releases when it goes; without one, nothing can be followed.
+   */
+  async handle(method: string, params: unknown, client: ApiClient | null = null): Promise<Reply<unknown>> {
     if (!isMethod(method)) {
       return { ok: false, error: { code: 'invalid-input', message: `Unknown method "${method}".` } };
     }
-    return this.call(method, params);
+    return this.call(method, params, client);
   }
 
   /** Generic in the method, so that its schema's output and its handler's input are the same type. */
-  private async call<M extends Method>(m: M, params: unknown): Promise<Reply<Results[M]>> {
+  private async call<M extends Method>(
+    m: M,
+    params: unknown,
+    client: ApiClient | null,
+  ): Promise<Reply<Results[M]>> {
     const parsed = parsers[m].safeParse(params ?? {});
     if (!parsed.success) {
       const message = parsed.error.issues
@@ -209,7 +232,7 @@ export class ApiService {
       return { ok: false, error: { code: 'invalid-input', message: `Invalid input for ${m}: ${message}` } };
     }
     try {
-      return { ok: true, value: await this.handlers[m](parsed.data) };
+      return { ok: true, value: await this.handlers[m](parsed.data, client) };
     } catch (err) {
       // A write that reached a read-only home says so, and where, rather than SQLite's or the OS's words.
       const readOnly = this.engine.readOnly && (isSqliteReadOnly(err) || isWriteDenied(err));
@@ -276,6 +299,18 @@ export class ApiService {
       };
     },
     'containers:logs': (q) => this.engine.docker.logs(q.container, q.tail),
+    'logs:follow': async (q, client) => {
+      if (!client)
+        throw new MooringError('usage', 'Only a window can follow logs: its pushes carry the lines.');
+      await this.logStreams.open(client, q.stream, q.containers, q.tail);
+      return null;
+    },
+    'logs:stop': (q, client) => {
+      if (client) this.logStreams.stop(client, q.stream);
+      return Promise.resolve(null);
+    },
+    'history:drifts': (q) =>
+      Promise.resolve(this.engine.history.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
     'history:runs': (q) => Promise.resolve(this.engine.history.runs.list(q)),
     'history:run': (q) => {
       const run = this.engine.history.runs.get(q.id);

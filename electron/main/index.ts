@@ -15,7 +15,7 @@ import {
 } from 'electron';
 import path from 'node:path';
 import type { PushEvent, Snapshot } from '../shared/api.ts';
-import { ApiService } from '../engine/api-service.ts';
+import { ApiService, type ApiClient } from '../engine/api-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { errorMessage } from '../engine/errors.ts';
 import { defaultHome } from '../engine/home.ts';
@@ -88,6 +88,29 @@ async function main(): Promise<void> {
     secrets: safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(engine.home) : undefined,
   });
 
+  // Each window's own pushes (its log streams): they end when it is destroyed or loads a page again.
+  const clients = new Map<number, ApiClient>();
+  const clientOf = (sender: Electron.WebContents): ApiClient => {
+    let client = clients.get(sender.id);
+    if (client) return client;
+    const c: ApiClient = {
+      push: (e) => {
+        if (!sender.isDestroyed()) sender.send('mooring:event', e);
+      },
+    };
+    const release = (): void => {
+      clients.delete(sender.id);
+      service.release(c);
+    };
+    sender.once('destroyed', release);
+    sender.on('did-start-navigation', (details) => {
+      if (details.isMainFrame && !details.isSameDocument && clients.get(sender.id) === c) release();
+    });
+    clients.set(sender.id, c);
+    client = c;
+    return client;
+  };
+
   // Every call is checked for its sender and parsed by the service against the shared schemas.
   ipcMain.handle('mooring:invoke', async (event, method: unknown, params: unknown) => {
     if (!isTrustedSender(event.senderFrame, RENDERER)) {
@@ -99,7 +122,7 @@ async function main(): Promise<void> {
         },
       };
     }
-    return service.handle(typeof method === 'string' ? method : '', params);
+    return service.handle(typeof method === 'string' ? method : '', params, clientOf(event.sender));
   });
 
   // The anchor, with an amber or red badge when something needs a look (scripts/make-tray-icons.mjs).

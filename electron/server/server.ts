@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ApiError, Reply } from '../shared/api.ts';
-import type { ApiService } from '../engine/api-service.ts';
+import type { ApiClient, ApiService } from '../engine/api-service.ts';
 import {
   DEFAULT_RATE_LIMIT,
   WrongTokenLimiter,
@@ -283,14 +283,23 @@ function attach(ws: WebSocket, service: ApiService, log: (line: string) => void)
   const unsubscribe = service.subscribe((event) => {
     send({ event });
   });
-  ws.on('close', unsubscribe);
+  // This connection's own pushes (its log streams), which end with it.
+  const client: ApiClient = {
+    push: (event) => {
+      send({ event });
+    },
+  };
+  ws.on('close', () => {
+    unsubscribe();
+    service.release(client);
+  });
   ws.on('message', (data: RawData, isBinary: boolean) => {
     const call = parseCall(data, isBinary);
     if (!call.ok) {
       fail(call.id, call.message);
       return;
     }
-    service.handle(call.method, call.params).then(
+    service.handle(call.method, call.params, client).then(
       (reply) => {
         send({ id: call.id, reply });
       },

@@ -8,6 +8,8 @@ import type {
   BuildRecord,
   BuildResult,
   CommitRecord,
+  DriftRecord,
+  LogLine,
   Plan,
   RunRecord,
   SafetySettings,
@@ -23,6 +25,7 @@ export type { Method } from './methods.ts';
 
 const requestId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -, at most 64');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
+const containerName = z.string().regex(/^[\w.-]{1,128}$/, 'a container name or id');
 const revision = z
   .string()
   .min(1)
@@ -46,9 +49,19 @@ export const schemas = {
     .strict(),
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
   'stacks:rollback': z.object({ stack: name, revision, revert: z.boolean().optional() }).strict(),
-  'containers:logs': z
-    .object({ container: z.string().regex(/^[\w.-]{1,128}$/), tail: z.number().int().min(1).max(5000) })
+  'containers:logs': z.object({ container: containerName, tail: z.number().int().min(1).max(5000) }).strict(),
+  /**
+   * Follows containers' output: lines come as `logs` pushes to this window alone, tagged with `stream`
+   * (an id the window chose), until `logs:stop`, another follow under the same id, or the window goes.
+   */
+  'logs:follow': z
+    .object({
+      stream: requestId,
+      containers: z.array(containerName).min(1).max(50),
+      tail: z.number().int().min(0).max(5000),
+    })
     .strict(),
+  'logs:stop': z.object({ stream: requestId }).strict(),
   'history:runs': z
     .object({
       stack: name.optional(),
@@ -62,6 +75,8 @@ export const schemas = {
     })
     .strict(),
   'history:run': z.object({ id: z.number().int().positive() }).strict(),
+  /** A stack's drift records, newest first: when each service started to differ, and what resolved it. */
+  'history:drifts': z.object({ stack: name, limit: z.number().int().min(1).max(500).optional() }).strict(),
   'history:commits': z
     .object({ source: name.optional(), limit: z.number().int().min(1).max(1000).optional() })
     .strict(),
@@ -247,6 +262,9 @@ export interface Results {
     error: string | null;
   };
   'containers:logs': string;
+  'logs:follow': null;
+  'logs:stop': null;
+  'history:drifts': DriftRecord[];
   'history:runs': RunRecord[];
   'history:run': { run: RunRecord; actions: ActionRecord[] };
   'history:commits': CommitWithDeploys[];
@@ -296,7 +314,11 @@ export type PushEvent =
     }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
   | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'build'; event: BuildEvent };
+  | { type: 'build'; event: BuildEvent }
+  /** New lines of a log stream this window follows (`logs:follow`); `skipped`: lines of a burst dropped. */
+  | { type: 'logs'; stream: string; lines: (LogLine & { container: string })[]; skipped?: number }
+  /** One container's stream of a log stream ended: it stopped or went (null), or could not be followed. */
+  | { type: 'logs-end'; stream: string; container: string; error: string | null };
 
 /** Errors cross every transport as data, with a code and a message a person can act on. */
 export interface ApiError {

@@ -379,6 +379,28 @@ export interface DesiredStack {
   fileContents?: ReadonlyMap<string, Uint8Array>;
 }
 
+/** One line of a container's output, as a log stream pushes it. */
+export interface LogLine {
+  /** When the engine received it: RFC 3339 with nine fraction digits (times compare as strings); '' if unknown. */
+  time: string;
+  stderr: boolean;
+  /** As the container wrote it, ANSI escapes included; without the newline. */
+  text: string;
+}
+
+/** A service's drift as the history keeps it: first seen, and which run or look found it back in line. */
+export interface DriftRecord {
+  id: number;
+  source: string;
+  stack: string;
+  service: string;
+  firstSeen: string;
+  resolvedAt: string | null;
+  /** `run 12` when a run resolved it, else what saw it resolved. */
+  resolution: string | null;
+  fields: DriftReason[];
+}
+
 /** A field that differs between git and the engine. `path` is compose-like: `environment.X`, `image`, `state`. */
 export interface DriftReason {
   path: string;

@@ -2,10 +2,11 @@
 // ObservedContainer and plain option objects.
 import Docker from 'dockerode';
 import { UnreachableError, errorMessage } from '../errors.ts';
-import type { DesiredNetwork, DesiredVolume, IpamPool } from '../../shared/model.ts';
+import type { DesiredNetwork, DesiredVolume, IpamPool, LogLine } from '../../shared/model.ts';
 import type { EndpointConfig } from './container-spec.ts';
 import { imageDefaults, projectLive, type Fields, type ImageDefaults, type Peer } from './fields.ts';
 import { COMPOSE_VERSION, LABELS } from './labels.ts';
+import { LogLineReader } from './log-lines.ts';
 
 export interface ObservedContainer {
   id: string;
@@ -126,6 +127,13 @@ export type IsOurs = (c: {
   labels: Record<string, string>;
   created: string;
 }) => boolean;
+
+/** An open follow stream of one container's output (DockerAdapter.followLogs). */
+export interface LogFollow {
+  close(): void;
+  /** Resolves once the engine's connection is released. */
+  closed: Promise<void>;
+}
 
 /**
  * The engine's events for one stack's containers, kept open across a wait: `changed` resolves at the
@@ -596,6 +604,58 @@ export class DockerAdapter {
     ]);
     // Without a TTY the engine frames each chunk with an 8-byte header (stream, size).
     return info.Config.Tty ? raw.toString('utf8') : demux(raw);
+  }
+
+  /**
+   * A container's output as it comes (the engine's follow stream), after the last `tail` lines, cut into
+   * lines with the engine's timestamps. `onLines` gets each chunk's whole lines; `onEnd` is called once,
+   * when the stream ends (the container stopped or was removed: null) or fails. `close` ends it and
+   * releases the engine's connection; `closed` resolves once that connection is gone.
+   */
+  async followLogs(
+    id: string,
+    tail: number,
+    on: { lines(lines: LogLine[]): void; end(error: string | null): void },
+  ): Promise<LogFollow> {
+    const container = this.docker.getContainer(id);
+    const info = await this.call(() => container.inspect());
+    const stream = await this.call(() =>
+      container.logs({ stdout: true, stderr: true, tail, timestamps: true, follow: true }),
+    );
+    const reader = new LogLineReader(!info.Config.Tty);
+    let ended = false;
+    const end = (error: string | null): void => {
+      if (ended) return;
+      ended = true;
+      const rest = reader.end();
+      if (rest.length) on.lines(rest);
+      on.end(error);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      const lines = reader.push(chunk);
+      if (lines.length) on.lines(lines);
+    });
+    stream.on('end', () => {
+      end(null);
+    });
+    stream.on('error', (err: Error) => {
+      end(ended ? null : errorMessage(err));
+    });
+    const readable = stream as NodeJS.ReadableStream & { destroy(): void; destroyed?: boolean };
+    const closed = new Promise<void>((resolve) => {
+      if (readable.destroyed) resolve();
+      else
+        stream.once('close', () => {
+          resolve();
+        });
+    });
+    return {
+      close: () => {
+        ended = true; // a close asked for is no end to report
+        readable.destroy();
+      },
+      closed,
+    };
   }
 
   /**

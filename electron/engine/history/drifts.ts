@@ -1,20 +1,11 @@
 // Drift records (the `drifts` table): when a service of a stack started to differ from git, in which
 // fields, and which run or look found it back in line.
 import type Database from 'better-sqlite3';
-import type { DriftReason } from '../../shared/model.ts';
+import type { DriftReason, DriftRecord } from '../../shared/model.ts';
 import { readDriftReasons } from './json-columns.ts';
 import { Statements } from './statements.ts';
 
-export interface DriftRecord {
-  id: number;
-  source: string;
-  stack: string;
-  service: string;
-  firstSeen: string;
-  resolvedAt: string | null;
-  resolution: string | null;
-  fields: DriftReason[];
-}
+export type { DriftRecord };
 
 interface DriftRow {
   id: number;

@@ -533,10 +533,12 @@ export class Controller {
     state.seq = seq;
     const prev = this.statuses.get(st.name);
     this.statuses.set(st.name, st);
-    // While a run is applying (ours, or a `mooring sync` elsewhere), containers pass through states that
-    // are no drift: the run records the drift it resolves when it ends.
+    // While a run is applying (the controller's, one the app asked this process for, or a `mooring sync`
+    // elsewhere), containers pass through states that are no drift: the run records the drift it
+    // resolves when it ends. (A run of the app's held the lock as `ours` and was not counted: its
+    // looks overwrote a drift's fields with the recreate's passing `containers`.)
     const holder = this.engine.history.locks.holder(st.source, st.name);
-    const busy = state.applying || (holder !== undefined && !holder.ours);
+    const busy = state.applying || holder !== undefined;
     if (!busy && st.sync !== 'Unknown') {
       // Just after our run applied, what is no longer drifting was its doing.
       const why = state.run && state.runId !== null ? `run ${state.runId}` : resolution;

@@ -1,6 +1,6 @@
 // One stack: its services, what differs from git and why, the plan before anything changes,
 // live progress while it applies, and container logs.
-import { Fragment, useEffect, useState } from 'react';
+import { Fragment, useState } from 'react';
 import type { SyncOutcome } from '../../../electron/shared/api.ts';
 import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
 import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
@@ -8,6 +8,8 @@ import { call } from '../api/client.ts';
 import { HealthBadge, PendingNote, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
+import { DriftTimeline } from '../components/drift-timeline.tsx';
+import { LogView } from '../components/log-view.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
@@ -22,6 +24,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
   const [applying, setApplying] = useState(false);
   const [busy, setBusy] = useState(false);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  // The service whose logs show; ALL_SERVICES: every service's, combined; null: no logs pane.
   const [logsFor, setLogsFor] = useState<string | null>(null);
 
   const stack = snapshot?.stacks.find((s) => s.name === name);
@@ -78,6 +81,16 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         {suspended && <span className="badge quiet">suspended</span>}
         {stack.pending && <PendingNote pending={stack.pending} />}
         <span className="grow" />
+        <button
+          aria-pressed={logsFor === ALL_SERVICES}
+          aria-label="Logs of all services"
+          disabled={!stack.services.some((s) => s.container)}
+          onClick={() => {
+            setLogsFor(logsFor === ALL_SERVICES ? null : ALL_SERVICES);
+          }}
+        >
+          Logs
+        </button>
         <button
           onClick={() => {
             void call('stacks:suspend', { stack: name, suspended: !suspended }).catch((err: unknown) => {
@@ -209,9 +222,10 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
                       {s.container && (
                         <button
                           onClick={() => {
-                            setLogsFor(logsFor === s.container ? null : s.container);
+                            setLogsFor(logsFor === s.name ? null : s.name);
                           }}
-                          aria-pressed={logsFor === s.container}
+                          aria-pressed={logsFor === s.name}
+                          aria-label={`Logs of ${s.name}`}
                         >
                           Logs
                         </button>
@@ -231,7 +245,21 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
           </tbody>
         </table>
       </div>
-      {logsFor && <Logs container={logsFor} />}
+      {logsFor !== null && (
+        <LogView
+          sources={stack.services.flatMap((s) =>
+            s.container ? [{ service: s.name, container: s.container, startedAt: s.startedAt }] : [],
+          )}
+          service={logsFor === ALL_SERVICES ? null : logsFor}
+          onService={(service) => {
+            setLogsFor(service ?? ALL_SERVICES);
+          }}
+          onClose={() => {
+            setLogsFor(null);
+          }}
+        />
+      )}
+      <DriftTimeline stack={stack} />
       {plan && (
         <Dialog
           title={
@@ -318,57 +346,6 @@ function ImageCell({ s }: { s: ServiceStatus }): React.JSX.Element {
   );
 }
 
-function Logs({ container }: { container: string }): React.JSX.Element {
-  const [text, setText] = useState('');
-  const [follow, setFollow] = useState(true);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let stop = false;
-    const load = (): void => {
-      call('containers:logs', { container, tail: 300 }).then(
-        (t) => {
-          if (!stop) {
-            setText(t);
-            setError(null);
-          }
-        },
-        (err: unknown) => {
-          if (!stop) setError((err as Error).message);
-        },
-      );
-    };
-    load();
-    // Logs are not state the engine pushes; while following, re-read the tail.
-    const timer = follow ? setInterval(load, 2000) : undefined;
-    return () => {
-      stop = true;
-      clearInterval(timer);
-    };
-  }, [container, follow]);
-  return (
-    <section aria-label={`Logs of ${container}`}>
-      <h2 style={{ display: 'flex', gap: 12, alignItems: 'center' }}>
-        Logs of <code>{container}</code>
-        <label className="check" style={{ fontWeight: 400, fontSize: 13 }}>
-          <input
-            type="checkbox"
-            checked={follow}
-            onChange={(e) => {
-              setFollow(e.target.checked);
-            }}
-          />
-          Follow
-        </label>
-      </h2>
-      {error ? (
-        <div className="callout bad">{error}</div>
-      ) : (
-        <pre className="logs">{text || '(no output yet)'}</pre>
-      )}
-    </section>
-  );
-}
-
 /**
  * A refusal of the safety policy offered as one step (issue 11, item 6): "Allow /mnt/docker-volumes for
  * source homelab" grants it for that source alone, in the local settings; Settings lists and revokes it.
@@ -425,6 +402,9 @@ function failedAt(run: LiveRun | null): string | null {
   const a = Object.values(run?.actions ?? {}).find((x) => x.state === 'failed');
   return a ? `${a.kind} ${a.target}` : null;
 }
+
+/** `logsFor` when the pane shows every service's logs, combined (no service is named so). */
+const ALL_SERVICES = '*';
 
 /** A run asked for, before the engine said it started: every action shows as queued. */
 const EMPTY_RUN: LiveRun = { runId: 0, stack: '', requestId: null, actions: {}, finished: null };
