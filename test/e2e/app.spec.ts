@@ -18,6 +18,16 @@ test('first run: empty state, add a source, stacks are Missing, sync one to Sync
   await ui.screenshot('add-source');
   await ui.addSource('cfg', repo.url);
   await ui.screenshot('settings');
+  // The source's other dialogs, looked at and checked, then left without a change.
+  await page.getByRole('button', { name: 'Edit cfg' }).click();
+  await expect(page.getByRole('dialog', { name: 'Edit source “cfg”' })).toBeVisible();
+  await ui.screenshot('edit-source');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Remove cfg' }).click();
+  await expect(page.getByRole('dialog', { name: 'Remove source “cfg”?' })).toBeVisible();
+  await ui.screenshot('remove-source');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
 
   await ui.goto('Overview');
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Missing');
@@ -218,6 +228,11 @@ test('builds: build an image from an app repo, watch its output, see it in past 
     await expect(row).toContainText('e2e-app:');
     await expect(row).toContainText('succeeded');
     await ui.screenshot('builds');
+    await row.getByRole('button').click();
+    const detail = page.getByRole('dialog', { name: /Build #\d+/ });
+    await expect(detail).toContainText('built-by-mooring');
+    await ui.screenshot('build-detail');
+    await detail.getByRole('button', { name: 'Close' }).click();
   } finally {
     const ids = (await docker('images', '-q', 'e2e-app')).split('\n').filter(Boolean);
     if (ids.length) await docker('rmi', '-f', ...ids);

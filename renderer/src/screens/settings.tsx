@@ -99,7 +99,9 @@ function Sources({
                 <th>Branch · path</th>
                 <th>Head</th>
                 <th>Last fetch</th>
-                <th />
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
