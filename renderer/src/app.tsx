@@ -173,7 +173,8 @@ function Shell(): React.JSX.Element {
       <main id="main">
         {connection === 'unauthorized' && (
           <div className="callout bad" role="alert">
-            This page has no access token. Open the full URL that <code>mooring serve</code> printed.
+            This browser session has no access token for Mooring. Open the full URL that{' '}
+            <code>mooring serve</code> printed: other tabs of this browser then get in too, until it closes.
           </div>
         )}
         {connection === 'closed' && (

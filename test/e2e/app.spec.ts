@@ -171,6 +171,7 @@ test('offline: with the git server and the engine unreachable, history and commi
 test('security: no Node in the page; the WebSocket refuses a wrong token and a foreign Origin', async ({
   page,
   app,
+  browser,
 }) => {
   const ui = new MooringPage(page);
   await ui.open(app);
@@ -201,10 +202,16 @@ test('security: no Node in the page; the WebSocket refuses a wrong token and a f
   expect(await attempt(wsUrl, app.origin)).toBe('401');
   expect(await attempt(`${wsUrl}?token=${app.token}`, 'http://evil.example')).toBe('403');
 
-  // Without the token in the URL the page says what to do instead of showing data.
-  const bare = await page.context().newPage();
-  await bare.goto(app.origin);
-  await expect(bare.getByRole('alert')).toContainText('no access token');
+  // In another browser session, without the token in the URL, the page says what to do instead of
+  // showing data (a tab of this session gets in: test/e2e/browser-session.spec.ts).
+  const other = await browser.newContext();
+  try {
+    const bare = await other.newPage();
+    await bare.goto(app.origin);
+    await expect(bare.getByRole('alert')).toContainText('no access token');
+  } finally {
+    await other.close();
+  }
 });
 
 test('builds: build an image from an app repo, watch its output, see it in past builds', async ({
