@@ -7,7 +7,8 @@ export default defineConfig({
   outputDir: 'test-results/playwright',
   fullyParallel: false,
   workers: 1,
-  timeout: 90_000,
+  // Every screenshot() also runs axe-core three times (fixtures.ts): about 5 s a screen on a loaded machine.
+  timeout: 150_000,
   expect: { timeout: 10_000 },
   reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
   use: {

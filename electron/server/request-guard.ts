@@ -104,3 +104,43 @@ export class WrongTokenLimiter {
     return true;
   }
 }
+
+/**
+ * The browser session (issue 13, item 11): a second tab, or a link opened with Ctrl-click, has no
+ * token (it lives in the fragment, then in one tab's sessionStorage). At the token exchange the
+ * server hands out two secrets, and a WebSocket without the token needs both:
+ *
+ * - a session cookie (HttpOnly, SameSite=Strict, Path=/, no Max-Age): gone when the browser closes.
+ *   But a cookie ignores ports: the browser also sends it to any other server on 127.0.0.1 the
+ *   user visits, so on its own it would leak to whatever listens there;
+ * - a key kept in localStorage: scoped to this origin, port included, and never sent anywhere by
+ *   the browser, but it outlives the browser session.
+ *
+ * Each is useless without the other: a local server that received the cookie has no key, and a key
+ * left in localStorage after the browser closed has no cookie. The Origin, Host and rate-limit checks
+ * stay as they are, before either is compared.
+ */
+export function sessionCookieName(port: number): string {
+  // Cookies of every port of 127.0.0.1 share one jar: two `mooring serve` must not overwrite each other's.
+  return `mooring_session_${port}`;
+}
+
+export function sessionCookieHeader(name: string, value: string): string {
+  return `${name}=${value}; HttpOnly; SameSite=Strict; Path=/`;
+}
+
+/** One cookie's value from a Cookie header (the first of that name), or null. Never throws. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** The token of an `Authorization: Bearer TOKEN` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer +([\w-]+)$/.exec(header ?? '');
+  return m?.[1] ?? null;
+}

@@ -2,7 +2,8 @@
 // Anything on this machine can connect to a loopback port, and any web page the user visits can
 // try, so the socket demands a random token (in the URL we print, never in a file) and an Origin
 // that is this server's own (a foreign page's WebSocket carries its own Origin), and every request
-// must name this server in its Host (DNS rebinding).
+// must name this server in its Host (DNS rebinding). Other tabs of the same browser session get in
+// with the session the first tab exchanged its token for (request-guard.ts, sessionCookieName).
 //
 // The process also runs the controller, so no input may end it (issue 10, hole 3): every handler is
 // guarded, sync and async; every socket has an 'error' listener (http's own through 'clientError',
@@ -21,12 +22,16 @@ import {
   WrongTokenLimiter,
   allowedHosts,
   allowedOrigins,
+  bearerToken,
+  cookieValue,
   isAllowedHost,
   sameToken,
+  sessionCookieHeader,
+  sessionCookieName,
   splitTarget,
   type RateLimitOptions,
 } from './request-guard.ts';
-import { sendText, serveStatic } from './static-files.ts';
+import { SECURITY_HEADERS, sendText, serveStatic } from './static-files.ts';
 
 export interface ServerOptions {
   service: ApiService;
@@ -49,6 +54,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Where a page trades the token for the browser session: POST, `Authorization: Bearer TOKEN`. */
+export const SESSION_PATH = '/api/session';
+
 /** The largest API call; the renderer's are a few hundred bytes. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 const TOO_BIG_REASON = `Message too large: the limit is ${MAX_MESSAGE_BYTES} bytes.`;
@@ -62,6 +70,11 @@ const MAX_CONNECTIONS = 256;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
+  // The browser session's two halves (request-guard.ts): new with every server, like the token.
+  const session = {
+    cookie: randomBytes(24).toString('base64url'),
+    key: randomBytes(24).toString('base64url'),
+  };
   const log = opts.log ?? ((): void => undefined);
   // Real path once, so containment checks compare like with like.
   const root = await realpath(opts.staticDir);
@@ -80,6 +93,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const hosts = allowedHosts(port);
   const origins = allowedOrigins(port);
+  const cookieName = sessionCookieName(port);
+  const rateLimit = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
+
+  /** A wrong credential (token, or session cookie and key) counts towards the lockout. */
+  const wrongCredential = (given: string | null): void => {
+    if (!limiter.recordFailure(given)) return;
+    log(
+      `browser mode: ${rateLimit.maxFailures} different wrong access tokens within ${rateLimit.windowMs / 1000} s; ` +
+        `refusing new connections for ${rateLimit.lockMs / 1000} s. Something on this machine may be guessing the token.`,
+    );
+  };
 
   // After listen, 'error' is an accept failure (EMFILE): worth saying, never worth dying for.
   server.on('error', (err) => {
@@ -104,7 +128,47 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sendText(res, 421, `This server answers only to 127.0.0.1:${port} and localhost:${port}.`);
       return;
     }
-    await serveStatic(root, splitTarget(req.url).pathname, req, res);
+    const { pathname } = splitTarget(req.url);
+    if (pathname === SESSION_PATH) exchangeSession(req, res);
+    else await serveStatic(root, pathname, req, res);
+  }
+
+  // The token for the browser session: the same checks as the WebSocket's, in the same order.
+  function exchangeSession(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume(); // a body is not read, only drained
+    const noStore = { 'Cache-Control': 'no-store' };
+    if (req.method !== 'POST') {
+      sendText(res, 405, 'Method not allowed.', { ...noStore, Allow: 'POST' });
+      return;
+    }
+    // A foreign page may POST here (a form, fetch no-cors): its Origin says so. Without one, refused too.
+    if (!origins.has(req.headers.origin ?? '')) {
+      sendText(res, 403, 'Forbidden.', noStore);
+      return;
+    }
+    const verdict = limiter.check();
+    if (!verdict.allowed) {
+      sendText(res, 429, 'Too many wrong access tokens; try again later.', {
+        ...noStore,
+        'Retry-After': String(verdict.retryAfterSec),
+      });
+      return;
+    }
+    const given = bearerToken(req.headers.authorization);
+    if (!sameToken(given, token)) {
+      wrongCredential(given);
+      sendText(res, 401, 'Wrong access token.', noStore);
+      return;
+    }
+    const body = JSON.stringify({ key: session.key });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      ...noStore,
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      'Set-Cookie': sessionCookieHeader(cookieName, session.cookie),
+    });
+    res.end(body);
   }
 
   // A request http's parser refused (bad request line, huge headers, a timeout, a reset). With this
@@ -145,8 +209,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         socket.destroy();
       });
     };
-    // Same order of checks as a browser's request would fail them; the token comes last, so that
-    // only a request that could have come from our own page spends a try of the rate limit.
+    // Same order of checks as a browser's request would fail them; the credentials come last, so that
+    // only a request that could have come from our own page spends a try of the rate limit. A foreign
+    // page's WebSocket carries our session cookie too (SameSite counts every port of 127.0.0.1 as one
+    // site): its Origin is what refuses it.
     if (!isAllowedHost(req.headers.host, hosts)) {
       refuse('421 Misdirected Request'); // see handleRequest for why 421
       return;
@@ -165,15 +231,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       refuse('429 Too Many Requests', `Retry-After: ${verdict.retryAfterSec}\r\n`);
       return;
     }
+    // The token, or else both halves of the browser session: the cookie and the key.
     const given = query.get('token');
-    if (!sameToken(given, token)) {
-      if (limiter.recordFailure(given)) {
-        const { maxFailures, windowMs, lockMs } = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
-        log(
-          `browser mode: ${maxFailures} different wrong access tokens within ${windowMs / 1000} s; ` +
-            `refusing new connections for ${lockMs / 1000} s. Something on this machine may be guessing the token.`,
-        );
-      }
+    const cookie = cookieValue(req.headers.cookie, cookieName);
+    const key = query.get('key');
+    const viaToken = sameToken(given, token);
+    const viaSession = sameToken(cookie, session.cookie) && sameToken(key, session.key);
+    if (!viaToken && !viaSession) {
+      // All that was presented, as one value: distinct guesses count, a stale tab repeating its own does not.
+      const nothing = given === null && cookie === null && key === null;
+      wrongCredential(nothing ? null : JSON.stringify([given, cookie, key]));
       refuse('401 Unauthorized');
       return;
     }

@@ -1,7 +1,9 @@
 // The shell: navigation, the screen for the route, a status bar everywhere, toasts, and the
-// keyboard shortcuts (/ filter, r fetch now, g then o/h/c/b/s to go to a screen).
-import { useEffect, useRef } from 'react';
+// keyboard shortcuts (/ filter, r fetch now, g then o/h/c/b/s to go to a screen, ? to list them).
+import { useEffect, useRef, useState } from 'react';
 import { call } from './api/client.ts';
+import { Dialog } from './components/dialog.tsx';
+import { focusScreen } from './components/focus.ts';
 import { ago } from './format.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
 import { BuildsScreen } from './screens/builds.tsx';
@@ -27,6 +29,15 @@ const NAV: { route: Route; label: string; key: string }[] = [
   { route: { screen: 'settings' }, label: 'Sources & settings', key: 'g s' },
 ];
 
+/** Every shortcut, as the `?` dialog lists them. */
+const SHORTCUTS: { keys: string[]; what: string }[] = [
+  ...NAV.map((n) => ({ keys: n.key.split(' '), what: `Go to ${n.label}` })),
+  { keys: ['/'], what: 'Filter the stacks (on the Overview)' },
+  { keys: ['r'], what: 'Fetch every source now' },
+  { keys: ['?'], what: 'Show these shortcuts' },
+  { keys: ['Esc'], what: 'Close a dialog' },
+];
+
 function isTyping(e: KeyboardEvent): boolean {
   const t = e.target as HTMLElement | null;
   return (
@@ -40,6 +51,18 @@ function Shell(): React.JSX.Element {
   const { snapshot, notify, notices, dismiss, loadError, connection } = useStore();
   const filterRef = useRef<HTMLInputElement>(null);
   const pendingG = useRef(false);
+  // A `g` jump lands on the new screen's title once it shows, not on the body (issue 13, item 10).
+  const jumped = useRef(false);
+  const [showKeys, setShowKeys] = useState(false);
+
+  useEffect(() => {
+    const here = NAV.find((n) => n.route.screen === (route.screen === 'stack' ? 'overview' : route.screen));
+    document.title = route.screen === 'stack' ? `${route.name} · Mooring` : `${here?.label ?? ''} · Mooring`;
+    if (jumped.current) {
+      jumped.current = false;
+      focusScreen();
+    }
+  }, [route]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -49,7 +72,11 @@ function Shell(): React.JSX.Element {
         const target = { o: NAV[0], h: NAV[1], c: NAV[2], b: NAV[3], s: NAV[4] }[e.key];
         if (target) {
           e.preventDefault();
-          navigate(target.route);
+          if (href(target.route) === href(route)) focusScreen();
+          else {
+            jumped.current = true;
+            navigate(target.route);
+          }
         }
         return;
       }
@@ -60,6 +87,9 @@ function Shell(): React.JSX.Element {
         e.preventDefault();
         if (route.screen !== 'overview') navigate({ screen: 'overview' });
         setTimeout(() => filterRef.current?.focus(), 0);
+      } else if (e.key === '?') {
+        e.preventDefault();
+        setShowKeys(true);
       } else if (e.key === 'r') {
         e.preventDefault();
         notify('info', 'Fetching every source…');
@@ -80,6 +110,17 @@ function Shell(): React.JSX.Element {
 
   return (
     <div className="app">
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => {
+          // The router owns the URL's fragment: move focus without navigating.
+          e.preventDefault();
+          focusScreen();
+        }}
+      >
+        Skip to content
+      </a>
       <nav className="sidebar" aria-label="Screens">
         <div className="brand">
           <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden>
@@ -118,12 +159,22 @@ function Shell(): React.JSX.Element {
         <span className="spacer" />
         <p className="hint">
           <kbd>/</kbd> filter · <kbd>r</kbd> fetch now
+          <br />
+          <button
+            className="link"
+            onClick={() => {
+              setShowKeys(true);
+            }}
+          >
+            <kbd>?</kbd> shortcuts
+          </button>
         </p>
       </nav>
-      <main>
+      <main id="main">
         {connection === 'unauthorized' && (
           <div className="callout bad" role="alert">
-            This page has no access token. Open the full URL that <code>mooring serve</code> printed.
+            This browser session has no access token for Mooring. Open the full URL that{' '}
+            <code>mooring serve</code> printed: other tabs of this browser then get in too, until it closes.
           </div>
         )}
         {connection === 'closed' && (
@@ -140,6 +191,13 @@ function Shell(): React.JSX.Element {
         {route.screen === 'settings' && <SettingsScreen />}
       </main>
       <StatusBar />
+      {showKeys && (
+        <ShortcutsDialog
+          onClose={() => {
+            setShowKeys(false);
+          }}
+        />
+      )}
       <div className="toasts" aria-live="polite">
         {notices.map((n) => (
           <div key={n.id} className={`toast ${n.level}`} role={n.level === 'error' ? 'alert' : 'status'}>
@@ -157,6 +215,45 @@ function Shell(): React.JSX.Element {
         ))}
       </div>
     </div>
+  );
+}
+
+function ShortcutsDialog({ onClose }: { onClose: () => void }): React.JSX.Element {
+  return (
+    <Dialog
+      title="Keyboard shortcuts"
+      onClose={onClose}
+      actions={
+        <button autoFocus onClick={onClose}>
+          Close
+        </button>
+      }
+    >
+      <table aria-label="Keyboard shortcuts" className="shortcuts">
+        <thead>
+          <tr>
+            <th scope="col">Keys</th>
+            <th scope="col">What they do</th>
+          </tr>
+        </thead>
+        <tbody>
+          {SHORTCUTS.map((s) => (
+            <tr key={s.what} data-shortcut={s.keys.join(' ')}>
+              <td>
+                {s.keys.map((k, i) => (
+                  <span key={k}>
+                    {i > 0 && ' then '}
+                    <kbd>{k}</kbd>
+                  </span>
+                ))}
+              </td>
+              <td>{s.what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="sub">Shortcuts work when no field has the focus.</p>
+    </Dialog>
   );
 }
 

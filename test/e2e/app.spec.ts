@@ -18,6 +18,16 @@ test('first run: empty state, add a source, stacks are Missing, sync one to Sync
   await ui.screenshot('add-source');
   await ui.addSource('cfg', repo.url);
   await ui.screenshot('settings');
+  // The source's other dialogs, looked at and checked, then left without a change.
+  await page.getByRole('button', { name: 'Edit cfg' }).click();
+  await expect(page.getByRole('dialog', { name: 'Edit source “cfg”' })).toBeVisible();
+  await ui.screenshot('edit-source');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Remove cfg' }).click();
+  await expect(page.getByRole('dialog', { name: 'Remove source “cfg”?' })).toBeVisible();
+  await ui.screenshot('remove-source');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
 
   await ui.goto('Overview');
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Missing');
@@ -161,6 +171,7 @@ test('offline: with the git server and the engine unreachable, history and commi
 test('security: no Node in the page; the WebSocket refuses a wrong token and a foreign Origin', async ({
   page,
   app,
+  browser,
 }) => {
   const ui = new MooringPage(page);
   await ui.open(app);
@@ -191,10 +202,16 @@ test('security: no Node in the page; the WebSocket refuses a wrong token and a f
   expect(await attempt(wsUrl, app.origin)).toBe('401');
   expect(await attempt(`${wsUrl}?token=${app.token}`, 'http://evil.example')).toBe('403');
 
-  // Without the token in the URL the page says what to do instead of showing data.
-  const bare = await page.context().newPage();
-  await bare.goto(app.origin);
-  await expect(bare.getByRole('alert')).toContainText('no access token');
+  // In another browser session, without the token in the URL, the page says what to do instead of
+  // showing data (a tab of this session gets in: test/e2e/browser-session.spec.ts).
+  const other = await browser.newContext();
+  try {
+    const bare = await other.newPage();
+    await bare.goto(app.origin);
+    await expect(bare.getByRole('alert')).toContainText('no access token');
+  } finally {
+    await other.close();
+  }
 });
 
 test('builds: build an image from an app repo, watch its output, see it in past builds', async ({
@@ -218,6 +235,11 @@ test('builds: build an image from an app repo, watch its output, see it in past 
     await expect(row).toContainText('e2e-app:');
     await expect(row).toContainText('succeeded');
     await ui.screenshot('builds');
+    await row.getByRole('button').click();
+    const detail = page.getByRole('dialog', { name: /Build #\d+/ });
+    await expect(detail).toContainText('built-by-mooring');
+    await ui.screenshot('build-detail');
+    await detail.getByRole('button', { name: 'Close' }).click();
   } finally {
     const ids = (await docker('images', '-q', 'e2e-app')).split('\n').filter(Boolean);
     if (ids.length) await docker('rmi', '-f', ...ids);

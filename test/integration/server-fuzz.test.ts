@@ -783,3 +783,214 @@ describe('browser mode: wrong tokens are rate-limited', () => {
     expect((await attempt(s.token)).status).toBe(101);
   });
 });
+
+// Issue 13, item 11: a second tab of the same browser gets in with the session its first tab
+// exchanged the token for: an HttpOnly session cookie plus a key kept in the page's localStorage.
+// The cookie alone is not enough (a browser sends it to every port of 127.0.0.1), and neither
+// replaces the Host, Origin and rate-limit checks.
+function exchange(
+  s: BrowserModeServer,
+  opts: { token?: string | null; origin?: string | null; host?: string; method?: string } = {},
+): string {
+  const token = opts.token === undefined ? s.token : opts.token;
+  const origin = opts.origin === undefined ? s.origin : opts.origin;
+  return (
+    `${opts.method ?? 'POST'} /api/session HTTP/1.1\r\nHost: ${opts.host ?? `127.0.0.1:${s.port}`}\r\n` +
+    (origin === null ? '' : `Origin: ${origin}\r\n`) +
+    (token === null ? '' : `Authorization: Bearer ${token}\r\n`) +
+    'Content-Length: 0\r\nConnection: close\r\n\r\n'
+  );
+}
+
+interface Session {
+  cookie: string; // NAME=VALUE, as a browser sends it back
+  key: string;
+}
+
+async function openSession(s: BrowserModeServer): Promise<Session> {
+  const r = await raw(s.port, exchange(s));
+  expect(r.status, r.text).toBe(200);
+  const setCookie = /\r\nset-cookie: *([^\r\n]*)/i.exec(r.head)?.[1] ?? '';
+  const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+  return { cookie: setCookie.split(';')[0]!, key: (JSON.parse(body) as { key: string }).key };
+}
+
+/** An upgrade with the session's cookie and/or key, and no token. */
+function sessionUpgrade(
+  s: BrowserModeServer,
+  session: { cookie?: string | null; key?: string | null },
+  opts: { host?: string | null; origin?: string | null } = {},
+): string {
+  const target = session.key ? `/api?key=${encodeURIComponent(session.key)}` : '/api';
+  return upgrade(s, target, { ...opts, extra: session.cookie ? `Cookie: ${session.cookie}\r\n` : '' });
+}
+
+describe('browser mode: the browser session (cookie and key)', () => {
+  let s: BrowserModeServer;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('trades the token for an HttpOnly, SameSite=Strict session cookie of this port, and a key', async () => {
+    const r = await raw(s.port, exchange(s));
+    expect(r.status).toBe(200);
+    const setCookie = /\r\nset-cookie: *([^\r\n]*)/i.exec(r.head)?.[1];
+    expect(setCookie).toMatch(
+      new RegExp(`^mooring_session_${s.port}=[\\w-]{32}; HttpOnly; SameSite=Strict; Path=/$`),
+    );
+    // A session cookie: it ends with the browser session.
+    expect(setCookie).not.toMatch(/max-age|expires/i);
+    expect(r.head).toMatch(/\r\ncache-control: no-store/i);
+    const { key } = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { key: string };
+    expect(key).toMatch(/^[\w-]{32}$/);
+    // The cookie is not the token, nor the key.
+    expect(setCookie).not.toContain(s.token);
+    expect(setCookie).not.toContain(key);
+  });
+
+  it('gives no session without the token, to a foreign Origin, to a wrong Host, or to a GET', async () => {
+    const refused: [string, string, number][] = [
+      ['wrong token', exchange(s, { token: `x${s.token.slice(1)}` }), 401],
+      ['no token', exchange(s, { token: null }), 401],
+      ['foreign Origin, right token', exchange(s, { origin: 'http://evil.example' }), 403],
+      // Same site for cookies (ports do not count), still another origin.
+      ['another port of 127.0.0.1', exchange(s, { origin: `http://127.0.0.1:${s.port + 1}` }), 403],
+      ['no Origin', exchange(s, { origin: null }), 403],
+      ['rebound Host', exchange(s, { host: `evil.example:${s.port}` }), 421],
+      ['GET', exchange(s, { method: 'GET' }), 405],
+      [
+        'token in the query instead',
+        exchange(s, { token: null }).replace('/api/session', `/api/session?token=${s.token}`),
+        401,
+      ],
+    ];
+    for (const [what, bytes, status] of refused) {
+      const r = await raw(s.port, bytes);
+      expect(r.status, what).toBe(status);
+      expect(r.head, what).not.toMatch(/set-cookie/i);
+      expect(r.text, what).not.toMatch(/"key"/);
+    }
+    await expectHealthy(s);
+  });
+
+  it('lets a WebSocket in with the cookie and the key, without the token, only from our Origin and Host', async () => {
+    const session = await openSession(s);
+    expect((await raw(s.port, sessionUpgrade(s, session))).status).toBe(101);
+    expect(
+      (
+        await raw(
+          s.port,
+          sessionUpgrade(s, session, { host: `localhost:${s.port}`, origin: `http://localhost:${s.port}` }),
+        )
+      ).status,
+    ).toBe(101);
+    // Every check before the credentials still applies, whatever they are.
+    const cases: [string, { host?: string | null; origin?: string | null }, number][] = [
+      ['foreign Origin', { origin: 'http://evil.example' }, 403],
+      [
+        'another port of 127.0.0.1 (the browser sends the cookie there)',
+        { origin: `http://127.0.0.1:${s.port + 1}` },
+        403,
+      ],
+      ['Origin "null"', { origin: 'null' }, 403],
+      ['no Origin', { origin: null }, 403],
+      ['rebound Host', { host: `evil.example:${s.port}`, origin: `http://evil.example:${s.port}` }, 421],
+      ['no Host', { host: null }, 421],
+    ];
+    for (const [what, opts, status] of cases) {
+      expect((await raw(s.port, sessionUpgrade(s, session, opts))).status, what).toBe(status);
+    }
+    // And a call goes through on such a connection.
+    const [name, value] = session.cookie.split('=') as [string, string];
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/api?key=${encodeURIComponent(session.key)}`, {
+      origin: s.origin,
+      headers: { Cookie: `other=1; ${name}=${value}` },
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => {
+        resolve();
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        reject(new Error(`upgrade refused: ${res.statusCode ?? '?'}`));
+      });
+    });
+    const reply = nextReply(ws);
+    ws.send(JSON.stringify({ id: 3, method: 'history:runs', params: { limit: 1 } }));
+    expect(await reply).toMatchObject({ id: 3, reply: { ok: true } });
+    ws.close();
+  });
+
+  it('refuses a forged cookie, a forged key, either half alone, and the cookie of another port', async () => {
+    const session = await openSession(s);
+    const [name, value] = session.cookie.split('=') as [string, string];
+    const forged = (v: string): string => `${v.slice(0, -1)}${v.endsWith('A') ? 'B' : 'A'}`;
+    const cases: [string, { cookie?: string | null; key?: string | null }][] = [
+      ['forged cookie', { cookie: `${name}=${forged(value)}`, key: session.key }],
+      ['forged key', { cookie: session.cookie, key: forged(session.key) }],
+      ['the cookie alone (what another server on 127.0.0.1 receives)', { cookie: session.cookie, key: null }],
+      ['the key alone (left in localStorage after the browser closed)', { cookie: null, key: session.key }],
+      [
+        "the cookie under another port's name",
+        { cookie: `mooring_session_${s.port + 1}=${value}`, key: session.key },
+      ],
+      ['the token as the cookie', { cookie: `${name}=${s.token}`, key: s.token }],
+      ['an empty cookie', { cookie: `${name}=`, key: session.key }],
+    ];
+    for (const [what, session2] of cases) {
+      expect((await raw(s.port, sessionUpgrade(s, session2))).status, what).toBe(401);
+    }
+    // A new server (a restart) starts a new session: the old cookie and key are refused there.
+    const other = await start();
+    try {
+      const stale = { cookie: `mooring_session_${other.port}=${value}`, key: session.key };
+      expect((await raw(other.port, sessionUpgrade(other, stale))).status).toBe(401);
+    } finally {
+      await other.stop();
+    }
+    await expectHealthy(s);
+  });
+});
+
+describe('browser mode: the rate limit covers the session too', () => {
+  const limit: RateLimitOptions = { maxFailures: 4, windowMs: 10_000, lockMs: 1500 };
+  let s: BrowserModeServer;
+  beforeAll(async () => {
+    s = await start(limit);
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('forged cookies and wrong exchange tokens lock out; during the lockout a valid session is refused too', async () => {
+    const session = await openSession(s);
+    const [name] = session.cookie.split('=') as [string];
+    // One stale tab repeating its cookie and key is not a guesser.
+    for (let i = 0; i < 3 * limit.maxFailures; i++) {
+      expect((await raw(s.port, sessionUpgrade(s, { cookie: `${name}=stale`, key: 'stale' }))).status).toBe(
+        401,
+      );
+    }
+    expect((await raw(s.port, sessionUpgrade(s, session))).status).toBe(101);
+    // Distinct forged cookies, and a wrong token at the exchange, are guesses.
+    for (let i = 1; i < limit.maxFailures - 1; i++) {
+      expect(
+        (await raw(s.port, sessionUpgrade(s, { cookie: `${name}=guess-${i}`, key: session.key }))).status,
+      ).toBe(401);
+    }
+    expect((await raw(s.port, exchange(s, { token: 'guess-at-the-exchange' }))).status).toBe(401);
+    const locked = await raw(s.port, sessionUpgrade(s, session));
+    expect(locked.status).toBe(429);
+    expect(locked.head).toMatch(/retry-after: [12]\r?$/im);
+    // Neither a valid session nor the token gets in, nor is a session handed out, until it ends.
+    expect((await raw(s.port, upgrade(s, `/api?token=${s.token}`))).status).toBe(429);
+    expect((await raw(s.port, exchange(s))).status).toBe(429);
+    expect(s.output()).toMatch(/4 different wrong access tokens within 10 s/);
+
+    await new Promise((r) => setTimeout(r, limit.lockMs + 200));
+    expect((await raw(s.port, sessionUpgrade(s, session))).status).toBe(101);
+    await expectHealthy(s);
+  });
+});

@@ -5,7 +5,11 @@ import {
   WrongTokenLimiter,
   allowedHosts,
   allowedOrigins,
+  bearerToken,
+  cookieValue,
   isAllowedHost,
+  sessionCookieHeader,
+  sessionCookieName,
   splitTarget,
 } from '../../electron/server/request-guard.ts';
 import { parseCall } from '../../electron/server/server.ts';
@@ -157,5 +161,42 @@ describe('parseCall', () => {
     expect(parseCall(text('{"id":3,"method":7}'), false)).toMatchObject({ ok: false, id: 3 });
     expect(parseCall(text('{"id":1,"method":"m"}'), true)).toMatchObject({ ok: false, id: null });
     expect(parseCall([text('{"id":2,'), text('"method":"m"}')], false)).toMatchObject({ ok: true, id: 2 });
+  });
+});
+
+describe('the browser session helpers', () => {
+  it('reads one cookie of a Cookie header, whatever else it holds, and never throws', () => {
+    const name = sessionCookieName(4321);
+    expect(name).toBe('mooring_session_4321');
+    expect(cookieValue(`a=1; ${name}=abc-DEF_9; b=2`, name)).toBe('abc-DEF_9');
+    expect(cookieValue(`${name}=first; ${name}=second`, name)).toBe('first');
+    expect(cookieValue(`x${name}=1; ${name}x=2`, name)).toBeNull(); // names match whole
+    expect(cookieValue(`mooring_session_4322=other`, name)).toBeNull(); // another port's
+    expect(cookieValue(`${name}=`, name)).toBe('');
+    for (const header of [undefined, '', ';;;', '=', name, '\u0000=\u0000', 'a'.repeat(10_000)]) {
+      expect(() => cookieValue(header, name)).not.toThrow();
+    }
+  });
+
+  it('sets a session cookie: HttpOnly, SameSite=Strict, Path=/, no Max-Age or Expires', () => {
+    expect(sessionCookieHeader('mooring_session_1', 'v')).toBe(
+      'mooring_session_1=v; HttpOnly; SameSite=Strict; Path=/',
+    );
+  });
+
+  it('reads a bearer token, and nothing that only looks like one', () => {
+    expect(bearerToken('Bearer abc_DEF-1')).toBe('abc_DEF-1');
+    for (const h of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      'Basic abc',
+      'bearer abc',
+      'Bearer a b',
+      'Bearer a\r\nX: y',
+    ]) {
+      expect(bearerToken(h), String(h)).toBeNull();
+    }
   });
 });

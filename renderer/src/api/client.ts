@@ -10,7 +10,11 @@ declare global {
 
 type Pending = (reply: Reply<unknown>) => void;
 
-/** The token arrives in the URL fragment (never sent to a server), then lives in this tab's session only. */
+/**
+ * The token arrives in the URL fragment (never sent to a server), then lives in this tab's session
+ * only. The tab trades it for the browser session (a cookie and a key, electron/server/request-guard.ts),
+ * which lets other tabs of this browser in until it closes: a second tab, a Ctrl-click (issue 13, item 11).
+ */
 function takeToken(): string | null {
   const match = /(?:^#|&)token=([\w-]+)/.exec(window.location.hash);
   if (match?.[1]) {
@@ -19,6 +23,34 @@ function takeToken(): string | null {
     return match[1];
   }
   return sessionStorage.getItem('mooring-token');
+}
+
+/** The browser session's half kept by the page (the cookie is the server's to set and send). */
+const SESSION_KEY = 'mooring-session-key';
+
+function sessionKey(): string | null {
+  try {
+    return localStorage.getItem(SESSION_KEY);
+  } catch {
+    return null; // storage disabled: only the tab with the token gets in
+  }
+}
+
+/** Trades the token for the browser session; on any failure this tab still has its token. */
+async function exchangeToken(token: string): Promise<void> {
+  try {
+    const r = await fetch('/api/session', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    if (!r.ok) return;
+    const { key } = (await r.json()) as { key?: unknown };
+    if (typeof key === 'string') localStorage.setItem(SESSION_KEY, key);
+  } catch {
+    // no session for other tabs; this one goes on with the token
+  }
 }
 
 let messageAt: number | null = null;
@@ -31,6 +63,8 @@ export function messageReceivedAt(): number | null {
   return messageAt;
 }
 
+const NO_ACCESS = 'No access to Mooring in this browser session: open the URL that `mooring serve` printed.';
+
 export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 class WebSocketApi implements MooringApi {
@@ -41,6 +75,8 @@ class WebSocketApi implements MooringApi {
   private readonly listeners = new Set<(e: PushEvent) => void>();
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
   private opened: Promise<void> | null = null;
+  private exchanged: Promise<void> | null = null;
+  private everOpen = false;
   private retryMs = 500;
   state: ConnectionState = 'connecting';
 
@@ -59,18 +95,33 @@ class WebSocketApi implements MooringApi {
 
   private connect(): Promise<void> {
     if (this.opened) return this.opened;
-    this.opened = new Promise<void>((resolve, reject) => {
-      if (!this.token) {
+    // The first connection waits for the exchange, so that the session exists once the app shows.
+    this.exchanged ??= this.token ? exchangeToken(this.token) : Promise.resolve();
+    this.opened = this.exchanged.then(() => this.open());
+    return this.opened;
+  }
+
+  private open(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // This tab's token, or else the browser session's key (its cookie goes along by itself).
+      const key = this.token ? null : sessionKey();
+      const credential = this.token
+        ? `token=${encodeURIComponent(this.token)}`
+        : key
+          ? `key=${encodeURIComponent(key)}`
+          : null;
+      if (!credential) {
         this.setState('unauthorized');
-        reject(new Error('No access token: open the URL that `mooring serve` printed.'));
+        reject(new Error(NO_ACCESS));
         return;
       }
-      const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/api?token=${encodeURIComponent(this.token)}`;
+      const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/api?${credential}`;
       const ws = new WebSocket(url);
       this.ws = ws;
       let wasOpen = false;
       ws.onopen = () => {
         wasOpen = true;
+        this.everOpen = true;
         this.retryMs = 500;
         this.setState('open');
         resolve();
@@ -90,6 +141,13 @@ class WebSocketApi implements MooringApi {
           p({ ok: false, error: { code: 'unreachable', message: 'The connection to Mooring was lost.' } });
         }
         this.pending.clear();
+        if (!this.token && !this.everOpen) {
+          // The page came from this server, so it is up: it refused the browser session (another
+          // browser, a server started since, or cookies blocked). Only the printed URL helps.
+          this.setState('unauthorized');
+          reject(new Error(NO_ACCESS));
+          return;
+        }
         if (!wasOpen && this.state !== 'open') {
           reject(new Error('Cannot connect to Mooring: it may have stopped, or this link is stale.'));
         }
@@ -107,7 +165,6 @@ class WebSocketApi implements MooringApi {
         this.retryMs = Math.min(this.retryMs * 2, 10_000);
       };
     });
-    return this.opened;
   }
 
   async invoke<M extends Method>(method: M, params: Params<M>): Promise<Reply<Results[M]>> {

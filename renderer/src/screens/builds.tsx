@@ -118,7 +118,7 @@ export function BuildsScreen(): React.JSX.Element {
           </h2>
           {current.step && <p className="sub">{current.step}</p>}
           {current.error && <div className="callout bad">{current.error}</div>}
-          <pre className="logs" aria-live="polite" ref={logRef}>
+          <pre className="logs" aria-live="polite" ref={logRef} tabIndex={0} aria-label="Output">
             {current.lines.join('\n') || 'Waiting for output…'}
           </pre>
         </section>
@@ -200,7 +200,7 @@ export function BuildsScreen(): React.JSX.Element {
               <ResultBadge result={shown.result} />
             </dd>
           </dl>
-          <pre className="logs" style={{ marginTop: 12 }}>
+          <pre className="logs" style={{ marginTop: 12 }} tabIndex={0} aria-label="Output">
             {shown.log || '(no output)'}
           </pre>
         </Dialog>

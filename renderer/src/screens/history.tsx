@@ -7,7 +7,7 @@ import type { ActionRecord, RunRecord } from '../../../electron/shared/model.ts'
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
-import { VirtualList } from '../components/virtual-list.tsx';
+import { VirtualTable } from '../components/virtual-table.tsx';
 import { ago, duration, firstLine, shortId } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useStore } from '../store.tsx';
@@ -152,43 +152,46 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
       </div>
       {error && <div className="callout bad">{error}</div>}
       <div className="panel">
-        <div className="run-row head" aria-hidden>
-          <span>Run</span>
-          <span>Stack</span>
-          <span>Revision</span>
-          <span>Trigger</span>
-          <span>Started</span>
-          <span>Took</span>
-          <span>Result</span>
-          <span>Error</span>
-        </div>
         {runs.length === 0 && !loading ? (
           <p className="empty">
             No runs{Object.values(filters).some(Boolean) ? ' match these filters' : ' yet'}.
           </p>
         ) : (
-          <VirtualList
+          <VirtualTable
             label="Runs"
+            className="run-row"
+            columns={['Run', 'Stack', 'Revision', 'Trigger', 'Started', 'Took', 'Result', 'Error']}
             items={runs}
             rowHeight={40}
             height="calc(100vh - 290px)"
             onEndReached={more}
-            render={(r) => (
-              <a className="run-row" href={href({ screen: 'history', runId: r.id })} data-run={r.id}>
-                <span className="mono">#{r.id}</span>
-                <span className="name">{r.stack}</span>
-                <span className="mono">{shortId(r.revision)}</span>
-                <span>{r.trigger}</span>
-                <span title={r.startedAt}>{new Date(r.startedAt).toLocaleString()}</span>
-                <span>{duration(r.startedAt, r.finishedAt)}</span>
-                <span>
-                  <ResultBadge result={r.result} />
-                </span>
-                <span className="cell-sub" title={r.error ?? ''}>
-                  {firstLine(r.error)}
-                </span>
-              </a>
-            )}
+            rowAttributes={(r) => ({ 'data-run': r.id })}
+            cells={(r, focusable) => [
+              <a
+                key="id"
+                className="mono"
+                href={href({ screen: 'history', runId: r.id })}
+                tabIndex={focusable ? 0 : -1}
+                aria-label={`Run #${r.id}, ${r.stack}, ${r.result}`}
+              >
+                #{r.id}
+              </a>,
+              <span key="stack" className="name">
+                {r.stack}
+              </span>,
+              <span key="rev" className="mono">
+                {shortId(r.revision)}
+              </span>,
+              r.trigger,
+              <span key="at" title={r.startedAt}>
+                {new Date(r.startedAt).toLocaleString()}
+              </span>,
+              duration(r.startedAt, r.finishedAt),
+              <ResultBadge key="result" result={r.result} />,
+              <span key="error" className="cell-sub" title={r.error ?? ''}>
+                {firstLine(r.error)}
+              </span>,
+            ]}
           />
         )}
       </div>
@@ -317,7 +320,7 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
             </dd>
           </dl>
           {data.run.error && (
-            <pre className="logs" style={{ marginTop: 12 }}>
+            <pre className="logs" style={{ marginTop: 12 }} tabIndex={0} aria-label="Error">
               {data.run.error}
             </pre>
           )}

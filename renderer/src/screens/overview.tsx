@@ -150,7 +150,9 @@ export function Overview({
                 <th>Health</th>
                 <th>Services</th>
                 <th>Last run</th>
-                <th />
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -499,7 +501,7 @@ function EngineCallout({ snapshot }: { snapshot: Snapshot }): React.JSX.Element 
 function NoSources(): React.JSX.Element {
   return (
     <div className="panel empty">
-      <h2>No config repo yet</h2>
+      <h1>No config repo yet</h1>
       <p>
         Mooring keeps your Docker engine equal to a git repo of Compose files. Add the repo (an HTTP(S) URL or
         a local path) and its stacks will show here.

@@ -1,7 +1,8 @@
 // Sources and settings: add, edit, fetch and remove config repos; the controller, its poll
 // interval and per-stack suspend; the safety-policy allowances; the Docker endpoint.
-import { useEffect, useState } from 'react';
-import type { UiSettings } from '../../../electron/shared/api.ts';
+import { useEffect, useRef, useState } from 'react';
+import type { ZodType } from 'zod';
+import { schemas, type UiSettings } from '../../../electron/shared/api.ts';
 import type { SafetySettings, SourceState } from '../../../electron/shared/model.ts';
 import { describeGrant, trustCommand } from '../../../electron/shared/trust.ts';
 import { call, getApi } from '../api/client.ts';
@@ -99,7 +100,9 @@ function Sources({
                 <th>Branch · path</th>
                 <th>Head</th>
                 <th>Last fetch</th>
-                <th />
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -218,6 +221,25 @@ function Sources({
   );
 }
 
+/**
+ * The first thing the engine's own schema would refuse in a value, in its words, or null. The form
+ * checks with the schema the server parses with (electron/shared/api.ts), not a copy of its regex in
+ * an HTML pattern attribute: that one was invalid under the `v` flag browsers compile patterns with
+ * (an unescaped `-` in a class), so the browser ignored it (issue 13, item 11).
+ */
+function problemOf(schema: ZodType, value: unknown): string | null {
+  const r = schema.safeParse(value);
+  return r.success ? null : (r.error.issues[0]?.message ?? 'not valid');
+}
+
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  url: 'Repository URL',
+  branch: 'Branch',
+  path: 'Sub-path',
+  token: 'Access token',
+};
+
 function SourceForm(props: {
   source?: SourceState;
   canStoreTokens: boolean;
@@ -232,23 +254,44 @@ function SourceForm(props: {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Said as soon as a typed name could not be added; an empty one is left to `required`.
+  const nameRef = useRef<HTMLInputElement>(null);
+  const nameProblem = editing || name === '' ? null : problemOf(schemas['sources:add'].shape.name, name);
 
   const submit = async (e: React.SyntheticEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
+    const update = { name, branch: branch || null, path, ...(token ? { token } : {}) };
+    const add = {
+      name,
+      url,
+      ...(branch ? { branch } : {}),
+      ...(path ? { path } : {}),
+      ...(token ? { token } : {}),
+    };
+    const checked = editing
+      ? schemas['sources:update'].safeParse(update)
+      : schemas['sources:add'].safeParse(add);
+    if (!checked.success) {
+      // The name's problem is already said beside it: go there. Anything else is said above the form.
+      const others = checked.error.issues.filter((i) => !(nameProblem && i.path[0] === 'name'));
+      setError(
+        others.length === 0
+          ? null
+          : others
+              .map((i) => `${FIELD_LABELS[String(i.path[0])] ?? String(i.path[0] ?? '')}: ${i.message}`)
+              .join('; '),
+      );
+      if (nameProblem) nameRef.current?.focus();
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       if (editing) {
-        await call('sources:update', { name, branch: branch || null, path, ...(token ? { token } : {}) });
+        await call('sources:update', update);
         notify('info', `Saved "${name}".`);
       } else {
-        const s = await call('sources:add', {
-          name,
-          url,
-          ...(branch ? { branch } : {}),
-          ...(path ? { path } : {}),
-          ...(token ? { token } : {}),
-        });
+        const s = await call('sources:add', add);
         notify(
           s.lastError ? 'warn' : 'info',
           s.lastError ? `Added "${name}", but: ${s.lastError}` : `Added "${name}".`,
@@ -289,15 +332,20 @@ function SourceForm(props: {
             required
             autoFocus={!editing}
             disabled={editing}
+            ref={nameRef}
             value={name}
-            pattern="[a-z0-9][a-z0-9_-]*"
             placeholder="config"
             aria-label="Name"
+            aria-invalid={nameProblem ? true : undefined}
+            aria-describedby="source-name-problem"
             onChange={(e) => {
               setName(e.target.value);
             }}
           />
           lowercase letters, digits, - and _
+          <span id="source-name-problem" className="field-error" role="alert">
+            {nameProblem && `Not a valid name: ${nameProblem}.`}
+          </span>
         </label>
         <label className="field">
           <span>Repository URL or local path</span>

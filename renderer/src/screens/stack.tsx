@@ -32,7 +32,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
   if (!stack) {
     return (
       <div className="panel empty">
-        <h2>No stack “{name}”</h2>
+        <h1>No stack “{name}”</h1>
         <p>It is not declared in any source and Mooring runs no container for it.</p>
         <a href={href({ screen: 'overview' })}>Back to the overview</a>
       </div>
@@ -168,7 +168,9 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
               <th>Health</th>
               <th>Ports</th>
               <th>Up</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
