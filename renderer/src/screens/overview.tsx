@@ -179,7 +179,7 @@ export function Overview({
                     </td>
                     <td>
                       {s.deployed && s.deployed !== s.revision ? (
-                        <span title="deployed → target" data-deployed={s.deployed}>
+                        <span title="deployed → target" data-deployed={s.deployed} className="rev-pair">
                           <code>{shortId(s.deployed)}</code> → <code>{shortId(s.revision)}</code>
                         </span>
                       ) : (
