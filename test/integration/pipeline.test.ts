@@ -297,8 +297,8 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     await waitFor('v2 running within one poll interval', async () => (await running()) === v2.tag, POLL_MS);
     // The container runs before the run is recorded as finished.
     const run = await waitFor('the auto run finished', () =>
-      engine.history
-        .runs.list({ stack: STACK, limit: 5 })
+      engine.history.runs
+        .list({ stack: STACK, limit: 5 })
         .find((x) => x.revision === promoted && x.result !== 'running'),
     );
     expect(run).toMatchObject({ revision: promoted, trigger: 'auto', result: 'succeeded' });
