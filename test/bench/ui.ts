@@ -70,7 +70,7 @@ export async function ensureRendererBuilt(size: Size): Promise<void> {
  */
 const SCROLL = `({ step, target, limitMs }) =>
   new Promise((resolve) => {
-    const list = document.querySelector('[role="list"][aria-label="Runs"]');
+    const list = document.querySelector('[role="table"][aria-label="Runs"] .virtual');
     const deltas = [];
     const t0 = performance.now();
     let last = t0;
