@@ -13,7 +13,8 @@ import {
   type ControllerOptions,
   type DecideEvent,
 } from '../../electron/engine/reconcile/controller.ts';
-import { EventLog, sleep, UNIQUE, waitFor } from '../helpers/controller.ts';
+import { mooring } from '../helpers/cli.ts';
+import { EventLog, sleep, SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, createRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
@@ -23,7 +24,7 @@ const S = UNIQUE;
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED controller git tests: no Docker engine answers.');
 
-const STACKS = [`ctlgit${S}`, `ctlbad${S}`, `ctllocal${S}`, `ctlmanual${S}`, `ctlretry${S}`];
+const STACKS = [`ctlgit${S}`, `ctlbad${S}`, `ctllocal${S}`, `ctlmanual${S}`, `ctlretry${S}`, `ctlmid${S}`];
 
 const FAST: ControllerOptions = {
   pollIntervalMs: 5_000,
@@ -330,5 +331,46 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     await waitFor('deployed', async () => (await greeting(`ctllocal${S}-app-1`)) === 'b', 10_000);
     // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
     expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
+  });
+
+  it('a commit fetched by another process while a run applies is deployed by the run after it', async () => {
+    const name = `ctlmid${S}`;
+    const repo = await createRepo(server, `ctl-mid-${Date.now()}`, {
+      'mooring.yaml': `stacks:\n  ${name}: { sync: auto, selfHeal: true }\n`,
+      [`${name}/compose.yaml`]: SLOW_STACK,
+    });
+    await engine.addSource({ name: 'cfg', url: repo.url });
+    await startController();
+    // The first run waits ~3 s for `slow` to be healthy: the commit lands and is fetched meanwhile.
+    await waitFor('the first run applying', () => engine.history.locks.holder('cfg', name) !== undefined);
+    const second = await repo.commit(
+      {
+        [`${name}/compose.yaml`]: SLOW_STACK.replace(
+          'command: ["sleep", "3600"]',
+          'command: ["sleep", "3601"]',
+        ),
+      },
+      'sleep a second longer',
+    );
+    // `mooring fetch` from another process on the same home folder, as `rollback --revert` does.
+    const fetched = await mooring(home, ['fetch', 'cfg']);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toContain(second.slice(0, 7));
+    expect(engine.history.locks.holder('cfg', name), 'the first run still applied').toBeDefined();
+    const deployed = await waitFor(
+      'the new commit deployed',
+      () =>
+        engine.history.runs
+          .list({ stack: name })
+          .find((r) => r.revision === second && r.result === 'succeeded'),
+      30_000,
+    );
+    // Said as a new revision, not as a change made by hand.
+    expect(log.text()).toContain(`${name} @ ${second.slice(0, 7)}: the new revision differs from what runs`);
+    expect(log.text()).not.toContain(`drift ${name}`);
+    expect(deployed.trigger).toBe('auto');
+    expect(await docker('inspect', '--format', '{{json .Config.Cmd}}', `${name}-after-1`)).toBe(
+      '["sleep","3601"]',
+    );
   });
 });

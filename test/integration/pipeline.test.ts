@@ -5,14 +5,14 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { Engine } from '../../electron/engine/engine.ts';
 import type { BuildAndPromoteResult } from '../../electron/engine/pipeline/pipeline.ts';
 import type { PromoteResult } from '../../electron/engine/pipeline/promote.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
 import type { StackStatus } from '../../electron/shared/model.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/controller.ts';
+import { EventLog, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, createRepo, runGit, type LocalRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
@@ -59,6 +59,8 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
   let home: string;
   let engine: Engine;
   let controller: Controller | null = null;
+  /** What the controller said: printed when a test fails, to tell why it did (or did not) act. */
+  const controllerLog = new EventLog();
   const homes: string[] = [];
 
   /** Commits on the server's main branch the way another person would: pull first, then push. */
@@ -95,6 +97,12 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
     const add = await mooring(home, ['source', 'add', 'cfg', config.url]);
     expect(add.code, add.stderr).toBe(0);
     engine = await Engine.open({ home });
+  });
+
+  beforeEach(() => {
+    onTestFailed(() => {
+      if (controllerLog.events.length) console.log(`The controller said:\n${controllerLog.text()}`);
+    });
   });
 
   afterAll(async () => {
@@ -278,6 +286,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
 
   it('with sync: auto, the controller runs a promoted build within one poll interval and notes the deploy', async () => {
     controller = new Controller(engine, { pollIntervalMs: POLL_MS, homeCheckMs: 200 });
+    controller.subscribe(controllerLog.listener);
     await controller.start();
     await waitFor('v1 running', async () => (await running().catch(() => '')) === v1.tag);
 

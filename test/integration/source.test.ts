@@ -287,12 +287,18 @@ describe('GitSource over HTTP', () => {
     ]);
   });
 
-  it('shares one fetch of a mirror between concurrent callers', async () => {
+  it('a fetch asked for while one runs waits for it and fetches again: it sees what was pushed meanwhile', async () => {
     const other = new GitSource({ home, config: httpConfig(repo.url) });
-    const calls = [source.fetch(), source.fetch(), other.fetch()];
+    const first = source.fetch();
+    // Pushed after the first fetch began: it may or may not see it; a fetch asked for now must.
+    const pushed = await repo.commit({ 'stacks/web/.env': 'PORT=9191\n' }, 'web: port while fetching');
+    const calls = [source.fetch(), other.fetch()];
+    // Callers that came meanwhile share one fetch (a mirror is written by one fetch at a time).
     expect(calls[1]).toBe(calls[0]);
-    expect(calls[2]).toBe(calls[0]);
-    await Promise.all(calls);
+    expect(calls[0]).not.toBe(first);
+    const [, second] = await Promise.all([first, calls[0]]);
+    expect(second?.head).toBe(pushed);
+    expect(await source.resolve()).toBe(pushed);
   });
 
   it('follows a configured branch and reports one that does not exist', async () => {

@@ -140,7 +140,9 @@ interface StackState {
   runId: number | null;
   /** Sequence number of the newest status applied: an older, slower look never overwrites a newer one. */
   seq: number;
+  /** Whether it differed from git when last judged (not while a run applied), and at which revision. */
   drifting: boolean;
+  judgedAt: string | null;
 }
 
 /** What one attempt is about, besides the revision: the spec and whether it prunes. */
@@ -457,6 +459,7 @@ export class Controller {
         runId: null,
         seq: 0,
         drifting: false,
+        judgedAt: null,
       };
       this.stacks.set(name, s);
     }
@@ -557,7 +560,7 @@ export class Controller {
     if (!busy && st.sync !== 'Unknown') {
       if (drifting && !state.drifting) {
         // A new revision that differs from what runs is no out-of-band change: say which it is.
-        const newRevision = prev !== undefined && prev.revision !== st.revision;
+        const newRevision = state.judgedAt !== null && state.judgedAt !== st.revision;
         const what = newRevision
           ? `${st.name} @ ${short(st.revision)}: the new revision differs from what runs: ${driftSummary(st)}`
           : `drift ${st.name}: ${driftSummary(st)}`;
@@ -568,6 +571,7 @@ export class Controller {
         this.log('info', 'in-sync', `${st.name} is in sync at ${short(st.revision)}`, { stack: st.name });
       }
       state.drifting = drifting;
+      state.judgedAt = st.revision;
     }
     return JSON.stringify(prev) !== JSON.stringify(st);
   }

@@ -170,11 +170,13 @@ function sync<T>(read: () => T): Promise<T> {
 }
 
 /**
- * Fetches in progress, by git dir. Two fetches into one mirror at once would write the same pack and
- * refs twice over; sharing the running one is also what a caller wants (the same result, sooner). Keyed
- * by git dir rather than held per instance because callers may make a GitSource per request.
+ * Fetches by git dir: the one running, and the one asked for meanwhile. Two fetches into one mirror at
+ * once would write the same pack and refs twice over, so they take turns. A caller that comes while one
+ * runs cannot share it (it began before whatever the caller was told was pushed): it waits for it and
+ * shares the next one with every other caller that came meanwhile. Keyed by git dir rather than held per
+ * instance because callers may make a GitSource per request.
  */
-const inflight = new Map<string, Promise<FetchOutcome>>();
+const fetches = new Map<string, { running: Promise<FetchOutcome>; next: Promise<FetchOutcome> | null }>();
 
 /** A stack found inside some tree, paths relative to that tree. */
 interface FoundStack {
@@ -226,17 +228,32 @@ export class GitSource {
   /**
    * http: clone (init bare + fetch, no checkout) on first use, fetch afterwards; local: nothing to
    * transfer, just resolves. Returns the tip of the tracked branch. Concurrent calls for the same
-   * mirror (from any instance) share one fetch.
+   * mirror (from any instance) take turns; see `fetches`.
    */
   fetch(): Promise<FetchOutcome> {
-    let running = inflight.get(this.gitdir);
-    if (!running) {
-      running = (this.config.kind === 'http' ? this.fetchRemote() : this.checkLocal()).finally(() => {
-        inflight.delete(this.gitdir);
+    const start = (): Promise<FetchOutcome> => {
+      const running = (this.config.kind === 'http' ? this.fetchRemote() : this.checkLocal()).finally(() => {
+        const slot = fetches.get(this.gitdir);
+        if (slot?.running === running && slot.next === null) fetches.delete(this.gitdir);
       });
-      inflight.set(this.gitdir, running);
+      return running;
+    };
+    const slot = fetches.get(this.gitdir);
+    if (!slot) {
+      const running = start();
+      fetches.set(this.gitdir, { running, next: null });
+      return running;
     }
-    return running;
+    if (slot.next) return slot.next;
+    const next = slot.running
+      .catch(() => undefined)
+      .then(() => {
+        const running = start();
+        fetches.set(this.gitdir, { running, next: null });
+        return running;
+      });
+    slot.next = next;
+    return next;
   }
 
   /**
