@@ -23,6 +23,7 @@ import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
 import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
+import { registerWebhookCommand } from './webhook-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
 
@@ -339,6 +340,7 @@ export async function main(
   registerControllerCommands(program, open, io);
   registerPipelineCommands(program, open, io);
   registerServe(program, open, io);
+  registerWebhookCommand(program, open, io, env);
   registerCompletion(program, io);
 
   try {

@@ -30,9 +30,14 @@ import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials
 /** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
 export type { ApiClient } from './log-streams.ts';
 
+/** Where the desktop keeps the webhook URL typed into Settings (sealed by the OS keychain). */
+export const WEBHOOK_URL_ENV = 'MOORING_WEBHOOK_URL';
+
 export interface SecretStore {
   save(source: string, token: string): Promise<string>;
   remove(source: string): Promise<void>;
+  /** Keeps a secret under an environment variable's name (the webhook's URL) and sets the variable. */
+  saveVariable(name: string, value: string): Promise<void>;
 }
 
 export interface ApiServiceOptions {
@@ -299,6 +304,11 @@ export class ApiService {
       };
     },
     'containers:logs': (q) => this.engine.docker.logs(q.container, q.tail),
+    'containers:action': async (q) => {
+      const r = await this.engine.containerAction(q);
+      await this.refresh(q.stack);
+      return r;
+    },
     'logs:follow': async (q, client) => {
       if (!client)
         throw new MooringError('usage', 'Only a window can follow logs: its pushes carry the lines.');
@@ -388,6 +398,8 @@ export class ApiService {
     },
     'settings:get': () => Promise.resolve(this.settings()),
     'settings:update': (q) => this.updateSettings(q),
+    'settings:webhook': (q) => this.setWebhook(q),
+    'settings:webhook-test': () => this.engine.notify.testWebhook(),
   };
 
   /**
@@ -479,10 +491,13 @@ export class ApiService {
       if (run) lastRuns[s.name] = run;
     }
     const revisions: Snapshot['revisions'] = {};
+    // The revision git wants and, when it differs, the one that runs (the stack screen's Deployed row).
     for (const s of stacks) {
-      if (!s.revision || revisions[s.revision]) continue;
-      const c = this.engine.history.commits.get(s.source, s.revision);
-      if (c) revisions[s.revision] = { message: c.message, time: c.time };
+      for (const id of [s.revision, s.deployed]) {
+        if (!id || revisions[id]) continue;
+        const c = this.engine.history.commits.get(s.source, id);
+        if (c) revisions[id] = { message: c.message, time: c.time };
+      }
     }
     return {
       version: this.published.version,
@@ -518,6 +533,7 @@ export class ApiService {
   }
 
   private settings(): UiSettings {
+    const webhook = this.engine.notify.webhook();
     const s = this.engine.settings;
     return {
       pollIntervalSec: s.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC,
@@ -527,7 +543,36 @@ export class ApiService {
       trust: this.engine.trustList(),
       home: this.engine.home,
       canStoreTokens: this.options.secrets !== undefined,
+      webhook: webhook ? { ...webhook, urlSet: this.engine.notify.urlSet() } : null,
+      deliveries: this.engine.notify.deliveries(5),
     };
+  }
+
+  /**
+   * The webhook from Settings. A URL typed in is kept in the OS keychain under WEBHOOK_URL_ENV (the
+   * desktop); browser mode cannot keep it, so it takes the name of a variable of `mooring serve` instead.
+   */
+  private async setWebhook(q: Input<'settings:webhook'>): Promise<UiSettings> {
+    if ('off' in q) {
+      await this.engine.notify.setWebhook(null);
+      return this.settings();
+    }
+    let urlEnv = q.urlEnv ?? this.engine.notify.webhook()?.urlEnv;
+    if (q.url !== undefined) {
+      if (!this.options.secrets) {
+        throw new MooringError(
+          'usage',
+          "Browser mode cannot keep the webhook's URL safely: put it in an environment variable of `mooring serve` (e.g. MOORING_WEBHOOK_URL=… mooring serve) and give the variable's name.",
+        );
+      }
+      urlEnv = WEBHOOK_URL_ENV;
+      await this.options.secrets.saveVariable(urlEnv, q.url);
+    }
+    if (!urlEnv) {
+      throw new MooringError('usage', "Give the webhook's URL (or the variable that holds it).");
+    }
+    await this.engine.notify.setWebhook({ urlEnv, format: q.format, events: q.events });
+    return this.settings();
   }
 
   private async updateSettings(q: Input<'settings:update'>): Promise<UiSettings> {

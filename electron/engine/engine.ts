@@ -5,7 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SafetySettings, SourceConfig, SourceState, StackStatus, TrustGrant } from '../shared/model.ts';
+import type {
+  ContainerAction,
+  SafetySettings,
+  SourceConfig,
+  SourceState,
+  StackStatus,
+  TrustGrant,
+} from '../shared/model.ts';
 import type { SourceTrustView } from '../shared/api.ts';
 import type { DockerAdapter, EndpointOrigin } from './docker/docker-adapter.ts';
 import type {
@@ -21,6 +28,8 @@ import { HistoryStore } from './history/store.ts';
 import { prepareHome, readOnlyHomeError } from './home.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import { loadSettings, type Settings } from './settings.ts';
+import { NotifyService } from './services/notify.ts';
+import { containerAction, type ContainerActionResult } from './services/container-actions.ts';
 import type { BuildEvent } from './pipeline/build.ts';
 import {
   Pipeline,
@@ -76,6 +85,8 @@ export class Engine {
   private readonly ctx: EngineContext;
   readonly sources: SourceService;
   readonly safety: SafetyService;
+  /** The home's webhook (issue 13, item 9). */
+  readonly notify: NotifyService;
   readonly desired: DesiredStateService;
   readonly statuses: StatusService;
   readonly syncs: SyncService;
@@ -87,6 +98,7 @@ export class Engine {
     this.pipeline = new Pipeline(this, new PipelineStore(ctx.history.db));
     this.sources = new SourceService(ctx, (source) => this.pipeline.indexNotes(source));
     this.safety = new SafetyService(ctx, this.sources);
+    this.notify = new NotifyService(ctx, this.safety);
     this.desired = new DesiredStateService(ctx, this.sources, this.safety);
     this.statuses = new StatusService(ctx, this.desired);
     this.syncs = new SyncService(ctx, this.sources, this.safety, this.desired, this.statuses, {
@@ -288,6 +300,20 @@ export class Engine {
 
   pruneDeleted(source: string, opts: SyncOptions = {}): Promise<SyncResult[]> {
     return this.syncs.pruneDeleted(source, opts);
+  }
+
+  /**
+   * A person's restart, stop or start of one service (issue 13, item 12), recorded as an `out-of-band`
+   * run. Throws for an unknown stack or service, or while a run holds the stack.
+   */
+  async containerAction(q: {
+    stack: string;
+    service: string;
+    action: ContainerAction;
+  }): Promise<ContainerActionResult> {
+    const [stack] = await this.status({ stacks: [q.stack], recordDrift: false });
+    if (!stack) throw new MooringError('not-found', `No stack "${q.stack}" is declared or running here.`);
+    return containerAction(this.ctx, stack, q.service, q.action);
   }
 
   syncStack(stack: LoadedStack, opts: SyncOptions = {}): Promise<SyncResult> {

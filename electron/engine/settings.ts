@@ -3,7 +3,13 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_SAFETY, type SafetySettings } from '../shared/model.ts';
+import {
+  DEFAULT_SAFETY,
+  ENV_NAME,
+  WEBHOOK_FORMATS,
+  type SafetySettings,
+  type WebhookSettings,
+} from '../shared/model.ts';
 import { MooringError } from './errors.ts';
 
 const SafetySchema = z
@@ -41,6 +47,21 @@ const SourceTrustSchema = z
   })
   .strict();
 
+const WebhookSchema = z
+  .object({
+    urlEnv: z.string().regex(ENV_NAME, 'must be an environment variable name (letters, digits, _)'),
+    format: z.enum(WEBHOOK_FORMATS),
+    events: z
+      .object({
+        drift: z.boolean().default(true),
+        failed: z.boolean().default(true),
+        healed: z.boolean().default(true),
+      })
+      .strict()
+      .default({ drift: true, failed: true, healed: true }),
+  })
+  .strict();
+
 /** How often the controller fetches each source when `pollIntervalSec` is not set. */
 export const DEFAULT_POLL_INTERVAL_SEC = 60;
 
@@ -59,6 +80,8 @@ export const SettingsSchema = z
      * confirmation (issue 10). Default 1: only a commit that deletes all of them.
      */
     pruneConfirmShare: z.number().gt(0).max(1).optional(),
+    /** Where drift, failed runs and heals are told (issue 13, item 9). */
+    webhook: WebhookSchema.optional(),
     /** Mooring's own commits (promote, revert, deploy notes): who they are by. */
     git: z
       .object({
@@ -87,6 +110,7 @@ export interface Settings {
   controllerEnabled?: boolean | undefined;
   pruneConfirmShare?: number | undefined;
   git?: { author?: { name: string; email: string } | undefined } | undefined;
+  webhook?: WebhookSettings | undefined;
 }
 
 export function settingsFile(home: string): string {

@@ -1,7 +1,7 @@
-// Source tokens on the desktop: encrypted with the OS keychain (Electron safeStorage) in the home
-// folder, never written in clear, never shown again. At start each is decrypted into this
-// process's environment under the name the engine reads it from (the source's tokenEnv), so the
-// engine stays free of Electron.
+// Source tokens and the webhook URL on the desktop: encrypted with the OS keychain (Electron
+// safeStorage) in the home folder, never written in clear, never shown again. At start each is
+// decrypted into this process's environment under the name the engine reads it from (the source's
+// tokenEnv, the webhook's urlEnv), so the engine stays free of Electron.
 import { safeStorage } from 'electron';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -9,6 +9,11 @@ import path from 'node:path';
 import type { SecretStore } from '../engine/api-service.ts';
 // One naming rule for the app's variables and the ones the CLI suggests (issue 10).
 import { tokenEnvName } from '../engine/source/url-credentials.ts';
+
+/** A key of `secrets.json` for a variable by name (the webhook URL); any other key is a source's token. */
+const VARIABLE = 'env:';
+const envNameOf = (key: string): string =>
+  key.startsWith(VARIABLE) ? key.slice(VARIABLE.length) : tokenEnvName(key);
 
 export class SafeStorageSecrets implements SecretStore {
   private readonly file: string;
@@ -23,9 +28,9 @@ export class SafeStorageSecrets implements SecretStore {
       // no tokens yet
     }
     this.sealed = new Map(Object.entries(stored));
-    for (const [source, b64] of this.sealed) {
+    for (const [key, b64] of this.sealed) {
       try {
-        process.env[tokenEnvName(source)] = safeStorage.decryptString(Buffer.from(b64, 'base64'));
+        process.env[envNameOf(key)] = safeStorage.decryptString(Buffer.from(b64, 'base64'));
       } catch {
         // A keychain change makes old tokens unreadable: the fetch then says the token is missing.
       }
@@ -38,6 +43,12 @@ export class SafeStorageSecrets implements SecretStore {
     const name = tokenEnvName(source);
     process.env[name] = token;
     return name;
+  }
+
+  async saveVariable(name: string, value: string): Promise<void> {
+    this.sealed.set(`${VARIABLE}${name}`, safeStorage.encryptString(value).toString('base64'));
+    await this.write();
+    process.env[name] = value;
   }
 
   async remove(source: string): Promise<void> {

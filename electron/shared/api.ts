@@ -17,7 +17,10 @@ import type {
   TrustGrant,
   TrustSetting,
   StackStatus,
+  WebhookDelivery,
+  WebhookSettings,
 } from './model.ts';
+import { CONTAINER_ACTIONS, ENV_NAME, TRIGGERS, WEBHOOK_FORMATS } from './model.ts';
 import type { Method } from './methods.ts';
 import { TRUST_SETTINGS } from './trust.ts';
 
@@ -26,6 +29,8 @@ export type { Method } from './methods.ts';
 const requestId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -, at most 64');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
 const containerName = z.string().regex(/^[\w.-]{1,128}$/, 'a container name or id');
+/** A Compose service name: letters, digits, `.`, `_` and `-`. */
+const serviceName = z.string().regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'a service name');
 const revision = z
   .string()
   .min(1)
@@ -50,6 +55,10 @@ export const schemas = {
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
   'stacks:rollback': z.object({ stack: name, revision, revert: z.boolean().optional() }).strict(),
   'containers:logs': z.object({ container: containerName, tail: z.number().int().min(1).max(5000) }).strict(),
+  /** A person's restart, stop or start of one service's containers, recorded as an out-of-band run. */
+  'containers:action': z
+    .object({ stack: name, service: serviceName, action: z.enum(CONTAINER_ACTIONS) })
+    .strict(),
   /**
    * Follows containers' output: lines come as `logs` pushes to this window alone, tagged with `stream`
    * (an id the window chose), until `logs:stop`, another follow under the same id, or the window goes.
@@ -66,7 +75,7 @@ export const schemas = {
     .object({
       stack: name.optional(),
       source: name.optional(),
-      trigger: z.enum(['manual', 'auto', 'self-heal', 'rollback', 'cli']).optional(),
+      trigger: z.enum(TRIGGERS).optional(),
       result: z.enum(['running', 'succeeded', 'failed', 'interrupted']).optional(),
       from: z.iso.datetime().optional(),
       to: z.iso.datetime().optional(),
@@ -168,6 +177,26 @@ export const schemas = {
         .optional(),
     })
     .strict(),
+  /**
+   * Sets the webhook (or `off`). The URL itself only where it can be kept safely (the desktop's keychain,
+   * `canStoreTokens`); elsewhere the name of the variable that holds it in the server's environment.
+   */
+  'settings:webhook': z.union([
+    z.object({ off: z.literal(true) }).strict(),
+    z
+      .object({
+        format: z.enum(WEBHOOK_FORMATS),
+        events: z.object({ drift: z.boolean(), failed: z.boolean(), healed: z.boolean() }).strict(),
+        url: z
+          .string()
+          .max(2_000)
+          .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+          .optional(),
+        urlEnv: z.string().regex(ENV_NAME, 'must be a variable name: letters, digits and _').optional(),
+      })
+      .strict(),
+  ]),
+  'settings:webhook-test': z.object({}).strict(),
 } as const satisfies Record<Method, z.ZodType>;
 
 export type Params<M extends Method> = z.input<(typeof schemas)[M]>;
@@ -247,6 +276,10 @@ export interface UiSettings {
   home: string;
   /** Whether source tokens can be stored encrypted (Electron safeStorage); false in browser mode. */
   canStoreTokens: boolean;
+  /** The webhook (issue 13, item 9); `urlSet`: its variable has a value in the engine's process. */
+  webhook: (WebhookSettings & { urlSet: boolean }) | null;
+  /** Its last deliveries, newest first. */
+  deliveries: WebhookDelivery[];
 }
 
 export interface Results {
@@ -262,6 +295,7 @@ export interface Results {
     error: string | null;
   };
   'containers:logs': string;
+  'containers:action': { runId: number; containers: string[]; error: string | null };
   'logs:follow': null;
   'logs:stop': null;
   'history:drifts': DriftRecord[];
@@ -279,6 +313,8 @@ export interface Results {
   'sources:trust': UiSettings;
   'settings:get': UiSettings;
   'settings:update': UiSettings;
+  'settings:webhook': UiSettings;
+  'settings:webhook-test': WebhookDelivery;
 }
 
 /** An action of a run, as it goes: started (pulling, creating…), waiting (for health, a dependency), done. */

@@ -7,6 +7,7 @@ export const METHOD_NAMES = [
   'stacks:suspend',
   'stacks:rollback',
   'containers:logs',
+  'containers:action',
   'logs:follow',
   'logs:stop',
   'history:runs',
@@ -24,6 +25,8 @@ export const METHOD_NAMES = [
   'sources:trust',
   'settings:get',
   'settings:update',
+  'settings:webhook',
+  'settings:webhook-test',
 ] as const;
 
 export type Method = (typeof METHOD_NAMES)[number];

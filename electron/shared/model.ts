@@ -3,7 +3,12 @@
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Missing' | 'Orphaned' | 'Unknown';
 export type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
-export type Trigger = 'manual' | 'auto' | 'self-heal' | 'rollback' | 'cli';
+/** What started a run; `out-of-band`: a person's restart, stop or start of a service, recorded as such. */
+export const TRIGGERS = ['manual', 'auto', 'self-heal', 'rollback', 'cli', 'out-of-band'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+/** What a person may do to a service's containers from Mooring (issue 13, item 12). */
+export const CONTAINER_ACTIONS = ['restart', 'stop', 'start'] as const;
+export type ContainerAction = (typeof CONTAINER_ACTIONS)[number];
 export type RunResult = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 /** A config repo. `url` is an http(s) URL or an absolute local path. */
@@ -389,6 +394,34 @@ export interface LogLine {
 }
 
 /** A service's drift as the history keeps it: first seen, and which run or look found it back in line. */
+/** What a webhook is told about (issue 13, item 9); `test` is the one Settings sends on request. */
+export type WebhookEvent = 'drift' | 'failed' | 'healed' | 'test';
+export const WEBHOOK_FORMATS = ['json', 'ntfy', 'slack'] as const;
+/** An environment variable's name, as a shell takes it. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** The webhook of a home: where the URL is (an environment variable: it holds a secret), how, what. */
+export interface WebhookSettings {
+  /** The environment variable holding the URL (a Slack or ntfy URL is itself the secret). */
+  urlEnv: string;
+  format: WebhookFormat;
+  /** Which events are sent; each defaults to true. */
+  events: { drift: boolean; failed: boolean; healed: boolean };
+}
+
+/** One notice sent (or tried): the HTTP status, or the error in words. */
+export interface WebhookDelivery {
+  id: number;
+  at: string;
+  event: WebhookEvent;
+  stack: string | null;
+  /** The format it was sent in (a name from an older version is kept as it was). */
+  format: string;
+  status: number | null;
+  error: string | null;
+}
+
 export interface DriftRecord {
   id: number;
   source: string;
@@ -479,7 +512,9 @@ export type ActionKind =
   /** A container compose made from the same file, matching git: taken over without recreating it. */
   | 'adopt'
   /** An image built from the config repo (`build:`), before anything of the stack changes. */
-  | 'build';
+  | 'build'
+  /** A person's restart of a service's containers (an `out-of-band` run). */
+  | 'restart';
 
 export interface PlanAction {
   kind: ActionKind;

@@ -148,6 +148,8 @@ test('a bad commit at the tip: what runs is compared with the revision it came f
   ).toBeVisible();
   await expect(ui.serviceRow('app')).toHaveAttribute('data-sync', 'Synced');
   await expect(ui.serviceRow('db')).toHaveAttribute('data-sync', 'Synced');
+  // What runs is named with its commit's message too, not only its id.
+  await expect(page.locator('dl.kv dt:has-text("Deployed") + dd')).toHaveText(`${good} initial commit`);
   await ui.screenshot('stack-bad-commit');
 });
 

@@ -507,13 +507,13 @@ export async function runParity(
   cases.forEach((c, i) => {
     const a: Side = {
       tool: 'compose',
-      project: `pa-${c.name}${suffix}`,
+      project: projectsOf(c, suffix).a,
       net: `10.${190 + (i % 30)}`,
       hostDir: path.join(root, 'host', `a-${c.name}`),
     };
     const b: Side = {
       tool: 'mooring',
-      project: `pb-${c.name}${suffix}`,
+      project: projectsOf(c, suffix).b,
       net: `10.${220 + (i % 30)}`,
       hostDir: path.join(root, 'host', `b-${c.name}`),
     };
@@ -701,6 +701,11 @@ export async function runParity(
       await rm(repo.path, { recursive: true, force: true });
     },
   };
+}
+
+/** A case's two project names: compose's (A) and Mooring's (B). */
+export function projectsOf(c: { name: string }, suffix: string): { a: string; b: string } {
+  return { a: `pa-${c.name}${suffix}`, b: `pb-${c.name}${suffix}` };
 }
 
 function firstLines(text: string): string {

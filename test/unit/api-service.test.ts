@@ -92,6 +92,66 @@ describe('ApiService.handle', () => {
     await service.stop();
   });
 
+  it('the webhook: a URL typed into the desktop goes to the secret store; browser mode takes a variable name', async () => {
+    const events = { drift: true, failed: true, healed: false };
+    const browser = await service.handle('settings:webhook', {
+      format: 'slack',
+      events,
+      url: 'https://hooks.example/T0/B0SECRET',
+    });
+    expect(browser).toMatchObject({ ok: false, error: { code: 'usage' } });
+    if (!browser.ok)
+      expect(browser.error.message).toContain('put it in an environment variable of `mooring serve`');
+    const notHttp = await service.handle('settings:webhook', {
+      format: 'json',
+      events,
+      url: 'file:///etc/passwd',
+    });
+    expect(notHttp).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    const byName = await service.handle('settings:webhook', { format: 'json', events, urlEnv: 'HOOK_URL' });
+    expect(byName).toMatchObject({
+      ok: true,
+      value: { webhook: { urlEnv: 'HOOK_URL', format: 'json', urlSet: false } },
+    });
+
+    const kept = new Map<string, string>();
+    const desktop = new ApiService(engine, {
+      createController: () => {
+        throw new Error('not started in these tests');
+      },
+      secrets: {
+        save: () => Promise.reject(new Error('not a token')),
+        remove: () => Promise.resolve(),
+        saveVariable: (name, value) => {
+          kept.set(name, value);
+          return Promise.resolve();
+        },
+      },
+    });
+    const typed = await desktop.handle('settings:webhook', {
+      format: 'slack',
+      events,
+      url: 'https://hooks.example/T0/B0SECRET',
+    });
+    expect(typed).toMatchObject({
+      ok: true,
+      value: { webhook: { urlEnv: 'MOORING_WEBHOOK_URL', format: 'slack', events } },
+    });
+    expect(kept.get('MOORING_WEBHOOK_URL')).toBe('https://hooks.example/T0/B0SECRET');
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(path.join(home, 'settings.json'), 'utf8')).not.toContain('SECRET');
+    // Saved again without a URL (only the events changed): the kept one stays in use.
+    const again = await desktop.handle('settings:webhook', {
+      format: 'slack',
+      events: { ...events, healed: true },
+    });
+    expect(again).toMatchObject({ ok: true, value: { webhook: { urlEnv: 'MOORING_WEBHOOK_URL' } } });
+    expect(await service.handle('settings:webhook', { off: true })).toMatchObject({
+      ok: true,
+      value: { webhook: null },
+    });
+  });
+
   it('browser mode refuses to take a token and says what to do instead', async () => {
     const r = await service.handle('sources:add', {
       name: 'cfg',
@@ -120,6 +180,10 @@ describe('ApiService.handle', () => {
         },
         remove: (source) => {
           kept.delete(source);
+          return Promise.resolve();
+        },
+        saveVariable: (name, value) => {
+          kept.set(name, value);
           return Promise.resolve();
         },
       },
@@ -155,6 +219,10 @@ describe('ApiService.handle', () => {
         },
         remove: (source) => {
           kept.delete(source);
+          return Promise.resolve();
+        },
+        saveVariable: (name, value) => {
+          kept.set(name, value);
           return Promise.resolve();
         },
       },

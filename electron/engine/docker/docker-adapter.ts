@@ -534,6 +534,37 @@ export class DockerAdapter {
     }
   }
 
+  async restart(id: string, timeoutSec: number): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).restart({ t: timeoutSec }));
+  }
+
+  /**
+   * This home's containers of one service of a stack (every replica): what a person restarts or stops.
+   * By the ownership record, not the labels, which anyone can copy.
+   */
+  async serviceContainers(
+    project: string,
+    service: string,
+  ): Promise<{ id: string; name: string; state: string }[]> {
+    const list = await this.call(() =>
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.project}=${project}`, `${LABELS.service}=${service}`] },
+      }),
+    );
+    return list
+      .map((c) => ({
+        id: c.Id,
+        name: c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12),
+        state: c.State,
+        labels: c.Labels,
+        created: new Date(c.Created * 1000).toISOString(),
+      }))
+      .filter((c) => this.isOurs(c))
+      .map(({ id, name, state }) => ({ id, name, state }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   async remove(id: string): Promise<void> {
     try {
       await this.call(() => this.docker.getContainer(id).remove({ force: true, v: false }));
@@ -664,14 +695,13 @@ export class DockerAdapter {
    * wake the controller several times a second for nothing.
    */
   async containerEvents(): Promise<NodeJS.ReadableStream> {
+    return this.events(LABELS.project, CONTAINER_EVENTS);
+  }
+
+  /** The engine's container events of what carries `label` (`key` or `key=value`), of these kinds. */
+  private events(label: string, kinds: string[]): Promise<NodeJS.ReadableStream> {
     return this.call(() =>
-      this.docker.getEvents({
-        filters: {
-          type: ['container'],
-          label: [LABELS.project],
-          event: CONTAINER_EVENTS,
-        },
-      }),
+      this.docker.getEvents({ filters: { type: ['container'], label: [label], event: kinds } }),
     );
   }
 
@@ -682,16 +712,8 @@ export class DockerAdapter {
   async watchStack(project: string): Promise<StackWatch> {
     let stream: NodeJS.ReadableStream | null = null;
     try {
-      stream = await this.call(() =>
-        this.docker.getEvents({
-          filters: {
-            type: ['container'],
-            label: [`${LABELS.project}=${project}`],
-            // exec_die ends each healthcheck probe: a wait shows the probe's output as it comes.
-            event: [...CONTAINER_EVENTS, 'exec_die'],
-          },
-        }),
-      );
+      // exec_die ends each healthcheck probe: a wait shows the probe's output as it comes.
+      stream = await this.events(`${LABELS.project}=${project}`, [...CONTAINER_EVENTS, 'exec_die']);
     } catch {
       stream = null; // looks again every WATCH_FALLBACK_MS instead
     }

@@ -199,4 +199,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX owned_by_id ON owned (kind, id) WHERE id IS NOT NULL;
   CREATE INDEX owned_pending ON owned (kind, name) WHERE id IS NULL;
   `,
+  // 7: webhook deliveries (issue 13, item 9): what was sent and how it went, and (`told`) the drift or failure
+  // last told per stack, so that the same one is not told again (across restarts too).
+  `
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    stack TEXT,
+    format TEXT NOT NULL,
+    status INTEGER,
+    error TEXT
+  );
+  CREATE TABLE told (stack TEXT NOT NULL, event TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (stack, event));
+  `,
 ];

@@ -239,11 +239,14 @@ export class RunRepository {
     );
   }
 
-  /** The revision of the stack's last successful run (any trigger): what was deployed last. */
+  /**
+   * The revision of the stack's last successful run: what was deployed last. A person's restart, stop or
+   * start (`out-of-band`) deploys nothing.
+   */
   lastDeployedRevision(stack: string): string | null {
     const row = this.sql
       .get<[string], { revision: string }>(
-        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1",
+        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' AND trigger != 'out-of-band' ORDER BY started_at DESC, id DESC LIMIT 1",
       )
       .get(stack);
     return row?.revision ?? null;

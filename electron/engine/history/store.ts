@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { CommitRepository } from './commits.ts';
 import { ControllerLease, Retries, Suspensions } from './controller-state.ts';
+import { DeliveryRepository } from './deliveries.ts';
 import { DriftRepository } from './drifts.ts';
 import { StackLocks } from './locks.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -64,6 +65,8 @@ export class HistoryStore {
   readonly suspensions: Suspensions;
   /** The controller's retry bookkeeping, kept across restarts. */
   readonly retries: Retries;
+  /** Webhook notices sent (issue 13, item 9). */
+  readonly deliveries: DeliveryRepository;
 
   constructor(file: string) {
     const opened = openHistoryDb(file, { schemaVersion: MIGRATIONS.length, initialize: applyMigrations });
@@ -80,6 +83,7 @@ export class HistoryStore {
     this.lease = new ControllerLease(this.db, host);
     this.suspensions = new Suspensions(this.db);
     this.retries = new Retries(this.db);
+    this.deliveries = new DeliveryRepository(this.db);
     if (this.readOnly) return;
     this.db.pragma('synchronous = NORMAL');
     applyMigrations(this.db);

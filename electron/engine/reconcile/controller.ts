@@ -15,6 +15,7 @@
 // It runs headless as `mooring watch` and inside the desktop app; both use this class.
 import { createHash, randomUUID } from 'node:crypto';
 import type { DesiredStack, SourceState, StackPolicy, StackStatus, Trigger } from '../../shared/model.ts';
+import type { WebhookNotifier } from '../notify/webhook.ts';
 import { DockerEventStream } from '../docker/event-stream.ts';
 import { hashService, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
 import { MooringError, errorMessage } from '../errors.ts';
@@ -98,6 +99,8 @@ export type ControllerEvent =
   | { type: 'no-action'; scope: string; event: DecideEvent }
   /** A stack's timer was set or cleared: what the controller will do by itself changed (`pending`). */
   | { type: 'pending'; stack: string }
+  /** A stack began to differ from git by a change outside it (not a new revision): what a webhook tells. */
+  | { type: 'drift'; status: StackStatus; at: string }
   | {
       type: 'log';
       level: 'info' | 'warn' | 'error';
@@ -107,6 +110,8 @@ export type ControllerEvent =
       stack?: string;
       source?: string;
       runId?: number;
+      /** Of a run's lines: what started it. */
+      trigger?: Trigger;
       /** Said at every poll when nothing changed (a fetch with no new commit): `watch` hides it. */
       routine?: boolean;
     };
@@ -197,6 +202,8 @@ export class Controller {
   private readonly events: DockerEventStream;
   private readonly token = randomUUID();
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
+  /** Tells the home's webhook, if one is set, about drift, failed runs and heals. */
+  private readonly notifier: WebhookNotifier;
 
   private started = false;
   private stopping = false;
@@ -268,6 +275,10 @@ export class Controller {
       },
     );
     this.resync = new Serial(() => this.doResync());
+    this.notifier = engine.notify.notifier();
+    this.listeners.add((e) => {
+      if (e.type === 'drift' || e.type === 'log') this.notifier.observe(e);
+    });
   }
 
   // ── public API ─────────────────────────────────────────────────────────────────────────────────
@@ -330,6 +341,8 @@ export class Controller {
     await Promise.allSettled([...this.runs]);
     await this.resync.idle();
     await Promise.allSettled([...this.stacks.values()].flatMap((s) => (s.refreshing ? [s.refreshing] : [])));
+    // Notices already on their way get a moment; a receiver that hangs does not hold the stop.
+    await Promise.race([this.notifier.idle(), new Promise((r) => setTimeout(r, 3_000).unref())]);
     try {
       this.engine.history.lease.release(this.token);
     } catch {
@@ -567,6 +580,8 @@ export class Controller {
         this.log('warn', 'drift', `${what}${st.suspended ? ' (suspended: left alone)' : ''}`, {
           stack: st.name,
         });
+        if (!newRevision)
+          this.emit({ type: 'drift', status: st, at: new Date(this.clock.now()).toISOString() });
       } else if (!drifting && state.drifting && st.sync === 'Synced') {
         this.log('info', 'in-sync', `${st.name} is in sync at ${short(st.revision)}`, { stack: st.name });
       }
@@ -874,10 +889,7 @@ export class Controller {
         'info',
         'run-started',
         `run ${e.runId} ${e.stack} (${trigger}) @ ${short(e.revision)}: ${what}`,
-        {
-          stack: e.stack,
-          runId: e.runId,
-        },
+        { stack: e.stack, runId: e.runId, trigger },
       );
     } else if (e.type === 'run-finished') {
       const took = seconds(this.clock.now() - started);
@@ -886,7 +898,7 @@ export class Controller {
         level,
         'run-finished',
         `run ${e.runId} ${e.stack} ${e.result} in ${took}${e.error ? `: ${e.error}` : ''}`,
-        { stack: e.stack, runId: e.runId },
+        { stack: e.stack, runId: e.runId, trigger },
       );
     }
   }
@@ -1087,7 +1099,7 @@ export class Controller {
     level: 'info' | 'warn' | 'error',
     kind: ControllerLogKind,
     message: string,
-    extra: { stack?: string; source?: string; runId?: number; routine?: boolean } = {},
+    extra: { stack?: string; source?: string; runId?: number; trigger?: Trigger; routine?: boolean } = {},
   ): void {
     // A stack's line names its source too, so that a script reading `watch --json` need not look it up.
     const source = extra.source ?? (extra.stack ? this.statuses.get(extra.stack)?.source : undefined);

@@ -25,11 +25,12 @@ export class SafetyService {
   }
 
   /**
-   * settings.json again if it changed since it was read: `mooring source trust` in a terminal takes
-   * effect in the running app at its next look. Only the safety parts are taken over; the engine
-   * endpoint and the controller's settings stay as they were when the app started.
+   * settings.json again if it changed since it was read: `mooring source trust` or `mooring webhook set`
+   * in a terminal takes effect in the running app at its next look. Only the safety parts and the
+   * webhook are taken over; the engine endpoint and the controller's settings stay as they were when
+   * the app started.
    */
-  private refreshSettings(): void {
+  refreshSettings(): void {
     let mtime: number;
     try {
       mtime = statSync(settingsFile(this.ctx.home)).mtimeMs;
@@ -45,6 +46,7 @@ export class SafetyService {
       );
       this.ctx.settings.safety = fresh.safety;
       this.ctx.settings.sources = fresh.sources;
+      this.ctx.settings.webhook = fresh.webhook;
     } catch {
       // A file being edited by hand may be invalid for a moment: what was read before stays.
     }
@@ -68,6 +70,7 @@ export class SafetyService {
     });
     this.ctx.settings.safety = written.safety;
     this.ctx.settings.sources = written.sources;
+    this.ctx.settings.webhook = written.webhook;
     this.settingsMtime = null;
     return this.trustList();
   }

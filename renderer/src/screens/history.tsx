@@ -3,7 +3,7 @@
 // works with the git server and the Docker engine both gone.
 import { useCallback, useEffect, useState } from 'react';
 import type { CommitWithDeploys } from '../../../electron/shared/api.ts';
-import type { ActionRecord, RunRecord } from '../../../electron/shared/model.ts';
+import { TRIGGERS, type ActionRecord, type RunRecord } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -13,7 +13,6 @@ import { href, navigate } from '../router.ts';
 import { useStore } from '../store.tsx';
 
 const PAGE = 200;
-const TRIGGERS = ['manual', 'auto', 'self-heal', 'rollback', 'cli'] as const;
 const RESULTS = ['succeeded', 'failed', 'running', 'interrupted'] as const;
 
 interface Filters {

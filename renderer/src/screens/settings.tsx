@@ -1,5 +1,5 @@
 // Sources and settings: add, edit, fetch and remove config repos; the controller, its poll
-// interval and per-stack suspend; the safety-policy allowances; the Docker endpoint.
+// interval and per-stack suspend; the safety-policy allowances; the webhook; the Docker endpoint.
 import { useEffect, useRef, useState } from 'react';
 import type { ZodType } from 'zod';
 import { schemas, type UiSettings } from '../../../electron/shared/api.ts';
@@ -9,6 +9,7 @@ import { call, getApi } from '../api/client.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { ago, shortId } from '../format.ts';
 import { useStore } from '../store.tsx';
+import { WebhookSettingsSection } from './webhook-settings.tsx';
 
 export function SettingsScreen(): React.JSX.Element {
   const { snapshot } = useStore();
@@ -24,6 +25,7 @@ export function SettingsScreen(): React.JSX.Element {
       <Sources sources={snapshot?.sources ?? []} canStoreTokens={settings?.canStoreTokens ?? false} />
       {settings && <Controller settings={settings} onSaved={setSettings} />}
       {settings && <Safety settings={settings} onSaved={setSettings} />}
+      {settings && <WebhookSettingsSection settings={settings} onSaved={setSettings} />}
       {settings && <Engine settings={settings} onSaved={setSettings} />}
       {getApi().transport === 'browser' && <BrowserNotifications />}
     </>

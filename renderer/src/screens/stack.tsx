@@ -10,6 +10,7 @@ import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
 import { DriftTimeline } from '../components/drift-timeline.tsx';
 import { LogView } from '../components/log-view.tsx';
+import { ServiceActions } from '../components/service-actions.tsx';
 import { ago, firstLine, shortId } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
@@ -220,7 +221,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
                     </td>
                     <td className="mono">{s.ports.join(', ') || '—'}</td>
                     <td>{s.startedAt ? ago(s.startedAt).replace(' ago', '') : '—'}</td>
-                    <td style={{ textAlign: 'right' }}>
+                    <td className="row-actions">
                       {s.container && (
                         <button
                           onClick={() => {
@@ -232,6 +233,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
                           Logs
                         </button>
                       )}
+                      <ServiceActions stack={stack} service={s} />
                     </td>
                   </tr>
                   {open && (
