@@ -106,10 +106,21 @@ export function LogView({
     };
   }, [key, generation]);
 
+  // Where following last put the view: a view above it was scrolled up since, even when its scroll event
+  // has not come yet (a line that came first would otherwise pull it back down, and the scroll be lost).
+  const pinnedAt = useRef<number | null>(null);
   // While following, the newest line stays in view.
   useLayoutEffect(() => {
     const el = pane.current;
-    if (follow && el) el.scrollTop = el.scrollHeight;
+    if (!follow || !el) return;
+    // (Content that shrank clamps the view down to its end: that is no scroll up.)
+    if (pinnedAt.current !== null && el.scrollTop < pinnedAt.current - 40 && !nearEnd(el)) {
+      pinnedAt.current = null;
+      setFollow(false);
+      return;
+    }
+    el.scrollTop = el.scrollHeight;
+    pinnedAt.current = el.scrollTop;
   }, [lines, follow, timestamps]);
 
   const matches = useMemo(() => findMatches(lines, query), [lines, query]);
@@ -150,6 +161,7 @@ export function LogView({
             type="checkbox"
             checked={follow}
             onChange={(e) => {
+              pinnedAt.current = null;
               setFollow(e.target.checked);
             }}
           />
@@ -209,8 +221,11 @@ export function LogView({
           const el = e.currentTarget;
           // Within two lines of the end counts: lines that came between the scroll and this event
           // must not read as the user having scrolled up.
-          const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-          if (atBottom !== follow) setFollow(atBottom);
+          const atBottom = nearEnd(el);
+          if (atBottom !== follow) {
+            pinnedAt.current = null;
+            setFollow(atBottom);
+          }
         }}
       >
         {skipped > 0 && <div className="log-note">{skipped} lines skipped: they came faster than shown</div>}
@@ -286,4 +301,9 @@ function newStreamId(): string {
   return typeof crypto.randomUUID === 'function'
     ? crypto.randomUUID()
     : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Within two lines of the end of the pane's content. */
+function nearEnd(el: HTMLElement): boolean {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 40;
 }
