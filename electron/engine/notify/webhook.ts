@@ -6,7 +6,6 @@
 import { hostname } from 'node:os';
 import type {
   StackStatus,
-  Trigger,
   WebhookDelivery,
   WebhookEvent,
   WebhookFormat,
@@ -14,7 +13,11 @@ import type {
 } from '../../shared/model.ts';
 import { errorMessage, MooringError } from '../errors.ts';
 import type { DeliveryRepository } from '../history/deliveries.ts';
-import { driftSummary, type ControllerLogKind } from '../reconcile/controller-decide.ts';
+import {
+  driftSummary,
+  type ControllerDriftEvent,
+  type ControllerLogEvent,
+} from '../reconcile/controller-decide.ts';
 
 /** Version of the JSON format; a field is only ever added within one version. */
 export const WEBHOOK_SCHEMA_VERSION = 1;
@@ -33,19 +36,7 @@ export interface Notice {
 }
 
 /** The controller's events a notifier reads (two of its ControllerEvent shapes). */
-export type NotifierEvent =
-  | { type: 'drift'; status: StackStatus; at: string }
-  | {
-      type: 'log';
-      level: 'info' | 'warn' | 'error';
-      message: string;
-      at: string;
-      kind?: ControllerLogKind;
-      stack?: string;
-      source?: string;
-      runId?: number;
-      trigger?: Trigger;
-    };
+export type NotifierEvent = ControllerDriftEvent | ControllerLogEvent;
 
 export interface WebhookRequest {
   headers: Record<string, string>;

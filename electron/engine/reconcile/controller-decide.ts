@@ -28,6 +28,29 @@ export type ControllerLogKind =
   | 'notice'
   | 'error';
 
+/** A line of the controller's log, as its listeners (`watch`, the app, the webhook) receive it. */
+export interface ControllerLogEvent {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  at: string;
+  kind?: ControllerLogKind;
+  stack?: string;
+  source?: string;
+  runId?: number;
+  /** Of a run's lines: what started it. */
+  trigger?: Trigger;
+  /** Said at every poll when nothing changed (a fetch with no new commit): `watch` hides it. */
+  routine?: boolean;
+}
+
+/** A stack began to differ from git by a change outside it (not a new revision): what a webhook tells. */
+export interface ControllerDriftEvent {
+  type: 'drift';
+  status: StackStatus;
+  at: string;
+}
+
 export interface DecideConfig {
   /** Quiet time after the last look that wanted a self-heal before it acts. */
   selfHealDebounceMs: number;

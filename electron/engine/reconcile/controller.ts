@@ -32,6 +32,8 @@ import {
   short,
   EMPTY_MEMORY,
   type Action,
+  type ControllerDriftEvent,
+  type ControllerLogEvent,
   type ControllerLogKind,
   type DecideConfig,
   type DecideEvent,
@@ -99,22 +101,8 @@ export type ControllerEvent =
   | { type: 'no-action'; scope: string; event: DecideEvent }
   /** A stack's timer was set or cleared: what the controller will do by itself changed (`pending`). */
   | { type: 'pending'; stack: string }
-  /** A stack began to differ from git by a change outside it (not a new revision): what a webhook tells. */
-  | { type: 'drift'; status: StackStatus; at: string }
-  | {
-      type: 'log';
-      level: 'info' | 'warn' | 'error';
-      message: string;
-      at: string;
-      kind?: ControllerLogKind;
-      stack?: string;
-      source?: string;
-      runId?: number;
-      /** Of a run's lines: what started it. */
-      trigger?: Trigger;
-      /** Said at every poll when nothing changed (a fetch with no new commit): `watch` hides it. */
-      routine?: boolean;
-    };
+  | ControllerDriftEvent
+  | ControllerLogEvent;
 
 export interface ControllerSnapshot {
   stacks: StackStatus[];
