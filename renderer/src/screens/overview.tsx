@@ -1,5 +1,5 @@
 // Every stack at a glance; what needs a person's eyes sorts first and stands out.
-import { useMemo, useState } from 'react';
+import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
 import type { ActionKind, Plan, StackStatus } from '../../../electron/shared/model.ts';
@@ -39,6 +39,107 @@ function counts(s: StackStatus): string {
   return [...by].map(([k, n]) => `${n} ${k === 'OutOfSync' ? 'out of sync' : k.toLowerCase()}`).join(' · ');
 }
 
+/**
+ * One stack's row. Memoized: a push changes one stack, and the delta keeps every other stack, run and
+ * revision object as it was, so the other rows skip their render (the push benchmark, issue 12).
+ */
+const StackRow = memo(function StackRow({
+  s,
+  rev,
+  run,
+  anyBusy,
+  spinning,
+  onSync,
+}: {
+  s: StackStatus;
+  rev: Snapshot['revisions'][string] | undefined;
+  run: Snapshot['lastRuns'][string] | undefined;
+  anyBusy: boolean;
+  spinning: boolean;
+  onSync: (name: string) => void;
+}): React.JSX.Element {
+  const attention = needsAttention(s);
+  return (
+    <tr
+      data-stack={s.name}
+      data-sync={s.sync}
+      className={`clickable ${attention ? 'attention' : ''} ${s.health === 'Degraded' || s.sync === 'Unknown' ? 'bad' : ''}`}
+      onClick={(e) => {
+        if ((e.target as HTMLElement).closest('button,a')) return;
+        navigate({ screen: 'stack', name: s.name });
+      }}
+    >
+      <td>
+        <a className="name" href={href({ screen: 'stack', name: s.name })}>
+          {s.name}
+        </a>
+        <div className="cell-sub">{s.source}</div>
+      </td>
+      <td>
+        {s.deployed && s.deployed !== s.revision ? (
+          <span title="deployed → target" data-deployed={s.deployed} className="rev-pair">
+            <code>{shortId(s.deployed)}</code> → <code>{shortId(s.revision)}</code>
+          </span>
+        ) : (
+          <code>{shortId(s.revision)}</code>
+        )}
+        <div className="cell-sub">
+          {s.deployed && s.deployed !== s.revision ? 'deployed → target · ' : ''}
+          {rev
+            ? `${firstLine(rev.message)} · ${ago(rev.time)}`
+            : s.revision
+              ? ''
+              : s.deletedInGit
+                ? 'deleted in git'
+                : 'no revision'}
+        </div>
+      </td>
+      <td>
+        <SyncBadge sync={s.sync} />
+        {s.suspended && <span className="badge quiet">Suspended</span>}
+        {s.pending && (
+          <div className="cell-sub">
+            <PendingNote pending={s.pending} />
+          </div>
+        )}
+        {s.errors.length > 0 && (
+          <div className="cell-sub">
+            {s.comparedWith ? `target invalid; runs ${shortId(s.comparedWith)}` : 'manifest invalid'}
+          </div>
+        )}
+      </td>
+      <td>
+        <HealthBadge health={s.health} />
+      </td>
+      <td className="cell-sub">{counts(s) || 'no services'}</td>
+      <td>
+        {run ? (
+          <>
+            <ResultBadge result={run.result} />
+            <div className="cell-sub">
+              <a href={href({ screen: 'history', runId: run.id })}>#{run.id}</a> · {run.trigger} ·{' '}
+              {ago(run.startedAt)}
+            </div>
+          </>
+        ) : (
+          <span className="cell-sub">never synced</span>
+        )}
+      </td>
+      <td style={{ textAlign: 'right' }}>
+        <button
+          disabled={anyBusy || s.errors.length > 0 || s.sync === 'Unknown' || !s.revision}
+          onClick={() => {
+            onSync(s.name);
+          }}
+          aria-label={`Sync ${s.name}`}
+        >
+          {spinning ? <span className="spinner" /> : 'Sync'}
+        </button>
+      </td>
+    </tr>
+  );
+});
+
 export function Overview({
   filterRef,
 }: {
@@ -56,6 +157,11 @@ export function Overview({
       ? all.filter((s) => `${s.name} ${s.source} ${s.sync} ${s.health}`.toLowerCase().includes(f))
       : all;
   }, [snapshot, filter]);
+  // The rows are memoized, so the handler they get stays the same object across renders.
+  const syncRef = useRef<(names: string[]) => Promise<void>>(async () => {});
+  const onSync = useCallback((name: string) => {
+    void syncRef.current([name]);
+  }, []);
 
   if (!snapshot) return <p className="sub">Loading…</p>;
   if (snapshot.sources.length === 0) return <NoSources />;
@@ -82,6 +188,7 @@ export function Overview({
       setBusy(null);
     }
   };
+  syncRef.current = sync;
 
   const previewAll = async (): Promise<void> => {
     const names = outOfSync.map((s) => s.name);
@@ -156,91 +263,17 @@ export function Overview({
               </tr>
             </thead>
             <tbody>
-              {stacks.map((s) => {
-                const rev = s.revision ? snapshot.revisions[s.revision] : undefined;
-                const run = snapshot.lastRuns[s.name];
-                const attention = needsAttention(s);
-                return (
-                  <tr
-                    key={`${s.source}/${s.name}`}
-                    data-stack={s.name}
-                    data-sync={s.sync}
-                    className={`clickable ${attention ? 'attention' : ''} ${s.health === 'Degraded' || s.sync === 'Unknown' ? 'bad' : ''}`}
-                    onClick={(e) => {
-                      if ((e.target as HTMLElement).closest('button,a')) return;
-                      navigate({ screen: 'stack', name: s.name });
-                    }}
-                  >
-                    <td>
-                      <a className="name" href={href({ screen: 'stack', name: s.name })}>
-                        {s.name}
-                      </a>
-                      <div className="cell-sub">{s.source}</div>
-                    </td>
-                    <td>
-                      {s.deployed && s.deployed !== s.revision ? (
-                        <span title="deployed → target" data-deployed={s.deployed} className="rev-pair">
-                          <code>{shortId(s.deployed)}</code> → <code>{shortId(s.revision)}</code>
-                        </span>
-                      ) : (
-                        <code>{shortId(s.revision)}</code>
-                      )}
-                      <div className="cell-sub">
-                        {s.deployed && s.deployed !== s.revision ? 'deployed → target · ' : ''}
-                        {rev
-                          ? `${firstLine(rev.message)} · ${ago(rev.time)}`
-                          : s.revision
-                            ? ''
-                            : s.deletedInGit
-                              ? 'deleted in git'
-                              : 'no revision'}
-                      </div>
-                    </td>
-                    <td>
-                      <SyncBadge sync={s.sync} />
-                      {s.suspended && <span className="badge quiet">Suspended</span>}
-                      {s.pending && (
-                        <div className="cell-sub">
-                          <PendingNote pending={s.pending} />
-                        </div>
-                      )}
-                      {s.errors.length > 0 && (
-                        <div className="cell-sub">
-                          {s.comparedWith
-                            ? `target invalid; runs ${shortId(s.comparedWith)}`
-                            : 'manifest invalid'}
-                        </div>
-                      )}
-                    </td>
-                    <td>
-                      <HealthBadge health={s.health} />
-                    </td>
-                    <td className="cell-sub">{counts(s) || 'no services'}</td>
-                    <td>
-                      {run ? (
-                        <>
-                          <ResultBadge result={run.result} />
-                          <div className="cell-sub">
-                            <a href={href({ screen: 'history', runId: run.id })}>#{run.id}</a> · {run.trigger}{' '}
-                            · {ago(run.startedAt)}
-                          </div>
-                        </>
-                      ) : (
-                        <span className="cell-sub">never synced</span>
-                      )}
-                    </td>
-                    <td style={{ textAlign: 'right' }}>
-                      <button
-                        disabled={busy !== null || s.errors.length > 0 || s.sync === 'Unknown' || !s.revision}
-                        onClick={() => void sync([s.name])}
-                        aria-label={`Sync ${s.name}`}
-                      >
-                        {busy === s.name ? <span className="spinner" /> : 'Sync'}
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
+              {stacks.map((s) => (
+                <StackRow
+                  key={`${s.source}/${s.name}`}
+                  s={s}
+                  rev={s.revision ? snapshot.revisions[s.revision] : undefined}
+                  run={snapshot.lastRuns[s.name]}
+                  anyBusy={busy !== null}
+                  spinning={busy === s.name}
+                  onSync={onSync}
+                />
+              ))}
             </tbody>
           </table>
         </div>
