@@ -16,7 +16,7 @@ import {
   type UiSettings,
 } from '../shared/api.ts';
 import type { RunRecord } from '../shared/model.ts';
-import { diffSnapshot } from '../shared/snapshot-delta.ts';
+import { diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
 import type { Engine } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
 import { isSqliteReadOnly } from './history/open-db.ts';
@@ -74,6 +74,7 @@ const NOTHING: Snapshot = {
   controller: { enabled: false, running: false },
   lastRuns: {},
   revisions: {},
+  changedIn: {},
 };
 
 export class ApiService {
@@ -490,12 +491,26 @@ export class ApiService {
       const run = latest.get(s.name);
       if (run) lastRuns[s.name] = run;
     }
-    const revisions: Snapshot['revisions'] = {};
-    // The revision git wants and, when it differs, the one that runs (the stack screen's Deployed row).
+    const commits = this.engine.history.commits;
+    const changedIn: Snapshot['changedIn'] = {};
     for (const s of stacks) {
-      for (const id of [s.revision, s.deployed]) {
+      const target = s.revision ? commits.lastChanges(s.source, s.revision).get(s.name) : undefined;
+      if (!target) continue;
+      // A deployed revision older than the cached history is named as it is.
+      const deployed =
+        s.deployed && s.deployed !== s.revision
+          ? (commits.lastChanges(s.source, s.deployed).get(s.name) ?? s.deployed)
+          : undefined;
+      changedIn[stackKey(s)] = deployed && deployed !== target ? { target, deployed } : { target };
+    }
+    const revisions: Snapshot['revisions'] = {};
+    // The revision git wants and, when it differs, the one that runs (the stack screen's Deployed row),
+    // and the commits that last changed each.
+    for (const s of stacks) {
+      const changed = changedIn[stackKey(s)];
+      for (const id of [s.revision, s.deployed, changed?.target, changed?.deployed]) {
         if (!id || revisions[id]) continue;
-        const c = this.engine.history.commits.get(s.source, id);
+        const c = commits.get(s.source, id);
         if (c) revisions[id] = { message: c.message, time: c.time };
       }
     }
@@ -511,6 +526,7 @@ export class ApiService {
       },
       lastRuns,
       revisions,
+      changedIn,
     };
   }
 

@@ -220,6 +220,13 @@ export interface Snapshot {
   lastRuns: Record<string, RunRecord>;
   /** Commit message and time per revision shown in the overview. */
   revisions: Record<string, { message: string; time: string }>;
+  /**
+   * By stack key (`source/name`): the last commit that changed the stack's folder at its target
+   * revision, and at the revision that runs when that is another one. A commit to one stack moves every
+   * stack's target revision; this says which commit each stack's content is from. Absent for a stack
+   * whose history is not cached (older than the commits a fetch reads).
+   */
+  changedIn: Record<string, { target: string; deployed?: string }>;
 }
 
 /**
@@ -240,6 +247,7 @@ export interface SnapshotDelta {
   /** Last runs that changed, by stack. */
   lastRuns?: Record<string, RunRecord>;
   revisions?: Snapshot['revisions'];
+  changedIn?: Snapshot['changedIn'];
 }
 
 export interface SyncOutcome {

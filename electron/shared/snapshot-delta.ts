@@ -27,6 +27,7 @@ export function diffSnapshot(prev: Snapshot, next: Snapshot): Omit<SnapshotDelta
   const runs = Object.entries(next.lastRuns).filter(([k, r]) => !same(prev.lastRuns[k], r));
   if (runs.length) delta.lastRuns = Object.fromEntries(runs);
   if (!same(prev.revisions, next.revisions)) delta.revisions = next.revisions;
+  if (!same(prev.changedIn, next.changedIn)) delta.changedIn = next.changedIn;
   if (prev.host !== next.host) delta.host = next.host;
   return Object.keys(delta).length ? delta : null;
 }
@@ -63,5 +64,6 @@ export function applyDelta(s: Snapshot, d: SnapshotDelta): Snapshot | null {
     controller: d.controller ?? s.controller,
     lastRuns,
     revisions: d.revisions ?? s.revisions,
+    changedIn: d.changedIn ?? s.changedIn,
   };
 }

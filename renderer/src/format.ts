@@ -1,4 +1,7 @@
 // Small display helpers for times and ids.
+import type { Snapshot } from '../../electron/shared/api.ts';
+import type { StackStatus } from '../../electron/shared/model.ts';
+
 export function ago(iso: string | null | undefined): string {
   if (!iso) return 'never';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -20,4 +23,18 @@ export function duration(from: string | null, to: string | null): string {
   if (!from || !to) return '—';
   const ms = Date.parse(to) - Date.parse(from);
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The commits a stack's Revision shows: the one its content is from at the target revision (the last
+ * that changed its folder; a commit to another stack moves every target) and, when the containers run
+ * other content, the one that content is from. The branch tip and the deployed revision when the
+ * stack's history is not cached.
+ */
+export function stackRevisions(
+  s: Pick<StackStatus, 'revision' | 'deployed'>,
+  changed: Snapshot['changedIn'][string] | undefined,
+): { target: string | null; deployed: string | null } {
+  if (changed) return { target: changed.target, deployed: changed.deployed ?? null };
+  return { target: s.revision, deployed: s.deployed && s.deployed !== s.revision ? s.deployed : null };
 }

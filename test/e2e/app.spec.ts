@@ -94,6 +94,8 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
   await ui.goto('Overview');
   await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
+  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
   const first = (await page.locator('tr[data-stack="e2eweb"] code').first().textContent()) ?? '';
 
   const second = await repo.commit({ 'e2eweb/compose.yaml': webCompose('2') }, 'app: busybox 2');
@@ -101,7 +103,21 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
   await page.getByRole('button', { name: 'Fetch now' }).click();
   await ui.goto('Overview');
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 10_000 });
-  await expect(ui.stackRow('e2eweb')).toContainText(second.slice(0, 7));
+  // The changed stack: what runs → what git wants, with the message of the commit that changed it.
+  await expect(ui.stackRow('e2eweb').locator('.rev-pair')).toHaveText(`${first} → ${second.slice(0, 7)}`);
+  await expect(ui.stackRow('e2eweb')).toContainText('app: busybox 2');
+  // The other stack did not change: it shows the commit its content is from, not the branch tip.
+  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced');
+  await expect(ui.stackRow('e2ejobs').locator('.rev-pair')).toHaveCount(0);
+  await expect(ui.stackRow('e2ejobs').locator('code')).toHaveText(first);
+  await expect(ui.stackRow('e2ejobs')).toContainText('initial commit');
+  await expect(ui.stackRow('e2ejobs')).not.toContainText('app: busybox 2');
+  await ui.screenshot('overview-changed-in');
+  await ui.stackRow('e2ejobs').getByRole('link', { name: 'e2ejobs' }).click();
+  await expect(page.locator(`[data-changed-in]`)).toContainText(`${first} initial commit`);
+  await expect(page.locator(`[data-changed-in]`)).toContainText(`the branch is at ${second.slice(0, 7)}`);
+  await ui.screenshot('stack-changed-in');
+  await ui.goto('Overview');
   await ui.stackRow('e2eweb').getByRole('link', { name: 'e2eweb' }).click();
   await expect(page.locator('tr[data-field="image"]')).toContainText('local/busybox:2');
   await page.getByRole('button', { name: 'Preview sync' }).click();
@@ -114,9 +130,10 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
 
   await ui.goto('History');
   const rows = page.locator('[data-run]');
-  await expect(rows).toHaveCount(2);
+  await expect(rows).toHaveCount(3);
   await expect(rows.nth(0)).toContainText(second.slice(0, 7));
-  await expect(rows.nth(1)).toContainText(first);
+  await expect(rows.nth(1)).toContainText('e2ejobs');
+  await expect(rows.nth(2)).toContainText(first);
   await expect(rows.nth(0)).toContainText('succeeded');
   await ui.screenshot('history');
   await rows.nth(0).click();

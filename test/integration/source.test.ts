@@ -11,6 +11,7 @@ import * as git from 'isomorphic-git';
 import isoHttp from 'isomorphic-git/http/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MooringError, UnreachableError } from '../../electron/engine/errors.ts';
+import { HistoryStore } from '../../electron/engine/history/store.ts';
 import { GitSource } from '../../electron/engine/source/index.ts';
 import type { SourceConfig } from '../../electron/shared/model.ts';
 import { createLocalRepo, createRepo, runGit } from '../helpers/git-repo.ts';
@@ -223,6 +224,41 @@ describe('GitSource over HTTP', () => {
       ['api', 'stacks/team/api/compose.yaml'],
       ['web', 'stacks/web/compose.yaml'],
     ]);
+  });
+
+  it('finds the last commit that changed each stack at a revision, from the cached commits', async () => {
+    const store = new HistoryStore(path.join(home, 'changes.sqlite'));
+    try {
+      const commits = store.commits;
+      // Before the fetch is cached: nothing known, and nothing kept that would hide a later answer.
+      expect(commits.lastChanges('cfg', c3)).toEqual(new Map());
+      commits.add(await source.log());
+      expect(Object.fromEntries(commits.lastChanges('cfg', c3))).toEqual({
+        api: initial, // only the first commit touched it
+        web: c1,
+        db: c2,
+        new: c2,
+        cache: c3, // its deletion
+      });
+      // At an older revision, only what came before it.
+      expect(Object.fromEntries(commits.lastChanges('cfg', c1))).toEqual({
+        api: initial,
+        cache: initial,
+        db: initial,
+        web: c1,
+      });
+      expect(commits.lastChanges('other', c3)).toEqual(new Map());
+    } finally {
+      store.close();
+    }
+    // History cut short (a fetch reads at most its limit): a stack not changed in it is not named.
+    const cut = new HistoryStore(path.join(home, 'changes-cut.sqlite'));
+    try {
+      cut.commits.add(await source.log({ limit: 2 }));
+      expect(Object.fromEntries(cut.commits.lastChanges('cfg', c3))).toEqual({ cache: c3, db: c2, new: c2 });
+    } finally {
+      cut.close();
+    }
   });
 
   it('resolves short ids, branches, tags and full refs', async () => {

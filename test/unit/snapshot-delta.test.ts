@@ -62,6 +62,7 @@ function snapshot(
     controller: { enabled: true, running: true },
     lastRuns,
     revisions: { abc: { message: 'first', time: '2026-12-01T00:00:00.000Z' } },
+    changedIn: { 'cfg/a': { target: 'abc' } },
   };
 }
 
@@ -113,6 +114,13 @@ describe('snapshot deltas', () => {
     const after: Snapshot = { ...before, engine: { ...before.engine, reachable: false, error: 'gone' } };
     const d = push(before, after);
     expect(Object.keys(d).sort()).toEqual(['base', 'engine', 'version']);
+    expect(applyDelta(before, d)).toEqual({ ...after, version: 4 });
+  });
+
+  it('which commit last changed each stack travels when it changed', () => {
+    const after: Snapshot = { ...before, changedIn: { 'cfg/a': { target: 'abd', deployed: 'abc' } } };
+    const d = push(before, after);
+    expect(Object.keys(d).sort()).toEqual(['base', 'changedIn', 'version']);
     expect(applyDelta(before, d)).toEqual({ ...after, version: 4 });
   });
 

@@ -7,8 +7,13 @@ import { Statements } from './statements.ts';
 
 type CommitRow = Omit<CommitRecord, 'parents' | 'stacks'> & { parents: string; stacks: string };
 
+/** Revisions whose last changes are kept: the targets and deployed revisions of a home's stacks. */
+const CHANGES_KEPT = 256;
+
 export class CommitRepository {
   private readonly sql: Statements;
+  /** A commit's ancestry never changes, so neither does what `lastChanges` finds for it. */
+  private readonly changes = new Map<string, Map<string, string>>();
 
   constructor(private readonly db: Database.Database) {
     this.sql = new Statements(db);
@@ -52,6 +57,37 @@ export class CommitRepository {
       )
       .all(opts.source ?? null, opts.source ?? null, opts.limit ?? 50)
       .map(toCommit);
+  }
+
+  /**
+   * For each stack, the last commit at or before `revision` (following first parents, as each commit's
+   * `stacks` is against its first parent) that changed its folder. A stack missing from the map was
+   * not changed in the cached history; an uncached revision gives an empty map.
+   */
+  lastChanges(source: string, revision: string): Map<string, string> {
+    const key = `${source}\0${revision}`;
+    const kept = this.changes.get(key);
+    if (kept) return kept;
+    const rows = this.sql
+      .get<[{ source: string; revision: string }], { stack: string; id: string }>(
+        `WITH RECURSIVE chain(id, n) AS (
+           SELECT @revision, 0
+           UNION ALL
+           SELECT json_extract(c.parents, '$[0]'), chain.n + 1
+             FROM chain JOIN commits c ON c.source = @source AND c.id = chain.id
+         )
+         SELECT s.value AS stack, c.id AS id, MIN(chain.n) AS n
+           FROM chain JOIN commits c ON c.source = @source AND c.id = chain.id, json_each(c.stacks) s
+          GROUP BY s.value`,
+      )
+      .all({ source, revision });
+    const found = new Map(rows.map((r) => [r.stack, r.id]));
+    // Not kept before the revision is cached: a fetch may add it, and then the answer changes.
+    if (rows.length > 0 || this.get(source, revision)) {
+      if (this.changes.size >= CHANGES_KEPT) this.changes.delete(this.changes.keys().next().value!);
+      this.changes.set(key, found);
+    }
+    return found;
   }
 
   get(source: string, id: string): CommitRecord | undefined {

@@ -2,11 +2,12 @@
 import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
+import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
 import type { ActionKind, Plan, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, PendingNote, ResultBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
-import { ago, firstLine, shortId } from '../format.ts';
+import { ago, firstLine, shortId, stackRevisions } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
 
@@ -41,24 +42,28 @@ function counts(s: StackStatus): string {
 
 /**
  * One stack's row. Memoized: a push changes one stack, and the delta keeps every other stack, run and
- * revision object as it was, so the other rows skip their render (the push benchmark, issue 12).
+ * the revision maps as they were, so the other rows skip their render (the push benchmark, issue 12).
  */
 const StackRow = memo(function StackRow({
   s,
-  rev,
+  changed,
+  revisions,
   run,
   anyBusy,
   spinning,
   onSync,
 }: {
   s: StackStatus;
-  rev: Snapshot['revisions'][string] | undefined;
+  changed: Snapshot['changedIn'][string] | undefined;
+  revisions: Snapshot['revisions'];
   run: Snapshot['lastRuns'][string] | undefined;
   anyBusy: boolean;
   spinning: boolean;
   onSync: (name: string) => void;
 }): React.JSX.Element {
   const attention = needsAttention(s);
+  const rev = stackRevisions(s, changed);
+  const commit = rev.target ? revisions[rev.target] : undefined;
   return (
     <tr
       data-stack={s.name}
@@ -76,17 +81,25 @@ const StackRow = memo(function StackRow({
         <div className="cell-sub">{s.source}</div>
       </td>
       <td>
-        {s.deployed && s.deployed !== s.revision ? (
-          <span title="deployed → target" data-deployed={s.deployed} className="rev-pair">
-            <code>{shortId(s.deployed)}</code> → <code>{shortId(s.revision)}</code>
+        {rev.deployed ? (
+          <span title="deployed → target" data-deployed={rev.deployed} className="rev-pair">
+            <code>{shortId(rev.deployed)}</code> → <code>{shortId(rev.target)}</code>
           </span>
         ) : (
-          <code>{shortId(s.revision)}</code>
+          <code
+            title={
+              rev.target && rev.target !== s.revision
+                ? `last changed in ${shortId(rev.target)}; the branch is at ${shortId(s.revision)}`
+                : undefined
+            }
+          >
+            {shortId(rev.target)}
+          </code>
         )}
         <div className="cell-sub">
-          {s.deployed && s.deployed !== s.revision ? 'deployed → target · ' : ''}
-          {rev
-            ? `${firstLine(rev.message)} · ${ago(rev.time)}`
+          {rev.deployed ? 'deployed → target · ' : ''}
+          {commit
+            ? `${firstLine(commit.message)} · ${ago(commit.time)}`
             : s.revision
               ? ''
               : s.deletedInGit
@@ -267,7 +280,8 @@ export function Overview({
                 <StackRow
                   key={`${s.source}/${s.name}`}
                   s={s}
-                  rev={s.revision ? snapshot.revisions[s.revision] : undefined}
+                  changed={snapshot.changedIn[stackKey(s)]}
+                  revisions={snapshot.revisions}
                   run={snapshot.lastRuns[s.name]}
                   anyBusy={busy !== null}
                   spinning={busy === s.name}

@@ -3,6 +3,7 @@
 import { Fragment, useState } from 'react';
 import type { SyncOutcome } from '../../../electron/shared/api.ts';
 import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
+import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
 import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, PendingNote, SyncBadge } from '../components/badges.tsx';
@@ -11,7 +12,7 @@ import { DiffTable } from '../components/diff-table.tsx';
 import { DriftTimeline } from '../components/drift-timeline.tsx';
 import { LogView } from '../components/log-view.tsx';
 import { ServiceActions } from '../components/service-actions.tsx';
-import { ago, firstLine, shortId } from '../format.ts';
+import { ago, firstLine, shortId, stackRevisions } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
 import { PlanList } from './overview.tsx';
@@ -39,7 +40,8 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
       </div>
     );
   }
-  const rev = stack.revision ? snapshot.revisions[stack.revision] : undefined;
+  const revs = stackRevisions(stack, snapshot.changedIn[stackKey(stack)]);
+  const changed = revs.target ? snapshot.revisions[revs.target] : undefined;
   const live = requestId ? runOf(requestId) : null;
   const runId = outcome?.runId ?? live?.runId ?? null;
 
@@ -114,15 +116,23 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         <dt>Source</dt>
         <dd>{stack.source}</dd>
         <dt>Revision</dt>
-        <dd>
-          <code>{shortId(stack.revision)}</code> {rev && `${firstLine(rev.message)} · ${ago(rev.time)}`}
+        <dd data-changed-in={revs.target ?? undefined}>
+          <code>{shortId(revs.target)}</code>{' '}
+          {changed && `${firstLine(changed.message)} · ${ago(changed.time)}`}
+          {revs.target && revs.target !== stack.revision && (
+            <span className="sub">
+              {' '}
+              (the last commit that changed this stack; the branch is at{' '}
+              <code>{shortId(stack.revision)}</code>)
+            </span>
+          )}
         </dd>
-        {stack.deployed && stack.deployed !== stack.revision && (
+        {revs.deployed && (
           <>
             <dt>Deployed</dt>
             <dd>
-              <code>{shortId(stack.deployed)}</code>{' '}
-              {snapshot.revisions[stack.deployed] && firstLine(snapshot.revisions[stack.deployed]!.message)}
+              <code>{shortId(revs.deployed)}</code>{' '}
+              {snapshot.revisions[revs.deployed] && firstLine(snapshot.revisions[revs.deployed]!.message)}
             </dd>
           </>
         )}
