@@ -8,6 +8,8 @@ export { Engine } from '../engine/engine.ts';
 export { damagedHistoryError, isSqliteDamaged, isSqliteReadOnly } from '../engine/history/open-db.ts';
 export { defaultHome, isWriteDenied, readOnlyHomeError } from '../engine/home.ts';
 export { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
+/** `sync`'s spinner on a terminal: yocto-spinner, loaded with the engine that the sync runs. */
+export { Spinner } from './spinner.ts';
 
 /** The controller: only `watch` and `serve` run it, so it is loaded when they do. */
 export async function loadController() {

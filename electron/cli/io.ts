@@ -6,4 +6,6 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   color: boolean;
+  /** stderr is a terminal a person watches: a spinner may say what a long wait is (never in a log). */
+  live?: boolean;
 }

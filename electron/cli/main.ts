@@ -23,6 +23,7 @@ import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
 import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
+import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
@@ -31,6 +32,7 @@ const defaultIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
   color: process.stdout.isTTY && !process.env.NO_COLOR,
+  live: process.stderr.isTTY && !('CI' in process.env) && process.env.TERM !== 'dumb',
 };
 
 function exitFor(err: unknown): number {
@@ -71,11 +73,18 @@ function syncExit(results: SyncResult[]): number {
   return EXIT.ok;
 }
 
-function progressPrinter(io: Io): (e: ProgressEvent) => void {
+/**
+ * Prints a sync's progress to stderr, a line per change. On a terminal, a spinner under the lines says
+ * what runs now and for how long (a health wait may take minutes); `stop` clears it.
+ */
+function progressPrinter(
+  io: Io,
+  spinner: Spinner | null,
+): { onProgress: (e: ProgressEvent) => void; stop: () => void } {
   const idle = new Set<string>(); // stacks with nothing to do: one "already in sync" line says it
   // What each action last said it waits for: a line per change, not one per engine event.
   const waiting = new Map<string, string>();
-  return (e) => {
+  const onProgress = (e: ProgressEvent): void => {
     switch (e.type) {
       case 'run-started':
         if (e.actions.length === 0) {
@@ -89,23 +98,27 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         io.err(
           `  … ${e.action.kind} ${e.action.target}${e.action.kind === 'build' ? `: ${e.action.reason}` : ''}`,
         );
+        spinner?.show(`${e.action.kind} ${e.action.target}`);
         break;
       case 'action-waiting': {
         const line = `  … ${e.action.kind} ${e.action.target}: waiting for ${e.for}${e.detail ? ` (healthcheck said: ${e.detail.split('\n')[0]})` : ''}`;
         const key = `${e.runId}/${e.index}`;
         if (waiting.get(key) !== line) io.err(line);
         waiting.set(key, line);
+        spinner?.show(`${e.action.kind} ${e.action.target}: waiting for ${e.for}`);
         break;
       }
       case 'action-output':
         io.err(`    | ${e.line}`);
         break;
       case 'action-finished':
+        spinner?.stop();
         io.err(
           `  ${e.error ? '✗' : '✓'} ${e.action.kind} ${e.action.target} (${e.ms} ms)${e.error ? `: ${e.error}` : ''}`,
         );
         break;
       case 'run-finished':
+        spinner?.stop();
         if (idle.has(e.stack) && e.result === 'succeeded') break;
         io.err(`${e.stack}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
         break;
@@ -113,6 +126,7 @@ function progressPrinter(io: Io): (e: ProgressEvent) => void {
         break;
     }
   };
+  return { onProgress, stop: () => spinner?.stop() };
 }
 
 export async function main(
@@ -288,15 +302,21 @@ export async function main(
       ) => {
         if (o.allowEmpty && !o.prune) throw new MooringError('usage', '--allow-empty goes with --prune.');
         const e = await open();
-        const results = await e.sync({
-          stacks,
-          revision: o.revision ?? null,
-          prune: o.prune ?? false,
-          allowEmpty: o.allowEmpty ?? false,
-          dryRun: o.dryRun ?? false,
-          trigger: 'cli',
-          ...(o.json || o.dryRun ? {} : { onProgress: progressPrinter(io) }),
-        });
+        const printer =
+          o.json || o.dryRun
+            ? null
+            : progressPrinter(io, io.live ? new (await loadEngineSide()).Spinner() : null);
+        const results = await e
+          .sync({
+            stacks,
+            revision: o.revision ?? null,
+            prune: o.prune ?? false,
+            allowEmpty: o.allowEmpty ?? false,
+            dryRun: o.dryRun ?? false,
+            trigger: 'cli',
+            ...(printer ? { onProgress: printer.onProgress } : {}),
+          })
+          .finally(() => printer?.stop());
         if (o.json) io.out(toJson({ results }));
         else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
         for (const r of results) {

@@ -1,9 +1,11 @@
 // Against the real engine: waiting for a healthcheck (a dependency's `service_healthy`, a new
 // container's own health) looks again when the engine reports a change, not on a timer. The old code
 // asked the engine every 250 ms; a 4 s wait cost some 16 looks, now it costs a handful.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../../electron/engine/engine.ts';
 import { mooring } from '../helpers/cli.ts';
@@ -13,6 +15,14 @@ import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
 
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED apply wait tests: no Docker engine answers.');
+// util-linux's `script` runs a command on a pseudo-terminal, as a person's shell would.
+const haveScript = await promisify(execFile)('script', ['--version']).then(
+  () => true,
+  () => false,
+);
+if (!haveScript)
+  console.warn('SKIPPED the terminal spinner test: no `script` (util-linux) to give it a terminal.');
+const bin = path.resolve(import.meta.dirname, '../../bin/mooring.mjs');
 
 const STACK = `waits${UNIQUE}`;
 
@@ -99,4 +109,34 @@ describe.skipIf(!haveDocker)('health waits are driven by the engine events', () 
     const waits = lines.filter((l) => l.includes('waiting for db to be healthy'));
     expect(new Set(waits).size).toBe(waits.length);
   });
+
+  it.skipIf(!haveScript)(
+    'on a terminal, a spinner under the lines says what the sync waits for and for how long',
+    async () => {
+      expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+      const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+      delete env.CI; // a CI run sets it, and a spinner stays off there
+      const command = [process.execPath, bin, '--home', home, 'sync', STACK].map((a) => `'${a}'`).join(' ');
+      const { stdout } = await promisify(execFile)('script', ['-qfec', command, '/dev/null'], { env });
+      // The spinner said what the wait is and how long it has lasted, redrawn in place.
+      expect(stdout).toMatch(/create db: waiting for db to be healthy \(\d+ s\)/);
+      // The first frame after an action's line is of that action, not of the one before it.
+      const after = stdout.slice(stdout.indexOf('  … create app') + '  … create app'.length);
+      expect(after.slice(0, after.indexOf('\u001B[?2026l'))).toContain('create app');
+      // The cursor hidden while it spun is shown again.
+      expect(stdout.lastIndexOf('\u001B[?25h')).toBeGreaterThan(stdout.lastIndexOf('\u001B[?25l'));
+      // Nothing is drawn after the last action's line.
+      expect(stdout.slice(stdout.indexOf('✓ create app'))).not.toContain('\u001B[?2026h');
+      // Every progress line is whole on its own line, as without a terminal.
+      const lines = stdout
+        .split(/\r?\n/)
+        .map((l) => stripVTControlCharacters(l.slice(Math.max(0, l.lastIndexOf('\u001B[0K')))));
+      for (const l of ['  … create db', '  ✓ create db', '  … create app', '  ✓ create app'])
+        expect(
+          lines.some((x) => x.startsWith(l)),
+          `${l} in:\n${lines.join('\n')}`,
+        ).toBe(true);
+    },
+    60_000,
+  );
 });
