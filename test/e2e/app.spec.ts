@@ -34,8 +34,7 @@ test('first run: empty state, add a source, stacks are Missing, sync one to Sync
   await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Missing');
   await ui.screenshot('overview-missing');
 
-  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
-  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await ui.syncFromOverview('e2ejobs');
   await expect(ui.stackRow('e2ejobs').locator('[data-health]')).toHaveText('Healthy');
   // Still out of sync sorts first and stands out.
   await expect(page.locator('tr[data-stack]').first()).toHaveAttribute('data-stack', 'e2eweb');
@@ -49,11 +48,8 @@ test('out-of-band stop is highlighted within 2 s, the diff shows it, preview lis
   repo,
 }) => {
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
-  await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
-  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await ui.start(app, repo.url);
+  await ui.syncFromOverview('e2eweb');
 
   await docker('stop', '-t', '1', 'e2eweb-worker-1');
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 2_000 });
@@ -89,13 +85,9 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
   repo,
 }) => {
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
-  await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
-  await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
-  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
-  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await ui.start(app, repo.url);
+  await ui.syncFromOverview('e2eweb');
+  await ui.syncFromOverview('e2ejobs');
   const first = (await page.locator('tr[data-stack="e2eweb"] code').first().textContent()) ?? '';
 
   const second = await repo.commit({ 'e2eweb/compose.yaml': webCompose('2') }, 'app: busybox 2');
@@ -154,11 +146,8 @@ test('offline: with the git server and the engine unreachable, history and commi
   gitServer,
 }) => {
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
-  await ui.stackRow('e2ejobs').getByRole('button', { name: 'Sync e2ejobs' }).click();
-  await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 20_000 });
+  await ui.start(app, repo.url);
+  await ui.syncFromOverview('e2ejobs');
 
   await gitServer.stop();
   try {

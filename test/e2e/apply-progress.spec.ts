@@ -44,16 +44,10 @@ test('apply shows each action as it goes, waits for health with its output, and 
     'mooring.yaml': `stacks:\n  ${STACK}: { sync: manual }\n`,
   });
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   await ui.stackRow(STACK).getByRole('link', { name: STACK }).click();
 
-  await page.getByRole('button', { name: 'Preview sync' }).click();
-  await page
-    .getByRole('dialog', { name: `Preview sync of ${STACK}` })
-    .getByRole('button', { name: 'Apply' })
-    .click();
+  await ui.previewAndApply(STACK);
   const running = page.getByRole('dialog', { name: `Syncing ${STACK}…` });
   // During the run: db's new container waits for its healthcheck, which says why it is not ready;
   // app is still queued behind it.
@@ -86,11 +80,7 @@ test('apply shows each action as it goes, waits for health with its output, and 
   await ui.goto('Overview');
   await expect(ui.stackRow(STACK)).toHaveAttribute('data-sync', 'OutOfSync', { timeout: 10_000 });
   await ui.stackRow(STACK).getByRole('link', { name: STACK }).click();
-  await page.getByRole('button', { name: 'Preview sync' }).click();
-  await page
-    .getByRole('dialog', { name: `Preview sync of ${STACK}` })
-    .getByRole('button', { name: 'Apply' })
-    .click();
+  await ui.previewAndApply(STACK);
   const failed = page.getByRole('dialog', { name: `Sync of ${STACK} failed` });
   await expect(failed).toBeVisible({ timeout: 30_000 });
   const action = failed.locator('[data-action="recreate app"]');
@@ -117,9 +107,7 @@ test('a bad commit at the tip: what runs is compared with the revision it came f
     'mooring.yaml': `stacks:\n  ${STACK}: { sync: manual, prune: true }\n`,
   });
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   await ui
     .stackRow(STACK)
     .getByRole('button', { name: `Sync ${STACK}` })
@@ -164,9 +152,7 @@ test('what the controller will do by itself shows with its time: a failing auto 
     'mooring.yaml': `stacks:\n  ${STACK}: { sync: auto }\n`,
   });
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   const pending = ui.stackRow(STACK).locator('[data-pending="retry"]');
   await expect(pending).toContainText(/retry 2 of 5 (in [\d.]+ s|due now)/, { timeout: 30_000 });
   await ui.screenshot('overview-retry-pending');

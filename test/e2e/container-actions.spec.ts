@@ -26,11 +26,8 @@ test('stop and start a service from its menu, recorded as out-of-band runs; a st
       'a self-healing stack',
     );
     const ui = new MooringPage(page);
-    await ui.open(app);
-    await ui.addSource('cfg', repo.url);
-    await ui.goto('Overview');
-    await ui.stackRow('e2eweb').getByRole('button', { name: 'Sync e2eweb' }).click();
-    await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 30_000 });
+    await ui.start(app, repo.url);
+    await ui.syncFromOverview('e2eweb', 30_000);
     await ui.stackRow('e2eweb').getByRole('link', { name: 'e2eweb' }).click();
 
     // The menu by keyboard: Enter opens it on its first item, arrows walk, Escape gives focus back.

@@ -94,6 +94,30 @@ export class MooringPage {
     await expect(this.page.getByRole('navigation', { name: 'Screens' })).toBeVisible();
   }
 
+  /** Opens the app, adds the repo as source `cfg`, and lands on the Overview: most tests start so. */
+  async start(app: App, url: string): Promise<void> {
+    await this.open(app);
+    await this.addSource('cfg', url);
+    await this.goto('Overview');
+  }
+
+  /** Syncs a stack from its Overview row and waits until the row says Synced. */
+  async syncFromOverview(stack: string, timeout = 20_000): Promise<void> {
+    await this.stackRow(stack)
+      .getByRole('button', { name: `Sync ${stack}` })
+      .click();
+    await expect(this.stackRow(stack)).toHaveAttribute('data-sync', 'Synced', { timeout });
+  }
+
+  /** On a stack's screen: Preview sync, then Apply in the preview. */
+  async previewAndApply(stack: string): Promise<void> {
+    await this.page.getByRole('button', { name: 'Preview sync' }).click();
+    await this.page
+      .getByRole('dialog', { name: `Preview sync of ${stack}` })
+      .getByRole('button', { name: 'Apply' })
+      .click();
+  }
+
   stackRow(name: string) {
     return this.page.locator(`tr[data-stack="${name}"]`);
   }

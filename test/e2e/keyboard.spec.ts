@@ -80,9 +80,7 @@ test('History is a table: one Tab stop, arrows walk the rows, a run opens and cl
   repo,
 }) => {
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   for (const stack of ['e2ejobs', 'e2eweb']) {
     await ui
       .stackRow(stack)

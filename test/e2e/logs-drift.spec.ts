@@ -50,9 +50,7 @@ test('logs stream in with colours, follow the newest line, search, and combine t
     'mooring.yaml': `stacks:\n  ${STACK}: { sync: manual }\n`,
   });
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   await ui
     .stackRow(STACK)
     .getByRole('button', { name: `Sync ${STACK}` })
@@ -144,9 +142,7 @@ test('drift marks the word that changed, fits at 900 px, and the timeline says w
     'mooring.yaml': `stacks:\n  ${DRIFT}: { sync: manual }\n`,
   });
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   await ui
     .stackRow(DRIFT)
     .getByRole('button', { name: `Sync ${DRIFT}` })
@@ -192,11 +188,7 @@ test('drift marks the word that changed, fits at 900 px, and the timeline says w
   await page.setViewportSize({ width: 1360, height: 860 });
 
   // Synced: the drift is resolved by that run, with a link to it.
-  await page.getByRole('button', { name: 'Preview sync' }).click();
-  await page
-    .getByRole('dialog', { name: `Preview sync of ${DRIFT}` })
-    .getByRole('button', { name: 'Apply' })
-    .click();
+  await ui.previewAndApply(DRIFT);
   const done = page.getByRole('dialog', { name: `Synced ${DRIFT}` });
   await expect(done).toBeVisible({ timeout: 30_000 });
   const runId = /Run #(\d+)/.exec(

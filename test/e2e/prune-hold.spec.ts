@@ -12,9 +12,7 @@ test('a commit deleting every stack waits for a person, who reviews and removes 
 }) => {
   await repo.commit({ 'mooring.yaml': POLICY }, 'auto-sync both, prune');
   const ui = new MooringPage(page);
-  await ui.open(app);
-  await ui.addSource('cfg', repo.url);
-  await ui.goto('Overview');
+  await ui.start(app, repo.url);
   await expect(ui.stackRow('e2eweb')).toHaveAttribute('data-sync', 'Synced', { timeout: 30_000 });
   await expect(ui.stackRow('e2ejobs')).toHaveAttribute('data-sync', 'Synced', { timeout: 30_000 });
 

@@ -32,9 +32,7 @@ test('a refused host folder is allowed for one source in one step, listed in Set
       'a stack keeping its data in host folders',
     );
     const ui = new MooringPage(page);
-    await ui.open(app);
-    await ui.addSource('cfg', repo.url);
-    await ui.goto('Overview');
+    await ui.start(app, repo.url);
     await ui.stackRow(STACK).getByRole('link', { name: STACK }).click();
 
     const refusal = page.getByRole('alert');
