@@ -5,8 +5,6 @@
 //    controller subscriber receiving the stack as OutOfSync.
 // 2. Healed: from the same moment to the subscriber receiving it Synced with the container running
 //    again (self-heal with the default debounce).
-// 3. Commit to running: from a commit landing on the git server to the subscriber seeing the stack
-//    Synced at that commit, with a 5 s poll interval (so about half the interval on average).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,13 +30,18 @@ const compose = (n: number): string => `services:
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Sample {
+export interface Sample {
   status: StackStatus;
   at: number;
 }
 
 /** Resolves with the first status of the stack, from now on, that satisfies `test`. */
-function nextStatus(samples: Sample[], from: number, test: (s: StackStatus) => boolean, timeoutMs = 30_000) {
+export function nextStatus(
+  samples: Sample[],
+  from: number,
+  test: (s: StackStatus) => boolean,
+  timeoutMs = 30_000,
+) {
   return new Promise<Sample>((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
     const check = (): void => {
@@ -51,7 +54,7 @@ function nextStatus(samples: Sample[], from: number, test: (s: StackStatus) => b
   });
 }
 
-const running = (s: StackStatus): boolean =>
+export const running = (s: StackStatus): boolean =>
   s.sync === 'Synced' && s.services.every((x) => x.state === 'running');
 
 export async function controllerLatency(size: Size): Promise<BenchOutput> {
@@ -75,7 +78,6 @@ export async function controllerLatency(size: Size): Promise<BenchOutput> {
   });
   const seen: number[] = [];
   const healed: number[] = [];
-  const committed: number[] = [];
   try {
     await engine.addSource({ name: 'bench', url: repo.url });
     await controller.start();
@@ -95,18 +97,6 @@ export async function controllerLatency(size: Size): Promise<BenchOutput> {
         `drift ${i + 1}/${trials}: seen ${drift.at - stoppedAt} ms, healed ${fixed.at - stoppedAt} ms`,
       );
     }
-
-    for (let i = 1; i <= trials; i++) {
-      // Land commits at random points of the poll cycle, as pushes do: right after the last one was
-      // deployed would always be just after a fetch, the worst case every time.
-      await sleep(Math.random() * POLL_MS);
-      const from = samples.length;
-      const id = await repo.commit({ [`${STACK}/compose.yaml`]: compose(i) }, `trial ${i}`);
-      const landed = Date.now();
-      const done = await nextStatus(samples, from, (s) => s.revision === id && running(s), 30_000);
-      committed.push(done.at - landed);
-      progress(`commit ${i}/${trials}: running the new spec after ${done.at - landed} ms`);
-    }
   } finally {
     await controller.stop();
     engine.close();
@@ -124,7 +114,7 @@ export async function controllerLatency(size: Size): Promise<BenchOutput> {
     target,
   ];
   const p95 = (v: number[]): number => percentile(v, 95);
-  const section = `## 4. Controller latency: drift seen, healed, commit to running
+  const section = `## 4. Controller latency: drift seen, healed
 
 ${trials} trials each, the controller in-process with its defaults except a ${POLL_MS / 1000} s poll interval.
 
@@ -133,7 +123,6 @@ ${table(
   [
     row('out-of-band `docker stop` → stack shown OutOfSync', seen, '< 500 ms p95'),
     row('out-of-band `docker stop` → healed (Synced, running)', healed, '< 2 s p95'),
-    row(`commit on the git server → containers on the new spec (poll ${POLL_MS / 1000} s)`, committed, '—'),
   ],
 )}
 
@@ -141,14 +130,13 @@ ${table(
   returning, to a subscriber of the controller receiving the status: what the desktop app would show.
 - Healing includes the default self-heal debounce (500 ms of quiet after the last engine event), which keeps a
   \`docker compose down\` by hand from causing a run per container.
-- A commit waits for the next poll (5 s ± 10 % jitter here; 60 s by default), so about half the interval on
-  average; a local-path source is watched on disk and does not wait for the poll.
+- Commit to running has its own benchmark (commit-to-running), on the controller's defaults.
 `;
   return {
     id: 'controller-latency',
     title: 'Controller latency',
     section,
-    numbers: { 'drift seen': seen, healed, 'commit to running': committed },
+    numbers: { 'drift seen': seen, healed },
     targets: [
       {
         what: 'drift seen p95 (issue 3)',

@@ -3,6 +3,7 @@
 import { changeOne } from './change-one.ts';
 import { cliStart } from './cli-start.ts';
 import { coldSync } from './cold-sync.ts';
+import { commitToRunning } from './commit-to-running.ts';
 import { controllerLatency } from './controller-latency.ts';
 import { corpusPlan } from './corpus-plan.ts';
 import { gitMirror } from './git-mirror.ts';
@@ -27,4 +28,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'corpus-plan', run: corpusPlan },
   { id: 'push', run: push },
   { id: 'cli-start', run: cliStart },
+  { id: 'commit-to-running', run: commitToRunning },
 ];

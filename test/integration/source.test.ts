@@ -357,6 +357,44 @@ describe('GitSource over HTTP', () => {
     expect(err.message).toContain('Branch "nope"');
   });
 
+  it('asks the remote whether the followed branch moved, without fetching (issue 14)', async () => {
+    const fresh = await tempDir('mooring-home-');
+    const main = new GitSource({ home: fresh, config: httpConfig(repo.url) });
+    expect(await main.remoteMoved()).toBe(true); // never fetched
+    const { head } = await main.fetch();
+    expect(await main.remoteMoved()).toBe(false);
+    const next = await repo.commit({ 'stacks/web/.env': 'PORT=8081\n' }, 'web: port');
+    expect(await main.remoteMoved()).toBe(true);
+    expect(await main.resolve()).toBe(head); // asking fetched nothing
+    expect((await main.fetch()).head).toBe(next);
+    expect(await main.remoteMoved()).toBe(false);
+
+    // A configured branch is asked for by name: a commit on main does not move it.
+    const feature = new GitSource({
+      home: fresh,
+      config: httpConfig(repo.url, { branch: 'feature', name: 'f' }),
+    });
+    await feature.fetch();
+    expect(await feature.remoteMoved()).toBe(false);
+    await repo.commit({ 'stacks/web/.env': 'PORT=8082\n' }, 'web: port again');
+    expect(await feature.remoteMoved()).toBe(false);
+    expect(await main.remoteMoved()).toBe(true);
+
+    const missing = new GitSource({
+      home: fresh,
+      config: httpConfig(`${server.url}/missing.git`, { name: 'm' }),
+    });
+    const err = await rejection(missing.remoteMoved());
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect(err.message).toContain('HTTP 404');
+    // A local source is watched on disk instead.
+    const onDisk = new GitSource({
+      home: fresh,
+      config: { ...httpConfig(repo.work), kind: 'local', name: 'l' },
+    });
+    expect(await onDisk.remoteMoved()).toBe(false);
+  });
+
   it('says when the repository does not exist on the server', async () => {
     const missing = new GitSource({
       home: await tempDir('mooring-home-'),

@@ -83,6 +83,12 @@ export interface ControllerOptions {
   lockRetryMs?: number;
   /** Watch local sources' refs on disk. Default true. */
   watchLocalSources?: boolean;
+  /**
+   * How often an http source's remote is asked whether its branch moved (one small request, no
+   * objects; a fetch follows only when it did), jittered like the poll and backed off on errors up to
+   * the poll interval. Default 5 s; 0: only the poll.
+   */
+  refCheckMs?: number;
   clock?: Clock;
 }
 
@@ -114,6 +120,10 @@ export interface ControllerSnapshot {
 /** Default interval of the safety-net full look at every stack. */
 const RESYNC_MS = 5 * 60_000;
 const MIN_POLL_MS = 5_000;
+/** Default interval of the ref check of http sources (issue 14: a pushed commit running in seconds). */
+const REF_CHECK_MS = 5_000;
+/** Ref checks to one host, whatever the number of its sources: at most one in this time. */
+const HOST_GAP_MS = 1_000;
 
 interface StackState {
   /** A refresh of this stack is running; `again`: another was asked for meanwhile. */
@@ -214,6 +224,11 @@ export class Controller {
   private generation = 0;
 
   private readonly polls = new Map<string, TimerHandle>();
+  private readonly refChecks = new Map<string, TimerHandle>();
+  /** Per source: the ref check's delay after failures (absent: not failing). */
+  private readonly refBackoff = new Map<string, number>();
+  /** Per host: when the next ref check to it may be made. */
+  private readonly hostFree = new Map<string, number>();
   private readonly fetching = new Map<string, Promise<void>>();
   private readonly watchers = new Map<string, RefWatcher>();
   private readonly runs = new Set<Promise<void>>();
@@ -289,10 +304,11 @@ export class Controller {
     this.dataVersion = this.engine.history.dataVersion();
     this.suspended = new Set(this.engine.listSuspended().keys());
     this.sources = new Map(this.engine.listSources().map((s) => [s.name, s]));
+    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
     this.log(
       'info',
       'start',
-      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}`,
+      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}${refCheckMs > 0 ? `, and asking http remotes every ${seconds(refCheckMs)} whether their branch moved` : ''}`,
     );
     this.events.start();
     await this.requestResync({ reload: true });
@@ -313,6 +329,8 @@ export class Controller {
     this.events.stop();
     for (const t of this.polls.values()) t.cancel();
     this.polls.clear();
+    for (const t of this.refChecks.values()) t.cancel();
+    this.refChecks.clear();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.homeTimer?.cancel();
@@ -894,7 +912,11 @@ export class Controller {
   // ── sources ───────────────────────────────────────────────────────────────────────────────────
 
   private pollDelay(): number {
-    return Math.round(this.pollMs * (1 + this.jitter * (2 * Math.random() - 1)));
+    return this.jittered(this.pollMs);
+  }
+
+  private jittered(ms: number): number {
+    return Math.round(ms * (1 + this.jitter * (2 * Math.random() - 1)));
   }
 
   /** Starts polling (first fetch after `firstMs`) and, for a local source, watching its refs. */
@@ -907,6 +929,10 @@ export class Controller {
       }),
     );
     const s = this.sources.get(name);
+    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
+    if (s?.kind === 'http' && refCheckMs > 0 && !this.refChecks.has(name)) {
+      this.scheduleRefCheck(name, this.jittered(refCheckMs));
+    }
     if (s?.kind === 'local' && (this.options.watchLocalSources ?? true) && !this.watchers.has(name)) {
       this.watchers.set(
         name,
@@ -920,8 +946,54 @@ export class Controller {
   private unwatchSource(name: string): void {
     this.polls.get(name)?.cancel();
     this.polls.delete(name);
+    this.refChecks.get(name)?.cancel();
+    this.refChecks.delete(name);
+    this.refBackoff.delete(name);
     this.watchers.get(name)?.close();
     this.watchers.delete(name);
+  }
+
+  private scheduleRefCheck(name: string, ms: number): void {
+    this.refChecks.get(name)?.cancel();
+    this.refChecks.set(
+      name,
+      this.clock.after(ms, () => {
+        void this.checkRef(name);
+      }),
+    );
+  }
+
+  /**
+   * Asks an http source's remote whether its branch moved, and fetches when it did: a pushed commit is
+   * seen in seconds, where the poll would take up to its interval. A failed check is left to the poll
+   * to report (it says why in its own words); it only makes the checks slower, up to the poll interval.
+   */
+  private async checkRef(name: string): Promise<void> {
+    const s = this.sources.get(name);
+    if (!s || s.kind !== 'http' || !this.started || this.stopping) return;
+    const generation = this.generation;
+    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
+    const host = hostOf(s.url);
+    const now = this.clock.now();
+    const free = this.hostFree.get(host) ?? 0;
+    if (free > now) {
+      this.scheduleRefCheck(name, free - now);
+      return;
+    }
+    this.hostFree.set(host, now + HOST_GAP_MS);
+    let next = refCheckMs;
+    // A fetch under way answers the question already.
+    if (!this.fetching.has(name)) {
+      try {
+        if (await this.engine.gitSource(s).remoteMoved()) await this.fetchSource(name);
+        this.refBackoff.delete(name);
+      } catch {
+        next = Math.min(this.pollMs, (this.refBackoff.get(name) ?? refCheckMs) * 2);
+        this.refBackoff.set(name, next);
+      }
+    }
+    if (generation !== this.generation || !this.started || this.stopping || !this.sources.has(name)) return;
+    this.scheduleRefCheck(name, this.jittered(next));
   }
 
   /** One fetch per source at a time; callers during one share it. */
@@ -1100,5 +1172,14 @@ export class Controller {
       ...extra,
       ...(source !== undefined ? { source } : {}),
     });
+  }
+}
+
+/** The host (and port) of a source URL: what the ref checks' budget is counted by. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
   }
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
-import type { CommitObject, FetchResult, TreeEntry } from 'isomorphic-git';
+import type { CommitObject, FetchResult, ServerRef, TreeEntry } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git/http/node';
 import type { CommitRecord, SourceConfig } from '../../shared/model.ts';
@@ -254,6 +254,39 @@ export class GitSource {
       });
     slot.next = next;
     return next;
+  }
+
+  /**
+   * http: whether the remote's followed branch (or default branch) is no longer where the last fetch
+   * left it, asked with one small request (the ref advertisement, no objects), so that it can be asked
+   * every few seconds and a fetch made only when something moved. Local: false (its refs are watched
+   * on disk). Errors as a fetch's.
+   */
+  async remoteMoved(): Promise<boolean> {
+    if (this.config.kind !== 'http') return false;
+    const token = this.token();
+    const want = this.config.branch ? `refs/heads/${this.config.branch}` : 'HEAD';
+    let refs: ServerRef[];
+    try {
+      refs = await git.listServerRefs({
+        http: this.http,
+        url: this.config.url,
+        prefix: want,
+        symrefs: true,
+        protocolVersion: 2,
+        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+      });
+    } catch (err) {
+      throw this.fetchError(err, token, true);
+    }
+    const remote = refs.find((r) => r.ref === want);
+    // Gone, or never fetched: a fetch says which, in its own words.
+    if (!remote) return true;
+    const branch = await this.branch().catch(() => null);
+    if (branch === null) return true;
+    if (!this.config.branch && remote.target !== undefined && remote.target !== `refs/heads/${branch}`)
+      return true;
+    return remote.oid !== (await this.tip(branch).catch(() => null));
   }
 
   /**
