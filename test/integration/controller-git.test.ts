@@ -2,7 +2,7 @@
 // source whose folder is gone at a new head (its last stacks are kept and enforced), a bad
 // commit on an auto stack (recorded once, nothing touched, the next good commit syncs), and a local
 // source whose new commits are seen on disk without waiting for a poll.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import {
 import { mooring } from '../helpers/cli.ts';
 import { EventLog, sleep, SLOW_STACK, UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
-import { createLocalRepo, createRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { createLocalRepo, createRepo, runGit, type TestRepo } from '../helpers/git-repo.ts';
 import { startGitServer, type GitServer } from '../helpers/git-server.ts';
 
 // Other sessions may run these tests at the same time against the same engine.
@@ -331,6 +331,56 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     await waitFor('deployed', async () => (await greeting(`ctllocal${S}-app-1`)) === 'b', 10_000);
     // Not a timed assert (the benchmark measures): the poll is a minute away, so this is the watch.
     expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
+  });
+
+  it('every kind of ref update to a local source is seen on disk: commits, amend, plumbing, gc, a new branch folder, reset (issue 14, item 2)', async () => {
+    const name = `ctlrefs${S}`;
+    const local = await createLocalRepo({
+      'mooring.yaml': `stacks:\n  ${name}: { sync: manual }\n`,
+      [`${name}/compose.yaml`]: app('0'),
+    });
+    cleanup.push(local.path);
+    await engine.addSource({ name: 'local', url: local.path });
+    // Polling once a minute: only the watch on the repo's refs sees these in time.
+    await startController({ ...FAST, pollIntervalMs: 60_000 });
+    const git = (...args: string[]) => runGit(local.path, args);
+    const seen = async (what: string): Promise<void> => {
+      const head = (await git('rev-parse', 'HEAD')).trim();
+      await waitFor(`${what} seen`, () => (stack(name)?.revision === head ? true : null), 10_000);
+    };
+    let n = 0;
+    const edit = () => writeFile(path.join(local.path, name, 'compose.yaml'), app(String(++n)));
+    await seen('the first commit');
+    for (let i = 0; i < 2; i++) {
+      await edit();
+      await git('commit', '-qam', `commit ${n}`);
+      await seen(`commit ${n}`);
+    }
+    await edit();
+    await git('commit', '-q', '--amend', '-am', 'amended');
+    await seen('--amend');
+    // As `mooring promote` and other tools do: a commit object, then the ref moved.
+    const tree = (await git('rev-parse', 'HEAD^{tree}')).trim();
+    await git(
+      'update-ref',
+      'refs/heads/main',
+      (await git('commit-tree', tree, '-p', 'HEAD', '-m', 'plumbing')).trim(),
+    );
+    await seen('update-ref');
+    await git('gc', '-q'); // the branch moves into packed-refs
+    await edit();
+    await git('commit', '-qam', 'after gc');
+    await seen('a commit after gc');
+    // A branch in a folder that did not exist when the watch began.
+    await git('checkout', '-qb', 'feature/x');
+    await edit();
+    await git('commit', '-qam', 'on feature/x');
+    await seen('a commit on a new branch feature/x');
+    await edit();
+    await git('commit', '-qam', 'again on feature/x');
+    await seen('a second commit on feature/x');
+    await git('reset', '-q', '--hard', 'HEAD~1');
+    await seen('reset --hard');
   });
 
   it('a commit pushed to an http source is fetched within seconds of the push: its branch is asked for often, and fetched only when it moved (issue 14)', async () => {
