@@ -60,6 +60,9 @@ type Handlers = { [M in Method]: (p: Input<M>, client: ApiClient | null) => Prom
  */
 const parsers: { [M in Method]: z.ZodType<Input<M>> } = schemas;
 
+/** In a burst of changes, pushes are at least this far apart. */
+const PUSH_GAP_MS = 100;
+
 function isMethod(name: string): name is Method {
   return Object.hasOwn(schemas, name);
 }
@@ -82,6 +85,7 @@ export class ApiService {
   private unsubscribe: (() => void) | null = null;
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
+  private lastPushAt = 0;
   private published: Snapshot = NOTHING;
   private readonly logStreams = new LogStreams(() => this.engine.docker);
 
@@ -199,18 +203,24 @@ export class ApiService {
     }
   }
 
-  /** Coalesces bursts of changes (an events storm, a sync of many stacks) into one push. */
+  /**
+   * A lone change is pushed at once (after the task that made it, so the changes of one task are one
+   * push); in a burst (an events storm, a sync of many stacks) at most one push per PUSH_GAP_MS. It
+   * was always 100 ms later, half of what a change took to be painted (issue 14).
+   */
   private schedulePush(): void {
     if (this.pushTimer || this.listeners.size === 0) return;
+    const wait = Math.max(0, this.lastPushAt + PUSH_GAP_MS - Date.now());
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
+      this.lastPushAt = Date.now();
       void this.snapshot().then(
         () => undefined,
         (err: unknown) => {
           this.emit({ type: 'notice', level: 'error', message: errorMessage(err) });
         },
       );
-    }, 100);
+    }, wait);
   }
 
   /**

@@ -107,6 +107,16 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
       // Only the latest is kept: a long session pushes often, and the entries would pile up.
       performance.clearMeasures(a.name);
       performance.measure(a.name, { start: a.start });
+      if (a.name === 'mooring:push-applied') {
+        // A task queued from the next animation frame runs after that frame is painted: the push is
+        // on screen by then (issue 14: a change painted within 50 ms).
+        requestAnimationFrame(() => {
+          setTimeout(() => {
+            performance.clearMeasures('mooring:push-painted');
+            performance.measure('mooring:push-painted', { start: a.start });
+          }, 0);
+        });
+      }
     }
   }, [snapshot]);
 

@@ -82,6 +82,9 @@ test('stop and start a service from its menu, recorded as out-of-band runs; a st
     // Suspended, it stays stopped: the controller leaves it alone.
     await page.waitForTimeout(1_500);
     expect(await docker('inspect', '--format', '{{.State.Status}}', `${HEAL}-app-1`)).toBe('exited');
+    await ui.goto('Overview');
+    await expect(ui.stackRow(HEAL).locator('.badge', { hasText: 'Suspended' })).toBeVisible();
+    await ui.screenshot('overview-suspended');
   } finally {
     await removeStacks(HEAL);
   }

@@ -109,7 +109,12 @@ const StackRow = memo(function StackRow({
       </td>
       <td>
         <SyncBadge sync={s.sync} />
-        {s.suspended && <span className="badge quiet">Suspended</span>}
+        {s.suspended && (
+          <>
+            {' '}
+            <span className="badge quiet">Suspended</span>
+          </>
+        )}
         {s.pending && (
           <div className="cell-sub">
             <PendingNote pending={s.pending} />
@@ -261,7 +266,16 @@ export function Overview({
         </div>
       ) : (
         <div className="panel">
-          <table aria-label="Stacks">
+          <table aria-label="Stacks" className="stacks">
+            <colgroup>
+              <col className="c-stack" />
+              <col className="c-rev" />
+              <col className="c-sync" />
+              <col className="c-health" />
+              <col className="c-services" />
+              <col className="c-run" />
+              <col className="c-actions" />
+            </colgroup>
             <thead>
               <tr>
                 <th>Stack</th>
