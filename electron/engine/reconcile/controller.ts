@@ -189,6 +189,7 @@ class Serial {
 export class Controller {
   private readonly clock: Clock;
   private readonly pollMs: number;
+  private readonly refCheckMs: number;
   private readonly jitter: number;
   private readonly decideConfig: DecideConfig;
   /** Where the retry entries live: the database, so that the limit holds across restarts. */
@@ -247,6 +248,7 @@ export class Controller {
     this.clock = options.clock ?? systemClock;
     this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_SEC * 1000);
     this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
+    this.refCheckMs = Math.max(0, options.refCheckMs ?? REF_CHECK_MS);
     this.decideConfig = {
       selfHealDebounceMs: options.selfHealDebounceMs ?? 500,
       selfHealMaxWaitMs: options.selfHealMaxWaitMs ?? 5_000,
@@ -304,11 +306,10 @@ export class Controller {
     this.dataVersion = this.engine.history.dataVersion();
     this.suspended = new Set(this.engine.listSuspended().keys());
     this.sources = new Map(this.engine.listSources().map((s) => [s.name, s]));
-    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
     this.log(
       'info',
       'start',
-      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}${refCheckMs > 0 ? `, and asking http remotes every ${seconds(refCheckMs)} whether their branch moved` : ''}`,
+      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}${this.refCheckMs > 0 ? `, and asking http remotes every ${seconds(this.refCheckMs)} whether their branch moved` : ''}`,
     );
     this.events.start();
     await this.requestResync({ reload: true });
@@ -929,9 +930,8 @@ export class Controller {
       }),
     );
     const s = this.sources.get(name);
-    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
-    if (s?.kind === 'http' && refCheckMs > 0 && !this.refChecks.has(name)) {
-      this.scheduleRefCheck(name, this.jittered(refCheckMs));
+    if (s?.kind === 'http' && this.refCheckMs > 0 && !this.refChecks.has(name)) {
+      this.scheduleRefCheck(name, this.jittered(this.refCheckMs));
     }
     if (s?.kind === 'local' && (this.options.watchLocalSources ?? true) && !this.watchers.has(name)) {
       this.watchers.set(
@@ -972,7 +972,6 @@ export class Controller {
     const s = this.sources.get(name);
     if (!s || s.kind !== 'http' || !this.started || this.stopping) return;
     const generation = this.generation;
-    const refCheckMs = this.options.refCheckMs ?? REF_CHECK_MS;
     const host = hostOf(s.url);
     const now = this.clock.now();
     const free = this.hostFree.get(host) ?? 0;
@@ -981,14 +980,14 @@ export class Controller {
       return;
     }
     this.hostFree.set(host, now + HOST_GAP_MS);
-    let next = refCheckMs;
+    let next = this.refCheckMs;
     // A fetch under way answers the question already.
     if (!this.fetching.has(name)) {
       try {
         if (await this.engine.gitSource(s).remoteMoved()) await this.fetchSource(name);
         this.refBackoff.delete(name);
       } catch {
-        next = Math.min(this.pollMs, (this.refBackoff.get(name) ?? refCheckMs) * 2);
+        next = Math.min(this.pollMs, (this.refBackoff.get(name) ?? this.refCheckMs) * 2);
         this.refBackoff.set(name, next);
       }
     }
