@@ -16,7 +16,8 @@ import type {
 } from '../../electron/shared/model.ts';
 import { loadStack, specHash } from '../../electron/engine/manifest/index.ts';
 import type { RepoReader } from '../../electron/engine/manifest/index.ts';
-import { buildTag, isTaggable } from '../../electron/engine/manifest/build.ts';
+import { buildTag } from '../../electron/engine/manifest/build.ts';
+import { imageRefProblem } from '../../electron/engine/manifest/image-ref.ts';
 import { misbuiltTags, planStack } from '../../electron/engine/reconcile/plan.ts';
 import { packContext } from '../../electron/engine/pipeline/build.ts';
 import { GitSource } from '../../electron/engine/source/git-source.ts';
@@ -375,9 +376,31 @@ describe('build: the deterministic tag', () => {
     expect(specHash(a)).toBe(specHash(b));
   });
 
+  it("a build's image name is checked as the engine checks references, and says what is wrong", async () => {
+    const named = async (image: string) =>
+      (await errors(`services:\n  app:\n    build: ./app\n    image: ${image}\n`)).map((e) => e.message);
+    expect(await named('Team/App:1')).toEqual([
+      'services.app.image: "Team/App:1" is not an image reference: the repository name must be lower case',
+    ]);
+    expect((await named('team/app:v1!'))[0]).toContain('"v1!" is not a tag');
+    const tags = async (tag: string) =>
+      (await errors(`services:\n  app:\n    build:\n      context: ./app\n      tags: ["${tag}"]\n`)).map(
+        (e) => e.message,
+      );
+    expect(await tags('Team/App:1')).toEqual([
+      'services.app.build.tags[0]: "Team/App:1" is not an image name a build can be tagged with: the repository name must be lower case',
+    ]);
+    expect((await named(`team/app@sha256:${'a'.repeat(64)}`))[0]).toContain('names an image by digest');
+    // A registry host may hold capitals and a port.
+    const ok = svc(
+      await load('services:\n  app:\n    build: ./app\n    image: Registry.Example:5000/team/app:1\n'),
+    );
+    expect(ok.build?.tags).toEqual(['Registry.Example:5000/team/app:1']);
+  });
+
   it('is a valid image reference for any stack name', () => {
     for (const stack of ['web', 'my_app', 'app_', 'a-b', '9lives'])
-      expect(isTaggable(buildTag(stack, 'f'.repeat(64))), stack).toBe(true);
+      expect(imageRefProblem(buildTag(stack, 'f'.repeat(64))), stack).toBe(null);
   });
 });
 

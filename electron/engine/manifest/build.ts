@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Node } from 'yaml';
 import type { DesiredBuild, DesiredService } from '../../shared/model.ts';
+import { imageRefProblem } from './image-ref.ts';
 import { resolveRepoPath } from './mounts.ts';
 import { parseBytes } from './passthrough.ts';
 import { safetyMessages } from './safety.ts';
@@ -479,13 +480,6 @@ function readUlimits(yaml: YamlFile, f: Entry): { name: string; soft: number; ha
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-// Docker's reference grammar: an optional registry host (with port), lowercase path components joined
-// by `.`, `_`, `__` or dashes, then an optional tag; a name to tag with carries no digest.
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const HOST =
-  /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?$/;
-const TAG = /^\w[\w.-]{0,127}$/;
-
 /** Whether `name` can tag an image; reports why not. */
 function checkImageName(yaml: YamlFile, node: Node | null, path: string, name: string): boolean {
   if (name.includes('@')) {
@@ -495,11 +489,9 @@ function checkImageName(yaml: YamlFile, node: Node | null, path: string, name: s
     );
     return false;
   }
-  if (!isTaggable(name)) {
-    yaml.errorAt(
-      node,
-      `${path}: "${name}" is not an image name a build can be tagged with (lowercase letters, digits, . _ - and /, then an optional :tag)`,
-    );
+  const problem = imageRefProblem(name);
+  if (problem !== null) {
+    yaml.errorAt(node, `${path}: "${name}" is not an image name a build can be tagged with: ${problem}`);
     return false;
   }
   const repo = repoOf(name);
@@ -511,20 +503,6 @@ function checkImageName(yaml: YamlFile, node: Node | null, path: string, name: s
     return false;
   }
   return true;
-}
-
-export function isTaggable(name: string): boolean {
-  if (name.length === 0 || name.length > 255) return false;
-  const repo = repoOf(name);
-  if (repo !== name && !TAG.test(name.slice(repo.length + 1))) return false;
-  const parts = repo.split('/');
-  // A first segment with a dot or a port (or `localhost`) is a registry host, which may hold capitals.
-  const first = parts[0]!;
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    if (!HOST.test(first)) return false;
-    parts.shift();
-  }
-  return parts.every((p) => COMPONENT.test(p));
 }
 
 /** The name without its tag. */
