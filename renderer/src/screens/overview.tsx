@@ -1,5 +1,5 @@
 // Every stack at a glance; what needs a person's eyes sorts first and stands out.
-import { memo, useCallback, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
 import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
@@ -60,6 +60,8 @@ const StackRow = memo(function StackRow({
   anyBusy: boolean;
   spinning: boolean;
   onSync: (name: string) => void;
+  /** Changes every half minute, so that an unchanged row's "2m ago" is rendered again. */
+  tick: number;
 }): React.JSX.Element {
   const attention = needsAttention(s);
   const rev = stackRevisions(s, changed);
@@ -175,6 +177,15 @@ export function Overview({
       ? all.filter((s) => `${s.name} ${s.source} ${s.sync} ${s.health}`.toLowerCase().includes(f))
       : all;
   }, [snapshot, filter]);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setTick((n) => n + 1);
+    }, 30_000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, []);
   // The rows are memoized, so the handler they get stays the same object across renders.
   const syncRef = useRef<(names: string[]) => Promise<void>>(async () => {});
   const onSync = useCallback((name: string) => {
@@ -300,6 +311,7 @@ export function Overview({
                   anyBusy={busy !== null}
                   spinning={busy === s.name}
                   onSync={onSync}
+                  tick={tick}
                 />
               ))}
             </tbody>
