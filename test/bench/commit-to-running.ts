@@ -10,7 +10,7 @@ import { Engine } from '../../electron/engine/engine.ts';
 import { dockerOk } from '../helpers/docker.ts';
 import { createLocalRepo, createRepo } from '../helpers/git-repo.ts';
 import { startGitServer } from '../helpers/git-server.ts';
-import { nextStatus, running, type Sample } from './controller-latency.ts';
+import { compose, nextStatus, running, type Sample } from './controller-latency.ts';
 import {
   check,
   cleanupBench,
@@ -28,15 +28,6 @@ const TRIALS: Record<Size, { http: number; local: number; before: number }> = {
   full: { http: 20, local: 20, before: 3 },
   small: { http: 1, local: 1, before: 0 },
 };
-
-const compose = (n: number): string => `services:
-  app:
-    image: local/busybox:1
-    init: true
-    command: ["sleep", "3600"]
-    environment:
-      TRIAL: "${n}"
-`;
 
 export async function commitToRunning(size: Size): Promise<BenchOutput> {
   if (!(await dockerOk()))

@@ -19,7 +19,8 @@ import { cleanupBench, percentile, progress, stackName, table, type BenchOutput,
 const TRIALS: Record<Size, number> = { full: 20, small: 1 };
 const POLL_MS = 5_000;
 
-const compose = (n: number): string => `services:
+/** A one-service stack whose spec differs per trial `n` (also test/bench/commit-to-running.ts). */
+export const compose = (n: number): string => `services:
   app:
     image: local/busybox:1
     init: true

@@ -922,13 +922,7 @@ export class Controller {
 
   /** Starts polling (first fetch after `firstMs`) and, for a local source, watching its refs. */
   private watchSource(name: string, firstMs: number): void {
-    this.polls.get(name)?.cancel();
-    this.polls.set(
-      name,
-      this.clock.after(firstMs, () => {
-        void this.fetchSource(name);
-      }),
-    );
+    this.schedulePoll(name, firstMs);
     const s = this.sources.get(name);
     if (s?.kind === 'http' && this.refCheckMs > 0 && !this.refChecks.has(name)) {
       this.scheduleRefCheck(name, this.jittered(this.refCheckMs));
@@ -953,14 +947,22 @@ export class Controller {
     this.watchers.delete(name);
   }
 
+  /** Sets `name`'s timer in `timers` to `fn` after `ms`, cancelling the one it had. */
+  private setTimer(timers: Map<string, TimerHandle>, name: string, ms: number, fn: () => void): void {
+    timers.get(name)?.cancel();
+    timers.set(name, this.clock.after(ms, fn));
+  }
+
+  private schedulePoll(name: string, ms: number): void {
+    this.setTimer(this.polls, name, ms, () => {
+      void this.fetchSource(name);
+    });
+  }
+
   private scheduleRefCheck(name: string, ms: number): void {
-    this.refChecks.get(name)?.cancel();
-    this.refChecks.set(
-      name,
-      this.clock.after(ms, () => {
-        void this.checkRef(name);
-      }),
-    );
+    this.setTimer(this.refChecks, name, ms, () => {
+      void this.checkRef(name);
+    });
   }
 
   /**
@@ -1011,13 +1013,7 @@ export class Controller {
       .finally(() => {
         this.fetching.delete(name);
         if (this.started && !this.stopping && this.sources.has(name)) {
-          this.polls.get(name)?.cancel();
-          this.polls.set(
-            name,
-            this.clock.after(this.pollDelay(), () => {
-              void this.fetchSource(name);
-            }),
-          );
+          this.schedulePoll(name, this.pollDelay());
         }
       });
     this.fetching.set(name, p);

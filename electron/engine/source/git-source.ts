@@ -274,7 +274,7 @@ export class GitSource {
         prefix: want,
         symrefs: true,
         protocolVersion: 2,
-        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+        ...withToken(token),
       });
     } catch (err) {
       throw this.fetchError(err, token, true);
@@ -548,7 +548,7 @@ export class GitSource {
         prune: true,
         pruneTags: true,
         cache: this.gitCache,
-        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+        ...withToken(token),
       });
     } catch (err) {
       // isomorphic-git moves the refs before it has written the objects they point at: a transfer that
@@ -604,7 +604,7 @@ export class GitSource {
         singleBranch: true,
         tags: false,
         cache: this.gitCache,
-        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+        ...withToken(token),
       });
       fetched = result.fetchHead;
     } catch (err) {
@@ -682,7 +682,7 @@ export class GitSource {
         ref: localRef,
         remoteRef,
         cache: this.gitCache,
-        ...(token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) }),
+        ...withToken(token),
       });
       return 'ok';
     } catch (err) {
@@ -1138,6 +1138,11 @@ export class GitSource {
   private label(): string {
     return `Source "${this.config.name}" (${displayUrl(this.config.url)})`;
   }
+}
+
+/** The options that send a source's token to the remote (as the password), for every transfer. */
+function withToken(token: string | null): { onAuth?: () => { username: string; password: string } } {
+  return token === null ? {} : { onAuth: () => ({ username: 'x-access-token', password: token }) };
 }
 
 // ── names from a tree written by hand ──────────────────────────────────────────────────────────────
