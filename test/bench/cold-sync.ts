@@ -28,6 +28,17 @@ async function expectRunning(f: StackFixture, project: string, n: number, tool: 
   if (running !== n) throw new Error(`${tool}: ${running} of ${n} containers running after the cold deploy`);
 }
 
+/**
+ * The line of a failed command's output that says why: the floor script's own summary, or the tool's
+ * error line. Not a stack trace's source line (node prints the throwing line, `var msg = new Error(`,
+ * before the error itself, which is how the engine's message was once lost from the report).
+ */
+export function failure(message: string): string {
+  const [command = '', ...output] = message.split('\n');
+  const lines = output.map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(floor:|error\b|\w*error:)/i.test(l)) ?? lines.at(-1) ?? command;
+}
+
 export async function coldSync(size: Size): Promise<BenchOutput> {
   const plan = PLAN[size];
   const numbers: Record<string, number[]> = {};
@@ -72,12 +83,7 @@ export async function coldSync(size: Size): Promise<BenchOutput> {
             const why =
               err instanceof CommandTimeout
                 ? 'did not finish and was killed'
-                : `failed (${
-                    message
-                      .split('\n')
-                      .find((l) => /error/i.test(l))
-                      ?.trim() ?? message.split('\n')[0]
-                  })`;
+                : `failed (${failure(message)})`;
             (failed[tool]![why] ??= []).push(t + 1);
             progress(`cold sync N=${n} trial ${t + 1}: ${message.split('\n')[0]}`);
           }
