@@ -146,11 +146,23 @@ const common = {
 };
 
 /**
+ * A bundle's text in ASCII: esbuild escapes strings already, but leaves comments and regular
+ * expressions as written (`µs`, `—`, `…`). Each other UTF-16 unit becomes `\uXXXX`, which means the
+ * same character in a comment, a string, a regular expression (with or without the u flag, a
+ * surrogate pair of escapes is one code point) and an identifier. bin/mooring.mjs then reads the
+ * bundle as latin1: Node 20 decoded the 3 MB engine bundle as UTF-8 in 35-80 ms, as latin1 in < 1 ms.
+ */
+export function asciiOnly(text) {
+  return text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Writes a bundle under a temporary name, then renames it: a CLI starting meanwhile (or a parallel
  * build) sees all of one file or all of the other. The code cache of an old bundle is rejected by V8
  * and made again.
  */
-function writeBundle(file, contents) {
+function writeBundle(file, output) {
+  const contents = asciiOnly(output.text);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, contents);
   fs.renameSync(tmp, file);
@@ -176,9 +188,9 @@ export async function buildCli() {
   checkCommandTree(commands.metafile);
   fs.mkdirSync(OUT, { recursive: true });
   // The command tree last: until it is written, a CLI that starts runs the previous one.
-  writeBundle(path.join(OUT, ERRORS_BUNDLE), errors.outputFiles[0].contents);
-  writeBundle(path.join(OUT, ENGINE_BUNDLE), engine.outputFiles[0].contents);
-  writeBundle(BUNDLE, commands.outputFiles[0].contents);
+  writeBundle(path.join(OUT, ERRORS_BUNDLE), errors.outputFiles[0]);
+  writeBundle(path.join(OUT, ENGINE_BUNDLE), engine.outputFiles[0]);
+  writeBundle(BUNDLE, commands.outputFiles[0]);
 }
 
 if (process.argv[1] === import.meta.filename) await buildCli();

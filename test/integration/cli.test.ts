@@ -1,6 +1,7 @@
 // The installed command itself (bin/mooring.mjs, what `npx mooring` runs) and its exit codes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { isAscii } from 'node:buffer';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +55,27 @@ describe('the mooring command', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
     expect(r.stderr).toContain('mooring --help');
+  });
+
+  it('its bundles are ASCII, read fast, and still mean every non-ASCII character of the sources (issue 14)', async () => {
+    // scripts/build-cli.mjs escapes what esbuild leaves as written (comments, regular expressions) so
+    // bin/mooring.mjs can read the bundles as latin1; `µs` is in the duration grammar's expression.
+    const out = path.resolve(import.meta.dirname, '../../out/cli');
+    for (const file of ['mooring.cjs', 'mooring-engine.cjs']) {
+      expect(isAscii(await readFile(path.join(out, file))), file).toBe(true);
+    }
+    const repo = await createLocalRepo({
+      'web/compose.yaml': `services:\n  app:\n    image: local/busybox:1\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: 1500µs\n`,
+      'bad/compose.yaml': `services:\n  app:\n    image: local/busybox:1\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: 15 µs\n`,
+    });
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mooring-home-'));
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+    const status = await mooringJson<{ stacks: { name: string; errors: { message: string }[] }[] }>(home, [
+      'status',
+    ]);
+    const errors = Object.fromEntries(status.stacks.map((s) => [s.name, s.errors.map((e) => e.message)]));
+    expect(errors.web).toEqual([]);
+    expect(errors.bad).toEqual([expect.stringMatching(/interval must be a duration/)]);
   });
 
   it('says what to do when there is nothing to work on', async () => {
