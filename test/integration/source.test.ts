@@ -473,6 +473,54 @@ describe('GitSource over HTTP', () => {
   });
 });
 
+describe('GitSource mirrors what git itself would (issue 14: isomorphic-git reads packs through Node zlib)', () => {
+  // scripts/patch-deps.mjs makes isomorphic-git inflate each object of a fetched pack with Node's zlib
+  // and write the index's fanout table in one pass. A pack with deltas, an object far larger than
+  // zlib's default 16 KiB output chunk and an empty blob must still give the same objects, checked by
+  // git itself.
+  it('a mirror of deltas, a large and an empty object passes git fsck and holds every object', async () => {
+    expect(fs.readFileSync(path.resolve('node_modules/isomorphic-git/index.cjs'), 'utf8')).toContain(
+      'inflateObjectWithZlib',
+    );
+    const server = await startGitServer();
+    try {
+      const line = (i: number): string => `line ${i}: ${'x'.repeat(i % 50)}\n`;
+      const big = (rev: number): string =>
+        Array.from({ length: 4000 }, (_, i) => (i % 400 === rev ? `changed in ${rev}\n` : line(i))).join('');
+      const repo = await createRepo(server, 'packed', {
+        'web/compose.yaml': compose('web:1'),
+        'web/big.txt': big(0),
+        'web/empty.txt': '',
+      });
+      temps.push(repo.work);
+      for (let rev = 1; rev <= 12; rev++) {
+        await repo.commit(
+          { 'web/big.txt': big(rev), 'web/compose.yaml': compose(`web:${rev}`) },
+          `rev ${rev}`,
+        );
+      }
+      await runGit(repo.bare, ['gc', '-q', '--aggressive']);
+      const home = await tempDir('mooring-home-');
+      const source = new GitSource({ home, config: httpConfig(repo.url, { path: '' }) });
+      const { head } = await source.fetch();
+      expect(head).toBe(await runGit(repo.work, ['rev-parse', 'HEAD']));
+      await runGit(source.gitdir, ['fsck', '--strict', '--no-dangling']);
+      const objects = async (gitdir: string): Promise<string[]> =>
+        (await runGit(gitdir, ['rev-list', '--objects', '--all']))
+          .split('\n')
+          .map((l) => l.split(' ')[0]!)
+          .sort();
+      const mine = await objects(source.gitdir);
+      expect(mine).toEqual(await objects(repo.bare));
+      expect(mine.length).toBeGreaterThan(13 * 4);
+      expect(await source.reader(head).readFile('web/big.txt')).toBe(big(12));
+      expect(await source.reader(head).readFile('web/empty.txt')).toBe('');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('GitSource with a token', () => {
   const TOKEN = 's3cr3t-t0ken-value';
   let server: GitServer;
