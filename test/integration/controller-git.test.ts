@@ -333,7 +333,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     expect(fetched.type === 'log' ? Date.parse(fetched.at) - committed : Infinity).toBeLessThan(10_000);
   });
 
-  it('every kind of ref update to a local source is seen on disk: commits, amend, plumbing, gc, a new branch folder, reset (issue 14, item 2)', async () => {
+  it('every kind of ref update to a local source is seen on disk: commits, amend, plumbing, gc, a new branch folder, reset, a folder removed and made again (issue 14, item 2)', async () => {
     const name = `ctlrefs${S}`;
     const local = await createLocalRepo({
       'mooring.yaml': `stacks:\n  ${name}: { sync: manual }\n`,
@@ -381,6 +381,17 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     await seen('a second commit on feature/x');
     await git('reset', '-q', '--hard', 'HEAD~1');
     await seen('reset --hard');
+    // Git removes the folder feature/ with its last branch; a branch there later is a new folder.
+    await git('checkout', '-q', 'main');
+    await seen('back on main');
+    await git('branch', '-qD', 'feature/x');
+    await git('checkout', '-qb', 'feature/y');
+    await edit();
+    await git('commit', '-qam', 'on feature/y');
+    await seen('a commit on feature/y, in a folder made again');
+    await edit();
+    await git('commit', '-qam', 'again on feature/y');
+    await seen('a second commit on feature/y');
   });
 
   it('a commit pushed to an http source is fetched within seconds of the push: its branch is asked for often, and fetched only when it moved (issue 14)', async () => {

@@ -12,7 +12,6 @@ export interface RefWatcher {
 }
 
 export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): RefWatcher {
-  const watchers: fs.FSWatcher[] = [];
   let timer: NodeJS.Timeout | null = null;
   const changed = (file: string | null): void => {
     // Lock files come and go during an update; the rename onto the ref itself is what counts.
@@ -25,7 +24,7 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
     timer.unref();
   };
   /** Watches one folder; `counts` says whether an entry's event is a ref change. */
-  const watch = (target: string, counts: (f: string | null) => boolean): boolean => {
+  const watch = (target: string, counts: (f: string | null) => boolean): fs.FSWatcher | null => {
     try {
       const w = fs.watch(target, { persistent: false }, (_event, file) => {
         const name = typeof file === 'string' ? file : null;
@@ -33,29 +32,35 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
       });
       // A folder removed under the watcher (repo deleted) ends the watch; polling reports the rest.
       w.on('error', () => undefined);
-      watchers.push(w);
-      return true;
+      return w;
     } catch {
       // No such folder (yet): polling covers it.
-      return false;
+      return null;
     }
   };
   // Branch refs: every folder below refs/heads watched on its own, not with `recursive: true`, which on
   // Linux (Node 20) watches each file: git replaces a ref's file at every commit, and after the first
   // the watch was on a file that no longer existed (measured: 6 of 10 kinds of ref update missed).
-  // A folder made later (a first branch named feature/…) is found when its parent changes.
-  const folders = new Set<string>();
+  // A folder made later (a first branch named feature/…) is found when its parent changes; one git
+  // removed (its last branch deleted) is let go then, so the same name made again is watched anew.
+  const folders = new Map<string, fs.FSWatcher>();
   const watchFolder = (dir: string): void => {
     if (folders.has(dir)) return;
-    const watching = watch(dir, () => {
+    const w = watch(dir, () => {
       scan(dir);
       return true;
     });
-    if (!watching) return;
-    folders.add(dir);
+    if (!w) return;
+    folders.set(dir, w);
     scan(dir);
   };
   const scan = (dir: string): void => {
+    for (const [folder, w] of folders) {
+      if (path.dirname(folder) === dir && !fs.existsSync(folder)) {
+        w.close();
+        folders.delete(folder);
+      }
+    }
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -65,12 +70,14 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
     for (const e of entries) if (e.isDirectory()) watchFolder(path.join(dir, e.name));
   };
   const topLevel = new Set(['HEAD', 'HEAD.lock', 'packed-refs', 'packed-refs.lock']);
-  watch(gitdir, (f) => f === null || topLevel.has(f));
+  const top = watch(gitdir, (f) => f === null || topLevel.has(f));
   watchFolder(path.join(gitdir, 'refs', 'heads'));
   return {
     close: () => {
       if (timer) clearTimeout(timer);
-      for (const w of watchers) w.close();
+      top?.close();
+      for (const w of folders.values()) w.close();
+      folders.clear();
     },
   };
 }
