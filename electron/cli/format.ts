@@ -1,6 +1,7 @@
 // Human-readable output of the CLI. Machines use --json.
 import type { CommitRecord, RunRecord, SourceState, StackStatus, SyncStatus } from '../shared/model.ts';
 import type { SyncResult } from '../engine/engine.ts';
+import { MooringError } from '../engine/errors.ts';
 
 const COLORS: Record<string, string> = {
   Synced: '32',
@@ -220,3 +221,11 @@ export const JSON_SCHEMA_VERSION = 1;
 export function toJson(body: object): string {
   return JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...body }, null, 2);
 }
+
+/** An option's value that must be a positive whole number (`--limit`, `--run`). */
+export const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new MooringError('usage', `expected a positive whole number, got "${value}"`);
+  return n;
+};

@@ -17,7 +17,15 @@ import { credentialsInUrlMessage, splitUserinfo } from '../engine/source/url-cre
 import { registerCompletion } from './completion.ts';
 import { registerControllerCommands } from './controller-commands.ts';
 import { loadEngineSide } from './engine-loader.ts';
-import { formatHistory, formatLog, formatPlan, formatSources, formatStatus, toJson } from './format.ts';
+import {
+  formatHistory,
+  formatLog,
+  formatPlan,
+  formatSources,
+  formatStatus,
+  positiveInt,
+  toJson,
+} from './format.ts';
 import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
@@ -51,13 +59,6 @@ function exitFor(err: unknown): number {
   }
   return EXIT.drift;
 }
-
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new MooringError('usage', `expected a positive whole number, got "${value}"`);
-  return n;
-};
 
 function statusExit(statuses: StackStatus[], engine: Engine): number {
   if (statuses.some((s) => s.errors.length > 0)) return EXIT.manifest;

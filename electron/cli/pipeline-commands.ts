@@ -8,7 +8,7 @@ import type { BuildEvent } from '../engine/pipeline/build.ts';
 import type { PromoteResult } from '../engine/pipeline/promote.ts';
 import type { RollbackResult } from '../engine/pipeline/pipeline.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
-import { toJson } from './format.ts';
+import { positiveInt, toJson } from './format.ts';
 import type { Io } from './io.ts';
 
 const short = (id: string | null | undefined): string => (id ? id.slice(0, 7) : '-');
@@ -153,22 +153,39 @@ export function registerPipelineCommands(program: Command, open: () => Promise<E
       '--revert',
       "commit the stack's folder as it was at REV on the branch tip (pushed), and let sync deploy it",
     )
+    .option(
+      '--by-tag',
+      "deploy what the revision's image tags point to now (default: the images that ran then, by id or digest)",
+    )
+    .option(
+      '--run <id>',
+      'deploy the images that run ID ran (a run of REV in `mooring history`; default: its last good deploy)',
+      positiveInt,
+    )
     .option('--json', 'machine-readable output')
-    .action(async (stack: string, rev: string, o: { revert?: boolean; json?: boolean }) => {
-      const e = await open();
-      const result = await e.rollback(stack, rev, {
-        revert: o.revert ?? false,
-        ...(o.json ? {} : { onProgress: progress(io) }),
-      });
-      if (o.json) io.out(toJson({ rollback: result }));
-      else io.out(describeRollback(result));
-      if (result.mode === 'deploy' && result.sync.result !== 'succeeded') {
-        throw new MooringError(
-          'failed',
-          `rollback of ${stack} ${result.sync.result}: ${result.sync.error ?? ''}`,
-        );
-      }
-    });
+    .action(
+      async (
+        stack: string,
+        rev: string,
+        o: { revert?: boolean; byTag?: boolean; run?: number; json?: boolean },
+      ) => {
+        const e = await open();
+        const result = await e.rollback(stack, rev, {
+          revert: o.revert ?? false,
+          byTag: o.byTag ?? false,
+          ...(o.run ? { run: o.run } : {}),
+          ...(o.json ? {} : { onProgress: progress(io) }),
+        });
+        if (o.json) io.out(toJson({ rollback: result }));
+        else io.out(describeRollback(result));
+        if (result.mode === 'deploy' && result.sync.result !== 'succeeded') {
+          throw new MooringError(
+            'failed',
+            `rollback of ${stack} ${result.sync.result}: ${result.sync.error ?? ''}`,
+          );
+        }
+      },
+    );
 }
 
 function describeRollback(r: RollbackResult): string {
@@ -178,7 +195,15 @@ function describeRollback(r: RollbackResult): string {
       s.result === 'succeeded'
         ? `Rolled back ${r.stack} to ${short(r.revision)} (run ${s.runId ?? '-'}, ${s.plan?.actions.length ?? 0} action(s)).`
         : `Rolling back ${r.stack} to ${short(r.revision)}: ${s.result}${s.error ? ` — ${s.error}` : ''}`;
-    return `${what}\nAuto-sync of ${r.stack} is suspended so the controller does not undo it; \`mooring resume ${r.stack}\` returns it to the branch tip.`;
+    const pinned = r.pinned.map(
+      (p) =>
+        `  ${p.service}: ${p.image.includes('@') ? p.image : shortImage(p.id)} as it ran then (${p.moved}${p.pull ? '; pulled by digest' : ''})`,
+    );
+    return [
+      what,
+      ...(pinned.length ? ['Deployed from the images that ran at that revision:', ...pinned] : []),
+      `Auto-sync of ${r.stack} is suspended so the controller does not undo it; \`mooring resume ${r.stack}\` returns it to the branch tip.`,
+    ].join('\n');
   }
   const v = r.revert;
   if (v.commit === null) return `${v.dir}/ is already as at ${short(r.revision)}: nothing to revert.`;
@@ -191,4 +216,9 @@ function describeRollback(r: RollbackResult): string {
       `Note: ${r.stack} is suspended here; \`mooring resume ${r.stack}\` lets the controller deploy it.`,
     );
   return lines.join('\n');
+}
+
+/** An image id as `docker images` shows it: 12 hex digits. */
+function shortImage(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
 }

@@ -278,14 +278,29 @@ export class ApiService {
     'stacks:rollback': async (q) => {
       const r = await this.engine.rollback(q.stack, q.revision, {
         revert: q.revert ?? false,
+        ...(q.run ? { run: q.run } : {}),
         onProgress: (e) => {
           this.onProgress(e);
         },
       });
       await this.refresh(q.stack);
       return r.mode === 'deploy'
-        ? { stack: r.stack, mode: r.mode, revision: r.revision, runId: r.sync.runId, error: r.sync.error }
-        : { stack: r.stack, mode: r.mode, revision: r.revert.commit ?? r.revision, runId: null, error: null };
+        ? {
+            stack: r.stack,
+            mode: r.mode,
+            revision: r.revision,
+            runId: r.sync.runId,
+            error: r.sync.error,
+            pinned: r.pinned,
+          }
+        : {
+            stack: r.stack,
+            mode: r.mode,
+            revision: r.revert.commit ?? r.revision,
+            runId: null,
+            error: null,
+            pinned: [],
+          };
     },
     'builds:list': (q) => Promise.resolve(this.engine.listBuilds(q)),
     'builds:get': (q) => {
@@ -334,9 +349,14 @@ export class ApiService {
       Promise.resolve(this.engine.history.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
     'history:runs': (q) => Promise.resolve(this.engine.history.runs.list(q)),
     'history:run': (q) => {
-      const run = this.engine.history.runs.get(q.id);
-      if (!run) throw new MooringError('not-found', `No run #${q.id}.`);
-      return Promise.resolve(run);
+      const found = this.engine.history.runs.get(q.id);
+      if (!found) throw new MooringError('not-found', `No run #${q.id}.`);
+      const { run } = found;
+      const deploy = this.engine.pipeline.store
+        .deploysOf([run.revision], run.source)
+        .get(run.revision)
+        ?.find((d) => d.local && d.runId === run.id && d.startedAt === run.startedAt);
+      return Promise.resolve({ ...found, images: deploy?.images ?? [] });
     },
     'history:commits': (q) => this.commits(q),
     'sources:add': async (q) => {
@@ -554,6 +574,7 @@ export class ApiService {
         result: d.result,
         at: d.time,
         trigger: d.trigger,
+        images: d.images,
       })),
     }));
   }

@@ -372,11 +372,15 @@ export class Engine {
     return this.pipeline.promote(input);
   }
 
-  /** Deploys a past revision and suspends auto-sync of the stack, or (`revert`) commits it instead. */
+  /**
+   * Deploys a past revision and suspends auto-sync of the stack, or (`revert`) commits it instead. A
+   * deploy runs the images that ran then (by id or digest) where a tag has moved; `byTag` takes the tags
+   * as they are now.
+   */
   rollback(
     stack: string,
     revision: string,
-    opts: { revert?: boolean; onProgress?: (e: ProgressEvent) => void } = {},
+    opts: { revert?: boolean; byTag?: boolean; run?: number; onProgress?: (e: ProgressEvent) => void } = {},
   ): Promise<RollbackResult> {
     if (this.readOnly) return Promise.reject(readOnlyHomeError(this.home, 'roll back'));
     return this.pipeline.rollback(stack, revision, opts);

@@ -9,8 +9,10 @@ import type {
   BuildResult,
   CommitRecord,
   DriftRecord,
+  ImagePin,
   LogLine,
   Plan,
+  RanImage,
   RunRecord,
   SafetySettings,
   SourceState,
@@ -53,7 +55,14 @@ export const schemas = {
     })
     .strict(),
   'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
-  'stacks:rollback': z.object({ stack: name, revision, revert: z.boolean().optional() }).strict(),
+  'stacks:rollback': z
+    .object({
+      stack: name,
+      revision,
+      revert: z.boolean().optional(),
+      run: z.number().int().positive().optional(),
+    })
+    .strict(),
   'containers:logs': z.object({ container: containerName, tail: z.number().int().min(1).max(5000) }).strict(),
   /** A person's restart, stop or start of one service's containers, recorded as an out-of-band run. */
   'containers:action': z
@@ -259,7 +268,15 @@ export interface SyncOutcome {
 
 export interface CommitWithDeploys extends CommitRecord {
   /** This machine's runs and other machines' deploy notes. */
-  deploys: { host: string; runId: number; stack: string; result: string; at: string; trigger: string }[];
+  deploys: {
+    host: string;
+    runId: number;
+    stack: string;
+    result: string;
+    at: string;
+    trigger: string;
+    images: RanImage[];
+  }[];
 }
 
 /** One source's allowances of the safety policy (trust per source, settings.json `sources`). */
@@ -301,6 +318,8 @@ export interface Results {
     revision: string;
     runId: number | null;
     error: string | null;
+    /** Services deployed from the image that ran then, their tag having moved since. */
+    pinned: ImagePin[];
   };
   'containers:logs': string;
   'containers:action': { runId: number; containers: string[]; error: string | null };
@@ -308,7 +327,8 @@ export interface Results {
   'logs:stop': null;
   'history:drifts': DriftRecord[];
   'history:runs': RunRecord[];
-  'history:run': { run: RunRecord; actions: ActionRecord[] };
+  /** `images`: what the stack's containers ran after the run, from its deploy note (none before it is written). */
+  'history:run': { run: RunRecord; actions: ActionRecord[]; images: RanImage[] };
   'history:commits': CommitWithDeploys[];
   'builds:list': BuildRecord[];
   'builds:get': BuildRecord & { log: string };

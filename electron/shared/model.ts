@@ -717,6 +717,32 @@ export interface BuildRecord {
 }
 
 /** A deploy of a commit, from a git note (this machine's or another's) or this machine's run history. */
+/** What one service's container ran after a deploy: the image as named, its id, and its digest when it has one. */
+export interface RanImage {
+  service: string;
+  /** The reference the container was created from (`nginx:1.27`). */
+  image: string;
+  /** The image id (`sha256:…`): what ran, whatever the tag points to later. */
+  id: string;
+  /** `name@sha256:…` of a registry image (RepoDigests): pullable by content on any machine. */
+  digest?: string;
+}
+
+/** A service a rollback deploys from the image that ran then, because its tag has moved since. */
+export interface ImagePin {
+  service: string;
+  /** The reference in the compose file at that revision. */
+  tag: string;
+  /** What is deployed instead: the digest reference (`name@sha256:…`) or the image id. */
+  image: string;
+  /** The image id that ran. */
+  id: string;
+  /** The image is pulled by its digest (it is no longer on this engine). */
+  pull: boolean;
+  /** What the tag does now (`web:1 now points to 3f2a…`). */
+  moved: string;
+}
+
 export interface DeployRecord {
   source: string;
   commit: string;
@@ -728,7 +754,7 @@ export interface DeployRecord {
   time: string;
   trigger: string;
   result: string;
-  images: { service: string; image: string; id: string }[];
+  images: RanImage[];
   error: string | null;
   /** Made by this home folder (its own run history), as opposed to only known from a note. */
   local: boolean;

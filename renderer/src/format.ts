@@ -15,6 +15,16 @@ export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 7) : '—';
 }
 
+/**
+ * What an image that ran is, beside its tag: its registry digest, else (built or loaded here) its id,
+ * 12 hex digits each as the docker CLI shows them.
+ */
+export function ranImageId(i: { id: string; digest?: string }): string {
+  if (i.digest)
+    return `digest ${i.digest.slice(i.digest.lastIndexOf('@') + 1, i.digest.lastIndexOf('@') + 20)}`;
+  return `id ${i.id.replace(/^sha256:/, '').slice(0, 12)}`;
+}
+
 export function firstLine(text: string | null | undefined): string {
   return (text ?? '').split('\n')[0] ?? '';
 }

@@ -130,12 +130,19 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
   await ui.screenshot('history');
   await rows.nth(0).click();
   await expect(page.getByRole('dialog', { name: /Run #\d+/ })).toContainText('recreate');
+  // What ran, from the deploy note (issue 17): the tag with the image's id beside it (built here, no digest).
+  await expect(page.getByRole('dialog', { name: /Run #\d+/ }).locator('.ran-images')).toContainText(
+    /app: local\/busybox:2 id [0-9a-f]{12}/,
+  );
   await ui.screenshot('run-detail');
   await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 
   await ui.goto('Commits');
   await expect(page.locator(`tr[data-commit="${second}"]`)).toContainText('e2eweb');
   await expect(page.locator(`tr[data-commit="${second}"]`)).toContainText('succeeded');
+  await expect(page.locator(`tr[data-commit="${second}"] .ran-images`)).toContainText(
+    /app: local\/busybox:2 id [0-9a-f]{12}/,
+  );
   await ui.screenshot('commits');
 });
 

@@ -16,6 +16,7 @@ import { readServiceImage, rewriteServiceImage } from '../../electron/engine/pip
 import { parseDockerignore } from '../../electron/engine/pipeline/dockerignore.ts';
 import { DEFAULT_PROMOTE_MESSAGE, expandMessage } from '../../electron/engine/pipeline/promote.ts';
 import { tarArchive } from '../../electron/engine/pipeline/tar.ts';
+import { digestFor } from '../../electron/engine/docker/docker-adapter.ts';
 import { mergeNoteText, noteLine, parseNote } from '../../electron/engine/source/notes.ts';
 
 describe('tar writer', () => {
@@ -205,5 +206,48 @@ describe('deploy note text', () => {
     expect(parseNote(merged).map((x) => x.host)).toEqual(['b', 'a']);
     expect(mergeNoteText(a, b)).toBe(mergeNoteText(b, a));
     expect(parseNote('reviewed by Kim\n' + a)).toHaveLength(1);
+  });
+
+  it('keeps an image digest a rollback can pull by, and drops one that is not a digest reference (issue 17)', () => {
+    const digest = `registry.example/app@sha256:${'a'.repeat(64)}`;
+    const withDigests = (digests: unknown[]) =>
+      JSON.stringify({
+        ...d('2026-01-01T00:00:01Z', 'a', 1),
+        images: digests.map((x, i) => ({
+          service: `s${i}`,
+          image: 'app:1',
+          id: 'sha256:1',
+          digest: x,
+          extra: 1,
+        })),
+      });
+    const hostile = [
+      `app@sha256:${'a'.repeat(63)}`,
+      `app:1`,
+      `app@sha256:${'A'.repeat(64)}`,
+      `--privileged@sha256:${'a'.repeat(64)}`,
+      `app@sha256:${'a'.repeat(64)} x`,
+      42,
+    ];
+    const [note] = parseNote(withDigests([digest, ...hostile]));
+    expect(note!.images[0]).toEqual({ service: 's0', image: 'app:1', id: 'sha256:1', digest });
+    // Every other image is kept without its digest, and no key a deploy does not have survives.
+    for (const image of note!.images.slice(1))
+      expect(Object.keys(image).sort()).toEqual(['id', 'image', 'service']);
+    expect(parseNote(noteLine(note!))[0]!.images[0]!.digest).toBe(digest);
+  });
+});
+
+describe('digestFor', () => {
+  it("picks the digest of the image's own repository among those an image has", () => {
+    const h = (c: string) => `sha256:${c.repeat(64)}`;
+    const digests = [`mirror.example/nginx@${h('a')}`, `nginx@${h('b')}`];
+    expect(digestFor('nginx:1.27', digests)).toBe(`nginx@${h('b')}`);
+    expect(digestFor('mirror.example/nginx:1.27', digests)).toBe(`mirror.example/nginx@${h('a')}`);
+    expect(digestFor('localhost:5000/app', [`localhost:5000/app@${h('c')}`])).toBe(
+      `localhost:5000/app@${h('c')}`,
+    );
+    expect(digestFor('other:1', digests)).toBe(digests[0]);
+    expect(digestFor('built-here:1', [])).toBeUndefined();
   });
 });

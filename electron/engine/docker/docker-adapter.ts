@@ -2,7 +2,7 @@
 // ObservedContainer and plain option objects.
 import Docker from 'dockerode';
 import { UnreachableError, errorMessage } from '../errors.ts';
-import type { DesiredNetwork, DesiredVolume, IpamPool, LogLine } from '../../shared/model.ts';
+import type { DesiredNetwork, DesiredVolume, IpamPool, LogLine, RanImage } from '../../shared/model.ts';
 import type { EndpointConfig } from './container-spec.ts';
 import { imageDefaults, projectLive, type Fields, type ImageDefaults, type Peer } from './fields.ts';
 import { COMPOSE_VERSION, LABELS } from './labels.ts';
@@ -790,16 +790,50 @@ export class DockerAdapter {
   }
 
   /** Each container of a stack (by its project label) with the image reference and id it runs. */
-  async stackImages(project: string): Promise<{ service: string; image: string; id: string }[]> {
+  async stackImages(project: string): Promise<RanImage[]> {
     const list = await this.call(() =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${project}`] } }),
     );
-    return list.map((c) => ({
-      service: c.Labels[LABELS.service] ?? c.Names[0]?.replace(/^\//, '') ?? '',
-      image: c.Image,
-      id: c.ImageID,
-    }));
+    const digests = new Map<string, string[]>();
+    for (const id of new Set(list.map((c) => c.ImageID))) {
+      digests.set(id, (await this.imageIdentity(id))?.digests ?? []);
+    }
+    return list.map((c) => {
+      const digest = digestFor(c.Image, digests.get(c.ImageID) ?? []);
+      return {
+        service: c.Labels[LABELS.service] ?? c.Names[0]?.replace(/^\//, '') ?? '',
+        image: c.Image,
+        id: c.ImageID,
+        ...(digest ? { digest } : {}),
+      };
+    });
   }
+
+  /** An image's id and registry digests (`name@sha256:…`), by any reference; undefined when absent. */
+  async imageIdentity(ref: string): Promise<{ id: string; digests: string[] } | undefined> {
+    try {
+      const info = await this.call(() => this.docker.getImage(ref).inspect());
+      return { id: info.Id, digests: info.RepoDigests ?? [] };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+/**
+ * The digest of `image`'s repository among an image's RepoDigests (an image pulled under two names has
+ * one per name), else the first; none for an image only built or loaded here.
+ */
+export function digestFor(image: string, digests: string[]): string | undefined {
+  const name = (ref: string): string => {
+    const at = ref.indexOf('@');
+    const base = at === -1 ? ref : ref.slice(0, at);
+    const slash = base.lastIndexOf('/');
+    const colon = base.lastIndexOf(':');
+    return colon > slash ? base.slice(0, colon) : base;
+  };
+  return digests.find((d) => name(d) === name(image)) ?? digests[0];
 }
 
 /** A network as the engine reports it (list and inspect), the parts compared with the compose file. */

@@ -1,6 +1,7 @@
 // The pipeline stages as the engine offers them to the CLI and the UI: build, promote (write-back),
 // deploy notes, rollback. Kept apart from engine.ts so the facade stays a list of one-line delegations.
-import type { SourceConfig, SourceState } from '../../shared/model.ts';
+import { hostname } from 'node:os';
+import type { ImagePin, SourceConfig, SourceState } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import type { FetchResult, LoadedStack, SyncOptions, SyncResult } from '../engine-common.ts';
 import type { HistoryStore } from '../history/store.ts';
@@ -11,6 +12,7 @@ import type { ProgressEvent } from '../reconcile/apply.ts';
 import { DEFAULT_AUTHOR, type GitAuthor } from '../source/git-write.ts';
 import { BUILD_LABELS, buildImage, type BuildEvent, type BuildOptions, type BuildResult } from './build.ts';
 import { indexNotes, writeDeployNote, type NoteOutcome } from './deploy-notes.ts';
+import { exactImages, pinImages } from './exact-images.ts';
 import type { BuildRecord, DeployRecord, PipelineStore } from './pipeline-store.ts';
 import { promote, type PromoteInput, type PromoteResult } from './promote.ts';
 import { revertStack, type RevertResult } from './revert.ts';
@@ -40,6 +42,8 @@ export type RollbackResult =
       source: string;
       revision: string;
       sync: SyncResult;
+      /** Services deployed from the image that ran at that revision, their tag having moved since. */
+      pinned: ImagePin[];
       /** Auto-sync is suspended for the stack until `mooring resume`. */
       suspended: true;
     }
@@ -66,7 +70,7 @@ export interface PipelineHost {
   loadStacks(opts: { stacks?: string[]; revision?: string | null }): Promise<LoadedStack[]>;
   listSuspended(): Map<string, { since: string; reason: string | null }>;
   setSuspended(stack: string, suspended: boolean, reason?: string | null): void;
-  sync(opts: { stacks?: string[]; revision?: string | null } & SyncOptions): Promise<SyncResult[]>;
+  syncStack(stack: LoadedStack, opts: SyncOptions): Promise<SyncResult>;
 }
 
 export class Pipeline {
@@ -156,6 +160,10 @@ export class Pipeline {
     revision: string,
     opts: {
       revert?: boolean;
+      /** Deploy what the revision's tags point to now, not the images that ran then. */
+      byTag?: boolean;
+      /** The run (of this home, at that revision) whose images to deploy; default: its last good deploy. */
+      run?: number;
       onProgress?: (e: ProgressEvent) => void;
       beforePublish?: PromoteOptions['beforePublish'];
     } = {},
@@ -185,6 +193,9 @@ export class Pipeline {
         suspended: this.engine.listSuspended().has(stack),
       };
     }
+    // The images that ran at that revision, where a tag has moved since; found before any change, so
+    // a rollback that cannot have them changes nothing (unless asked to take the tags as they are).
+    const pinned = opts.byTag ? [] : await this.exactImagesOf(found, opts.run);
     const wasSuspended = this.engine.listSuspended().get(stack);
     // Suspended before the deploy, so a running controller cannot put the tip back in between.
     this.engine.setSuspended(
@@ -192,25 +203,54 @@ export class Pipeline {
       true,
       `rolled back to ${found.revision.slice(0, 12)}; \`mooring resume ${stack}\` returns it to the branch tip`,
     );
-    let sync: SyncResult | undefined;
+    let sync: SyncResult;
     try {
-      [sync] = await this.engine.sync({
-        stacks: [stack],
-        revision: found.revision,
-        trigger: 'rollback',
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      });
+      sync = await this.engine.syncStack(
+        found.desired ? { ...found, desired: pinImages(found.desired, pinned) } : found,
+        { trigger: 'rollback', ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
+      );
     } catch (err) {
       // Nothing was deployed: leave the stack as it was.
       if (!wasSuspended) this.engine.setSuspended(stack, false);
       throw err;
     }
-    if (!sync)
+    return {
+      mode: 'deploy',
+      stack,
+      source: source.name,
+      revision: found.revision,
+      sync,
+      pinned,
+      suspended: true,
+    };
+  }
+
+  /**
+   * The pins that give a stack the images a deploy of that revision ran: the given run of this home,
+   * else the last successful deploy (this machine's first, else another's: an image id is the same
+   * everywhere). Throws, naming each service, when an image that ran can be neither found here nor
+   * pulled by digest.
+   */
+  private async exactImagesOf(found: LoadedStack, run: number | undefined): Promise<ImagePin[]> {
+    if (!found.desired || !found.revision) return [];
+    const deploys = (this.store.deploysOf([found.revision], found.source).get(found.revision) ?? []).filter(
+      (d) => d.stack === found.name && d.images.length > 0,
+    );
+    const deploy =
+      run === undefined
+        ? (deploys.find((d) => d.result === 'succeeded' && d.host === hostname()) ??
+          deploys.find((d) => d.result === 'succeeded'))
+        : deploys.find((d) => d.local && d.runId === run);
+    if (!deploy) return [];
+    const { pins, problems } = await exactImages(this.engine.docker, found.desired, deploy.images);
+    if (problems.length > 0) {
+      const rev = found.revision.slice(0, 12);
       throw new MooringError(
         'failed',
-        `Rolling back ${stack} ran nothing; see \`mooring history --stack ${stack}\`.`,
+        `Cannot roll back ${found.name} to the images that ran at ${rev} (run ${deploy.runId} on ${deploy.host}): ${problems.join('; ')}. Nothing was changed. \`mooring rollback ${found.name} ${rev} --by-tag\` deploys what the tags point to now.`,
       );
-    return { mode: 'deploy', stack, source: source.name, revision: found.revision, sync, suspended: true };
+    }
+    return pins;
   }
 
   // ---- deploy notes ----

@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import * as git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
+import type { RanImage } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
+import { imageRefProblem } from '../manifest/image-ref.ts';
 import { compareAndSwapRef, writeBlob, writeCommit, type GitAuthor } from './git-write.ts';
 
 export const NOTES_REF = 'refs/notes/mooring';
@@ -23,7 +25,7 @@ export interface DeployNote {
   trigger: string;
   result: string;
   /** What the stack's containers ran after the run. */
-  images: { service: string; image: string; id: string }[];
+  images: RanImage[];
   error?: string;
 }
 
@@ -48,7 +50,7 @@ export function parseNote(text: string): DeployNote[] {
           startedAt: typeof v.startedAt === 'string' ? v.startedAt : v.time,
           trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
           result: typeof v.result === 'string' ? v.result : 'unknown',
-          images: Array.isArray(v.images) ? v.images.filter(isImage) : [],
+          images: Array.isArray(v.images) ? v.images.filter(isImage).map(ranImage) : [],
           ...(typeof v.error === 'string' ? { error: v.error } : {}),
         });
       }
@@ -59,7 +61,7 @@ export function parseNote(text: string): DeployNote[] {
   return out;
 }
 
-function isImage(v: unknown): v is DeployNote['images'][number] {
+function isImage(v: unknown): v is RanImage {
   const o = v as Record<string, unknown> | null;
   return (
     typeof o === 'object' &&
@@ -68,6 +70,22 @@ function isImage(v: unknown): v is DeployNote['images'][number] {
     typeof o.image === 'string' &&
     typeof o.id === 'string'
   );
+}
+
+/**
+ * The image of a note, with only the keys a deploy has. A note may come from any machine that pushes
+ * to the config repo, and a rollback pulls by its digest: one that is not `name@sha256:<64 hex>` is
+ * left out.
+ */
+function ranImage(i: RanImage): RanImage {
+  const digest = typeof i.digest === 'string' && isDigestRef(i.digest) ? i.digest : null;
+  return { service: i.service, image: i.image, id: i.id, ...(digest ? { digest } : {}) };
+}
+
+/** `name@sha256:<64 hex>`, a reference by content that names one image (and nothing else). */
+export function isDigestRef(ref: string): boolean {
+  const at = ref.lastIndexOf('@');
+  return at > 0 && /^sha256:[0-9a-f]{64}$/.test(ref.slice(at + 1)) && imageRefProblem(ref) === null;
 }
 
 /** The line a deploy is written as; keys in a fixed order, time first. */
@@ -80,7 +98,12 @@ export function noteLine(d: DeployNote): string {
     startedAt: d.startedAt,
     trigger: d.trigger,
     result: d.result,
-    images: d.images.map((i) => ({ service: i.service, image: i.image, id: i.id })),
+    images: d.images.map((i) => ({
+      service: i.service,
+      image: i.image,
+      id: i.id,
+      ...(i.digest ? { digest: i.digest } : {}),
+    })),
     ...(d.error !== undefined ? { error: d.error } : {}),
   });
 }

@@ -3,12 +3,18 @@
 // works with the git server and the Docker engine both gone.
 import { useCallback, useEffect, useState } from 'react';
 import type { CommitWithDeploys } from '../../../electron/shared/api.ts';
-import { TRIGGERS, type ActionRecord, type RunRecord } from '../../../electron/shared/model.ts';
+import {
+  TRIGGERS,
+  type ActionRecord,
+  type ImagePin,
+  type RanImage,
+  type RunRecord,
+} from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { VirtualTable } from '../components/virtual-table.tsx';
-import { ago, duration, firstLine, shortId } from '../format.ts';
+import { ago, duration, firstLine, ranImageId, shortId } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useStore } from '../store.tsx';
 
@@ -201,7 +207,9 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
 
 function RunDetail({ id }: { id: number }): React.JSX.Element {
   const { notify, snapshot } = useStore();
-  const [data, setData] = useState<{ run: RunRecord; actions: ActionRecord[] } | null>(null);
+  const [data, setData] = useState<{ run: RunRecord; actions: ActionRecord[]; images: RanImage[] } | null>(
+    null,
+  );
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'redeploy' | 'revert' | null>(null);
   useEffect(() => {
@@ -215,14 +223,19 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
   const rollback = async (run: RunRecord, revert: boolean): Promise<void> => {
     setConfirm(null);
     try {
-      const r = await call('stacks:rollback', { stack: run.stack, revision: run.revision, revert });
+      const r = await call('stacks:rollback', {
+        stack: run.stack,
+        revision: run.revision,
+        revert,
+        run: run.id,
+      });
       if (r.error) notify('error', `Rollback of ${run.stack} failed: ${r.error}`);
       else {
         notify(
           'info',
           revert
             ? `Committed ${shortId(r.revision)}: ${run.stack} as it was at ${shortId(run.revision)}. The next sync deploys it.`
-            : `Redeployed ${run.stack} at ${shortId(run.revision)}; auto-sync is suspended until you resume it.`,
+            : `Redeployed ${run.stack} at ${shortId(run.revision)}${pinnedText(r.pinned)}; auto-sync is suspended until you resume it.`,
         );
         close();
       }
@@ -317,6 +330,14 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
               {new Date(data.run.startedAt).toLocaleString()} · took{' '}
               {duration(data.run.startedAt, data.run.finishedAt)}
             </dd>
+            {data.images.length > 0 && (
+              <>
+                <dt>Images</dt>
+                <dd>
+                  <RanImages images={data.images} />
+                </dd>
+              </>
+            )}
           </dl>
           {data.run.error && (
             <pre className="logs" style={{ marginTop: 12 }} tabIndex={0} aria-label="Error">
@@ -358,6 +379,27 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
         </>
       )}
     </Dialog>
+  );
+}
+
+/** `, with app from the image that ran then (…)` for the services a rollback pinned; empty when none. */
+function pinnedText(pinned: ImagePin[]): string {
+  if (pinned.length === 0) return '';
+  const each = pinned.map((p) => `${p.service} (${ranImageId({ id: p.id })}; ${p.moved})`);
+  return `, with the images that ran then: ${each.join(', ')}`;
+}
+
+/** The images a deploy ran, each tag with its digest (or id) beside it: what a rollback would deploy. */
+function RanImages({ images }: { images: RanImage[] }): React.JSX.Element | null {
+  if (images.length === 0) return null;
+  return (
+    <div className="ran-images">
+      {images.map((i) => (
+        <div key={`${i.service}/${i.id}`} className="cell-sub" title={i.digest ?? i.id}>
+          {i.service}: <span className="mono">{i.image}</span> <span className="mono">{ranImageId(i)}</span>
+        </div>
+      ))}
+    </div>
   );
 }
 
@@ -419,6 +461,7 @@ export function CommitsScreen(): React.JSX.Element {
                           )}{' '}
                           {d.stack} <ResultBadge result={d.result} />{' '}
                           <span className="cell-sub">{ago(d.at)}</span>
+                          <RanImages images={d.images} />
                         </div>
                       ))
                     )}
