@@ -278,6 +278,7 @@ export class ApiService {
     'stacks:rollback': async (q) => {
       const r = await this.engine.rollback(q.stack, q.revision, {
         revert: q.revert ?? false,
+        byTag: q.byTag ?? false,
         ...(q.run ? { run: q.run } : {}),
         onProgress: (e) => {
           this.onProgress(e);

@@ -60,6 +60,7 @@ export const schemas = {
       stack: name,
       revision,
       revert: z.boolean().optional(),
+      byTag: z.boolean().optional(),
       run: z.number().int().positive().optional(),
     })
     .strict(),

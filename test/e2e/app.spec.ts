@@ -144,6 +144,17 @@ test('a pushed image tag change shows after Fetch now; sync; history shows both 
     /app: local\/busybox:2 id [0-9a-f]{12}/,
   );
   await ui.screenshot('commits');
+
+  // Redeploying an older run offers the tags as they are now instead of the images it ran (issue 17).
+  await ui.goto('History');
+  await page.locator('[data-run]').nth(2).click();
+  const run = page.getByRole('dialog', { name: /Run #\d+/ });
+  await run.getByRole('button', { name: 'Redeploy this revision…' }).click();
+  const byTag = run.getByRole('checkbox', { name: /image tags as they are now/ });
+  await expect(byTag).not.toBeChecked();
+  await byTag.check();
+  await ui.screenshot('run-redeploy-confirm');
+  await run.getByRole('button', { name: 'Close' }).click();
 });
 
 test('offline: with the git server and the engine unreachable, history and commits still browse', async ({

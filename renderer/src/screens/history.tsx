@@ -212,6 +212,7 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
   );
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'redeploy' | 'revert' | null>(null);
+  const [byTag, setByTag] = useState(false);
   useEffect(() => {
     call('history:run', { id }).then(setData, (err: unknown) => {
       setError((err as Error).message);
@@ -227,7 +228,7 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
         stack: run.stack,
         revision: run.revision,
         revert,
-        run: run.id,
+        ...(revert ? {} : byTag ? { byTag } : { run: run.id }),
       });
       if (r.error) notify('error', `Rollback of ${run.stack} failed: ${r.error}`);
       else {
@@ -301,6 +302,16 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
               that the controller does not put the branch tip back. Git is not changed: the stack differs from
               its tip until you resume it (Resume controller, on the stack's screen). To make the rollback
               last, revert in git instead.
+              <label className="check" style={{ marginTop: 8 }}>
+                <input
+                  type="checkbox"
+                  checked={byTag}
+                  onChange={(e) => {
+                    setByTag(e.target.checked);
+                  }}
+                />
+                Deploy the image tags as they are now, not the images this run ran
+              </label>
             </div>
           )}
           {confirm === 'revert' && (
