@@ -716,7 +716,6 @@ export interface BuildRecord {
   host: string;
 }
 
-/** A deploy of a commit, from a git note (this machine's or another's) or this machine's run history. */
 /** What one service's container ran after a deploy: the image as named, its id, and its digest when it has one. */
 export interface RanImage {
   service: string;
@@ -743,6 +742,7 @@ export interface ImagePin {
   moved: string;
 }
 
+/** A deploy of a commit, from a git note (this machine's or another's) or this machine's run history. */
 export interface DeployRecord {
   source: string;
   commit: string;

@@ -2,14 +2,8 @@
 // cached commit log with where each commit was deployed. Reads only the local SQLite cache: it
 // works with the git server and the Docker engine both gone.
 import { useCallback, useEffect, useState } from 'react';
-import type { CommitWithDeploys } from '../../../electron/shared/api.ts';
-import {
-  TRIGGERS,
-  type ActionRecord,
-  type ImagePin,
-  type RanImage,
-  type RunRecord,
-} from '../../../electron/shared/model.ts';
+import type { CommitWithDeploys, Results } from '../../../electron/shared/api.ts';
+import { TRIGGERS, type ImagePin, type RanImage, type RunRecord } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -207,9 +201,7 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
 
 function RunDetail({ id }: { id: number }): React.JSX.Element {
   const { notify, snapshot } = useStore();
-  const [data, setData] = useState<{ run: RunRecord; actions: ActionRecord[]; images: RanImage[] } | null>(
-    null,
-  );
+  const [data, setData] = useState<Results['history:run'] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'redeploy' | 'revert' | null>(null);
   const [byTag, setByTag] = useState(false);
