@@ -1,5 +1,12 @@
 // Human-readable output of the CLI. Machines use --json.
-import type { CommitRecord, RunRecord, SourceState, StackStatus, SyncStatus } from '../shared/model.ts';
+import type {
+  CommitRecord,
+  RunRecord,
+  SourceState,
+  StackStatus,
+  SyncStatus,
+  WorktreeInfo,
+} from '../shared/model.ts';
 import type { SyncResult } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
 
@@ -130,6 +137,24 @@ export function formatPlan(r: SyncResult): string {
       lines.push(`      ${d.path}: git ${JSON.stringify(d.desired)} · live ${JSON.stringify(d.live)}`);
   }
   return [...lines, ...notes].join('\n');
+}
+
+/**
+ * A local source's work tree before its preview: the branch and commit it stands on and the paths
+ * that differ from it (the first 20), so a person knows what "worktree" means before reading the plan.
+ */
+export function formatWorktree(w: WorktreeInfo): string {
+  const at = `${w.branch ? `branch ${w.branch}` : 'detached HEAD'} at ${short(w.head)}`;
+  const title = `Work tree of source "${w.source}" (${w.dir}), ${at}`;
+  if (w.changed.length === 0) return `${title}: no uncommitted changes.`;
+  const shown = w.changed.slice(0, 20).map((c) => `  ${c.change} ${c.path}`);
+  const more = w.changed.length > 20 ? [`  … and ${w.changed.length - 20} more`] : [];
+  const n = w.changed.length;
+  return [
+    `${title}, with ${n} uncommitted change${n === 1 ? '' : 's'} (id ${short(w.commit)}):`,
+    ...shown,
+    ...more,
+  ].join('\n');
 }
 
 export function formatSources(sources: SourceState[]): string {

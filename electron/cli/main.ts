@@ -9,7 +9,7 @@
 // refuses anything else (scripts/build-cli.mjs).
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import type { StackStatus } from '../shared/model.ts';
+import { WORKTREE, type StackStatus } from '../shared/model.ts';
 import type { Engine, SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
@@ -23,6 +23,7 @@ import {
   formatPlan,
   formatSources,
   formatStatus,
+  formatWorktree,
   positiveInt,
   toJson,
 } from './format.ts';
@@ -33,6 +34,13 @@ import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
+
+/** `--worktree` is the revision "worktree"; with `--revision` too, which one is meant is unclear. */
+function revisionOption(o: { revision?: string; worktree?: boolean }): string | null {
+  if (o.worktree && o.revision)
+    throw new MooringError('usage', '--worktree and --revision name two revisions; give one.');
+  return o.worktree ? WORKTREE : (o.revision ?? null);
+}
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, manifest: 4 } as const;
 
@@ -271,13 +279,23 @@ export async function main(
     .command('diff [stacks...]')
     .description('what differs between git and the engine (exit 0 none, 1 drift, >1 error)')
     .option('--revision <rev>', 'compare against this commit or ref instead of the branch tip')
+    .option(
+      '--worktree',
+      'compare the work tree of local sources, uncommitted files included (what committing would change)',
+    )
     .option('--json', 'machine-readable output')
-    .action(async (stacks: string[], o: { revision?: string; json?: boolean }) => {
+    .action(async (stacks: string[], o: { revision?: string; worktree?: boolean; json?: boolean }) => {
+      const revision = revisionOption(o);
       const e = await open();
-      if (!o.revision) await requireKnownStacks(e, stacks);
-      const statuses = await e.status({ stacks, revision: o.revision ?? null });
+      if (!revision) await requireKnownStacks(e, stacks);
+      const worktrees = o.worktree ? await e.worktrees() : [];
+      const statuses = await e.status({ stacks, revision });
       const drifting = statuses.filter((s) => s.sync !== 'Synced');
-      io.out(o.json ? toJson({ stacks: drifting }) : formatStatus(drifting, io.color, [], true));
+      if (o.json) io.out(toJson({ stacks: drifting, ...(o.worktree ? { worktrees } : {}) }));
+      else {
+        for (const w of worktrees) io.out(formatWorktree(w));
+        io.out(formatStatus(drifting, io.color, [], true));
+      }
       const code = statusExit(statuses, e);
       exitCode = code !== EXIT.ok ? code : drifting.length > 0 ? EXIT.drift : EXIT.ok;
     });
@@ -294,15 +312,34 @@ export async function main(
       '--allow-empty',
       'with --prune: remove the deleted stacks even when a commit deleted all (or most) of a source',
     )
+    .option(
+      '--worktree',
+      "deploy the work tree of local sources, uncommitted files included (with --dry-run: preview what committing would change); recorded as a 'worktree' run",
+    )
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'machine-readable output')
     .action(
       async (
         stacks: string[],
-        o: { revision?: string; prune?: boolean; allowEmpty?: boolean; dryRun?: boolean; json?: boolean },
+        o: {
+          revision?: string;
+          worktree?: boolean;
+          prune?: boolean;
+          allowEmpty?: boolean;
+          dryRun?: boolean;
+          json?: boolean;
+        },
       ) => {
         if (o.allowEmpty && !o.prune) throw new MooringError('usage', '--allow-empty goes with --prune.');
+        const revision = revisionOption(o);
+        if (o.worktree && o.prune && !stacks.length) {
+          throw new MooringError(
+            'usage',
+            '--worktree --prune needs the stacks named: a folder missing from the work tree is not a stack deleted in git.',
+          );
+        }
         const e = await open();
+        if (o.worktree && !o.json) for (const w of await e.worktrees()) io.out(formatWorktree(w));
         const printer =
           o.json || o.dryRun
             ? null
@@ -310,11 +347,11 @@ export async function main(
         const results = await e
           .sync({
             stacks,
-            revision: o.revision ?? null,
+            revision,
             prune: o.prune ?? false,
             allowEmpty: o.allowEmpty ?? false,
             dryRun: o.dryRun ?? false,
-            trigger: 'cli',
+            trigger: o.worktree ? 'worktree' : 'cli',
             ...(printer ? { onProgress: printer.onProgress } : {}),
           })
           .finally(() => printer?.stop());
@@ -328,6 +365,11 @@ export async function main(
           if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
             io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
           }
+        }
+        if (o.worktree && !o.dryRun && !o.json && results.some((r) => r.runId !== null)) {
+          io.out(
+            'note: deployed from uncommitted files (recorded as a "worktree" run, with no deploy note); a running controller puts a stack with `sync: auto` back to its branch tip. Commit to keep it.',
+          );
         }
         exitCode = syncExit(results);
       },

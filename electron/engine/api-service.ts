@@ -15,9 +15,9 @@ import {
   type Snapshot,
   type UiSettings,
 } from '../shared/api.ts';
-import type { RunRecord } from '../shared/model.ts';
+import { WORKTREE, type RunRecord } from '../shared/model.ts';
 import { diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
-import type { Engine } from './engine.ts';
+import type { Engine, SyncResult } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
 import { isSqliteReadOnly } from './history/open-db.ts';
 import { isWriteDenied, readOnlyHomeError } from './home.ts';
@@ -270,6 +270,7 @@ export class ApiService {
       return r.plan;
     },
     'stacks:sync': (q) => this.sync(q),
+    'stacks:worktree': (q) => this.worktreePreview(q.stack),
     'stacks:suspend': async (q) => {
       this.engine.setSuspended(q.stack, q.suspended);
       await this.refresh(q.stack);
@@ -479,6 +480,42 @@ export class ApiService {
   private async refresh(stack?: string): Promise<void> {
     if (this.controller) await this.controller.refresh(stack);
     this.schedulePush();
+  }
+
+  /**
+   * What committing the stack's source's work tree would change in the stack: the plan at `worktree`,
+   * shown only where it is not the plan at the branch tip (changes elsewhere in the repo are not news).
+   */
+  private async worktreePreview(stack: string): Promise<Results['stacks:worktree']> {
+    const status = this.published.stacks.find((s) => s.name === stack);
+    const source = status && this.engine.listSources().find((s) => s.name === status.source);
+    if (source?.kind !== 'local') return null;
+    const [worktree] = await this.engine.worktrees(source.name);
+    if (!worktree || worktree.changed.length === 0) return null;
+    const plan = (revision: string | null): Promise<SyncResult | undefined> =>
+      this.engine.sync({ stacks: [stack], revision, dryRun: true }).then(([r]) => r);
+    let atWorktree: SyncResult | undefined;
+    try {
+      atWorktree = await plan(WORKTREE);
+    } catch (err) {
+      if (!(err instanceof MooringError) || err.code !== 'not-found') throw err;
+      return {
+        worktree,
+        actions: [],
+        error: 'The work tree no longer declares this stack: committing would delete it.',
+      };
+    }
+    const atTip = await plan(null).catch(() => undefined);
+    const gist = (r: SyncResult | undefined): string =>
+      JSON.stringify(r?.plan ? r.plan.actions.map((a) => [a.kind, a.target, a.diff]) : (r?.error ?? null));
+    if (gist(atWorktree) === gist(atTip)) return null;
+    return atWorktree?.plan
+      ? { worktree, actions: atWorktree.plan.actions, error: null }
+      : {
+          worktree,
+          actions: [],
+          error: atWorktree?.error ?? 'The stack cannot be planned from the work tree.',
+        };
   }
 
   private async sync(q: Input<'stacks:sync'>): Promise<Results['stacks:sync']> {

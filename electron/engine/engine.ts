@@ -12,6 +12,7 @@ import type {
   SourceState,
   StackStatus,
   TrustGrant,
+  WorktreeInfo,
 } from '../shared/model.ts';
 import type { SourceTrustView } from '../shared/api.ts';
 import type { DockerAdapter, EndpointOrigin } from './docker/docker-adapter.ts';
@@ -184,6 +185,11 @@ export class Engine {
 
   listSources(): SourceState[] {
     return this.sources.listSources();
+  }
+
+  /** The work tree of each local source (or of one) as a revision: what differs from HEAD, and its id. */
+  worktrees(name?: string): Promise<WorktreeInfo[]> {
+    return this.sources.worktrees(name);
   }
 
   /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */

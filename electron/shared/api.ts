@@ -12,6 +12,7 @@ import type {
   ImagePin,
   LogLine,
   Plan,
+  PlanAction,
   RanImage,
   RunRecord,
   SafetySettings,
@@ -21,6 +22,7 @@ import type {
   StackStatus,
   WebhookDelivery,
   WebhookSettings,
+  WorktreeInfo,
 } from './model.ts';
 import { CONTAINER_ACTIONS, ENV_NAME, TRIGGERS, WEBHOOK_FORMATS } from './model.ts';
 import type { Method } from './methods.ts';
@@ -64,6 +66,8 @@ export const schemas = {
       run: z.number().int().positive().optional(),
     })
     .strict(),
+  /** What the uncommitted files of the stack's local source would change in it (issue 17, item 1). */
+  'stacks:worktree': z.object({ stack: name }).strict(),
   'containers:logs': z.object({ container: containerName, tail: z.number().int().min(1).max(5000) }).strict(),
   /** A person's restart, stop or start of one service's containers, recorded as an out-of-band run. */
   'containers:action': z
@@ -322,6 +326,12 @@ export interface Results {
     /** Services deployed from the image that ran then, their tag having moved since. */
     pinned: ImagePin[];
   };
+  /**
+   * Null when the stack's source has no work tree here, or its uncommitted changes leave the stack's
+   * plan as the branch tip's. `error`: the work tree's files do not load (with positions), or no longer
+   * declare the stack.
+   */
+  'stacks:worktree': { worktree: WorktreeInfo; actions: PlanAction[]; error: string | null } | null;
   'containers:logs': string;
   'containers:action': { runId: number; containers: string[]; error: string | null };
   'logs:follow': null;

@@ -6,6 +6,7 @@ export const METHOD_NAMES = [
   'stacks:sync',
   'stacks:suspend',
   'stacks:rollback',
+  'stacks:worktree',
   'containers:logs',
   'containers:action',
   'logs:follow',

@@ -3,9 +3,37 @@
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Missing' | 'Orphaned' | 'Unknown';
 export type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
-/** What started a run; `out-of-band`: a person's restart, stop or start of a service, recorded as such. */
-export const TRIGGERS = ['manual', 'auto', 'self-heal', 'rollback', 'cli', 'out-of-band'] as const;
+/**
+ * What started a run; `out-of-band`: a person's restart, stop or start of a service, recorded as such;
+ * `worktree`: a deploy of a local source's uncommitted files, asked for by a person (`sync --worktree`).
+ */
+export const TRIGGERS = [
+  'manual',
+  'auto',
+  'self-heal',
+  'rollback',
+  'cli',
+  'out-of-band',
+  'worktree',
+] as const;
 export type Trigger = (typeof TRIGGERS)[number];
+/** The revision that means a local source's work tree, uncommitted files included (issue 17, item 1). */
+export const WORKTREE = 'worktree';
+
+/** A local source's work tree as a revision of its own: what differs from HEAD, and the id it deploys as. */
+export interface WorktreeInfo {
+  source: string;
+  /** The repository's folder on this machine. */
+  dir: string;
+  /** The synthesized commit: the work tree's files on top of HEAD. Same files, same id. */
+  commit: string;
+  /** HEAD's commit, or null in a repository with no commit yet. */
+  head: string | null;
+  /** The branch checked out, or null for a detached HEAD. */
+  branch: string | null;
+  /** Paths that differ from HEAD: added (`A`, untracked or staged), changed (`M`) or gone (`D`). */
+  changed: { path: string; change: 'A' | 'M' | 'D' }[];
+}
 /** What a person may do to a service's containers from Mooring (issue 13, item 12). */
 export const CONTAINER_ACTIONS = ['restart', 'stop', 'start'] as const;
 export type ContainerAction = (typeof CONTAINER_ACTIONS)[number];

@@ -1,7 +1,7 @@
 // The pipeline stages as the engine offers them to the CLI and the UI: build, promote (write-back),
 // deploy notes, rollback. Kept apart from engine.ts so the facade stays a list of one-line delegations.
 import { hostname } from 'node:os';
-import type { ImagePin, SourceConfig, SourceState } from '../../shared/model.ts';
+import { WORKTREE, type ImagePin, type SourceConfig, type SourceState } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import type { FetchResult, LoadedStack, SyncOptions, SyncResult } from '../engine-common.ts';
 import type { HistoryStore } from '../history/store.ts';
@@ -168,6 +168,15 @@ export class Pipeline {
       beforePublish?: PromoteOptions['beforePublish'];
     } = {},
   ): Promise<RollbackResult> {
+    const fromWorktree =
+      revision === WORKTREE ||
+      (opts.run !== undefined && this.engine.history.runs.get(opts.run)?.run.trigger === 'worktree');
+    if (fromWorktree) {
+      throw new MooringError(
+        'usage',
+        'Uncommitted files are in no commit, so they cannot be rolled back to: commit them and deploy the commit, or preview and deploy the work tree with `mooring sync --worktree`.',
+      );
+    }
     const loaded = await this.engine.loadStacks({ stacks: [stack], revision });
     const found = loaded.find((s) => s.name === stack);
     if (!found?.revision) {
@@ -260,6 +269,8 @@ export class Pipeline {
     if (runId === null) return null;
     const { run, actions } = this.engine.history.runs.get(runId) ?? {};
     if (!run || !actions || run.result === 'running') return null;
+    // A work tree's files are in no commit: there is nothing to hang a note on.
+    if (run.trigger === 'worktree') return null;
     // A sync that found nothing to do deployed nothing: after this home's earlier deploy of the same
     // commit (and its note), another note line and push on every press of Sync would bury the deploys.
     if (actions.length === 0 && run.result === 'succeeded' && this.engine.history.runs.deployedBefore(run))

@@ -2,7 +2,7 @@
 // through the manifest loader, its policy from mooring.yaml, and the checks across stacks (two folders
 // may not resolve to one stack name).
 import path from 'node:path';
-import type { SourceState, StackPolicy } from '../../shared/model.ts';
+import { WORKTREE, type SourceState, type StackPolicy } from '../../shared/model.ts';
 import { contentKeyOf } from '../content-key.ts';
 import { ago, placed, type LoadedStack } from '../engine-common.ts';
 import { MooringError, errorMessage } from '../errors.ts';
@@ -35,7 +35,11 @@ export class DesiredStateService {
   async loadStacks(
     opts: { stacks?: string[]; revision?: string | null; source?: string } = {},
   ): Promise<LoadedStack[]> {
-    const sources = opts.source ? [this.sources.source(opts.source)] : this.ctx.history.sources.list();
+    const sources = opts.source
+      ? [this.sources.source(opts.source)]
+      : opts.revision === WORKTREE
+        ? this.sources.worktreeSources()
+        : this.ctx.history.sources.list();
     const out: LoadedStack[] = [];
     for (const s of sources) out.push(...(await this.loadSource(s, opts)));
     this.rejectDuplicateNames(out);

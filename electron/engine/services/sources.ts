@@ -1,7 +1,7 @@
 // Sources: the config repos this home follows, each a GitSource (mirror, log, reader at a revision).
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { SourceConfig, SourceState } from '../../shared/model.ts';
+import type { SourceConfig, SourceState, WorktreeInfo } from '../../shared/model.ts';
 import type { FetchResult } from '../engine-common.ts';
 import { NAME } from '../engine-common.ts';
 import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
@@ -136,6 +136,29 @@ export class SourceService {
 
   listSources(): SourceState[] {
     return this.ctx.history.sources.list();
+  }
+
+  /**
+   * The work tree of each local source (or of the named one) as a revision of its own: what it
+   * differs in from HEAD and the id a preview or deploy of it carries (issue 17, item 1).
+   */
+  async worktrees(name?: string): Promise<WorktreeInfo[]> {
+    const sources = name ? [this.source(name)] : this.worktreeSources();
+    const out: WorktreeInfo[] = [];
+    for (const s of sources) out.push(await this.gitSource(s).worktree());
+    return out;
+  }
+
+  /** The sources that have a work tree on this machine (added by a local path); none is an error. */
+  worktreeSources(): SourceState[] {
+    const local = this.ctx.history.sources.list().filter((s) => s.kind === 'local');
+    if (local.length === 0) {
+      throw new MooringError(
+        'usage',
+        'No source has a work tree here: --worktree previews a source added by its local path (`mooring source add NAME /path/to/repo`).',
+      );
+    }
+    return local;
   }
 
   /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */

@@ -2,7 +2,13 @@
 // volumes, images, the engine's version), apply (reconcile/apply.ts) under the stack's lock, record the
 // run and the drift it left, and prune stacks deleted in git.
 import path from 'node:path';
-import type { DesiredStack, Plan, StackStatus, Trigger } from '../../shared/model.ts';
+import {
+  WORKTREE,
+  type DesiredStack,
+  type Plan,
+  type StackStatus,
+  type Trigger,
+} from '../../shared/model.ts';
 import { LABELS } from '../docker/labels.ts';
 import {
   hashService,
@@ -167,6 +173,15 @@ export class SyncService {
     } & SyncOptions = {},
   ): Promise<SyncResult[]> {
     if (!opts.dryRun) this.ctx.assertWritable('sync');
+    // Uncommitted files are deployed only when a person asks for exactly that (`sync --worktree`).
+    if ((opts.revision === WORKTREE) !== (opts.trigger === 'worktree') && !opts.dryRun) {
+      throw new MooringError(
+        'usage',
+        opts.revision === WORKTREE
+          ? 'The work tree is deployed only when asked for as such: `mooring sync --worktree`. Commit the files to deploy them otherwise.'
+          : 'A worktree run deploys the work tree: give revision "worktree".',
+      );
+    }
     const loaded = await this.desired.loadStacks(opts);
     if (opts.stacks?.length) {
       const missing = opts.stacks.filter((n) => !loaded.some((s) => s.name === n));

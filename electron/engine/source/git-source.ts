@@ -7,10 +7,11 @@ import * as git from 'isomorphic-git';
 import type { CommitObject, FetchResult, ServerRef, TreeEntry } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git/http/node';
-import type { CommitRecord, SourceConfig } from '../../shared/model.ts';
+import { WORKTREE, type CommitRecord, type SourceConfig, type WorktreeInfo } from '../../shared/model.ts';
 import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
 import { compareAndSwapRef, DEFAULT_AUTHOR, type GitAuthor } from './git-write.ts';
 import { mergeRemoteNotes, NOTES_REF, notesTip, type NotesMerge } from './notes.ts';
+import { snapshotWorktree, type WorktreeObject, type WorktreeSnapshot } from './worktree.ts';
 
 /** File names that make a folder a stack, in order of precedence. */
 export const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
@@ -137,6 +138,8 @@ const DEFAULT_LOG_LIMIT = 200;
 // Parsed trees and commits are immutable (keyed by oid), so caching them is always correct; the bound
 // only keeps a long-running app from growing without end.
 const CACHE_LIMIT = 50_000;
+/** A work tree whose uncommitted files hold more than this is refused (they are held in memory). */
+const MAX_WORKTREE_BYTES = 256 * 2 ** 20;
 
 /**
  * The file system isomorphic-git reads objects and refs through. Each object read costs it a few small
@@ -199,6 +202,8 @@ export class GitSource {
   private readonly commits = new Map<string, CommitObject>();
   private readonly stacksByTree = new Map<string, Promise<FoundStack[]>>();
   private readonly checkedTrees = new Map<string, Promise<TreeCheck>>();
+  /** The last few work tree snapshots (a preview may still be reading one while the next is taken). */
+  private readonly worktrees: WorktreeSnapshot[] = [];
 
   constructor(opts: GitSourceOptions) {
     this.config = opts.config;
@@ -320,6 +325,7 @@ export class GitSource {
    */
   async resolve(rev?: string | null): Promise<string> {
     if (rev === null || rev === undefined || rev === '') return this.tip(await this.branch());
+    if (rev === WORKTREE) return (await this.worktree()).commit;
     const oid = await this.lookup(rev);
     if (oid) return oid;
     const where = this.config.kind === 'http' ? ' as of its last fetch' : '';
@@ -327,6 +333,49 @@ export class GitSource {
       'not-found',
       `Revision "${rev}" was not found in ${this.label()}${where}: it is not a branch, a tag or a commit id there.`,
     );
+  }
+
+  /**
+   * The work tree of a local source as a commit of its own (`resolve('worktree')` gives its id), read
+   * afresh on every call: uncommitted files are held in memory, nothing is written to the repository.
+   * A branch named "worktree" is still reached as refs/heads/worktree.
+   */
+  async worktree(): Promise<WorktreeInfo> {
+    if (this.config.kind !== 'local') {
+      throw new MooringError(
+        'usage',
+        `${this.label()} is mirrored from a remote and has no work tree here; --worktree previews a source added by its local path.`,
+      );
+    }
+    const dir = this.config.url;
+    if (path.resolve(this.gitdir) === path.resolve(dir)) {
+      throw new MooringError(
+        'usage',
+        `${this.label()} is a bare repository: it has no work tree to preview.`,
+      );
+    }
+    const snapshot = await snapshotWorktree(dir, this.gitdir, {
+      maxFiles: MAX_TREE_FILES,
+      maxBytes: MAX_WORKTREE_BYTES,
+    });
+    const kept = this.worktrees.findIndex((w) => w.commit === snapshot.commit);
+    if (kept >= 0) this.worktrees.splice(kept, 1);
+    this.worktrees.unshift(snapshot);
+    this.worktrees.length = Math.min(this.worktrees.length, 3);
+    const { commit, head, branch, changed } = snapshot;
+    return { source: this.config.name, dir, commit, head, branch, changed };
+  }
+
+  /** An object of a work tree snapshot, when `oid` is one git's store may not hold. */
+  private worktreeObject<T extends WorktreeObject['type']>(
+    oid: string,
+    type: T,
+  ): Extract<WorktreeObject, { type: T }> | undefined {
+    for (const w of this.worktrees) {
+      const found = w.objects.get(oid);
+      if (found?.type === type) return found as Extract<WorktreeObject, { type: T }>;
+    }
+    return undefined;
   }
 
   /**
@@ -412,6 +461,8 @@ export class GitSource {
 
   /** Raw bytes of a blob. */
   async readBlob(oid: string): Promise<Uint8Array> {
+    const fromWorktree = this.worktreeObject(oid, 'blob');
+    if (fromWorktree) return fromWorktree.blob;
     try {
       const { blob } = await git.readBlob({ fs: readFs, gitdir: this.gitdir, oid, cache: this.gitCache });
       return blob;
@@ -915,6 +966,7 @@ export class GitSource {
 
   /** The commit a ref or object id names (following annotated tags), or null when there is none. */
   private async peel(refOrOid: string): Promise<string | null> {
+    if (this.worktreeObject(refOrOid, 'commit')) return refOrOid;
     try {
       const oid = /^[0-9a-f]{40}$/.test(refOrOid)
         ? refOrOid
@@ -932,7 +984,7 @@ export class GitSource {
   }
 
   private async commit(oid: string): Promise<CommitObject> {
-    const cached = this.commits.get(oid);
+    const cached = this.commits.get(oid) ?? this.worktreeObject(oid, 'commit')?.commit;
     if (cached) return cached;
     let commit: CommitObject;
     try {
@@ -960,7 +1012,7 @@ export class GitSource {
   }
 
   private async tree(oid: string): Promise<TreeEntry[]> {
-    const cached = this.trees.get(oid);
+    const cached = this.trees.get(oid) ?? this.worktreeObject(oid, 'tree')?.tree;
     if (cached) return cached;
     let tree: TreeEntry[];
     try {

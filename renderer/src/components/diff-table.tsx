@@ -7,7 +7,14 @@ import './diff-table.css';
  * Desired (git) and live values side by side, one row per differing field path: commands and lists
  * pretty-printed, the words that differ marked on each side.
  */
-export function DiffTable({ reasons }: { reasons: DriftReason[] }): React.JSX.Element {
+export function DiffTable({
+  reasons,
+  desiredLabel = 'In git (desired)',
+}: {
+  reasons: DriftReason[];
+  /** Where the desired values come from, when not from a commit (a work tree's preview). */
+  desiredLabel?: string;
+}): React.JSX.Element {
   return (
     <div className="diff">
       <table>
@@ -19,7 +26,7 @@ export function DiffTable({ reasons }: { reasons: DriftReason[] }): React.JSX.El
         <thead>
           <tr>
             <th>Field</th>
-            <th>In git (desired)</th>
+            <th>{desiredLabel}</th>
             <th>Live</th>
           </tr>
         </thead>

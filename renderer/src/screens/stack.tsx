@@ -12,6 +12,7 @@ import { DiffTable } from '../components/diff-table.tsx';
 import { DriftTimeline } from '../components/drift-timeline.tsx';
 import { LogView } from '../components/log-view.tsx';
 import { ServiceActions } from '../components/service-actions.tsx';
+import { WorktreePreview } from '../components/worktree-preview.tsx';
 import { ago, firstLine, shortId, stackRevisions } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
@@ -143,6 +144,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
           {stack.policy.prune ? ' · prune' : ''}
         </dd>
       </dl>
+      <WorktreePreview stack={name} watch={`${stack.revision ?? ''} ${stack.sync}`} />
       {stack.errors.length > 0 && (
         <div className="callout bad" role="alert">
           <strong>
