@@ -42,7 +42,8 @@ const ERRORS = path.join(ROOT, 'electron/engine/errors.ts');
 /** What the command tree may bundle besides electron/cli and electron/shared: pure, with no imports. */
 const COMMAND_TREE_MAY_BUNDLE = ['electron/engine/source/url-credentials.ts'];
 const COMMAND_TREE_PACKAGES = ['commander'];
-const EXTERNAL = ['better-sqlite3', 'electron', 'ssh2', 'cpu-features'];
+// openpgp: about 400 kB that only a source verifying OpenPGP signatures loads (source/signatures.ts).
+const EXTERNAL = ['better-sqlite3', 'electron', 'ssh2', 'cpu-features', 'openpgp'];
 
 /**
  * Modules each exporting one function that few commands call, loaded from node_modules on the first

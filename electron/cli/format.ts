@@ -94,7 +94,9 @@ export function formatStatus(
   for (const w of new Set(shared)) lines.push('', `! ${w}`);
   for (const s of statuses) {
     const details: string[] = [];
-    for (const e of s.errors) details.push(`  ✗ ${e.file}:${e.line}:${e.column}: ${e.message}`);
+    for (const e of s.errors) {
+      details.push(e.unverified ? `  ✗ ${e.message}` : `  ✗ ${e.file}:${e.line}:${e.column}: ${e.message}`);
+    }
     for (const svc of s.services) {
       if (svc.sync === 'Synced' && (onlyDrift || svc.health === 'Healthy')) continue;
       // Unknown because the engine could not be asked: the shared warning says so once.
@@ -159,12 +161,13 @@ export function formatWorktree(w: WorktreeInfo): string {
 
 export function formatSources(sources: SourceState[]): string {
   if (sources.length === 0) return 'No sources yet. Add a config repo: mooring source add NAME URL_OR_PATH';
-  const rows = [['NAME', 'URL', 'BRANCH', 'PATH', 'HEAD', 'LAST FETCH']];
+  const rows = [['NAME', 'URL', 'BRANCH', 'PATH', 'HEAD', 'SIGNED', 'LAST FETCH']];
   for (const s of sources) {
     const fetched = s.lastError
       ? `failing since ${s.failingSince ?? '?'}: ${s.lastError}`
       : (s.lastSuccessAt ?? 'never');
-    rows.push([s.name, s.url, s.branch ?? '(default)', s.path || '/', short(s.head), fetched]);
+    const signed = s.verify ? `${s.verify.format} only` : '-';
+    rows.push([s.name, s.url, s.branch ?? '(default)', s.path || '/', short(s.head), signed, fetched]);
   }
   return table(rows);
 }

@@ -9,7 +9,8 @@
 // refuses anything else (scripts/build-cli.mjs).
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { WORKTREE, type StackStatus } from '../shared/model.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { WORKTREE, type CommitVerify, type StackStatus } from '../shared/model.ts';
 import type { Engine, SyncResult } from '../engine/engine.ts';
 import { MooringError, errorMessage } from '../engine/errors.ts';
 import type { ProgressEvent } from '../engine/reconcile/apply.ts';
@@ -34,6 +35,64 @@ import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
+
+interface VerifyFlags {
+  verify?: 'ssh' | 'openpgp';
+  allowedSigners?: string;
+  keyring?: string;
+}
+
+function verifyFormat(): Option {
+  return new Option('--verify <format>', 'deploy only commits signed by an allowed key').choices([
+    'ssh',
+    'openpgp',
+  ]);
+}
+
+/** The keys a source's commits must be signed by, read from the file the flags name; undefined: not given. */
+function verifyOptions(o: VerifyFlags): CommitVerify | undefined {
+  const file = o.verify === 'ssh' ? o.allowedSigners : o.verify === 'openpgp' ? o.keyring : undefined;
+  const stray =
+    o.verify === 'ssh'
+      ? o.keyring && '--keyring'
+      : o.verify === 'openpgp'
+        ? o.allowedSigners && '--allowed-signers'
+        : (o.allowedSigners && '--allowed-signers') || (o.keyring && '--keyring');
+  if (stray)
+    throw new MooringError(
+      'usage',
+      `${stray} goes with --verify ${stray === '--keyring' ? 'openpgp' : 'ssh'}.`,
+    );
+  if (!o.verify) return undefined;
+  if (!file) {
+    throw new MooringError(
+      'usage',
+      o.verify === 'ssh'
+        ? '--verify ssh needs --allowed-signers FILE (lines of "principal keytype key", as for gpg.ssh.allowedSignersFile).'
+        : '--verify openpgp needs --keyring FILE (public keys, from `gpg --export --armor KEYID`).',
+    );
+  }
+  let keys: string;
+  try {
+    if (statSync(file).size > 1 << 20) throw new Error('it is larger than 1 MiB');
+    keys = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MooringError('usage', `Cannot read ${file}: ${errorMessage(err)}`);
+  }
+  return { format: o.verify, keys };
+}
+
+/** After a source's keys are set: who may sign, and whether its tip is signed by one of them. */
+async function printVerification(e: Engine, name: string, io: Io): Promise<void> {
+  const v = await e.verifyTip(name);
+  if (!v) return;
+  io.out(`Commits must be signed by one of:\n${v.signers.map((s) => `  ${s}`).join('\n')}`);
+  io.out(
+    v.verification.verified
+      ? `The tip ${v.tip.slice(0, 7)} is signed by ${v.verification.signer}.`
+      : `! The tip ${v.tip.slice(0, 7)} is Unverified (${v.verification.why}${v.verification.signer ? `; signed by ${v.verification.signer}` : ''}): nothing of it will be deployed.`,
+  );
+}
 
 /** `--worktree` is the revision "worktree"; with `--revision` too, which one is meant is unclear. */
 function revisionOption(o: { revision?: string; worktree?: boolean }): string | null {
@@ -171,33 +230,51 @@ export async function main(
     .option('--branch <branch>', 'branch to follow (default: the remote default branch)')
     .option('--path <path>', 'sub-folder that holds the stacks')
     .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
-    .action(async (name: string, url: string, o: { branch?: string; path?: string; tokenEnv?: string }) => {
-      // Before the home is even opened: nothing of a URL with a password may reach it (issue 10).
-      const credentials = splitUserinfo(url);
-      if (credentials) {
-        const { home } = program.opts<{ home?: string }>();
-        throw new MooringError(
-          'usage',
-          credentialsInUrlMessage({ name, url: credentials.url, branch: o.branch, path: o.path, home }),
-        );
-      }
-      const e = await open();
-      const { source: s, fetch } = await e.addSource({
-        name,
-        url,
-        branch: o.branch,
-        path: o.path,
-        tokenEnv: o.tokenEnv,
-      });
-      if (fetch.error) {
-        io.err(`Added source "${s.name}", but the first fetch failed: ${fetch.error}`);
-        exitCode = EXIT.unreachable;
-      } else {
-        io.out(
-          `Added source "${s.name}" (${s.url}) at ${fetch.head?.slice(0, 7) ?? '?'}, ${fetch.newCommits} commit(s) cached.`,
-        );
-      }
-    });
+    .addOption(verifyFormat())
+    .option(
+      '--allowed-signers <file>',
+      'with --verify ssh: the keys allowed to sign (ssh-keygen ALLOWED SIGNERS format)',
+    )
+    .option(
+      '--keyring <file>',
+      'with --verify openpgp: the public keys allowed to sign (gpg --export --armor)',
+    )
+    .action(
+      async (
+        name: string,
+        url: string,
+        o: { branch?: string; path?: string; tokenEnv?: string } & VerifyFlags,
+      ) => {
+        // Before the home is even opened: nothing of a URL with a password may reach it (issue 10).
+        const credentials = splitUserinfo(url);
+        if (credentials) {
+          const { home } = program.opts<{ home?: string }>();
+          throw new MooringError(
+            'usage',
+            credentialsInUrlMessage({ name, url: credentials.url, branch: o.branch, path: o.path, home }),
+          );
+        }
+        const verify = verifyOptions(o);
+        const e = await open();
+        const { source: s, fetch } = await e.addSource({
+          name,
+          url,
+          branch: o.branch,
+          path: o.path,
+          tokenEnv: o.tokenEnv,
+          ...(verify ? { verify } : {}),
+        });
+        if (fetch.error) {
+          io.err(`Added source "${s.name}", but the first fetch failed: ${fetch.error}`);
+          exitCode = EXIT.unreachable;
+        } else {
+          io.out(
+            `Added source "${s.name}" (${s.url}) at ${fetch.head?.slice(0, 7) ?? '?'}, ${fetch.newCommits} commit(s) cached.`,
+          );
+          if (verify) await printVerification(e, s.name, io);
+        }
+      },
+    );
   source
     .command('list')
     .description('list config repos and their last fetch')
@@ -214,17 +291,31 @@ export async function main(
     .option('--path <path>', 'sub-folder that holds the stacks')
     .option('--token-env <var>', 'environment variable that holds an HTTP token (the token is never stored)')
     .option('--no-token-env', 'use no token')
-    .action(async (name: string, o: { branch?: string; path?: string; tokenEnv?: string | false }) => {
-      const e = await open();
-      const s = e.updateSource(name, {
-        ...(o.branch !== undefined ? { branch: o.branch } : {}),
-        ...(o.path !== undefined ? { path: o.path } : {}),
-        ...(o.tokenEnv !== undefined ? { tokenEnv: o.tokenEnv === false ? null : o.tokenEnv } : {}),
-      });
-      io.out(
-        `Updated source "${s.name}" (${s.url}): branch ${s.branch ?? '(default)'}, path ${s.path || '/'}, token ${s.tokenEnv ? `from $${s.tokenEnv}` : 'none'}. Run \`mooring fetch ${s.name}\` to use it.`,
-      );
-    });
+    .addOption(verifyFormat())
+    .option('--allowed-signers <file>', 'with --verify ssh: the keys allowed to sign')
+    .option('--keyring <file>', 'with --verify openpgp: the public keys allowed to sign')
+    .option('--no-verify', 'deploy commits whether signed or not')
+    .action(
+      async (
+        name: string,
+        o: { branch?: string; path?: string; tokenEnv?: string | false } & Omit<VerifyFlags, 'verify'> & {
+            verify?: VerifyFlags['verify'] | false;
+          },
+      ) => {
+        const verify = o.verify === false ? null : verifyOptions({ ...o, verify: o.verify });
+        const e = await open();
+        const s = await e.updateSource(name, {
+          ...(o.branch !== undefined ? { branch: o.branch } : {}),
+          ...(o.path !== undefined ? { path: o.path } : {}),
+          ...(o.tokenEnv !== undefined ? { tokenEnv: o.tokenEnv === false ? null : o.tokenEnv } : {}),
+          ...(verify !== undefined ? { verify } : {}),
+        });
+        io.out(
+          `Updated source "${s.name}" (${s.url}): branch ${s.branch ?? '(default)'}, path ${s.path || '/'}, token ${s.tokenEnv ? `from $${s.tokenEnv}` : 'none'}, ${s.verify ? `${s.verify.format} signatures required` : 'signatures not required'}. Run \`mooring fetch ${s.name}\` to use it.`,
+        );
+        if (s.verify) await printVerification(e, s.name, io);
+      },
+    );
   source
     .command('remove <name>')
     .description('forget a config repo (its containers stay until pruned)')

@@ -392,7 +392,7 @@ export class ApiService {
         await this.options.secrets?.remove(q.name);
         tokenEnv = null;
       }
-      const source = this.engine.updateSource(q.name, {
+      const source = await this.engine.updateSource(q.name, {
         ...(q.branch !== undefined ? { branch: q.branch } : {}),
         ...(q.path !== undefined ? { path: q.path } : {}),
         ...(tokenEnv !== undefined ? { tokenEnv } : {}),

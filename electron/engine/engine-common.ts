@@ -26,6 +26,8 @@ export interface LoadedStack {
   errors: ManifestError[];
   policy: StackPolicy;
   warnings: string[];
+  /** Who signed `revision`, verified, where the source asks for signatures. */
+  signer?: string | null;
 }
 
 export interface FetchResult {

@@ -175,8 +175,13 @@ export class Engine {
     return this.sources.addSource(input);
   }
 
-  updateSource(name: string, patch: Parameters<SourceService['updateSource']>[1]): SourceState {
+  updateSource(name: string, patch: Parameters<SourceService['updateSource']>[1]): Promise<SourceState> {
     return this.sources.updateSource(name, patch);
+  }
+
+  /** Who may sign a source's commits, and whether its tip is signed by one of them; null: not asked. */
+  verifyTip(name: string): ReturnType<SourceService['verifyTip']> {
+    return this.sources.verifyTip(name);
   }
 
   removeSource(name: string): void {

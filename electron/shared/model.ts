@@ -50,6 +50,14 @@ export interface SourceConfig {
   path: string;
   /** Name of the environment variable that holds an HTTP token; the token itself is never stored. */
   tokenEnv: string | null;
+  /** Commits must be signed by one of these keys to be deployed (issue 17, item 3); null: not asked. */
+  verify?: CommitVerify | null;
+}
+
+/** Keys a source's commits must be signed by: an allowed_signers file's text, or an armored keyring. */
+export interface CommitVerify {
+  format: 'ssh' | 'openpgp';
+  keys: string;
 }
 
 /** Where a manifest problem is, 1-based line and column, file relative to the repo root. */
@@ -60,6 +68,8 @@ export interface ManifestError {
   message: string;
   /** For a refusal of the safety policy: what would allow it (`mooring source trust`, the app's button). */
   grant?: TrustGrant;
+  /** The commit is not signed by a key its source allows (issue 17, item 3): who signed it, if anyone. */
+  unverified?: { signer: string | null };
 }
 
 /**
@@ -568,6 +578,8 @@ export interface RunRecord {
   source: string;
   stack: string;
   revision: string;
+  /** Who signed the deployed commit, verified, for a source that asks for signatures; else null. */
+  signer?: string | null;
   trigger: Trigger;
   startedAt: string;
   finishedAt: string | null;

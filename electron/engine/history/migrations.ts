@@ -213,4 +213,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE told (stack TEXT NOT NULL, event TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (stack, event));
   `,
+  // 8: signed commits (issue 17, item 3): the keys a source's commits must be signed by (an
+  // allowed_signers text or an armored keyring, public keys only), and the verified signer of each run.
+  `
+  ALTER TABLE sources ADD COLUMN verify_format TEXT CHECK (verify_format IN ('ssh', 'openpgp'));
+  ALTER TABLE sources ADD COLUMN verify_keys TEXT;
+  ALTER TABLE runs ADD COLUMN signer TEXT;
+  `,
 ];

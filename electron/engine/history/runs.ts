@@ -18,6 +18,7 @@ interface RunRow {
   source: string;
   stack: string;
   revision: string;
+  signer: string | null;
   trigger: Trigger;
   started_at: string;
   finished_at: string | null;
@@ -69,15 +70,18 @@ export class RunRepository {
     revision: string;
     trigger: Trigger;
     plan: PlanAction[];
+    /** The verified signer of the revision, where its source asks for signatures. */
+    signer?: string | null;
   }): number {
     const info = this.sql
       .get(
-        "INSERT INTO runs (source, stack, revision, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+        "INSERT INTO runs (source, stack, revision, signer, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
       )
       .run(
         input.source,
         input.stack,
         input.revision,
+        input.signer ?? null,
         input.trigger,
         now(),
         JSON.stringify(input.plan),
@@ -259,6 +263,7 @@ function toRun(r: RunRow): RunRecord {
     source: r.source,
     stack: r.stack,
     revision: r.revision,
+    signer: r.signer,
     trigger: r.trigger,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

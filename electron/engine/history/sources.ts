@@ -17,6 +17,8 @@ interface SourceRow {
   last_success_at: string | null;
   last_error: string | null;
   failing_since: string | null;
+  verify_format: 'ssh' | 'openpgp' | null;
+  verify_keys: string | null;
 }
 
 const now = (): string => new Date().toISOString();
@@ -32,9 +34,19 @@ export class SourceRepository {
     try {
       this.sql
         .get(
-          'INSERT INTO sources (name, url, kind, branch, path, token_env, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO sources (name, url, kind, branch, path, token_env, verify_format, verify_keys, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(config.name, config.url, config.kind, config.branch, config.path, config.tokenEnv, now());
+        .run(
+          config.name,
+          config.url,
+          config.kind,
+          config.branch,
+          config.path,
+          config.tokenEnv,
+          config.verify?.format ?? null,
+          config.verify?.keys ?? null,
+          now(),
+        );
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new MooringError('conflict', `A source named "${config.name}" already exists.`);
@@ -43,7 +55,20 @@ export class SourceRepository {
     }
   }
 
-  update(name: string, patch: { branch?: string | null; path?: string; tokenEnv?: string | null }): void {
+  update(
+    name: string,
+    patch: {
+      branch?: string | null;
+      path?: string;
+      tokenEnv?: string | null;
+      verify?: SourceConfig['verify'];
+    },
+  ): void {
+    if (patch.verify !== undefined) {
+      this.sql
+        .get('UPDATE sources SET verify_format = ?, verify_keys = ? WHERE name = ?')
+        .run(patch.verify?.format ?? null, patch.verify?.keys ?? null, name);
+    }
     if (patch.tokenEnv !== undefined) {
       this.sql.get('UPDATE sources SET token_env = ? WHERE name = ?').run(patch.tokenEnv, name);
     }
@@ -131,6 +156,7 @@ function toSource(r: SourceRow): SourceState {
     branch: r.branch,
     path: r.path,
     tokenEnv: r.token_env,
+    verify: r.verify_format && r.verify_keys ? { format: r.verify_format, keys: r.verify_keys } : null,
     head: r.head,
     lastFetchAt: r.last_fetch_at,
     lastSuccessAt: r.last_success_at,

@@ -89,8 +89,14 @@ export class Pipeline {
     opts: BuildAndPromoteOptions,
     onEvent?: (e: BuildEvent) => void,
   ): Promise<BuildAndPromoteResult> {
-    // A misspelt --source should fail before a build that may take minutes, not after it.
-    if (opts.promote?.source) this.requireSource(opts.promote.source);
+    // A misspelt --source, or a source Mooring cannot commit to, should fail before a build that may
+    // take minutes, not after it.
+    if (opts.promote) {
+      refuseUnsignedCommit(
+        await this.sourceOfStack(opts.promote.stack, opts.promote.source ?? null),
+        'promote',
+      );
+    }
     const build = await buildImage(
       { source: (config) => this.engine.gitSource(config), docker: this.engine.docker, recorder: this.store },
       opts,
@@ -122,7 +128,10 @@ export class Pipeline {
   // ---- promote ----
 
   async promote(input: PromoteOptions): Promise<PromoteResult> {
-    const source = await this.sourceOfStack(input.stack, input.source ?? null);
+    const source = refuseUnsignedCommit(
+      await this.sourceOfStack(input.stack, input.source ?? null),
+      'promote',
+    );
     const known = input.appCommit ? null : await this.imageOrigin(input.image);
     const git = this.engine.gitSource(source);
     const result = await promote(
@@ -187,6 +196,7 @@ export class Pipeline {
     }
     const source = this.requireSource(found.source);
     if (opts.revert) {
+      refuseUnsignedCommit(source, 'revert');
       const revert = await revertStack(
         this.engine.gitSource(source),
         { stack, revision: found.revision },
@@ -330,4 +340,18 @@ export class Pipeline {
       `Stack "${stack}" is in several sources (${sources.join(', ')}); say which with --source.`,
     );
   }
+}
+
+/**
+ * Mooring signs nothing: a commit it made (a promote, a revert) in a source that deploys signed commits
+ * only would never be deployed. Said before anything is built or written.
+ */
+function refuseUnsignedCommit(source: SourceState, what: 'promote' | 'revert'): SourceState {
+  if (source.verify) {
+    throw new MooringError(
+      'usage',
+      `Source "${source.name}" deploys only commits signed by a key it allows, and Mooring signs nothing: a ${what} commit made here would never be deployed. Make and sign the change in git yourself${what === 'revert' ? ', or roll back without --revert' : ''}.`,
+    );
+  }
+  return source;
 }

@@ -60,6 +60,8 @@ const NO_WAIT_REPORT: OnWait = () => undefined;
 export interface ApplyInput {
   source: string;
   revision: string;
+  /** The revision's verified signer, recorded with the run (a source that asks for signatures). */
+  signer?: string | null;
   trigger: Trigger;
   desired: DesiredStack;
   hashes: Map<string, string>;
@@ -280,6 +282,7 @@ export class Applier {
       source: input.source,
       stack: desired.name,
       revision: input.revision,
+      signer: input.signer ?? null,
       trigger: input.trigger,
       plan: input.actions,
     });

@@ -272,7 +272,9 @@ export function computeStatus(input: StackInput): StackStatus {
     ...base.warnings,
     ...(lastGood
       ? [
-          `Running as deployed at ${lastGood.revision.slice(0, 7)}; the new revision ${input.revision?.slice(0, 7) ?? '?'} is invalid, and nothing of it is applied until it is fixed in git.`,
+          input.errors.some((e) => e.unverified)
+            ? `Running as deployed at ${lastGood.revision.slice(0, 7)}; the new revision ${input.revision?.slice(0, 7) ?? '?'} is unverified, and nothing of it is applied until a commit signed by an allowed key follows it.`
+            : `Running as deployed at ${lastGood.revision.slice(0, 7)}; the new revision ${input.revision?.slice(0, 7) ?? '?'} is invalid, and nothing of it is applied until it is fixed in git.`,
         ]
       : []),
     ...(strangers.length > 0

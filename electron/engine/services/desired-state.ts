@@ -2,14 +2,26 @@
 // through the manifest loader, its policy from mooring.yaml, and the checks across stacks (two folders
 // may not resolve to one stack name).
 import path from 'node:path';
-import { WORKTREE, type SourceState, type StackPolicy } from '../../shared/model.ts';
+import { WORKTREE, type ManifestError, type SourceState, type StackPolicy } from '../../shared/model.ts';
 import { contentKeyOf } from '../content-key.ts';
 import { ago, placed, type LoadedStack } from '../engine-common.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import { DEFAULT_POLICY, loadStack, parsePolicyFile } from '../manifest/index.ts';
+import type { Verification } from '../source/signatures.ts';
 import type { EngineContext } from './context.ts';
 import type { SafetyService } from './safety.ts';
 import type { SourceService } from './sources.ts';
+
+/** The error that keeps an unsigned (or wrongly signed) commit from being deployed, naming who signed it. */
+function unverifiedError(file: string, commit: string, v: Verification): ManifestError {
+  return {
+    file,
+    line: 1,
+    column: 1,
+    message: `Unverified: commit ${commit.slice(0, 12)} is not signed by a key this source allows (${v.why}${v.signer ? `; signed by ${v.signer}` : ''}); nothing of it is deployed.`,
+    unverified: { signer: v.signer },
+  };
+}
 
 /** Desired state: every stack of every source read from git at a revision, with its policy. */
 export class DesiredStateService {
@@ -111,6 +123,10 @@ export class DesiredStateService {
       );
       return [];
     }
+    // A source that asks for signatures deploys nothing of a commit not signed by a key it allows; the
+    // work tree is never signed, and is only ever deployed on a person's explicit request.
+    const verification =
+      s.verify && opts.revision !== WORKTREE ? await git.verification(commit, s.verify) : null;
     const policyFile = [s.path, 'mooring.yaml'].filter(Boolean).join('/');
     const reader = git.reader(commit);
     const policyText = await reader.readFile(policyFile);
@@ -141,13 +157,18 @@ export class DesiredStateService {
       });
       const name = loaded.ok ? loaded.stack.name : loaded.name;
       if (opts.stacks?.length && !opts.stacks.includes(name)) continue;
+      const unverified =
+        verification && !verification.verified
+          ? [unverifiedError(entry.composeFile, commit, verification)]
+          : [];
       out.push({
         source: s.name,
         name,
         dir: entry.dir,
         revision: commit,
-        desired: loaded.ok ? loaded.stack : null,
-        errors: loaded.ok ? [] : loaded.errors,
+        desired: loaded.ok && unverified.length === 0 ? loaded.stack : null,
+        errors: [...unverified, ...(loaded.ok ? [] : loaded.errors)],
+        ...(verification?.verified ? { signer: verification.signer } : {}),
         policy: policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY,
         // Keys kept without (full) effect on this engine are said beside the status, at their place.
         warnings:

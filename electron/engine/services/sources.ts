@@ -1,11 +1,12 @@
 // Sources: the config repos this home follows, each a GitSource (mirror, log, reader at a revision).
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { SourceConfig, SourceState, WorktreeInfo } from '../../shared/model.ts';
+import type { CommitVerify, SourceConfig, SourceState, WorktreeInfo } from '../../shared/model.ts';
 import type { FetchResult } from '../engine-common.ts';
 import { NAME } from '../engine-common.ts';
 import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
 import { GitSource } from '../source/index.ts';
+import { describeKeys, type Verification } from '../source/signatures.ts';
 import { credentialsInUrlMessage, splitUserinfo, tokenEnvProblem } from '../source/url-credentials.ts';
 import type { EngineContext } from './context.ts';
 
@@ -60,6 +61,7 @@ export class SourceService {
     branch?: string | null;
     path?: string | null;
     tokenEnv?: string | null;
+    verify?: CommitVerify | null;
   }): Promise<{ source: SourceState; fetch: FetchResult }> {
     // First: every message below quotes the URL, and none may quote a password (issue 10).
     const credentials = splitUserinfo(input.url);
@@ -76,6 +78,7 @@ export class SourceService {
     }
     const tokenProblem = input.tokenEnv ? tokenEnvProblem(input.tokenEnv) : null;
     if (tokenProblem) throw new MooringError('usage', tokenProblem);
+    if (input.verify) await describeKeys(input.verify);
     this.ctx.assertWritable('add a source');
     if (!NAME.test(input.name)) {
       throw new MooringError(
@@ -107,17 +110,19 @@ export class SourceService {
       branch: input.branch ?? null,
       path: subPath,
       tokenEnv: input.tokenEnv ?? null,
+      verify: input.verify ?? null,
     };
     this.ctx.history.sources.add(config);
     const [fetch] = await this.fetch(config.name);
     return { source: this.source(config.name), fetch: fetch! };
   }
 
-  updateSource(
+  async updateSource(
     name: string,
-    patch: { branch?: string | null; path?: string; tokenEnv?: string | null },
-  ): SourceState {
+    patch: { branch?: string | null; path?: string; tokenEnv?: string | null; verify?: CommitVerify | null },
+  ): Promise<SourceState> {
     this.source(name);
+    if (patch.verify) await describeKeys(patch.verify);
     const tokenProblem = patch.tokenEnv ? tokenEnvProblem(patch.tokenEnv) : null;
     if (tokenProblem) throw new MooringError('usage', tokenProblem);
     this.ctx.assertWritable('change a source');
@@ -126,6 +131,24 @@ export class SourceService {
       throw new MooringError('usage', `The sub-path must stay inside the repo (got "${patch.path ?? ''}").`);
     this.ctx.history.sources.update(name, { ...patch, ...(path !== undefined ? { path } : {}) });
     return this.source(name);
+  }
+
+  /**
+   * For a source that asks for signatures: who may sign, and whether its branch tip is signed by one of
+   * them (as last fetched); null for a source that does not ask.
+   */
+  async verifyTip(
+    name: string,
+  ): Promise<{ signers: string[]; tip: string; verification: Verification } | null> {
+    const s = this.source(name);
+    if (!s.verify) return null;
+    const git = this.gitSource(s);
+    const tip = await git.resolve();
+    return {
+      signers: await describeKeys(s.verify),
+      tip,
+      verification: await git.verification(tip, s.verify),
+    };
   }
 
   removeSource(name: string): void {

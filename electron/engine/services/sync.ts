@@ -173,13 +173,24 @@ export class SyncService {
     } & SyncOptions = {},
   ): Promise<SyncResult[]> {
     if (!opts.dryRun) this.ctx.assertWritable('sync');
-    // Uncommitted files are deployed only when a person asks for exactly that (`sync --worktree`).
+    // Uncommitted files are deployed only when a person asks for exactly that (`sync --worktree`), and
+    // never from a source that deploys signed commits only.
     if ((opts.revision === WORKTREE) !== (opts.trigger === 'worktree') && !opts.dryRun) {
       throw new MooringError(
         'usage',
         opts.revision === WORKTREE
           ? 'The work tree is deployed only when asked for as such: `mooring sync --worktree`. Commit the files to deploy them otherwise.'
           : 'A worktree run deploys the work tree: give revision "worktree".',
+      );
+    }
+    const signedOnly =
+      opts.revision === WORKTREE && !opts.dryRun
+        ? this.sources.worktreeSources().filter((s) => s.verify)
+        : [];
+    if (signedOnly.length > 0) {
+      throw new MooringError(
+        'usage',
+        `Source "${signedOnly[0]!.name}" deploys only commits signed by a key it allows, and a work tree is not signed: commit and sign the files, or preview them with --dry-run.`,
       );
     }
     const loaded = await this.desired.loadStacks(opts);
@@ -270,9 +281,10 @@ export class SyncService {
     const base = { stack: stack.name, source: stack.source, revision: stack.revision };
     if (!stack.desired) {
       const error = stack.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n');
+      const what = stack.errors.some((e) => e.unverified) ? 'Unverified commit' : 'Invalid manifest';
       const runId = opts.dryRun
         ? null
-        : this.recordNotApplied(stack, trigger, `Invalid manifest, nothing applied:\n${error}`);
+        : this.recordNotApplied(stack, trigger, `${what}, nothing applied:\n${error}`);
       return { ...base, plan: null, runId, result: 'invalid', error };
     }
     if (opts.dryRun) return this.syncOne(stack, { ...opts, trigger });
@@ -362,6 +374,7 @@ export class SyncService {
     const { runId, error, interrupted } = await this.ctx.applier.apply({
       source: stack.source,
       revision: stack.revision!,
+      signer: stack.signer ?? null,
       trigger: opts.trigger,
       desired: stack.desired!,
       hashes: new Map(stack.desired!.services.map((s) => [s.name, hashService(s)])),

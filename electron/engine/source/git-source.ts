@@ -1,16 +1,24 @@
 // A config repo as the engine sees it: fetched into a bare mirror (http) or read in place (local path),
 // and always read from git objects at a commit, never from a work tree, so any revision can be shown,
 // diffed or redeployed offline.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
 import type { CommitObject, FetchResult, ServerRef, TreeEntry } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git/http/node';
-import { WORKTREE, type CommitRecord, type SourceConfig, type WorktreeInfo } from '../../shared/model.ts';
+import {
+  WORKTREE,
+  type CommitRecord,
+  type CommitVerify,
+  type SourceConfig,
+  type WorktreeInfo,
+} from '../../shared/model.ts';
 import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
 import { compareAndSwapRef, DEFAULT_AUTHOR, type GitAuthor } from './git-write.ts';
 import { mergeRemoteNotes, NOTES_REF, notesTip, type NotesMerge } from './notes.ts';
+import { verifyCommit, type Verification } from './signatures.ts';
 import { snapshotWorktree, type WorktreeObject, type WorktreeSnapshot } from './worktree.ts';
 
 /** File names that make a folder a stack, in order of precedence. */
@@ -202,6 +210,7 @@ export class GitSource {
   private readonly commits = new Map<string, CommitObject>();
   private readonly stacksByTree = new Map<string, Promise<FoundStack[]>>();
   private readonly checkedTrees = new Map<string, Promise<TreeCheck>>();
+  private readonly verifications = new Map<string, Promise<Verification>>();
   /** The last few work tree snapshots (a preview may still be reading one while the next is taken). */
   private readonly worktrees: WorktreeSnapshot[] = [];
 
@@ -457,6 +466,42 @@ export class GitSource {
         return null;
       },
     };
+  }
+
+  /**
+   * Whether a commit is signed by a key `policy` allows (issue 17, item 3), read from the raw commit
+   * object. Remembered per commit and keys: a commit never changes.
+   */
+  verification(oid: string, policy: CommitVerify): Promise<Verification> {
+    const key = `${oid}\0${policy.format}\0${createHash('sha256').update(policy.keys).digest('hex')}`;
+    let found = this.verifications.get(key);
+    if (!found) {
+      found = this.rawCommit(oid).then((raw) => verifyCommit(policy, raw));
+      found.catch(() => this.verifications.delete(key));
+      if (this.verifications.size >= CACHE_LIMIT) this.verifications.clear();
+      this.verifications.set(key, found);
+    }
+    return found;
+  }
+
+  private async rawCommit(oid: string): Promise<Buffer> {
+    try {
+      // The raw object, as git signed it: readCommit's payload finds an SSH signature's end wrongly.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the one call that gives the bytes
+      const { type, object } = await git.readObject({
+        fs: readFs,
+        gitdir: this.gitdir,
+        oid,
+        format: 'content',
+        cache: this.gitCache,
+      });
+      if (type !== 'commit') throw new Error(`it is a ${type}`);
+      return Buffer.from(object as Uint8Array);
+    } catch (err) {
+      throw new MooringError('not-found', `Commit ${oid} is not in ${this.label()}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
   }
 
   /** Raw bytes of a blob. */

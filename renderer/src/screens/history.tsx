@@ -244,9 +244,13 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
       ? 'This run has no revision.'
       : data.run.error?.startsWith('Invalid manifest')
         ? "This revision's manifest was invalid: there is nothing to deploy."
-        : stack?.deployed === data.run.revision
-          ? `${data.run.stack} runs this revision now.`
-          : null;
+        : data.run.trigger === 'worktree'
+          ? 'This run deployed uncommitted files, which are in no commit: there is nothing to deploy again.'
+          : data.run.error?.startsWith('Unverified commit')
+            ? 'This commit is not signed by a key its source allows: it is never deployed.'
+            : stack?.deployed === data.run.revision
+              ? `${data.run.stack} runs this revision now.`
+              : null;
   return (
     <Dialog
       title={`Run #${id}`}
@@ -322,6 +326,12 @@ function RunDetail({ id }: { id: number }): React.JSX.Element {
             </dd>
             <dt>Revision</dt>
             <dd className="mono">{data.run.revision || '—'}</dd>
+            {data.run.signer && (
+              <>
+                <dt>Signed by</dt>
+                <dd>{data.run.signer}</dd>
+              </>
+            )}
             <dt>Trigger</dt>
             <dd>{data.run.trigger}</dd>
             <dt>Result</dt>

@@ -124,7 +124,11 @@ const StackRow = memo(function StackRow({
         )}
         {s.errors.length > 0 && (
           <div className="cell-sub">
-            {s.comparedWith ? `target invalid; runs ${shortId(s.comparedWith)}` : 'manifest invalid'}
+            {s.errors.some((e) => e.unverified)
+              ? `tip unverified${s.comparedWith ? `; runs ${shortId(s.comparedWith)}` : ''}`
+              : s.comparedWith
+                ? `target invalid; runs ${shortId(s.comparedWith)}`
+                : 'manifest invalid'}
           </div>
         )}
       </td>

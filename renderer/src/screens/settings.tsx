@@ -114,6 +114,11 @@ function Sources({
                   <td className="mono">{s.url}</td>
                   <td>
                     {s.branch ?? 'default branch'} · {s.path || '/'}
+                    {s.verify && (
+                      <div className="cell-sub" data-verify={s.verify.format}>
+                        deploys {s.verify.format === 'ssh' ? 'SSH' : 'OpenPGP'}-signed commits only
+                      </div>
+                    )}
                   </td>
                   <td className="mono">{shortId(s.head)}</td>
                   <td>

@@ -75,6 +75,8 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
   };
 
   const suspended = stack.suspended;
+  // The tip is not signed by a key its source allows (issue 17, item 3): who signed it, if anyone.
+  const unverified = stack.errors.find((e) => e.unverified)?.unverified;
 
   return (
     <>
@@ -148,16 +150,23 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
       {stack.errors.length > 0 && (
         <div className="callout bad" role="alert">
           <strong>
-            {stack.errors.every((e) => e.grant)
-              ? "Refused by this machine's safety policy; nothing of this stack will be applied until it is allowed here or changed in git."
-              : 'The manifest is invalid; nothing of this stack will be applied until it is fixed in git.'}
+            {unverified
+              ? `Unverified${unverified.signer ? ` (signed by ${unverified.signer})` : ' (not signed)'}: its source deploys only commits signed by a key it allows, so nothing of this one is deployed.`
+              : stack.errors.every((e) => e.grant)
+                ? "Refused by this machine's safety policy; nothing of this stack will be applied until it is allowed here or changed in git."
+                : 'The manifest is invalid; nothing of this stack will be applied until it is fixed in git.'}
           </strong>
           <ul>
             {stack.errors.map((e, i) => (
               <li key={i}>
-                <code>
-                  {e.file}:{e.line}:{e.column}
-                </code>{' '}
+                {/* A commit's signature has no place in a file. */}
+                {!e.unverified && (
+                  <>
+                    <code>
+                      {e.file}:{e.line}:{e.column}
+                    </code>{' '}
+                  </>
+                )}
                 {e.message}
               </li>
             ))}
