@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a fresh Debian machine: the Docker engine, Chromium,
-# docker-compose (benchmark baseline) and the local busybox image (no registry is reachable here).
+# docker-compose (benchmark baseline), git with ssh-keygen and gpg (signed commits) and the local
+# busybox image (no registry is reachable here).
 # Idempotent: each step is skipped when already done.
 set -euo pipefail
 
@@ -10,6 +11,10 @@ dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# Signed-commit tests make keys and sign commits as a user would: ssh-keygen, and gpg with its agent.
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+command -v gpg >/dev/null 2>&1 || need_apt+=(gpg)
+command -v gpg-agent >/dev/null 2>&1 || need_apt+=(gpg-agent)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt)"
   if [ "$(id -u)" != 0 ]; then echo "setup: need root for apt-get; run as root or install: ${need_apt[*]}" >&2; exit 1; fi
