@@ -400,4 +400,26 @@ describe.skipIf(!haveDocker)('a source that deploys signed commits only', () => 
       engine.close();
     }
   }, 60_000);
+
+  it('--no-verify lifts the requirement; a key file given with the other format is refused', async () => {
+    const wrongFlag = await mooring(home, [
+      'source',
+      'update',
+      'cfg',
+      '--verify',
+      'openpgp',
+      '--allowed-signers',
+      allowed,
+    ]);
+    expect(wrongFlag.code).toBe(2);
+    expect(wrongFlag.stderr).toContain('--allowed-signers goes with --verify ssh');
+    await commitSsh(repo, null, { [`${STACK}/compose.yaml`]: compose('unsigned-again') });
+    const unverified = (s: { stacks: { errors: { unverified?: unknown }[] }[] }): boolean =>
+      s.stacks[0]!.errors.some((e) => e.unverified);
+    expect(unverified(await mooringJson(home, ['status']))).toBe(true);
+    const off = await mooring(home, ['source', 'update', 'cfg', '--no-verify']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toContain('signatures not required');
+    expect(unverified(await mooringJson(home, ['status']))).toBe(false);
+  });
 });

@@ -144,6 +144,26 @@ describe('auto-sync', () => {
     });
   });
 
+  it('a Synced status of the revision before a fetch does not count the new revision as deployed', () => {
+    const sim = new Sim();
+    const policy: StackPolicy = { sync: 'auto', selfHeal: false, prune: false };
+    // The fetch brought r2; this look still holds the status taken at r1.
+    sim.look({
+      status: status('Synced', { policy }),
+      target: target({ revision: 'r2', policy }),
+      deployedRevision: 'r1',
+    });
+    expect(sim.memory.get('web')?.inSyncAt).not.toBe('r2');
+    const run = runOf(
+      sim.look({
+        status: status('OutOfSync', { revision: 'r2', policy }),
+        target: target({ revision: 'r2', policy }),
+        deployedRevision: 'r1',
+      }),
+    );
+    expect(run).toMatchObject({ trigger: 'auto', revision: 'r2' });
+  });
+
   it('nothing with sync: manual, and says once that selfHeal and prune need sync: auto', () => {
     const sim = new Sim();
     const manual = { ...AUTO, sync: 'manual' as const };
