@@ -1,17 +1,9 @@
 // `npm start`: the desktop app where an Electron binary exists; elsewhere, say so plainly and run
 // browser mode (the same UI and engine, served on 127.0.0.1).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { electronBinary as findElectron } from './fetch-electron.mjs';
 
-const require = createRequire(import.meta.url);
-let electronBinary = null;
-try {
-  const candidate = require('electron');
-  if (typeof candidate === 'string' && existsSync(candidate)) electronBinary = candidate;
-} catch {
-  // electron's index.js throws when its binary was never downloaded
-}
+const electronBinary = findElectron();
 
 // `npm run build`, step by step: the app (main, preload, renderer), then the CLI that browser mode runs.
 for (const args of [
@@ -31,7 +23,7 @@ if (electronBinary) {
 }
 
 console.log(
-  'No Electron binary is installed on this machine (its download is skipped where it cannot be reached),\n' +
+  'No Electron binary is installed on this machine (the install step tries its download: `node scripts/fetch-electron.mjs`),\n' +
     'so the desktop window cannot open. Starting browser mode instead: the same app, in your browser.\n',
 );
 const serve = spawnSync(process.execPath, ['bin/mooring.mjs', 'serve', ...process.argv.slice(2)], {

@@ -18,6 +18,7 @@ import type { PushEvent, Snapshot } from '../shared/api.ts';
 import { ApiService, type ApiClient } from '../engine/api-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { errorMessage } from '../engine/errors.ts';
+import { chooseSqliteBuild, useSqliteBuild } from '../engine/history/native-sqlite.ts';
 import { defaultHome } from '../engine/home.ts';
 import { Controller } from '../engine/reconcile/controller.ts';
 import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
@@ -81,6 +82,11 @@ function notifyDesktop(before: Snapshot | null, after: Snapshot): void {
 async function main(): Promise<void> {
   await app.whenReady();
   applySecurityRestrictions(session.defaultSession, RENDERER);
+  // SQLite built for Electron's ABI, beside the Node build the CLI uses (issue 16, item 2); said in the
+  // log, and a build that does not load stops here with the reason in a dialog.
+  const sqlite = chooseSqliteBuild(app.getAppPath());
+  useSqliteBuild(sqlite);
+  console.log(`Mooring: SQLite from ${sqlite.label}`);
   const engine = await Engine.open({ home: defaultHome() });
   const service = new ApiService(engine, {
     createController: (e) =>

@@ -2,12 +2,13 @@
 // missing file means a new home. An empty, foreign, damaged or newer file is an error that says where
 // it is and what to do, and Mooring writes nothing to it, not even SQLite's header. A home that cannot
 // be written is opened read-only: people can still look at status and history.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MooringError } from '../errors.ts';
 import { canWrite } from '../home.ts';
+import { openDatabase } from './native-sqlite.ts';
 
 export interface OpenedHistoryDb {
   db: Database.Database;
@@ -32,7 +33,7 @@ export function openHistoryDb(file: string, opts: OpenHistoryDbOptions): OpenedH
   if (writable) {
     // Checked through a read-only connection first: a file that is not Mooring's gets no byte written.
     openChecked(
-      () => new Database(file, { readonly: true, fileMustExist: true }),
+      () => openDatabase(file, { readonly: true, fileMustExist: true }),
       file,
       opts.schemaVersion,
     ).db.close();
@@ -137,7 +138,7 @@ const NO_SHARED_MEMORY = new Set([
  */
 function openReadOnly(file: string, known: number): { db: Database.Database; version: number } {
   try {
-    return openChecked(() => new Database(file, { readonly: true, fileMustExist: true }), file, known);
+    return openChecked(() => openDatabase(file, { readonly: true, fileMustExist: true }), file, known);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !NO_SHARED_MEMORY.has(code)) throw err;
@@ -147,7 +148,7 @@ function openReadOnly(file: string, known: number): { db: Database.Database; ver
       const bytes = fs.readFileSync(file);
       // Bytes 18 and 19 are the read and write format versions: 2 means WAL, 1 the rollback journal.
       if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
-      return new Database(bytes, { readonly: true });
+      return openDatabase(bytes, { readonly: true });
     },
     file,
     known,
@@ -194,7 +195,7 @@ function openChecked(
 
 /** A read-write connection in WAL mode, or null when SQLite can only read the file. */
 function openWritable(file: string): Database.Database | null {
-  const db = new Database(file, { fileMustExist: true });
+  const db = openDatabase(file, { fileMustExist: true });
   if (db.readonly) {
     db.close();
     return null;
@@ -225,7 +226,7 @@ function createFresh(file: string, initialize: (db: Database.Database) => void):
   const tmp = path.join(dir, `.${path.basename(file)}.new-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
-    const db = new Database(tmp, { fileMustExist: true });
+    const db = openDatabase(tmp, { fileMustExist: true });
     try {
       db.pragma('journal_mode = WAL');
       initialize(db);
