@@ -22,6 +22,7 @@ import { chooseSqliteBuild, useSqliteBuild } from '../engine/history/native-sqli
 import { defaultHome } from '../engine/home.ts';
 import { Controller } from '../engine/reconcile/controller.ts';
 import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
+import { setStartAtLogin, startsAtLogin, type LoginItemHost } from './login-item.ts';
 import { SafeStorageSecrets } from './secrets.ts';
 import { applySecurityRestrictions, isTrustedSender } from './security.ts';
 
@@ -29,6 +30,19 @@ const RENDERER = path.join(import.meta.dirname, '../renderer/index.html');
 
 let win: BrowserWindow | null = null;
 let tray: Tray | null = null;
+
+/** Where "Start at login" is kept: Electron's login items, or the XDG autostart folder on Linux. */
+const loginItems: LoginItemHost = {
+  platform: process.platform,
+  get: () => app.getLoginItemSettings().openAtLogin,
+  set: (open) => {
+    app.setLoginItemSettings({ openAtLogin: open, args: ['--hidden'] });
+  },
+  // An AppImage is started by its own file; unpackaged, Electron needs the app's folder too.
+  command: process.env.APPIMAGE
+    ? [process.env.APPIMAGE]
+    : [process.execPath, ...(app.isPackaged ? [] : [app.getAppPath()])],
+};
 
 function createWindow(): BrowserWindow {
   const w = new BrowserWindow({
@@ -49,6 +63,10 @@ function createWindow(): BrowserWindow {
   });
   w.once('ready-to-show', () => {
     w.show();
+  });
+  // Every window, the first or one opened later from the tray: a closed one is not shown again.
+  w.on('closed', () => {
+    if (win === w) win = null;
   });
   void w.loadFile(RENDERER);
   return w;
@@ -171,15 +189,26 @@ async function main(): Promise<void> {
           void service.handle('sources:fetch', {});
         },
       },
+      {
+        label: 'Start at login',
+        type: 'checkbox',
+        checked: startsAtLogin(loginItems),
+        click: (item) => {
+          try {
+            setStartAtLogin(loginItems, item.checked);
+          } catch (err) {
+            item.checked = !item.checked;
+            dialog.showErrorBox('Mooring could not change "Start at login"', errorMessage(err));
+          }
+        },
+      },
       { type: 'separator' },
       { label: 'Quit', role: 'quit' },
     ]),
   );
 
-  win = createWindow();
-  win.on('closed', () => {
-    win = null;
-  });
+  // Started at login: the tray only, until the person opens the window.
+  if (!process.argv.includes('--hidden')) win = createWindow();
   await service.start();
 
   app.on('activate', () => {
@@ -196,9 +225,20 @@ app.on('window-all-closed', () => {
   // The controller keeps working from the tray; quit from its menu.
 });
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  // A window app has no terminal to read: an unusable history (issue 10) must be said where it is seen.
-  dialog.showErrorBox('Mooring could not start', errorMessage(err));
-  app.exit(1);
-});
+// One app per user: a second start shows the first one's window (two would run two controllers on one
+// home, and fight over its stacks' locks).
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    win ??= createWindow();
+    win.show();
+    win.focus();
+  });
+  void main().catch((err: unknown) => {
+    console.error(err);
+    // A window app has no terminal to read: an unusable history (issue 10) must be said where it is seen.
+    dialog.showErrorBox('Mooring could not start', errorMessage(err));
+    app.exit(1);
+  });
+}
