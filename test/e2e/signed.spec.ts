@@ -2,12 +2,13 @@
 // at an unsigned tip is Unverified on the Overview and the stack screen (with what still runs), and a
 // deploy's run names its verified signer.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { removeStacks } from '../helpers/docker.ts';
-import { createLocalRepo, runGit } from '../helpers/git-repo.ts';
+import { createLocalRepo } from '../helpers/git-repo.ts';
+import { commitSsh, sshKey } from '../helpers/signing.ts';
 import { MooringPage, expect, startApp, test } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -29,23 +30,9 @@ test('signed commits only: Unverified tip, the signer of a deploy, the source sa
   const mooring = (...args: string[]) =>
     run('node', [path.join(ROOT, 'bin/mooring.mjs'), '--home', home, ...args]);
   try {
-    const key = path.join(keys, 'alice');
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-    const [type, blob] = (await readFile(`${key}.pub`, 'utf8')).split(' ');
-    await writeFile(path.join(keys, 'allowed'), `alice@example.com ${type} ${blob}\n`);
-    await writeFile(path.join(repo.path, STACK, 'compose.yaml'), compose('signed'));
-    await runGit(repo.path, ['add', '-A']);
-    await runGit(repo.path, [
-      '-c',
-      'gpg.format=ssh',
-      '-c',
-      `user.signingkey=${key}`,
-      'commit',
-      '-S',
-      '-q',
-      '-m',
-      'signed by alice',
-    ]);
+    const alice = await sshKey(keys, 'alice');
+    await writeFile(path.join(keys, 'allowed'), `${alice.line('alice@example.com')}\n`);
+    await commitSsh(repo.path, alice, { [`${STACK}/compose.yaml`]: compose('signed') }, 'signed by alice');
     await mooring(
       'source',
       'add',

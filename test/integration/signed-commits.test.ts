@@ -3,7 +3,7 @@
 // found; every deploy records its verified signer. SSH keys are made with ssh-keygen and OpenPGP keys
 // with gpg in the test; commits are signed by native git; verification is Mooring's own, in process.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,49 +17,11 @@ import { mooring, mooringJson } from '../helpers/cli.ts';
 import { UNIQUE, waitFor } from '../helpers/controller.ts';
 import { dockerOk, removeStacks } from '../helpers/docker.ts';
 import { createLocalRepo, runGit, type LocalRepo } from '../helpers/git-repo.ts';
+import { commitSsh, sshKey, type SshKey } from '../helpers/signing.ts';
 
 const run = promisify(execFile);
 const haveDocker = await dockerOk();
 if (!haveDocker) console.warn('SKIPPED signed-commit deploy tests: no Docker engine answers.');
-
-interface SshKey {
-  private: string;
-  public: string;
-  /** "principal keytype key" for an allowed_signers file. */
-  line: (principal: string, options?: string) => string;
-}
-
-async function sshKey(dir: string, name: string, type: string[]): Promise<SshKey> {
-  const file = path.join(dir, name);
-  await run('ssh-keygen', ['-q', ...type, '-N', '', '-C', name, '-f', file]);
-  const pub = (await readFile(`${file}.pub`, 'utf8')).trim().split(' ');
-  return {
-    private: file,
-    public: `${file}.pub`,
-    line: (principal, options) => [principal, options, pub[0], pub[1]].filter(Boolean).join(' '),
-  };
-}
-
-/** Commits `files` signed with an SSH key (git's gpg.format=ssh), or unsigned with null. */
-async function commitSsh(
-  repo: LocalRepo,
-  key: SshKey | null,
-  files: Record<string, string>,
-): Promise<string> {
-  for (const [f, text] of Object.entries(files)) await writeFile(path.join(repo.path, f), text);
-  await runGit(repo.path, ['add', '-A']);
-  const sign = key
-    ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${key.private}`, 'commit', '-S']
-    : ['commit'];
-  await runGit(repo.path, [
-    ...sign,
-    '-q',
-    '--allow-empty',
-    '-m',
-    `change by ${key ? path.basename(key.private) : 'nobody'}`,
-  ]);
-  return runGit(repo.path, ['rev-parse', 'HEAD']);
-}
 
 const gitSource = (repo: LocalRepo, home: string): GitSource =>
   new GitSource({
@@ -107,7 +69,7 @@ describe('verifying commit signatures in process', () => {
       [rsa, 'ops@example.com,rsa@example.com (ssh-rsa SHA256:'],
       [ecdsa, 'ci@example.com (ecdsa-sha2-nistp256 SHA256:'],
     ] as const) {
-      const commit = await commitSsh(repo, key, { 'a/compose.yaml': `services: {} # ${who}\n` });
+      const commit = await commitSsh(repo.path, key, { 'a/compose.yaml': `services: {} # ${who}\n` });
       const v = await git.verification(commit, policy);
       expect(v, who).toMatchObject({ verified: true, why: '' });
       expect(v.signer).toContain(who);
@@ -128,21 +90,21 @@ describe('verifying commit signatures in process', () => {
 
   it('refuses an unsigned commit, another key, a tampered commit and keys outside their limits', async () => {
     const git = gitSource(repo, dir);
-    const unsigned = await commitSsh(repo, null, { 'a/compose.yaml': 'services: { x: {} }\n' });
+    const unsigned = await commitSsh(repo.path, null, { 'a/compose.yaml': 'services: { x: {} }\n' });
     expect(await git.verification(unsigned, policy)).toEqual({
       verified: false,
       signer: null,
       why: 'the commit is not signed',
     });
 
-    const other = await commitSsh(repo, mallory, { 'a/compose.yaml': 'services: { y: {} }\n' });
+    const other = await commitSsh(repo.path, mallory, { 'a/compose.yaml': 'services: { y: {} }\n' });
     const byOther = await git.verification(other, policy);
     expect(byOther.verified).toBe(false);
     expect(byOther.signer).toMatch(/^key SHA256:/);
     expect(byOther.why).toContain('is not an allowed signer');
 
     // Alice's signature moved onto other content: the same signature header, another message.
-    const signed = await commitSsh(repo, alice, { 'a/compose.yaml': 'services: { z: {} }\n' });
+    const signed = await commitSsh(repo.path, alice, { 'a/compose.yaml': 'services: { z: {} }\n' });
     const raw = await runGit(repo.path, ['cat-file', 'commit', signed]);
     await writeFile(
       path.join(dir, 'forged'),
@@ -249,7 +211,7 @@ describe('verifying commit signatures in process', () => {
       const unsigned = await git.verification(await commitGpg(null, 'services: { u: {} }\n'), openpgp);
       expect(unsigned).toMatchObject({ verified: false, why: 'the commit is not signed' });
       // An SSH-signed commit is not an OpenPGP signature, whoever made it.
-      const ssh = await git.verification(await commitSsh(repo, alice, { 'a/x': '1' }), openpgp);
+      const ssh = await git.verification(await commitSsh(repo.path, alice, { 'a/x': '1' }), openpgp);
       expect(ssh.why).toContain('not with an OpenPGP signature');
       // A keyring holding a secret key is refused: it belongs on the signer's machine only.
       const secret = await gpg('--armor', '--export-secret-keys', 'alice@example.com');
@@ -328,14 +290,14 @@ describe.skipIf(!haveDocker)('a source that deploys signed commits only', () => 
     );
     expect(status.stacks[0]!.errors[0]!.unverified).toEqual({ signer: null });
 
-    await commitSsh(repo, mallory, { [`${STACK}/compose.yaml`]: compose('mallory') });
+    await commitSsh(repo.path, mallory, { [`${STACK}/compose.yaml`]: compose('mallory') });
     const wrong = await mooring(home, ['sync', STACK]);
     expect(wrong.code).toBe(4);
     expect(wrong.stderr).toMatch(/is not an allowed signer; signed by key SHA256:/);
     const none = await mooring(home, ['status', '--json']);
     expect(none.stdout).not.toContain('"container": "');
 
-    const good = await commitSsh(repo, alice, { [`${STACK}/compose.yaml`]: compose('alice') });
+    const good = await commitSsh(repo.path, alice, { [`${STACK}/compose.yaml`]: compose('alice') });
     const ok = await mooring(home, ['sync', STACK]);
     expect(ok.code, ok.stderr).toBe(0);
     const { runs } = await mooringJson<{
@@ -369,7 +331,7 @@ describe.skipIf(!haveDocker)('a source that deploys signed commits only', () => 
     const stack = () => controller.snapshot().stacks.find((s) => s.name === STACK);
     try {
       await controller.start();
-      const bad = await commitSsh(repo, mallory, {
+      const bad = await commitSsh(repo.path, mallory, {
         [`${STACK}/compose.yaml`]: compose('controller-mallory'),
       });
       await waitFor('the unverified tip seen', () =>
@@ -386,7 +348,9 @@ describe.skipIf(!haveDocker)('a source that deploys signed commits only', () => 
           ])
         ).stdout;
       expect(await env()).toContain('LEVEL=alice');
-      const good = await commitSsh(repo, alice, { [`${STACK}/compose.yaml`]: compose('controller-alice') });
+      const good = await commitSsh(repo.path, alice, {
+        [`${STACK}/compose.yaml`]: compose('controller-alice'),
+      });
       await waitFor(
         'the signed commit deployed',
         async () => ((await env()).includes('LEVEL=controller-alice') ? true : null),
@@ -413,7 +377,7 @@ describe.skipIf(!haveDocker)('a source that deploys signed commits only', () => 
     ]);
     expect(wrongFlag.code).toBe(2);
     expect(wrongFlag.stderr).toContain('--allowed-signers goes with --verify ssh');
-    await commitSsh(repo, null, { [`${STACK}/compose.yaml`]: compose('unsigned-again') });
+    await commitSsh(repo.path, null, { [`${STACK}/compose.yaml`]: compose('unsigned-again') });
     const unverified = (s: { stacks: { errors: { unverified?: unknown }[] }[] }): boolean =>
       s.stacks[0]!.errors.some((e) => e.unverified);
     expect(unverified(await mooringJson(home, ['status']))).toBe(true);
