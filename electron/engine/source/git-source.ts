@@ -19,6 +19,7 @@ import { MooringError, UnreachableError, errorMessage } from '../errors.ts';
 import { compareAndSwapRef, DEFAULT_AUTHOR, type GitAuthor } from './git-write.ts';
 import { mergeRemoteNotes, NOTES_REF, notesTip, type NotesMerge } from './notes.ts';
 import { verifyCommit, type Verification } from './signatures.ts';
+import { syncReads } from './sync-reads.ts';
 import { snapshotWorktree, type WorktreeObject, type WorktreeSnapshot } from './worktree.ts';
 
 /** File names that make a folder a stack, in order of precedence. */
@@ -150,20 +151,12 @@ const CACHE_LIMIT = 50_000;
 const MAX_WORKTREE_BYTES = 256 * 2 ** 20;
 
 /**
- * The file system isomorphic-git reads objects and refs through. Each object read costs it a few small
- * file operations (stat the git dir, try a loose object, list the packs); done as async calls, each
- * waits for a thread-pool round trip, which made log() of 1,000 commits take seconds. These are tiny
- * synchronous calls instead; the pack file itself is read once and kept in memory. Writes (fetch) use
- * the ordinary async fs.
+ * The file system isomorphic-git reads objects and refs through: synchronous reads (sync-reads.ts; the
+ * pack file itself is read once and kept in memory). Writes (fetch) use the ordinary async fs.
  */
 const readFs = {
   promises: {
-    readFile: (file: string, options?: BufferEncoding | { encoding?: BufferEncoding | null }) =>
-      sync(() => fs.readFileSync(file, options)),
-    readdir: (dir: string) => sync(() => fs.readdirSync(dir)),
-    stat: (file: string) => sync(() => fs.statSync(file)),
-    lstat: (file: string) => sync(() => fs.lstatSync(file)),
-    readlink: (file: string) => sync(() => fs.readlinkSync(file)),
+    ...syncReads,
     writeFile: fs.promises.writeFile,
     unlink: fs.promises.unlink,
     mkdir: fs.promises.mkdir,
@@ -171,14 +164,6 @@ const readFs = {
     symlink: fs.promises.symlink,
   },
 };
-
-function sync<T>(read: () => T): Promise<T> {
-  try {
-    return Promise.resolve(read());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
-}
 
 /**
  * Fetches by git dir: the one running, and the one asked for meanwhile. Two fetches into one mirror at

@@ -3,12 +3,12 @@
 // objects held in memory, so a preview or a deploy of uncommitted work reads them through the same
 // loader, link rules and checks as any commit, and nothing is written to the user's repository.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
 import type { CommitObject, TreeEntry, WalkerEntry } from 'isomorphic-git';
 import type { WorktreeInfo } from '../../shared/model.ts';
 import { MooringError } from '../errors.ts';
+import { syncReads } from './sync-reads.ts';
 
 /** Objects the work tree has that git's object store may not (changed and untracked files, folders). */
 export type WorktreeObject =
@@ -29,14 +29,10 @@ export interface WorktreeLimits {
 
 const AUTHOR = { name: 'Mooring work tree', email: 'mooring@localhost', timestamp: 0, timezoneOffset: 0 };
 
-/** Reads only: nothing of the walk may write to the user's repository (its index included). */
+/** Reads only (sync-reads.ts): nothing of the walk may write to the user's repository, its index included. */
 const readOnlyFs = {
   promises: {
-    readFile: fs.promises.readFile,
-    readdir: fs.promises.readdir,
-    stat: fs.promises.stat,
-    lstat: fs.promises.lstat,
-    readlink: fs.promises.readlink,
+    ...syncReads,
     writeFile: refuse,
     unlink: refuse,
     mkdir: refuse,
