@@ -1,5 +1,6 @@
-// Builds the three Electron bundles. The engine runs in main; native and large Node deps stay
-// external (loaded from node_modules at run time) so better-sqlite3's binary is not bundled.
+// Builds the three Electron bundles. Main holds two entries: the main process and the engine's utility
+// process (utility.js); native and large Node deps stay external (loaded from node_modules at run time)
+// so better-sqlite3's binary is not bundled.
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
 import { resolve } from 'node:path';
@@ -8,7 +9,12 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rolldownOptions: { input: { index: resolve(import.meta.dirname, 'electron/main/index.ts') } },
+      rolldownOptions: {
+        input: {
+          index: resolve(import.meta.dirname, 'electron/main/index.ts'),
+          utility: resolve(import.meta.dirname, 'electron/utility/index.ts'),
+        },
+      },
     },
   },
   preload: {

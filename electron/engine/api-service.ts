@@ -16,7 +16,7 @@ import {
   type UiSettings,
 } from '../shared/api.ts';
 import { WORKTREE, type RunRecord } from '../shared/model.ts';
-import { diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
+import { EMPTY_SNAPSHOT, diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
 import type { Engine, SyncResult } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
 import { isSqliteReadOnly } from './history/open-db.ts';
@@ -68,17 +68,6 @@ function isMethod(name: string): name is Method {
 }
 
 /** What is published before anything is: the first push carries everything (version 1). */
-const NOTHING: Snapshot = {
-  version: 0,
-  host: '',
-  stacks: [],
-  sources: [],
-  engine: { reachable: false, endpoint: '', error: null },
-  controller: { enabled: false, running: false },
-  lastRuns: {},
-  revisions: {},
-  changedIn: {},
-};
 
 export class ApiService {
   private controller: Controller | null = null;
@@ -86,7 +75,7 @@ export class ApiService {
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
   private lastPushAt = 0;
-  private published: Snapshot = NOTHING;
+  private published: Snapshot = EMPTY_SNAPSHOT;
   private readonly logStreams = new LogStreams(() => this.engine.docker);
 
   constructor(

@@ -1,32 +1,35 @@
-// Electron main: a thin adapter. It opens the engine and the controller (the same code as
-// `mooring watch` and `mooring serve`), wires them to a locked-down window over IPC, and adds
-// what only a desktop has: a tray with the overall status and native notifications.
+// Electron main: a thin adapter. The engine and the controller (the same code as `mooring watch` and
+// `mooring serve`) run in a utility process (../utility), off the event loop that draws the window;
+// this process wires their API to a locked-down window over IPC, and adds what only a desktop has: a
+// tray with the overall status, native notifications and the OS keychain for secrets.
 import {
   app,
   BrowserWindow,
   Menu,
   dialog,
   Notification,
+  MessageChannelMain,
   Tray,
   ipcMain,
   nativeImage,
   safeStorage,
   session,
+  utilityProcess,
 } from 'electron';
 import path from 'node:path';
 import type { PushEvent, Snapshot } from '../shared/api.ts';
-import { ApiService, type ApiClient } from '../engine/api-service.ts';
-import { Engine } from '../engine/engine.ts';
+import { ApiClientOverPort, type HostInit } from '../engine/api-port.ts';
+import type { ApiClient } from '../engine/api-service.ts';
 import { errorMessage } from '../engine/errors.ts';
-import { chooseSqliteBuild, useSqliteBuild } from '../engine/history/native-sqlite.ts';
+import { chooseSqliteBuild } from '../engine/history/native-sqlite.ts';
 import { defaultHome } from '../engine/home.ts';
-import { Controller } from '../engine/reconcile/controller.ts';
-import { DEFAULT_POLL_INTERVAL_SEC } from '../engine/settings.ts';
+import { portOfElectron } from '../utility/electron-port.ts';
 import { setStartAtLogin, startsAtLogin, type LoginItemHost } from './login-item.ts';
 import { SafeStorageSecrets } from './secrets.ts';
 import { applySecurityRestrictions, isTrustedSender } from './security.ts';
 
 const RENDERER = path.join(import.meta.dirname, '../renderer/index.html');
+const ENGINE_PROCESS = path.join(import.meta.dirname, 'utility.js');
 
 let win: BrowserWindow | null = null;
 let tray: Tray | null = null;
@@ -97,20 +100,45 @@ function notifyDesktop(before: Snapshot | null, after: Snapshot): void {
   }
 }
 
+/** Forks the engine's process and waits until it serves; its failure to start is thrown with its reason. */
+async function startEngineProcess(
+  init: HostInit,
+  secrets: SafeStorageSecrets | null,
+): Promise<{
+  api: ApiClientOverPort;
+  exited: Promise<number>;
+}> {
+  const { port1, port2 } = new MessageChannelMain();
+  // The environment as it is now: the secrets store has put the decrypted tokens in it.
+  const child = utilityProcess.fork(ENGINE_PROCESS, [], { serviceName: 'Mooring engine', stdio: 'inherit' });
+  const api = new ApiClientOverPort(portOfElectron(port1), secrets);
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code) => {
+      api.closed(`Mooring's engine process stopped (exit code ${code}); see the log for why.`);
+      resolve(code);
+    });
+  });
+  child.postMessage(init, [port2]);
+  // Its exit before it served rejects this with the exit code (api.closed).
+  await api.ready();
+  return { api, exited };
+}
+
 async function main(): Promise<void> {
   await app.whenReady();
   applySecurityRestrictions(session.defaultSession, RENDERER);
   // SQLite built for Electron's ABI, beside the Node build the CLI uses (issue 16, item 2); said in the
   // log, and a build that does not load stops here with the reason in a dialog.
   const sqlite = chooseSqliteBuild(app.getAppPath());
-  useSqliteBuild(sqlite);
   console.log(`Mooring: SQLite from ${sqlite.label}`);
-  const engine = await Engine.open({ home: defaultHome() });
-  const service = new ApiService(engine, {
-    createController: (e) =>
-      new Controller(e, { pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000 }),
-    secrets: safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(engine.home) : undefined,
-  });
+  const home = defaultHome();
+  // Decrypts the kept tokens into this process's environment, which the engine's process inherits.
+  const secrets = safeStorage.isEncryptionAvailable() ? new SafeStorageSecrets(home) : null;
+  const startedAt = Date.now();
+  const { api: service, exited } = await startEngineProcess(
+    { home, sqlite, secrets: secrets !== null },
+    secrets,
+  );
 
   // Each window's own pushes (its log streams): they end when it is destroyed or loads a page again.
   const clients = new Map<number, ApiClient>();
@@ -157,7 +185,7 @@ async function main(): Promise<void> {
   let level: keyof typeof icons = 'ok';
   service.subscribe((e: PushEvent) => {
     win?.webContents.send('mooring:event', e);
-    // In this process the published snapshot is at hand: no need to apply the delta to a copy.
+    // The port's end holds the snapshot the pushes brought it to.
     const now = e.type === 'delta' ? service.current() : null;
     if (now) {
       notifyDesktop(last, now);
@@ -209,15 +237,36 @@ async function main(): Promise<void> {
 
   // Started at login: the tray only, until the person opens the window.
   if (!process.argv.includes('--hidden')) win = createWindow();
-  await service.start();
 
   app.on('activate', () => {
     win ??= createWindow();
   });
-  app.on('before-quit', () => {
-    void service.stop().finally(() => {
-      engine.close();
+  // Quitting waits (5 s at most) for the engine to stop its controller and close the history.
+  let quitting = false;
+  let stopped = false;
+  app.on('before-quit', (event) => {
+    if (stopped) return;
+    event.preventDefault();
+    if (quitting) return;
+    quitting = true;
+    void Promise.race([service.stop(), new Promise((r) => setTimeout(r, 5000))]).finally(() => {
+      stopped = true;
+      app.quit();
     });
+  });
+  // The engine's process went on its own (a crash): start the app again, unless it went right away,
+  // which a restart would only repeat.
+  void exited.then((code) => {
+    if (quitting) return;
+    const message = `Mooring's engine process stopped (exit code ${code}).`;
+    console.error(message);
+    if (Date.now() - startedAt < 10_000) {
+      dialog.showErrorBox('Mooring stopped', `${message} See the log for why.`);
+      app.exit(1);
+      return;
+    }
+    app.relaunch();
+    app.exit(1);
   });
 }
 

@@ -5,6 +5,19 @@
 import type { Snapshot, SnapshotDelta } from './api.ts';
 import type { StackStatus } from './model.ts';
 
+/** What a holder has before the first push: version 0, which the first delta (base 0) builds on. */
+export const EMPTY_SNAPSHOT: Snapshot = {
+  version: 0,
+  host: '',
+  stacks: [],
+  sources: [],
+  engine: { reachable: false, endpoint: '', error: null },
+  controller: { enabled: false, running: false },
+  lastRuns: {},
+  revisions: {},
+  changedIn: {},
+};
+
 /** Stacks of two sources may share a name; a source's name holds no '/'. */
 export function stackKey(s: Pick<StackStatus, 'source' | 'name'>): string {
   return `${s.source}/${s.name}`;

@@ -4,27 +4,44 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiService } from '../../electron/engine/api-service.ts';
+import { ApiService, type ApiServiceOptions } from '../../electron/engine/api-service.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { schemas, type PushEvent } from '../../electron/shared/api.ts';
 import { METHOD_NAMES } from '../../electron/shared/methods.ts';
+import { serveOverPort, type ServedApi } from '../helpers/api-port.ts';
 
-describe('ApiService.handle', () => {
+// Every test runs twice: on the service itself (browser mode's server, the CLI) and across a message
+// channel, as the desktop's main process reaches the engine in its utility process (issue 16, item 4).
+const closers: (() => void)[] = [];
+const TRANSPORTS: { name: string; make: (engine: Engine, o: ApiServiceOptions) => Promise<ServedApi> }[] = [
+  { name: 'in process', make: (engine, o) => Promise.resolve(new ApiService(engine, o)) },
+  {
+    name: 'over a message port',
+    make: async (engine, o) => {
+      const { api, close } = await serveOverPort(engine, o);
+      closers.push(close);
+      return api;
+    },
+  },
+];
+
+describe.each(TRANSPORTS)('ApiService.handle ($name)', ({ make }) => {
   let home: string;
   let engine: Engine;
-  let service: ApiService;
+  let service: ServedApi;
 
   beforeEach(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'mooring-api-'));
     // An endpoint nothing listens on: these calls must not need an engine.
     engine = await Engine.open({ home, dockerHost: `unix://${home}/none.sock` });
-    service = new ApiService(engine, {
+    service = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },
     });
   });
   afterEach(async () => {
+    for (const close of closers.splice(0)) close();
     engine.close();
     await rm(home, { recursive: true, force: true });
   });
@@ -115,7 +132,7 @@ describe('ApiService.handle', () => {
     });
 
     const kept = new Map<string, string>();
-    const desktop = new ApiService(engine, {
+    const desktop = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },
@@ -169,7 +186,7 @@ describe('ApiService.handle', () => {
   it('a token typed into the desktop app goes to the secret store; only its variable name is kept', async () => {
     // safeStorage needs the Electron binary: this in-memory store stands in for it (electron/main/secrets.ts).
     const kept = new Map<string, string>();
-    const desktop = new ApiService(engine, {
+    const desktop = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },
@@ -208,7 +225,7 @@ describe('ApiService.handle', () => {
   it('a URL typed with user:TOKEN@ keeps the token in the secret store and the URL without it (issue 10)', async () => {
     const secret = 'p@ss:w0rd-S3CRET';
     const kept = new Map<string, string>();
-    const desktop = new ApiService(engine, {
+    const desktop = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },

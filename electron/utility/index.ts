@@ -1,0 +1,15 @@
+// Entry of Electron's utility process that runs the engine (./host.ts). The main process forks it and
+// sends one message: the host's settings, with the port the API travels on.
+import { runHost } from './host.ts';
+import { portOfElectron } from './electron-port.ts';
+
+process.parentPort.once('message', (e) => {
+  const port = e.ports[0];
+  if (!port) {
+    console.error('Mooring: the engine process was started without a port.');
+    process.exit(1);
+  }
+  void runHost(e.data, portOfElectron(port)).finally(() => {
+    process.exit(0);
+  });
+});
