@@ -59,31 +59,38 @@ function run(args, cwd = ROOT) {
   return { ok: r.status === 0, output: `${r.stderr ?? ''}\n${r.stdout ?? ''}` };
 }
 
-function fetchBinary() {
-  if (electronBinary()) return true;
+/** Runs Electron's own download unless the binary is there: null when it is, else why not. */
+export function fetchBinary() {
+  if (electronBinary()) return null;
   const got = run([require.resolve('electron/install.js')]);
   if (got.ok && electronBinary()) {
     console.log(`electron: the desktop app's binary is installed (${electronBinary()}).`);
-    return true;
+    return null;
   }
-  console.log(
-    `electron: its binary could not be downloaded (${reason(got.output)}); \`npm start\` runs browser mode. Retry with \`node scripts/fetch-electron.mjs\`.`,
-  );
-  return false;
+  return reason(got.output);
 }
 
-function fetchSqlite() {
+/** Where SQLite's build for this Electron goes (MOORING_NATIVE_ROOT: another root, for the install test). */
+export function electronSqliteFile() {
   const electron = JSON.parse(readFileSync(require.resolve('electron/package.json'), 'utf8')).version;
-  // MOORING_NATIVE_ROOT: where native/ goes instead of the package's root (the install test's scratch).
   const root = process.env.MOORING_NATIVE_ROOT || ROOT;
-  const dir = path.join(
-    root,
-    'native',
-    'better-sqlite3',
-    `electron-v${electron}-${process.platform}-${process.arch}`,
-  );
-  const target = path.join(dir, 'better_sqlite3.node');
-  if (existsSync(target)) return;
+  return {
+    electron,
+    file: path.join(
+      root,
+      'native',
+      'better-sqlite3',
+      `electron-v${electron}-${process.platform}-${process.arch}`,
+      'better_sqlite3.node',
+    ),
+  };
+}
+
+/** Fetches SQLite's prebuilt for this Electron unless it is there: null when it is, else why not. */
+export function fetchSqlite() {
+  const { electron, file: target } = electronSqliteFile();
+  const dir = path.dirname(target);
+  if (existsSync(target)) return null;
   // prebuild-install reads the package's manifest in its working folder and unpacks into its
   // build/Release: a scratch folder with a copy of the manifest, so the Node build is left as it is.
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'mooring-sqlite-'));
@@ -104,12 +111,7 @@ function fetchSqlite() {
       scratch,
     );
     const built = path.join(scratch, 'build', 'Release', 'better_sqlite3.node');
-    if (!got.ok || !existsSync(built)) {
-      console.log(
-        `electron: SQLite's build for Electron ${electron} could not be fetched (${reason(got.output)}); the window cannot open its history until it is. Retry with \`node scripts/fetch-electron.mjs\`.`,
-      );
-      return;
-    }
+    if (!got.ok || !existsSync(built)) return reason(got.output);
     mkdirSync(dir, { recursive: true });
     copyFileSync(built, target);
     writeFileSync(
@@ -117,6 +119,7 @@ function fetchSqlite() {
       `better-sqlite3 prebuilt for Electron ${electron}, fetched by prebuild-install\n`,
     );
     console.log(`electron: SQLite's build for Electron ${electron} is in ${dir}.`);
+    return null;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -128,8 +131,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(
         'electron: downloads skipped (ELECTRON_SKIP_BINARY_DOWNLOAD); `npm start` runs browser mode.',
       );
-    } else if (fetchBinary()) {
-      fetchSqlite();
+    } else {
+      const noBinary = fetchBinary();
+      const noSqlite = noBinary === null ? fetchSqlite() : null;
+      if (noBinary !== null)
+        console.log(
+          `electron: its binary could not be downloaded (${noBinary}); \`npm start\` runs browser mode. Retry with \`node scripts/fetch-electron.mjs\`.`,
+        );
+      else if (noSqlite !== null)
+        console.log(
+          `electron: SQLite's build for Electron ${electronSqliteFile().electron} could not be fetched (${noSqlite}); the window cannot open its history until it is. Retry with \`node scripts/fetch-electron.mjs\`.`,
+        );
     }
   } catch (err) {
     // Never the install's failure: electron absent (an install without dev packages), a disk error…

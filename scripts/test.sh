@@ -22,6 +22,18 @@ check lint npx eslint --max-warnings 0 .
 check imports node scripts/check-imports.mjs
 check format npx prettier --check . --log-level warn
 
+echo "== build (electron-vite: main, preload, renderer; the CLI bundle)"
+# Before the tests: the packing test (test/integration/dist.test.ts) packs the built app.
+built=0
+if npm run build >test-results/build.log 2>&1; then
+  passed=$((passed + 1))
+  built=1
+else
+  cat test-results/build.log
+  echo "FAILED: build"
+  failed=$((failed + 1))
+fi
+
 echo "== vitest (unit + integration)"
 rm -f test-results/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
@@ -41,9 +53,7 @@ else
   failed=$((failed + 1))
 fi
 
-echo "== build (electron-vite: main, preload, renderer; the CLI bundle)"
-if npm run build >test-results/build.log 2>&1; then
-  passed=$((passed + 1))
+if [ "$built" = 1 ]; then
   echo "== playwright (browser mode in Chromium)"
   rm -f test-results/playwright.json
   npx playwright test
@@ -59,10 +69,6 @@ if npm run build >test-results/build.log 2>&1; then
     echo "playwright wrote no report"
     failed=$((failed + 1))
   fi
-else
-  cat test-results/build.log
-  echo "FAILED: build"
-  failed=$((failed + 1))
 fi
 
 echo

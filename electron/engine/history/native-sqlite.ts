@@ -45,7 +45,10 @@ export function chooseSqliteBuild(
   };
 }
 
-let chosen: SqliteBuild = { label: "better-sqlite3's own build" };
+// The installed app's `mooring` command runs the CLI on the app's Electron as Node, naming the app's
+// folder (build/cli/mooring): its build is the app's own. Anywhere else, better-sqlite3's.
+const appRoot = process.versions.electron ? process.env.MOORING_APP_ROOT : undefined;
+let chosen: SqliteBuild = appRoot ? chooseSqliteBuild(appRoot) : { label: "better-sqlite3's own build" };
 
 /** Makes every database this process opens load `build` (the Electron main process calls it first). */
 export function useSqliteBuild(build: SqliteBuild): void {
