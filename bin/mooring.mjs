@@ -30,10 +30,10 @@ function writeAtomically(file, data) {
   fs.renameSync(tmp, file);
 }
 
-/** The command word of this run (`status`, `sync`, …), skipping `--home DIR`; `help` when there is none. */
+/** The command word of this run (`status`, `sync`, …), skipping `--home DIR` and `--engine NAME`; `help` when there is none. */
 function commandOf(argv) {
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--home') i++;
+    if (argv[i] === '--home' || argv[i] === '--engine') i++;
     else if (!argv[i].startsWith('-')) return argv[i];
   }
   return 'help';

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a fresh Debian machine: the Docker engine, Chromium,
-# docker-compose (benchmark baseline), git with ssh-keygen and gpg (signed commits) and the local
+# docker-compose (benchmark baseline), git with ssh-keygen and gpg (signed commits), sshd, socat and
+# openssl (remote engines) and the local
 # busybox image (no registry is reachable here).
 # Idempotent: each step is skipped when already done.
 set -euo pipefail
@@ -15,6 +16,10 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v gpg >/dev/null 2>&1 || need_apt+=(gpg)
 command -v gpg-agent >/dev/null 2>&1 || need_apt+=(gpg-agent)
+# Remote engines (issue 15): an SSH server on a loopback port and a TLS listener in front of the socket.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v socat >/dev/null 2>&1 || need_apt+=(socat)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt)"
   if [ "$(id -u)" != 0 ]; then echo "setup: need root for apt-get; run as root or install: ${need_apt[*]}" >&2; exit 1; fi

@@ -29,7 +29,7 @@ const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export function completionScript(program: Command, shell: string): string {
   const nodes: Node[] = [];
   walk(program, [], nodes);
-  const top = [...program.commands.map((c) => c.name()), '--home', '--help'];
+  const top = [...program.commands.map((c) => c.name()), '--home', '--engine', '--help'];
   switch (shell) {
     case 'bash':
     case 'zsh': {

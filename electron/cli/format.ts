@@ -2,6 +2,7 @@
 import type {
   CommitRecord,
   RunRecord,
+  EngineProbe,
   SourceState,
   StackStatus,
   SyncStatus,
@@ -170,6 +171,25 @@ export function formatSources(sources: SourceState[]): string {
     rows.push([s.name, s.url, s.branch ?? '(default)', s.path || '/', short(s.head), signed, fetched]);
   }
   return table(rows);
+}
+
+/** Named engines with what answered: unreachable ones with the reason under them. */
+export function formatEngines(engines: EngineProbe[]): string {
+  if (engines.length === 0)
+    return 'No engines. Add one: mooring engine add NAME ENDPOINT (unix:///path, tcp://HOST:PORT with TLS, ssh://user@host)';
+  const rows = [['NAME', 'ENDPOINT', 'VIA', 'REACHABLE', 'VERSION', 'SWARM', 'LATENCY']];
+  for (const e of engines)
+    rows.push([
+      e.name,
+      e.endpoint,
+      e.transport,
+      e.reachable ? 'yes' : 'no',
+      e.version ?? '-',
+      e.swarm ?? '-',
+      e.latencyMs === null ? '-' : `${e.latencyMs} ms`,
+    ]);
+  const problems = engines.filter((e) => e.error).map((e) => `${e.name}: ${e.error ?? ''}`);
+  return [table(rows), ...problems].join('\n');
 }
 
 /**

@@ -35,6 +35,7 @@ import { requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
+import { registerEngineCommand } from './engine-command.ts';
 
 interface VerifyFlags {
   verify?: 'ssh' | 'openpgp';
@@ -207,9 +208,10 @@ export async function main(
   const program = new Command('mooring');
 
   const open = async (): Promise<Engine> => {
-    const { home } = program.opts<{ home?: string }>();
+    const { home, engine: named } = program.opts<{ home?: string; engine?: string }>();
     const { Engine, defaultHome } = await loadEngineSide();
     engine = await Engine.open({ home: home ?? defaultHome(env), env });
+    if (named) engine.useEngine(named);
     // One line, on stderr so --json output stays parseable; a command that must write fails on its own.
     if (engine.readOnly)
       io.err(`! ${engine.home} is read-only: showing what is there, but history cannot be written.`);
@@ -219,6 +221,9 @@ export async function main(
   program
     .description('GitOps for a Docker engine: make the containers match a git config repo of Compose files.')
     .addOption(new Option('--home <dir>', 'data folder (default: $MOORING_HOME, else the app-data folder)'))
+    .addOption(
+      new Option('--engine <name>', 'the named engine to act on (`mooring engine list`; default: local)'),
+    )
     .showHelpAfterError('(run `mooring --help` for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
@@ -495,6 +500,7 @@ export async function main(
   registerPipelineCommands(program, open, io);
   registerServe(program, open, io);
   registerWebhookCommand(program, open, io, env);
+  registerEngineCommand(program, open, io);
   registerCompletion(program, io);
 
   try {

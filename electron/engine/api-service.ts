@@ -418,6 +418,12 @@ export class ApiService {
       await this.refresh();
       return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
     },
+    'engines:list': () => this.engine.engines.probeAll(),
+    'engines:add': ({ name, ...config }) => this.engine.engines.add(name, config),
+    'engines:remove': async (q) => {
+      await this.engine.engines.remove(q.name);
+      return null;
+    },
     'settings:get': () => Promise.resolve(this.settings()),
     'settings:update': (q) => this.updateSettings(q),
     'settings:webhook': (q) => this.setWebhook(q),

@@ -44,6 +44,7 @@ import type { PromoteResult } from './pipeline/promote.ts';
 import type { GitSource } from './source/index.ts';
 import { EngineContext } from './services/context.ts';
 import { DesiredStateService } from './services/desired-state.ts';
+import { EnginesService } from './services/engines.ts';
 import { recordDrift } from './services/drift.ts';
 import { SafetyService } from './services/safety.ts';
 import { SourceService } from './services/sources.ts';
@@ -93,6 +94,8 @@ export class Engine {
   readonly syncs: SyncService;
   /** Build, promote, rollback and deploy notes (issue 5). */
   readonly pipeline: Pipeline;
+  /** Named engines: local, TLS, SSH (issue 15). */
+  readonly engines: EnginesService;
 
   private constructor(ctx: EngineContext) {
     this.ctx = ctx;
@@ -102,6 +105,7 @@ export class Engine {
     this.notify = new NotifyService(ctx, this.safety);
     this.desired = new DesiredStateService(ctx, this.sources, this.safety);
     this.statuses = new StatusService(ctx, this.desired);
+    this.engines = new EnginesService(ctx);
     this.syncs = new SyncService(ctx, this.sources, this.safety, this.desired, this.statuses, {
       afterRun: (runId) => this.pipeline.afterRun(runId),
       buildRecorder: this.pipeline.store,
@@ -160,6 +164,7 @@ export class Engine {
   }
 
   close(): void {
+    this.ctx.docker.close();
     this.ctx.history.close();
   }
 
@@ -200,6 +205,11 @@ export class Engine {
   /** Fetches one or every source, caches new commits, records success or the error. Never throws for a remote. */
   fetch(name?: string): Promise<FetchResult[]> {
     return this.sources.fetch(name);
+  }
+
+  /** Acts on a named engine from now on (`mooring --engine NAME`); an unknown name is refused. */
+  useEngine(name: string): void {
+    this.ctx.useEngine(this.engines.get(name));
   }
 
   /** Points the engine at another Docker endpoint (from the settings screen). */

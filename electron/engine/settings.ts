@@ -10,6 +10,7 @@ import {
   type SafetySettings,
   type WebhookSettings,
 } from '../shared/model.ts';
+import type { EngineConfig } from './docker/endpoint.ts';
 import { MooringError } from './errors.ts';
 
 const SafetySchema = z
@@ -62,6 +63,19 @@ const WebhookSchema = z
   })
   .strict();
 
+/** A named engine (issue 15): where it is and how to reach it; docker/endpoint.ts checks it. */
+const EngineSchema = z
+  .object({
+    endpoint: z.string().min(1),
+    tls: z
+      .object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
+    sshKey: z.string().min(1).optional(),
+    knownHosts: z.string().min(1).optional(),
+  })
+  .strict();
+
 /** How often the controller fetches each source when `pollIntervalSec` is not set. */
 export const DEFAULT_POLL_INTERVAL_SEC = 60;
 
@@ -71,6 +85,8 @@ export const SettingsSchema = z
     sources: z.record(z.string(), SourceTrustSchema).optional(),
     /** Like DOCKER_HOST; unset means DOCKER_HOST, else the local socket. */
     dockerHost: z.string().optional(),
+    /** Named engines; `local` is there unless set to null (it is the endpoint above). */
+    engines: z.record(z.string(), EngineSchema.nullable()).optional(),
     /** How often the controller fetches each source. */
     pollIntervalSec: z.number().int().min(5).max(86_400).optional(),
     /** Whether the desktop app runs the controller (auto-sync, self-heal, prune). */
@@ -106,6 +122,7 @@ export interface Settings {
   /** Trust per source, by source name (see SourceTrustSchema). */
   sources?: Record<string, SourceTrust> | undefined;
   dockerHost?: string | undefined;
+  engines?: Record<string, EngineConfig | null> | undefined;
   pollIntervalSec?: number | undefined;
   controllerEnabled?: boolean | undefined;
   pruneConfirmShare?: number | undefined;

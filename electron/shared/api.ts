@@ -3,6 +3,7 @@
 // schemas at the boundary, in the process that holds the engine, before it reaches a service.
 import { z } from 'zod';
 import type {
+  EngineProbe,
   ActionRecord,
   BuildEvent,
   BuildRecord,
@@ -24,7 +25,7 @@ import type {
   WebhookSettings,
   WorktreeInfo,
 } from './model.ts';
-import { CONTAINER_ACTIONS, ENV_NAME, TRIGGERS, WEBHOOK_FORMATS } from './model.ts';
+import { CONTAINER_ACTIONS, ENGINE_NAME, ENV_NAME, TRIGGERS, WEBHOOK_FORMATS } from './model.ts';
 import type { Method } from './methods.ts';
 import { TRUST_SETTINGS } from './trust.ts';
 
@@ -160,6 +161,26 @@ export const schemas = {
         .strict(),
       revoke: z.boolean().optional(),
     })
+    .strict(),
+  'engines:list': z.object({}).strict(),
+  'engines:add': z
+    .object({
+      name: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'"),
+      endpoint: z.string().min(1).max(500),
+      tls: z
+        .object({
+          ca: z.string().min(1).max(4096),
+          cert: z.string().min(1).max(4096),
+          key: z.string().min(1).max(4096),
+        })
+        .strict()
+        .optional(),
+      sshKey: z.string().min(1).max(4096).optional(),
+      knownHosts: z.string().min(1).max(4096).optional(),
+    })
+    .strict(),
+  'engines:remove': z
+    .object({ name: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'") })
     .strict(),
   'settings:get': z.object({}).strict(),
   'settings:update': z
@@ -350,6 +371,9 @@ export interface Results {
   'sources:fetch': SourceState[];
   'sources:prune': SyncOutcome[];
   'sources:trust': UiSettings;
+  'engines:list': EngineProbe[];
+  'engines:add': EngineProbe;
+  'engines:remove': null;
   'settings:get': UiSettings;
   'settings:update': UiSettings;
   'settings:webhook': UiSettings;

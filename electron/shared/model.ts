@@ -611,6 +611,28 @@ export interface CommitRecord {
   stacks: string[]; // stacks whose folder changed against the first parent
 }
 
+/** A named engine's name: a docker context's name fits (letters, digits, '.', '_', '-'). */
+export const ENGINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** An engine's part in a Docker Swarm (issue 15). */
+export type SwarmRole = 'manager' | 'worker' | 'none';
+
+/** A named engine as `mooring engine list` shows it: where, and what answered there. */
+export interface EngineProbe {
+  name: string;
+  endpoint: string;
+  /** How it is reached: `tls`, `ssh`, or plain (a socket, loopback tcp). */
+  transport: 'socket' | 'tcp' | 'tls' | 'ssh';
+  reachable: boolean;
+  /** The daemon's ID: two names reaching one daemon share it. */
+  id: string | null;
+  version: string | null;
+  swarm: SwarmRole | null;
+  /** One ping's round trip. */
+  latencyMs: number | null;
+  error: string | null;
+}
+
 export interface SourceState extends SourceConfig {
   head: string | null;
   lastFetchAt: string | null; // last attempt

@@ -2,8 +2,16 @@
 // ObservedContainer and plain option objects.
 import Docker from 'dockerode';
 import { UnreachableError, errorMessage } from '../errors.ts';
-import type { DesiredNetwork, DesiredVolume, IpamPool, LogLine, RanImage } from '../../shared/model.ts';
+import type {
+  DesiredNetwork,
+  DesiredVolume,
+  IpamPool,
+  LogLine,
+  RanImage,
+  SwarmRole,
+} from '../../shared/model.ts';
 import type { EndpointConfig } from './container-spec.ts';
+import { connectionOptions, type EngineConfig } from './endpoint.ts';
 import { imageDefaults, projectLive, type Fields, type ImageDefaults, type Peer } from './fields.ts';
 import { COMPOSE_VERSION, LABELS } from './labels.ts';
 import { LogLineReader } from './log-lines.ts';
@@ -153,9 +161,14 @@ export class DockerAdapter {
   private readonly docker: Docker;
   readonly endpoint: string;
 
-  /** `endpoint` like DOCKER_HOST: unix:///path, tcp://host:port; default DOCKER_HOST, else the local socket. */
+  private readonly closeConnection: () => void;
+
+  /**
+   * `endpoint` like DOCKER_HOST: unix:///path, tcp://host:port, ssh://user@host, or a named engine's
+   * settings (TLS files, SSH key); default DOCKER_HOST, else the local socket.
+   */
   constructor(
-    endpoint?: string,
+    endpoint?: string | EngineConfig,
     private readonly isOurs: IsOurs = () => false,
     private readonly origin: EndpointOrigin = endpoint
       ? 'given'
@@ -163,8 +176,17 @@ export class DockerAdapter {
         ? 'DOCKER_HOST'
         : 'default',
   ) {
-    this.endpoint = describeEndpoint(endpoint);
-    this.docker = new Docker(endpointOptions(this.endpoint));
+    this.endpoint = describeEndpoint(typeof endpoint === 'string' ? endpoint : endpoint?.endpoint);
+    const { options, close } = connectionOptions(
+      typeof endpoint === 'object' ? endpoint : { endpoint: this.endpoint },
+    );
+    this.docker = new Docker(options);
+    this.closeConnection = close;
+  }
+
+  /** Ends what the connection holds open (an SSH session); a later call opens it again where it can. */
+  close(): void {
+    this.closeConnection();
   }
 
   /** Whether the engine runs on this machine, so that its host paths and ports are this machine's. */
@@ -191,6 +213,21 @@ export class DockerAdapter {
 
   async ping(): Promise<void> {
     await this.call(() => this.docker.ping());
+  }
+
+  /** Who the engine is: its daemon's ID (the same for every way of reaching it), version, Swarm role. */
+  async identity(): Promise<{ id: string; version: string; swarm: SwarmRole }> {
+    const info = (await this.call(() => this.docker.info())) as {
+      ID?: string;
+      ServerVersion?: string;
+      Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
+    };
+    const state = info.Swarm?.LocalNodeState;
+    return {
+      id: info.ID ?? '',
+      version: info.ServerVersion ?? '',
+      swarm: state === 'active' ? (info.Swarm?.ControlAvailable ? 'manager' : 'worker') : 'none',
+    };
   }
 
   private version: Promise<{ apiVersion: string; os: string; arch: string }> | null = null;
@@ -967,15 +1004,4 @@ function demux(buf: Buffer): string {
     i += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
-}
-
-function endpointOptions(endpoint: string): Docker.DockerOptions {
-  if (endpoint.startsWith('unix://')) return { socketPath: endpoint.slice('unix://'.length) };
-  if (endpoint.startsWith('/')) return { socketPath: endpoint };
-  const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
-  return {
-    host: url.hostname,
-    port: Number(url.port || 2375),
-    protocol: url.protocol === 'https:' ? 'https' : 'http',
-  };
 }

@@ -228,7 +228,27 @@ export class Applier {
   // One the engine makes (the short syntax, or `bind.create_host_path: true`, under an allowed folder:
   // mount-spec.ts passes it as a Binds entry) is not asked about (issue 11, item 5).
   private checkBindSources(services: DesiredService[]): string[] {
-    if (!this.docker.isLocal) return [];
+    // Files from git are placed on this machine and bind-mounted from here: another machine's engine
+    // would mount an empty folder of its own (issue 15). Refused before anything changes.
+    if (!this.docker.isLocal) {
+      const away = `this machine, not where the engine at ${this.docker.endpoint} runs; give it in a volume or an image instead`;
+      return services.flatMap((s) => [
+        ...s.mounts.flatMap((m) =>
+          m.type === 'repo'
+            ? [
+                `service "${s.name}" mounts ${m.repoPath} from the config repo, which Mooring places on ${away}`,
+              ]
+            : [],
+        ),
+        ...(['secrets', 'configs'] as const).flatMap((kind) =>
+          (s[kind] ?? []).flatMap((f) =>
+            f.from === 'host'
+              ? []
+              : [`${kind}.${f.name} of service "${s.name}" is a file Mooring places on ${away}`],
+          ),
+        ),
+      ]);
+    }
     return services.flatMap((s) => [
       ...s.mounts.flatMap((m) =>
         m.type === 'bind' && !engineMakesSource(m) && !existsSync(m.source)

@@ -4,6 +4,7 @@
 // use rather than keeping their own.
 import { LABELS } from '../docker/labels.ts';
 import { DockerAdapter, type EndpointOrigin } from '../docker/docker-adapter.ts';
+import type { EngineConfig } from '../docker/endpoint.ts';
 import type { HistoryStore } from '../history/store.ts';
 import { readOnlyHomeError } from '../home.ts';
 import { Applier } from '../reconcile/apply.ts';
@@ -24,6 +25,13 @@ export class EngineContext {
   ) {
     this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
     this.applier = new Applier(this.docker, history);
+  }
+
+  /** Points every service at a named engine (`--engine NAME`, issue 15). */
+  useEngine(config: EngineConfig): void {
+    this.docker.close();
+    this.docker = new DockerAdapter(config, this.isOurs, 'given');
+    this.applier = new Applier(this.docker, this.history);
   }
 
   /** Points every service at another Docker endpoint (from the settings screen). */

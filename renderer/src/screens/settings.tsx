@@ -9,6 +9,7 @@ import { call, getApi } from '../api/client.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { ago, shortId } from '../format.ts';
 import { useStore } from '../store.tsx';
+import { EnginesSection } from './engines-settings.tsx';
 import { WebhookSettingsSection } from './webhook-settings.tsx';
 
 export function SettingsScreen(): React.JSX.Element {
@@ -27,6 +28,7 @@ export function SettingsScreen(): React.JSX.Element {
       {settings && <Safety settings={settings} onSaved={setSettings} />}
       {settings && <WebhookSettingsSection settings={settings} onSaved={setSettings} />}
       {settings && <Engine settings={settings} onSaved={setSettings} />}
+      <EnginesSection />
       {getApi().transport === 'browser' && <BrowserNotifications />}
     </>
   );
