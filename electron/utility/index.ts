@@ -9,7 +9,7 @@ process.parentPort.once('message', (e) => {
     console.error('Mooring: the engine process was started without a port.');
     process.exit(1);
   }
-  void runHost(e.data, portOfElectron(port)).finally(() => {
-    process.exit(0);
-  });
+  // Not exited when it is done (stopped, or failed to start): an exit now could lose the message that
+  // says so on its way. The main process quits next, which ends this process.
+  void runHost(e.data, portOfElectron(port));
 });

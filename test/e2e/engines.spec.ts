@@ -27,7 +27,7 @@ test('Settings → Engines: local listed, the same daemon refused, local removed
     const form = section.getByRole('form', { name: 'Add an engine' });
     const fill = async (): Promise<void> => {
       await form.getByLabel('Name').fill('secure');
-      await form.getByLabel('Endpoint').fill(`tcp://127.0.0.1:${tls.port}`);
+      await form.getByLabel('Address').fill(`tcp://127.0.0.1:${tls.port}`);
       await form.getByLabel('TLS CA file').fill(tls.client.ca);
       await form.getByLabel('TLS client certificate file').fill(tls.client.cert);
       await form.getByLabel('TLS client key file').fill(tls.client.key);

@@ -78,3 +78,25 @@ export function startEngineWorker(
   });
   return { api, worker, exited };
 }
+
+/** The OS keychain's stand-in (safeStorage needs the Electron binary): secrets kept in a map. */
+export function memorySecrets(): { kept: Map<string, string>; store: SecretStore } {
+  const kept = new Map<string, string>();
+  return {
+    kept,
+    store: {
+      save: (source, token) => {
+        kept.set(source, token);
+        return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
+      },
+      remove: (source) => {
+        kept.delete(source);
+        return Promise.resolve();
+      },
+      saveVariable: (name, value) => {
+        kept.set(name, value);
+        return Promise.resolve();
+      },
+    },
+  };
+}

@@ -6,10 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient, SecretStore } from '../../electron/engine/api-service.ts';
+import type { ApiClient } from '../../electron/engine/api-service.ts';
 import type { PushEvent } from '../../electron/shared/api.ts';
 import type { SourceState } from '../../electron/shared/model.ts';
-import { startEngineWorker } from '../helpers/api-port.ts';
+import { memorySecrets, startEngineWorker } from '../helpers/api-port.ts';
 import { UNIQUE, waitFor } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
 import { createRepo } from '../helpers/git-repo.ts';
@@ -50,21 +50,7 @@ describe.skipIf(!haveDocker)('the engine in its own thread, reached over a messa
 `,
     });
     // The main process's keychain, here a map: the worker asks it over the port.
-    const kept = new Map<string, string>();
-    const secrets: SecretStore = {
-      save: (source, token) => {
-        kept.set(source, token);
-        return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
-      },
-      remove: (source) => {
-        kept.delete(source);
-        return Promise.resolve();
-      },
-      saveVariable: (name, value) => {
-        kept.set(name, value);
-        return Promise.resolve();
-      },
-    };
+    const { kept, store: secrets } = memorySecrets();
     const { api, exited } = startEngineWorker(
       { home: path.join(base, 'home'), sqlite: SQLITE, secrets: true },
       secrets,

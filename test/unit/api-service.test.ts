@@ -8,7 +8,7 @@ import { ApiService, type ApiServiceOptions } from '../../electron/engine/api-se
 import { Engine } from '../../electron/engine/engine.ts';
 import { schemas, type PushEvent } from '../../electron/shared/api.ts';
 import { METHOD_NAMES } from '../../electron/shared/methods.ts';
-import { serveOverPort, type ServedApi } from '../helpers/api-port.ts';
+import { memorySecrets, serveOverPort, type ServedApi } from '../helpers/api-port.ts';
 
 // Every test runs twice: on the service itself (browser mode's server, the CLI) and across a message
 // channel, as the desktop's main process reaches the engine in its utility process (issue 16, item 4).
@@ -184,26 +184,12 @@ describe.each(TRANSPORTS)('ApiService.handle ($name)', ({ make }) => {
   });
 
   it('a token typed into the desktop app goes to the secret store; only its variable name is kept', async () => {
-    // safeStorage needs the Electron binary: this in-memory store stands in for it (electron/main/secrets.ts).
-    const kept = new Map<string, string>();
+    const { kept, store } = memorySecrets();
     const desktop = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },
-      secrets: {
-        save: (source, token) => {
-          kept.set(source, token);
-          return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
-        },
-        remove: (source) => {
-          kept.delete(source);
-          return Promise.resolve();
-        },
-        saveVariable: (name, value) => {
-          kept.set(name, value);
-          return Promise.resolve();
-        },
-      },
+      secrets: store,
     });
     const r = await desktop.handle('sources:add', {
       name: 'cfg',
@@ -224,25 +210,12 @@ describe.each(TRANSPORTS)('ApiService.handle ($name)', ({ make }) => {
 
   it('a URL typed with user:TOKEN@ keeps the token in the secret store and the URL without it (issue 10)', async () => {
     const secret = 'p@ss:w0rd-S3CRET';
-    const kept = new Map<string, string>();
+    const { kept, store } = memorySecrets();
     const desktop = await make(engine, {
       createController: () => {
         throw new Error('not started in these tests');
       },
-      secrets: {
-        save: (source, token) => {
-          kept.set(source, token);
-          return Promise.resolve(`MOORING_TOKEN_${source.toUpperCase()}`);
-        },
-        remove: (source) => {
-          kept.delete(source);
-          return Promise.resolve();
-        },
-        saveVariable: (name, value) => {
-          kept.set(name, value);
-          return Promise.resolve();
-        },
-      },
+      secrets: store,
     });
     const r = await desktop.handle('sources:add', {
       name: 'cfg',

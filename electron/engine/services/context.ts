@@ -13,6 +13,8 @@ import type { Settings } from '../settings.ts';
 export class EngineContext {
   docker: DockerAdapter;
   applier: Applier;
+  /** The `local` engine's endpoint (settings, DOCKER_HOST or the socket), whichever engine is in use. */
+  localEndpoint: string;
 
   constructor(
     readonly home: string,
@@ -24,6 +26,7 @@ export class EngineContext {
     readonly instanceId: string,
   ) {
     this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
+    this.localEndpoint = this.docker.endpoint;
     this.applier = new Applier(this.docker, history);
   }
 
@@ -36,6 +39,7 @@ export class EngineContext {
 
   /** Points every service at another Docker endpoint (from the settings screen). */
   setDockerHost(endpoint: string | undefined): void {
+    this.docker.close();
     this.docker = endpoint
       ? new DockerAdapter(endpoint, this.isOurs, 'settings')
       : new DockerAdapter(
@@ -43,6 +47,7 @@ export class EngineContext {
           this.isOurs,
           this.env.DOCKER_HOST ? 'DOCKER_HOST' : 'default',
         );
+    this.localEndpoint = this.docker.endpoint;
     this.applier = new Applier(this.docker, this.history);
   }
 

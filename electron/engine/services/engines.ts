@@ -31,7 +31,7 @@ export class EnginesService {
     const out: { name: string; config: EngineConfig }[] = [];
     const local = named[LOCAL_ENGINE];
     if (local !== null)
-      out.push({ name: LOCAL_ENGINE, config: local ?? { endpoint: this.ctx.docker.endpoint } });
+      out.push({ name: LOCAL_ENGINE, config: local ?? { endpoint: this.ctx.localEndpoint } });
     for (const [name, config] of Object.entries(named).sort(([a], [b]) => a.localeCompare(b)))
       if (name !== LOCAL_ENGINE && config) out.push({ name, config });
     return out;

@@ -41,8 +41,11 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
   // Branch refs: every folder below refs/heads watched on its own, not with `recursive: true`, which on
   // Linux (Node 20) watches each file: git replaces a ref's file at every commit, and after the first
   // the watch was on a file that no longer existed (measured: 6 of 10 kinds of ref update missed).
-  // A folder made later (a first branch named feature/…) is found when its parent changes; one git
-  // removed (its last branch deleted) is let go then, so the same name made again is watched anew.
+  // A folder made later (a first branch named feature/…) is found when its parent changes. One git
+  // removed (its last branch deleted) and made again (`branch -D` then `checkout -b` in the same
+  // folder) is another folder under the same name, possibly before the parent's event is handled on a
+  // loaded machine, and possibly with the same inode: so at each event of a folder its subfolders are
+  // watched anew (a few watches; whatever moved meanwhile is read by the change that follows).
   const folders = new Map<string, fs.FSWatcher>();
   const watchFolder = (dir: string): void => {
     if (folders.has(dir)) return;
@@ -56,7 +59,7 @@ export function watchRefs(gitdir: string, onChange: () => void, settleMs = 50): 
   };
   const scan = (dir: string): void => {
     for (const [folder, w] of folders) {
-      if (path.dirname(folder) === dir && !fs.existsSync(folder)) {
+      if (path.dirname(folder) === dir) {
         w.close();
         folders.delete(folder);
       }

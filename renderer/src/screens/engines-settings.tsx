@@ -201,7 +201,7 @@ function AddEngine({ onAdded }: { onAdded: () => void }): React.JSX.Element {
       }}
     >
       {field('name', 'Name', 'staging', true)}
-      {field('endpoint', 'Endpoint', 'ssh://deploy@host or tcp://host:2376', true)}
+      {field('endpoint', 'Address', 'ssh://deploy@host or tcp://host:2376', true)}
       {tcp && (
         <>
           {field('ca', 'TLS CA file', '~/.docker/ca.pem')}
