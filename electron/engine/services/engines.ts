@@ -110,7 +110,7 @@ export class EnginesService {
         'unreachable',
         `Engine ${name} (${config.endpoint}) does not answer: ${(probe.error ?? 'no reason given').replace(/\.\s*$/, '')}. Nothing was added.`,
       );
-    for (const other of await Promise.all(this.list().map((e) => this.probe(e.name, e.config)))) {
+    for (const other of await this.probeAll()) {
       if (other.id && other.id === probe.id)
         throw new MooringError(
           'conflict',
