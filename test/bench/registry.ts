@@ -12,6 +12,7 @@ import type { Benchmark } from './lib.ts';
 import { manifestParse } from './manifest-parse.ts';
 import { noopSync } from './noop-sync.ts';
 import { push } from './push.ts';
+import { remoteEngines } from './remote-engines.ts';
 import { scale } from './scale.ts';
 import { ui } from './ui.ts';
 
@@ -29,4 +30,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'push', run: push },
   { id: 'cli-start', run: cliStart },
   { id: 'commit-to-running', run: commitToRunning },
+  { id: 'remote-engines', run: remoteEngines },
 ];

@@ -73,7 +73,8 @@ export interface Sshd {
   stop(): void;
 }
 
-export async function startSshd(dir: string): Promise<Sshd> {
+/** `config`: further sshd_config lines (`AllowStreamLocalForwarding no`, `MaxSessions 3`). */
+export async function startSshd(dir: string, config: string[] = []): Promise<Sshd> {
   await mkdir(dir, { recursive: true });
   await mkdir('/run/sshd', { recursive: true }); // privilege separation folder sshd insists on
   const keygen = (file: string): Promise<unknown> =>
@@ -96,6 +97,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       'PermitRootLogin prohibit-password',
       'StrictModes no',
       'UsePAM no',
+      ...config,
       '',
     ].join('\n'),
   );

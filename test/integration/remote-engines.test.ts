@@ -24,6 +24,7 @@ if (missing) console.warn(`SKIPPED remote engine tests: ${missing} (run scripts/
 
 const STACK = `rmt${UNIQUE}`;
 const FILES = `rmtfiles${UNIQUE}`;
+const WIDE = `rmtwide${UNIQUE}`;
 const compose = `services:
   app:
     image: local/busybox:1
@@ -49,13 +50,17 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
         [`${STACK}/compose.yaml`]: compose,
         [`${FILES}/compose.yaml`]: `${compose}    volumes:\n      - ./conf:/etc/app:ro\n`,
         [`${FILES}/conf/app.conf`]: 'x=1\n',
+        [`${WIDE}/compose.yaml`]: `services:\n${Array.from(
+          { length: 8 },
+          (_, i) => `  s${i}:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n`,
+        ).join('')}`,
       })
     ).path;
   }, 60_000);
   afterAll(async () => {
     sshd.stop();
     tls.stop();
-    await removeStacks(STACK, FILES);
+    await removeStacks(STACK, FILES, WIDE);
     await rm(base, { recursive: true, force: true });
   });
 
@@ -200,6 +205,43 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
     ]);
     expect((await mooring(h, ['engine', 'remove', 'box'])).code).toBe(0);
     expect((await mooring(h, ['engine', 'list'])).stdout).toContain('No engines.');
+  });
+
+  it('SSH: a sync of 8 services at once on a server that allows 2 sessions per connection: through the forwarded socket (not a session), and through dial-stdio on more connections where forwarding is refused', async () => {
+    // The shared server is stopped by the test above: this one starts its own two.
+    const servers = await Promise.all([
+      startSshd(path.join(base, 'ssh-open'), ['MaxSessions 2']),
+      startSshd(path.join(base, 'ssh-strict'), ['AllowStreamLocalForwarding no', 'MaxSessions 2']),
+    ]);
+    try {
+      for (const s of servers) {
+        const h = await home();
+        const settings = {
+          engines: {
+            box: {
+              endpoint: `ssh://${s.user}@127.0.0.1:${s.port}`,
+              sshKey: s.key,
+              knownHosts: s.knownHosts,
+            },
+          },
+        };
+        await writeFile(path.join(h, 'settings.json'), JSON.stringify(settings));
+        const sync = await mooring(h, ['--engine', 'box', 'sync', WIDE]);
+        expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+        const running = await docker(
+          'ps',
+          '-q',
+          '--filter',
+          `label=com.docker.compose.project=${WIDE}`,
+          '--filter',
+          'status=running',
+        );
+        expect(running.split('\n').filter(Boolean)).toHaveLength(8);
+        await removeStacks(WIDE);
+      }
+    } finally {
+      for (const s of servers) s.stop();
+    }
   });
 
   it("imports the docker CLI's contexts: one with TLS is added, one that skips verification is not", async () => {

@@ -1,7 +1,9 @@
-// A Docker engine over SSH (issue 15), as the docker CLI reaches `ssh://user@host`: an SSH session to
-// the host runs `docker system dial-stdio` there, and the Engine API's HTTP travels on that channel.
-// One SSH connection per engine, a channel per HTTP connection (docker-modem's own SSH transport
-// opens a new SSH connection for every request). The host's key must be in known_hosts, checked as
+// A Docker engine over SSH (issue 15), `ssh://user@host`: the Engine API's HTTP travels on SSH
+// channels, one per HTTP connection, each the engine's socket forwarded (as `ssh -L` does), or where
+// the server refuses that, a session running `docker system dial-stdio` there (as the docker CLI
+// does: a login shell and a docker process per channel, ~0.6 s on a host whose .bashrc is slow).
+// Connections are kept for the next request (docker-modem's own SSH transport opens a new SSH
+// connection for every request). The host's key must be in known_hosts, checked as
 // OpenSSH checks it (plain and hashed names, [host]:port, @revoked); nothing is added to it.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -106,13 +108,35 @@ function readKnownHosts(files: string[]): string {
 
 const DEFAULT_KNOWN_HOSTS = [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
 
+/** Where the engine listens on the host, forwarded when the server allows it. */
+const REMOTE_SOCKET = '/var/run/docker.sock';
+
 /**
- * An http.Agent whose connections are `docker system dial-stdio` channels of one SSH connection,
- * opened on first use and again after it drops. `close` ends it.
+ * OpenSSH's sshd allows 10 sessions per connection (MaxSessions); a sync's parallel requests and an
+ * open event stream need more. A connection carries at most this many dial-stdio sessions (forwarded
+ * sockets are not sessions); past it, another SSH connection is opened. Counted here, not by the http agent: a channel the agent has let go of
+ * still counts at the server until its close is acknowledged.
+ */
+const CHANNELS_PER_CONNECTION = 8;
+
+interface Connection {
+  client: Promise<Client>;
+  /** Session channels taken: open, or being opened. */
+  channels: number;
+  /** The server refused a session while others were taken: none more until one of them closes. */
+  full: boolean;
+}
+
+/**
+ * An http.Agent whose connections are channels of SSH connections (the forwarded socket, or
+ * `docker system dial-stdio`), opened on first use and again after one drops. `close` ends them.
  */
 export class SshAgent extends http.Agent {
-  private client: Promise<Client> | null = null;
-  private refusal: string | null = null;
+  private connections: Connection[] = [];
+  /** Sessions per connection: lowered when the server refuses one below it (a lower MaxSessions). */
+  private sessionLimit = CHANNELS_PER_CONNECTION;
+  /** Whether the server forwards the engine's socket; undefined until it was tried. */
+  private forwarding: boolean | undefined;
 
   constructor(
     private readonly target: SshTarget,
@@ -127,9 +151,39 @@ export class SshAgent extends http.Agent {
     return `ssh://${this.target.user}@${hostKeyName(this.target.host, this.target.port)}`;
   }
 
-  private async connect(): Promise<Client> {
+  /**
+   * A connection with room for one more session channel, its count taken (`session`); a new one
+   * where none has room.
+   */
+  private take(session: boolean): Connection {
+    let conn = this.connections.find((c) => !c.full && c.channels < this.sessionLimit);
+    if (!conn) {
+      const fresh: Connection = {
+        client: this.connect(() => {
+          this.drop(fresh);
+        }),
+        channels: 0,
+        full: false,
+      };
+      // A refused connection is not kept: the next request tries again.
+      fresh.client.catch(() => {
+        this.drop(fresh);
+      });
+      this.connections.push(fresh);
+      conn = fresh;
+    }
+    if (session) conn.channels++;
+    return conn;
+  }
+
+  private drop(conn: Connection): void {
+    this.connections = this.connections.filter((c) => c !== conn);
+  }
+
+  private async connect(onClose: () => void): Promise<Client> {
     const { Client } = await import('ssh2');
     const t = this.target;
+    let refusal: string | null = null;
     const cfg: ConnectConfig = {
       host: t.host,
       port: t.port,
@@ -140,7 +194,7 @@ export class SshAgent extends http.Agent {
         const files = t.knownHosts ?? DEFAULT_KNOWN_HOSTS;
         const verdict = checkHostKey(readKnownHosts(files), t.host, t.port, key);
         if (verdict === 'known') return true;
-        this.refusal =
+        refusal =
           verdict === 'unknown'
             ? `its host key is not in ${files.join(' or ')}. Check it and add it, as with \`ssh -p ${t.port} ${t.user}@${t.host}\` once`
             : verdict === 'revoked'
@@ -166,23 +220,22 @@ export class SshAgent extends http.Agent {
     const client = new Client();
     return new Promise<Client>((resolve, reject) => {
       const fail = (err: Error): void => {
-        this.client = null;
-        const why = this.refusal ?? sshProblem(err);
-        this.refusal = null;
-        reject(new MooringError('failed', `SSH to ${this.where()} failed: ${why}.`, { cause: err }));
+        reject(
+          new MooringError('failed', `SSH to ${this.where()} failed: ${refusal ?? sshProblem(err)}.`, {
+            cause: err,
+          }),
+        );
       };
       client
         .once('ready', () => {
           client.off('error', fail);
-          client.on('error', () => {
-            this.client = null;
-          });
+          client.on('error', onClose);
+          // Requests are small and wait for their answers: Nagle's algorithm would hold each up.
+          client.setNoDelay(true);
           resolve(client);
         })
         .once('error', fail)
-        .on('close', () => {
-          this.client = null;
-        });
+        .on('close', onClose);
       try {
         client.connect(cfg);
       } catch (err) {
@@ -198,10 +251,59 @@ export class SshAgent extends http.Agent {
     const done = (err: Error | null, stream?: Duplex): void => {
       callback?.(err, stream as Duplex);
     };
-    this.client ??= this.connect();
-    this.client.then(
+    if (this.forwarding === false) {
+      this.dialStdio(done);
+      return undefined;
+    }
+    // The engine's socket forwarded as `ssh -L` does: no process on the host, and not a session, so
+    // sshd's MaxSessions does not count it. A server that refuses it gets `docker system dial-stdio`.
+    const conn = this.connections[0] ?? this.take(false);
+    conn.client.then(
+      (client) => {
+        client.openssh_forwardOutStreamLocal(REMOTE_SOCKET, (err, channel) => {
+          if (!err) {
+            this.forwarding = true;
+            done(null, asSocket(channel));
+          } else if (this.forwarding === undefined) {
+            this.forwarding = false;
+            this.dialStdio(done);
+          } else {
+            done(
+              new MooringError(
+                'failed',
+                `SSH to ${this.where()}: the engine's socket did not answer (${err.message}).`,
+              ),
+            );
+          }
+        });
+      },
+      (err: unknown) => {
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+    return undefined;
+  }
+
+  /** A channel running `docker system dial-stdio` on the host, as the docker CLI reaches it. */
+  private dialStdio(done: (err: Error | null, stream?: Duplex) => void): void {
+    const conn = this.take(true);
+    let released = false;
+    const release = (): void => {
+      if (!released) conn.channels--;
+      released = true;
+    };
+    conn.client.then(
       (client) => {
         client.exec('docker system dial-stdio', (err, channel) => {
+          if (err) release();
+          if (err && /open failed/i.test(err.message) && conn.channels > 0) {
+            // The server allows fewer sessions than counted on (its MaxSessions): at most as many as
+            // this connection has taken, for every connection from now on; asked again on another.
+            conn.full = true;
+            this.sessionLimit = Math.min(this.sessionLimit, conn.channels);
+            this.dialStdio(done);
+            return;
+          }
           if (err) {
             done(
               new MooringError(
@@ -211,6 +313,10 @@ export class SshAgent extends http.Agent {
             );
             return;
           }
+          channel.once('close', () => {
+            release();
+            conn.full = false;
+          });
           // What the remote side says when docker is missing or cannot reach its daemon.
           let stderr = '';
           channel.stderr.on('data', (d: Buffer) => {
@@ -229,15 +335,15 @@ export class SshAgent extends http.Agent {
         });
       },
       (err: unknown) => {
+        release();
         done(err instanceof Error ? err : new Error(String(err)));
       },
     );
-    return undefined;
   }
 
   close(): void {
-    void this.client?.then((c) => c.end()).catch(() => undefined);
-    this.client = null;
+    for (const c of this.connections) void c.client.then((client) => client.end()).catch(() => undefined);
+    this.connections = [];
     this.destroy();
   }
 }
