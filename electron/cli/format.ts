@@ -103,7 +103,7 @@ export function formatStatus(
       // Unknown because the engine could not be asked: the shared warning says so once.
       if (svc.sync === 'Unknown' && svc.health === 'Unknown' && shared.length > 0) continue;
       details.push(
-        `  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.container ? ` (${svc.container})` : ''}`,
+        `  ${svc.name}: ${paint(svc.sync, color)} ${paint(svc.health, color)}${svc.swarmService ? ` (Swarm service ${svc.swarmService}, ${svc.state ?? ''})` : svc.container ? ` (${svc.container})` : ''}`,
       );
       for (const r of svc.reasons) {
         details.push(`    ${r.path}: git ${JSON.stringify(r.desired)} · live ${JSON.stringify(r.live)}`);

@@ -90,6 +90,6 @@ export const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export function hashService(s: DesiredStack['services'][number]): string {
   // depends_on orders the apply and replicas is how many there are: changing either must not recreate
-  // the containers that are there; swarmOnly is what this engine does not act on.
-  return specHash({ ...s, dependsOn: [], replicas: undefined, swarmOnly: undefined });
+  // the containers that are there; swarmOnly and swarm are what this engine does not act on.
+  return specHash({ ...s, dependsOn: [], replicas: undefined, swarmOnly: undefined, swarm: undefined });
 }

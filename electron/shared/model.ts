@@ -94,6 +94,11 @@ export interface StackPolicy {
    * runs only when one of them is here (`*`: all). Absent: the stack's .env COMPOSE_PROFILES, else none.
    */
   profiles?: string[];
+  /**
+   * How the stack runs on an engine that is a Swarm manager (issue 15): `swarm` (services) or
+   * `containers`. Absent: Swarm services on a manager, containers elsewhere.
+   */
+  mode?: 'containers' | 'swarm';
 }
 
 export interface PortBinding {
@@ -280,12 +285,46 @@ export interface DesiredService {
   pullPolicy?: string;
   /** Keys kept from the compose file that only Swarm acts on (`deploy.placement`, …): said in the plan. */
   swarmOnly?: string[];
+  /** What of `deploy` only Swarm acts on, in the Engine API's shapes; absent when the file sets none. */
+  swarm?: SwarmDeploy;
   /**
    * `build:`: the image is built from the config repo at the revision, and `image` is then the
    * deterministic tag of that build (`mooring-build/<stack>:<hash>`). Absent for a service that only
    * names an image. Not part of the spec hash: what the build makes is in `image` already.
    */
   build?: DesiredBuild;
+}
+
+/** An update or rollback policy of a Swarm service (the Engine API's UpdateConfig; durations in ns). */
+export interface SwarmUpdateConfig {
+  Parallelism?: number;
+  Delay?: number;
+  FailureAction?: 'continue' | 'pause' | 'rollback';
+  Monitor?: number;
+  MaxFailureRatio?: number;
+  Order?: 'stop-first' | 'start-first';
+}
+
+/** `deploy:` as Swarm reads it, beyond what one engine applies to containers (replicas, limits). */
+export interface SwarmDeploy {
+  /** `mode: global`: a task on every node; absent means replicated. */
+  global?: true;
+  /** `placement`: Constraints, Preferences, MaxReplicas, as the API's Placement. */
+  placement?: {
+    Constraints?: string[];
+    Preferences?: { Spread: { SpreadDescriptor: string } }[];
+    MaxReplicas?: number;
+  };
+  update?: SwarmUpdateConfig;
+  rollback?: SwarmUpdateConfig;
+  endpointMode?: 'vip' | 'dnsrr';
+  /** `deploy.labels`: on the service, not its containers. */
+  labels?: Record<string, string>;
+  /** `restart_policy` delay and window (ns). */
+  restartDelay?: number;
+  restartWindow?: number;
+  /** `resources.reservations.cpus` in nano CPUs: Swarm schedules by it. */
+  cpuReservation?: number;
 }
 
 /**
@@ -492,6 +531,8 @@ export interface ServiceStatus {
   reasons: DriftReason[];
   /** With more than one replica: how many git asks for, and how many of ours run. */
   replicas?: { desired: number; running: number };
+  /** On a Swarm manager: the service's name there (its tasks' containers are Swarm's, not listed). */
+  swarmService?: string;
 }
 
 export interface StackStatus {

@@ -14,6 +14,7 @@ import { noopSync } from './noop-sync.ts';
 import { push } from './push.ts';
 import { remoteEngines } from './remote-engines.ts';
 import { scale } from './scale.ts';
+import { swarm } from './swarm.ts';
 import { ui } from './ui.ts';
 
 export const BENCHMARKS: { id: string; run: Benchmark }[] = [
@@ -31,4 +32,5 @@ export const BENCHMARKS: { id: string; run: Benchmark }[] = [
   { id: 'cli-start', run: cliStart },
   { id: 'commit-to-running', run: commitToRunning },
   { id: 'remote-engines', run: remoteEngines },
+  { id: 'swarm', run: swarm },
 ];

@@ -54,7 +54,7 @@ controller: {}
           line: 4,
           column: 5,
           message:
-            "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal, prune and profiles",
+            "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode",
         },
         {
           file: 'config/mooring.yaml',
@@ -75,6 +75,25 @@ controller: {}
           column: 1,
           message: 'controller: unknown key; mooring.yaml holds only `stacks`',
         },
+      ],
+    });
+  });
+
+  it('reads how a stack runs on a Swarm manager (issue 15): containers or swarm, nothing else', () => {
+    expect(
+      parsePolicyFile('stacks:\n  web: { mode: containers }\n  api: { mode: swarm }\n', 'mooring.yaml'),
+    ).toEqual({
+      ok: true,
+      stacks: {
+        web: { sync: 'manual', selfHeal: false, prune: false, mode: 'containers' },
+        api: { sync: 'manual', selfHeal: false, prune: false, mode: 'swarm' },
+      },
+    });
+    const bad = parsePolicyFile('stacks:\n  web: { mode: kubernetes }\n', 'mooring.yaml');
+    expect(bad).toEqual({
+      ok: false,
+      errors: [
+        expect.objectContaining({ line: 2, message: 'stacks.web.mode must be `containers` or `swarm`' }),
       ],
     });
   });
@@ -119,7 +138,8 @@ controller: {}
           file: 'mooring.yaml',
           line: 2,
           column: 37,
-          message: "stacks.web.profile: unknown key; a stack's policy has sync, selfHeal, prune and profiles",
+          message:
+            "stacks.web.profile: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode",
         },
         { file: 'mooring.yaml', line: 3, column: 19, message: 'stacks.db.profiles must be a string' },
       ],

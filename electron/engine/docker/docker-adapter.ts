@@ -15,6 +15,69 @@ import { connectionOptions, type EngineConfig } from './endpoint.ts';
 import { imageDefaults, projectLive, type Fields, type ImageDefaults, type Peer } from './fields.ts';
 import { COMPOSE_VERSION, LABELS } from './labels.ts';
 import { LogLineReader } from './log-lines.ts';
+import {
+  STACK_NAMESPACE,
+  type LiveService,
+  type SwarmNetworkSpec,
+  type SwarmServiceSpec,
+} from '../swarm/spec.ts';
+
+interface RawService {
+  ID: string;
+  Version?: { Index?: number };
+  Spec: SwarmServiceSpec;
+  PreviousSpec?: SwarmServiceSpec;
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+}
+
+interface RawTask {
+  ID: string;
+  ServiceID: string;
+  Slot?: number;
+  DesiredState?: string;
+  UpdatedAt?: string;
+  Spec?: { ContainerSpec?: unknown };
+  Status?: {
+    State?: string;
+    Err?: string;
+    Message?: string;
+    Timestamp?: string;
+    ContainerStatus?: { ContainerID?: string };
+  };
+}
+
+/** A task of a Swarm service: where one replica runs, or ran. */
+export interface LiveTask {
+  id: string;
+  serviceId: string;
+  slot: number | null;
+  /** Status.State: new, pending, running, complete, failed, shutdown, rejected, … */
+  state: string;
+  /** What Swarm wants of it: running, shutdown. */
+  desired: string;
+  error: string | null;
+  message: string;
+  containerId: string | null;
+  at: string;
+  /** The container spec it runs: the service's at the time the task was made. */
+  containerSpec: unknown;
+}
+
+function liveService(raw: RawService): LiveService {
+  return {
+    id: raw.ID,
+    version: raw.Version?.Index ?? 0,
+    spec: raw.Spec,
+    update: raw.UpdateStatus?.State
+      ? {
+          state: raw.UpdateStatus.State,
+          message: raw.UpdateStatus.Message ?? '',
+          startedAt: raw.UpdateStatus.StartedAt ?? '',
+        }
+      : null,
+    previous: raw.PreviousSpec ?? null,
+  };
+}
 
 export interface ObservedContainer {
   id: string;
@@ -228,6 +291,88 @@ export class DockerAdapter {
       version: info.ServerVersion ?? '',
       swarm: state === 'active' ? (info.Swarm?.ControlAvailable ? 'manager' : 'worker') : 'none',
     };
+  }
+
+  // Swarm (issue 15): a stack's services, tasks and networks, by docker stack's namespace label.
+
+  private role: { at: number; value: Promise<SwarmRole> } | null = null;
+
+  /** The engine's Swarm role, asked again after 5 s: every look at the engine needs it. */
+  swarmRole(): Promise<SwarmRole> {
+    if (!this.role || Date.now() - this.role.at > 5000) {
+      const value = this.identity().then((i) => i.swarm);
+      value.catch(() => {
+        this.role = null;
+      });
+      this.role = { at: Date.now(), value };
+    }
+    return this.role.value;
+  }
+
+  async stackServices(stack: string): Promise<LiveService[]> {
+    const list = (await this.call(() =>
+      this.docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${stack}`] } }),
+    )) as unknown as RawService[];
+    return list.map(liveService);
+  }
+
+  async inspectService(id: string): Promise<LiveService> {
+    const raw = (await this.call(() => this.docker.getService(id).inspect())) as RawService;
+    return liveService(raw);
+  }
+
+  /** The tasks of these services (ids), newest first. */
+  async serviceTasks(ids: string[]): Promise<LiveTask[]> {
+    if (ids.length === 0) return [];
+    const list = (await this.call(() =>
+      this.docker.listTasks({ filters: { service: ids } }),
+    )) as unknown as RawTask[];
+    return list
+      .map((t) => ({
+        id: t.ID,
+        serviceId: t.ServiceID,
+        slot: t.Slot ?? null,
+        state: t.Status?.State ?? 'unknown',
+        desired: t.DesiredState ?? 'unknown',
+        error: t.Status?.Err ?? null,
+        message: t.Status?.Message ?? '',
+        containerId: t.Status?.ContainerStatus?.ContainerID ?? null,
+        at: t.Status?.Timestamp ?? t.UpdatedAt ?? '',
+        containerSpec: t.Spec?.ContainerSpec ?? null,
+      }))
+      .sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  async createService(spec: SwarmServiceSpec): Promise<string> {
+    const created = (await this.call(() =>
+      this.docker.createService(spec as unknown as Docker.CreateServiceOptions),
+    )) as unknown as { id?: string; ID?: string };
+    return created.id ?? created.ID ?? '';
+  }
+
+  async updateService(id: string, version: number, spec: SwarmServiceSpec): Promise<void> {
+    await this.call(() => this.docker.getService(id).update({ version, ...spec }));
+  }
+
+  async removeService(id: string): Promise<void> {
+    await this.call(() => this.docker.getService(id).remove());
+  }
+
+  async stackNetworks(
+    stack: string,
+  ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const list = await this.call(() =>
+      this.docker.listNetworks({ filters: { label: [`${STACK_NAMESPACE}=${stack}`] } }),
+    );
+    return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+  }
+
+  async createSwarmNetwork(spec: SwarmNetworkSpec): Promise<void> {
+    await this.call(() => this.docker.createNetwork({ ...spec, CheckDuplicate: true }));
+  }
+
+  async removeNetworkById(id: string): Promise<void> {
+    await this.call(() => this.docker.getNetwork(id).remove());
   }
 
   private version: Promise<{ apiVersion: string; os: string; arch: string }> | null = null;

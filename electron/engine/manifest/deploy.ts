@@ -2,7 +2,8 @@
 // replicas become N containers, resources become the container's limits, restart_policy its restart
 // policy when `restart:` is not set. What only Swarm acts on (placement, update_config, …) is kept
 // and named, so the plan can say it applies on Swarm only, never silently dropped.
-import type { DesiredService, JsonValue } from '../../shared/model.ts';
+import type { DesiredService, JsonValue, SwarmDeploy, SwarmUpdateConfig } from '../../shared/model.ts';
+import { parseDurationNs } from './duration.ts';
 import { bytes, nanoCpus, type ReadContext } from './passthrough.ts';
 import { safetyMessages } from './safety.ts';
 import type { Entry } from './yaml-file.ts';
@@ -34,6 +35,7 @@ export function readDeploy(ctx: ReadContext, e: Entry, service: DesiredService):
         } else if (mode !== 'replicated') {
           // One engine is one node: `global` runs one container, as compose does without Swarm.
           swarmOnly.push(`${f.path}: ${mode} (one container on one engine)`);
+          if (mode === 'global') swarm(service).global = true;
         }
         break;
       }
@@ -48,6 +50,30 @@ export function readDeploy(ctx: ReadContext, e: Entry, service: DesiredService):
       case 'restart_policy':
         readRestartPolicy(ctx, f, service, swarmOnly);
         break;
+      case 'placement':
+        readPlacement(ctx, f, service);
+        swarmOnly.push(f.path);
+        break;
+      case 'update_config':
+      case 'rollback_config': {
+        const config = readUpdateConfig(ctx, f);
+        if (config) swarm(service)[f.key === 'update_config' ? 'update' : 'rollback'] = config;
+        swarmOnly.push(f.path);
+        break;
+      }
+      case 'endpoint_mode': {
+        const v = yaml.scalar(f.value);
+        if (v === 'vip' || v === 'dnsrr') swarm(service).endpointMode = v;
+        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be vip or dnsrr`);
+        swarmOnly.push(f.path);
+        break;
+      }
+      case 'labels': {
+        const labels = readLabels(ctx, f);
+        if (labels) swarm(service).labels = labels;
+        swarmOnly.push(f.path);
+        break;
+      }
       default:
         swarmOnly.push(f.path);
     }
@@ -56,6 +82,126 @@ export function readDeploy(ctx: ReadContext, e: Entry, service: DesiredService):
     yaml.errorAt(e.keyNode, `${e.path}: replicas cannot be set with mode: global`);
   }
   if (swarmOnly.length > 0) service.swarmOnly = [...(service.swarmOnly ?? []), ...swarmOnly];
+}
+
+function swarm(service: DesiredService): SwarmDeploy {
+  return (service.swarm ??= {});
+}
+
+/** A duration field of `deploy` (`10s`, `1m30s`) in nanoseconds, as the Engine API takes it. */
+function duration(ctx: ReadContext, e: Entry): number | undefined {
+  const v = ctx.yaml.scalar(e.value);
+  const ns = typeof v === 'string' ? parseDurationNs(v) : typeof v === 'number' && v >= 0 ? v * 1e9 : null;
+  if (ns === null)
+    ctx.yaml.errorAt(e.value ?? e.keyNode, `${e.path} must be a duration such as 10s or 1m30s`);
+  return ns ?? undefined;
+}
+
+/** `deploy.labels`, as a map or a list of KEY=VALUE. */
+function readLabels(ctx: ReadContext, e: Entry): Record<string, string> | undefined {
+  const { yaml } = ctx;
+  const labels: Record<string, string> = {};
+  if (yaml.isSeq(e.value)) {
+    for (const item of yaml.stringList(e.value, e.path) ?? []) {
+      const at = item.indexOf('=');
+      labels[at < 0 ? item : item.slice(0, at)] = at < 0 ? '' : item.slice(at + 1);
+    }
+  } else {
+    for (const l of yaml.map(e.value, e.path) ?? []) {
+      const v = yaml.scalar(l.value);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') labels[l.key] = String(v);
+      else if (v === null || v === undefined) labels[l.key] = '';
+      else yaml.errorAt(l.value, `${l.path} must be a string`);
+    }
+  }
+  return Object.keys(labels).length > 0 ? labels : undefined;
+}
+
+function readPlacement(ctx: ReadContext, e: Entry, service: DesiredService): void {
+  const { yaml } = ctx;
+  const placement: NonNullable<SwarmDeploy['placement']> = {};
+  for (const f of yaml.map(e.value, e.path) ?? []) {
+    switch (f.key) {
+      case 'constraints': {
+        const list = yaml.stringList(f.value, f.path);
+        if (list?.length) placement.Constraints = list;
+        break;
+      }
+      case 'preferences': {
+        const prefs: { Spread: { SpreadDescriptor: string } }[] = [];
+        for (const item of yaml.seq(f.value, f.path) ?? []) {
+          for (const p of yaml.map(item.node, item.path) ?? []) {
+            const v = p.key === 'spread' ? yaml.string(p.value, p.path) : undefined;
+            if (v !== undefined) prefs.push({ Spread: { SpreadDescriptor: v } });
+            else if (p.key !== 'spread')
+              yaml.errorAt(p.keyNode, `${p.path}: a placement preference is spread`);
+          }
+        }
+        if (prefs.length) placement.Preferences = prefs;
+        break;
+      }
+      case 'max_replicas_per_node': {
+        const n = yaml.int(f.value, f.path, 0, 1_000_000);
+        if (n !== undefined) placement.MaxReplicas = n;
+        break;
+      }
+      default:
+        yaml.errorAt(
+          f.keyNode,
+          `${f.path}: placement has constraints, preferences and max_replicas_per_node`,
+        );
+    }
+  }
+  if (Object.keys(placement).length > 0) swarm(service).placement = placement;
+}
+
+const FAILURE_ACTIONS = ['continue', 'pause', 'rollback'] as const;
+const ORDERS = ['stop-first', 'start-first'] as const;
+
+function readUpdateConfig(ctx: ReadContext, e: Entry): SwarmUpdateConfig | undefined {
+  const { yaml } = ctx;
+  const config: SwarmUpdateConfig = {};
+  for (const f of yaml.map(e.value, e.path) ?? []) {
+    switch (f.key) {
+      case 'parallelism': {
+        const n = yaml.int(f.value, f.path, 0, 1_000_000);
+        if (n !== undefined) config.Parallelism = n;
+        break;
+      }
+      case 'delay':
+      case 'monitor': {
+        const ns = duration(ctx, f);
+        if (ns !== undefined) config[f.key === 'delay' ? 'Delay' : 'Monitor'] = ns;
+        break;
+      }
+      case 'failure_action': {
+        const v = yaml.scalar(f.value);
+        const ok = FAILURE_ACTIONS.find((a) => a === v);
+        if (ok) config.FailureAction = ok;
+        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be ${FAILURE_ACTIONS.join(', ')}`);
+        break;
+      }
+      case 'max_failure_ratio': {
+        const v = Number(yaml.scalar(f.value));
+        if (Number.isFinite(v) && v >= 0 && v <= 1) config.MaxFailureRatio = v;
+        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be a number from 0 to 1`);
+        break;
+      }
+      case 'order': {
+        const v = yaml.scalar(f.value);
+        const ok = ORDERS.find((o) => o === v);
+        if (ok) config.Order = ok;
+        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be ${ORDERS.join(' or ')}`);
+        break;
+      }
+      default:
+        yaml.errorAt(
+          f.keyNode,
+          `${f.path}: ${e.key} has parallelism, delay, failure_action, monitor, max_failure_ratio and order`,
+        );
+    }
+  }
+  return Object.keys(config).length > 0 ? config : undefined;
 }
 
 /** Sets a HostConfig field, refusing a second, different value for it (mem_limit vs the deploy limit). */
@@ -86,7 +232,10 @@ function readResources(ctx: ReadContext, e: Entry, service: DesiredService, swar
           const v = nanoCpus(ctx, r);
           // The engine has no CPU reservation for a container: only Swarm schedules by it.
           if (v !== undefined && limits) setHost(ctx, r, service, 'NanoCpus', v);
-          else if (v !== undefined) swarmOnly.push(r.path);
+          else if (v !== undefined) {
+            swarmOnly.push(r.path);
+            swarm(service).cpuReservation = v;
+          }
           break;
         }
         case 'memory': {
@@ -180,9 +329,12 @@ function readRestartPolicy(ctx: ReadContext, e: Entry, service: DesiredService, 
         break;
       }
       case 'delay':
-      case 'window':
+      case 'window': {
+        const ns = duration(ctx, f);
+        if (ns !== undefined) swarm(service)[f.key === 'delay' ? 'restartDelay' : 'restartWindow'] = ns;
         swarmOnly.push(f.path);
         break;
+      }
       default:
         yaml.errorAt(f.keyNode, `${f.path}: restart_policy has condition, delay, max_attempts and window`);
     }

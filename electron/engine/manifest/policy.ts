@@ -67,6 +67,12 @@ function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): Stack
         if (v !== undefined) policy[e.key] = v;
         break;
       }
+      case 'mode': {
+        const v = yaml.scalar(e.value);
+        if (v === 'containers' || v === 'swarm') policy.mode = v;
+        else yaml.errorAt(e.value ?? e.keyNode, `${e.path} must be \`containers\` or \`swarm\``);
+        break;
+      }
       case 'profiles': {
         const profiles = readProfiles(yaml, e);
         if (profiles !== undefined) policy.profiles = profiles;
@@ -75,7 +81,7 @@ function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): Stack
       default:
         yaml.errorAt(
           e.keyNode,
-          `${e.path}: unknown key; a stack's policy has sync, selfHeal, prune and profiles`,
+          `${e.path}: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode`,
         );
     }
   }

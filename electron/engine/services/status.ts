@@ -9,11 +9,16 @@ import { UnreachableError } from '../errors.ts';
 import { DEFAULT_POLICY } from '../manifest/index.ts';
 import { markHeld } from '../reconcile/prune-guard.ts';
 import { computeStatus, deployedRevision, type StackInput } from '../reconcile/status.ts';
+import { observeSwarmStack, type SwarmObservation } from '../swarm/deploy.ts';
+import { swarmStack } from '../swarm/spec.ts';
+import { swarmStatus } from '../swarm/status.ts';
 import type { EngineContext } from './context.ts';
 import type { DesiredStateService } from './desired-state.ts';
 
 /** What one look at the engine saw of some stacks: status, the plan and the apply all use it. */
 export interface Observation {
+  /** The stacks deployed as Swarm services on this engine (a manager), with what it has of each. */
+  swarm?: Map<string, SwarmObservation>;
   containers: ObservedContainer[];
   reachable: boolean;
   /** Why the engine could not be asked, when it could not. */
@@ -52,6 +57,12 @@ export class StatusService {
         labels[LABELS.managed] === 'true' &&
         labels[LABELS.instance] === this.ctx.instanceId);
     const docker = this.ctx.docker;
+    // Asked beside the containers (cached for a few seconds): whether stacks here are Swarm services.
+    const candidates = loaded.filter((s) => s.policy.mode !== 'containers');
+    const role =
+      candidates.length > 0
+        ? docker.swarmRole().catch(() => 'none' as const)
+        : Promise.resolve('none' as const);
     let containers: ObservedContainer[];
     try {
       containers = await docker.observe(this.ctx.home, opts.project, opts.project ? undefined : wanted);
@@ -59,6 +70,8 @@ export class StatusService {
       if (!(err instanceof UnreachableError)) throw err;
       return { containers: [], reachable: false, warning: err.message, images: new Map() };
     }
+    const swarm =
+      (await role) === 'manager' ? await this.observeSwarm(candidates) : new Map<string, SwarmObservation>();
     const declares = loaded.some(
       (s) => s.desired && s.desired.networks.length + s.desired.volumes.length > 0,
     );
@@ -71,7 +84,28 @@ export class StatusService {
           }))
         : undefined,
     ]);
-    return { containers, reachable: true, warning: null, images, ...(resources ? { resources } : {}) };
+    return {
+      containers,
+      reachable: true,
+      warning: null,
+      images,
+      ...(resources ? { resources } : {}),
+      ...(swarm.size > 0 ? { swarm } : {}),
+    };
+  }
+
+  /**
+   * The stacks that run as Swarm services here (issue 15), on a manager: those whose policy does not
+   * say `mode: containers`. Each has its services, tasks and networks looked at.
+   */
+  private async observeSwarm(candidates: LoadedStack[]): Promise<Map<string, SwarmObservation>> {
+    const out = new Map<string, SwarmObservation>();
+    await Promise.all(
+      candidates.map(async (s) => {
+        out.set(s.name, await observeSwarmStack(this.ctx.docker, s.name));
+      }),
+    );
+    return out;
   }
 
   /**
@@ -208,10 +242,37 @@ export class StatusService {
   ): StackStatus[] {
     const { containers, reachable, warning, images, resources } = observation;
     const lastRuns = this.ctx.history.runs.lastPerStack(loaded.map((s) => s.name));
-    return loaded.map((s) =>
-      computeStatus({
+    return loaded.map((s) => {
+      const seen = observation.swarm?.get(s.name);
+      if (seen && reachable) {
+        return swarmStatus({
+          base: {
+            source: s.source,
+            name: s.name,
+            revision: s.revision,
+            errors: s.errors,
+            warnings: s.warnings,
+            policy: s.policy,
+            suspended: suspended.has(s.name),
+          },
+          spec: s.desired
+            ? swarmStack(s.desired, {
+                source: s.source,
+                revision: s.revision ?? '',
+                instance: this.ctx.instanceId,
+              })
+            : null,
+          seen,
+          instance: this.ctx.instanceId,
+        });
+      }
+      const notManager =
+        s.policy.mode === 'swarm' && reachable
+          ? [`mode: swarm, and this engine is not a Swarm manager: nothing of the stack is deployed here.`]
+          : [];
+      return computeStatus({
         ...s,
-        warnings: warning ? [...s.warnings, warning] : s.warnings,
+        warnings: [...s.warnings, ...(warning ? [warning] : []), ...notManager],
         observed: containers.filter((c) => c.project === s.name),
         images,
         hashes: new Map(s.desired?.services.map((x) => [x.name, hashService(x)]) ?? []),
@@ -220,7 +281,7 @@ export class StatusService {
         ...(resources ? { liveResources: resources } : {}),
         ...(lastGood.has(s.name) ? { lastGood: lastGood.get(s.name)! } : {}),
         ...(lastRuns.has(s.name) ? { lastRunResult: lastRuns.get(s.name)!.result } : {}),
-      }),
-    );
+      });
+    });
   }
 }

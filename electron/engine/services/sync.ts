@@ -33,6 +33,8 @@ import { recordDrift } from './drift.ts';
 import type { SafetyService } from './safety.ts';
 import type { SourceService } from './sources.ts';
 import type { Observation, StatusService } from './status.ts';
+import { applySwarm, planSwarm, type SwarmObservation } from '../swarm/deploy.ts';
+import { swarmStack } from '../swarm/spec.ts';
 import type { LiveNetwork, LiveVolume } from '../docker/docker-adapter.ts';
 
 /** What a sync needs of the pipeline (which itself calls sync: hence callbacks, not an import). */
@@ -341,6 +343,15 @@ export class SyncService {
     if (!observation.reachable)
       throw new UnreachableError(observation.warning ?? 'The Docker engine did not answer.');
     const observed = observation.containers;
+    const seen = observation.swarm?.get(stack.name);
+    if (seen) return this.syncSwarm(stack, observation, seen, opts);
+    if (stack.policy.mode === 'swarm') {
+      return this.notPlanned(
+        stack,
+        opts,
+        `Stack "${stack.name}" says mode: swarm, and this engine is not a Swarm manager: run \`docker swarm init\` there, or deploy it with --engine NAME to an engine that is one. Nothing was changed.`,
+      );
+    }
     const [status] = this.status.compare([stack], observation);
     let plan: Plan;
     try {
@@ -349,16 +360,7 @@ export class SyncService {
       // A plan that cannot be made (an external network missing) is a failed run like any other, in
       // history and in the UI; an engine gone away is the caller's to report.
       if (!(err instanceof MooringError) || err.code !== 'failed') throw err;
-      const runId = opts.dryRun ? null : this.recordNotApplied(stack, opts.trigger, err.message);
-      return {
-        stack: stack.name,
-        source: stack.source,
-        revision: stack.revision,
-        plan: null,
-        runId,
-        result: 'failed',
-        error: err.message,
-      };
+      return this.notPlanned(stack, opts, err.message);
     }
     const base = { stack: stack.name, source: stack.source, revision: stack.revision, plan };
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
@@ -409,12 +411,7 @@ export class SyncService {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    // The run is recorded either way; an engine that went away during it only costs the drift update.
-    const after = await this.status
-      .observe([stack], { project: stack.name })
-      .then((o) => (o.reachable ? this.status.compare([stack], o) : null))
-      .catch(() => null);
-    if (after) recordDrift(this.ctx.history, after, `run ${runId}`);
+    const after = await this.lookAfter(stack, runId);
     return {
       ...base,
       runId,
@@ -423,6 +420,92 @@ export class SyncService {
       ...(interrupted ? { interrupted } : {}),
       after: after?.[0] ?? null,
     };
+  }
+
+  /** A stack that cannot be planned: a failed run like any other, in history and in the UI. */
+  private notPlanned(
+    stack: LoadedStack,
+    opts: SyncOptions & { trigger: Trigger },
+    error: string,
+  ): SyncResult {
+    const runId = opts.dryRun ? null : this.recordNotApplied(stack, opts.trigger, error);
+    return {
+      stack: stack.name,
+      source: stack.source,
+      revision: stack.revision,
+      plan: null,
+      runId,
+      result: 'failed',
+      error,
+    };
+  }
+
+  /**
+   * A stack as Swarm services (issue 15): planned from the services the manager has, applied as one
+   * run, each service waited on until Swarm has rolled it out.
+   */
+  private async syncSwarm(
+    stack: LoadedStack,
+    observation: Observation,
+    seen: SwarmObservation,
+    opts: SyncOptions & { trigger: Trigger },
+  ): Promise<SyncResult> {
+    const desired = stack.desired!;
+    const spec = swarmStack(desired, {
+      source: stack.source,
+      revision: stack.revision!,
+      instance: this.ctx.instanceId,
+    });
+    const problems = [...spec.problems];
+    const containers = observation.containers.filter((c) => c.project === stack.name && c.ours);
+    if (containers.length > 0)
+      problems.push(
+        `Stack "${stack.name}" runs as containers on this engine, which is a Swarm manager: set \`mode: containers\` for it in mooring.yaml to keep them, or remove them (docker compose -p ${stack.name} down) to deploy it as services.`,
+      );
+    if (problems.length > 0)
+      return this.notPlanned(stack, opts, `${problems.join('\n')}\nNothing was changed.`);
+    const actions = planSwarm(spec, seen, {
+      prune: opts.prune ?? false,
+      instance: this.ctx.instanceId,
+      stack: stack.name,
+    });
+    const notes = [...spec.notes, ...(desired.warnings ?? []).map(placed)];
+    const plan: Plan = {
+      source: stack.source,
+      stack: stack.name,
+      revision: stack.revision!,
+      actions,
+      ...(notes.length > 0 ? { notes } : {}),
+    };
+    const base = { stack: stack.name, source: stack.source, revision: stack.revision, plan };
+    if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
+    const { runId, error } = await applySwarm(this.ctx.docker, this.ctx.history, {
+      source: stack.source,
+      revision: stack.revision!,
+      signer: stack.signer ?? null,
+      trigger: opts.trigger,
+      desired,
+      spec,
+      seen,
+      actions,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    const after = await this.lookAfter(stack, runId);
+    return { ...base, runId, result: error ? 'failed' : 'succeeded', error, after: after?.[0] ?? null };
+  }
+
+  /**
+   * The stack's status after run `runId`, with the drift it left recorded. The run is recorded either
+   * way; an engine that went away during it only costs the drift update (null).
+   */
+  private async lookAfter(stack: LoadedStack, runId: number): Promise<StackStatus[] | null> {
+    const after = await this.status
+      .observe([stack], { project: stack.name })
+      .then((o) => (o.reachable ? this.status.compare([stack], o) : null))
+      .catch(() => null);
+    if (after) recordDrift(this.ctx.history, after, `run ${runId}`);
+    return after;
   }
 
   /**

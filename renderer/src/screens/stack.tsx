@@ -226,8 +226,10 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
                         <span className="name">{s.name}</span>
                       )}
                       <div className="cell-sub">
-                        {s.container ?? 'no container'}
-                        {s.replicas && ` · ${s.replicas.running} of ${s.replicas.desired} replicas running`}
+                        {s.swarmService ? `Swarm service ${s.swarmService}` : (s.container ?? 'no container')}
+                        {s.replicas &&
+                          !s.swarmService &&
+                          ` · ${s.replicas.running} of ${s.replicas.desired} replicas running`}
                       </div>
                     </td>
                     <td>

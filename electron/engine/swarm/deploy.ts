@@ -1,0 +1,276 @@
+// A stack onto a Swarm manager (issue 15): its services made, updated (a rolling update, as the
+// service's update_config says) or removed through the Engine API, each recorded as an action of one
+// run, and each waited on until Swarm has done it: the tasks of the new spec running, or the update
+// paused or rolled back, which fails the run with Swarm's own reason.
+import type { DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
+import type { DockerAdapter, LiveTask } from '../docker/docker-adapter.ts';
+import { LABELS } from '../docker/labels.ts';
+import { errorMessage } from '../errors.ts';
+import type { HistoryStore } from '../history/store.ts';
+import { canonicalJson } from '../manifest/spec-hash.ts';
+import type { ProgressEvent } from '../reconcile/apply.ts';
+import { serviceName, specDrift, type LiveService, type SwarmStackSpec } from './spec.ts';
+
+export interface SwarmObservation {
+  services: LiveService[];
+  tasks: LiveTask[];
+  networks: { id: string; name: string; labels: Record<string, string> }[];
+}
+
+export async function observeSwarmStack(docker: DockerAdapter, stack: string): Promise<SwarmObservation> {
+  const [services, networks] = await Promise.all([docker.stackServices(stack), docker.stackNetworks(stack)]);
+  const tasks = await docker.serviceTasks(services.map((s) => s.id));
+  return { services, tasks, networks };
+}
+
+/** Whether this home made it: Mooring's labels with this home's instance. */
+export function madeHere(labels: Record<string, string>, instance: string): boolean {
+  return labels[LABELS.managed] === 'true' && labels[LABELS.instance] === instance;
+}
+
+/** What to do: networks first (level 0), then every service at once (level 1), removals last. */
+export function planSwarm(
+  spec: SwarmStackSpec,
+  seen: SwarmObservation,
+  opts: { prune: boolean; instance: string; stack: string },
+): PlanAction[] {
+  const actions: PlanAction[] = [];
+  for (const n of spec.networks)
+    if (!seen.networks.some((x) => x.name === n.Name))
+      actions.push({
+        kind: 'create-network',
+        target: n.Name,
+        reason: 'not on the swarm',
+        diff: [],
+        level: 0,
+      });
+  for (const s of spec.services) {
+    const live = seen.services.find((x) => x.spec.Name === s.spec.Name);
+    if (!live) {
+      actions.push({
+        kind: 'create',
+        target: s.name,
+        reason: 'no such service on the swarm',
+        diff: [],
+        level: 1,
+      });
+      continue;
+    }
+    const diff = specDrift(s.spec, live.spec);
+    if (diff.length === 0) continue;
+    const onlyReplicas = diff.every((d) => d.path === 'replicas');
+    actions.push({
+      kind: onlyReplicas ? 'scale' : 'recreate',
+      target: s.name,
+      reason: onlyReplicas
+        ? `replicas ${diff[0]!.live} → ${diff[0]!.desired}`
+        : `rolling update: ${diff.map((d) => d.path).join(', ')}`,
+      diff,
+      level: 1,
+    });
+  }
+  if (opts.prune) {
+    const declared = new Set(spec.services.map((s) => s.spec.Name));
+    for (const live of seen.services)
+      if (!declared.has(live.spec.Name) && madeHere(live.spec.Labels, opts.instance))
+        actions.push({
+          kind: 'remove',
+          target: live.spec.Labels[LABELS.service] ?? live.spec.Name,
+          reason: 'no longer declared in git (prune)',
+          diff: [],
+          level: 2,
+        });
+    const networks = new Set(spec.networks.map((n) => n.Name));
+    for (const n of seen.networks)
+      if (!networks.has(n.name) && madeHere(n.labels, opts.instance))
+        actions.push({
+          kind: 'remove-network',
+          target: n.name,
+          reason: 'no longer declared in git (prune)',
+          diff: [],
+          level: 3,
+        });
+  }
+  return actions;
+}
+
+export interface SwarmApplyInput {
+  source: string;
+  revision: string;
+  signer?: string | null;
+  trigger: Trigger;
+  desired: DesiredStack;
+  spec: SwarmStackSpec;
+  seen: SwarmObservation;
+  actions: PlanAction[];
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+  /** How long a service may take to have its new tasks running. */
+  timeoutMs?: number;
+}
+
+const POLL_MS = 300;
+
+/** Runs a Swarm plan as one recorded run, as the container applier does (reconcile/apply.ts). */
+export async function applySwarm(
+  docker: DockerAdapter,
+  history: HistoryStore,
+  input: SwarmApplyInput,
+): Promise<{ runId: number; error: string | null }> {
+  const stack = input.desired.name;
+  const runId = history.runs.start({
+    source: input.source,
+    stack,
+    revision: input.revision,
+    signer: input.signer ?? null,
+    trigger: input.trigger,
+    plan: input.actions,
+  });
+  const emit = input.onProgress ?? ((): void => undefined);
+  emit({ type: 'run-started', runId, stack, revision: input.revision, actions: input.actions });
+  const ids = input.actions.map((a) => history.runs.addAction(runId, a));
+  let error: string | null = null;
+  const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
+  for (const level of levels) {
+    const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
+    const results = await Promise.allSettled(
+      indexes.map(async (i) => {
+        const action = input.actions[i]!;
+        const started = Date.now();
+        history.runs.updateAction(ids[i]!, 'running');
+        emit({ type: 'action-started', runId, index: i, action });
+        try {
+          await runAction(docker, input, action, (w) => {
+            emit({ type: 'action-waiting', runId, index: i, action, for: w, detail: null });
+          });
+          history.runs.updateAction(ids[i]!, 'succeeded');
+          emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
+        } catch (err) {
+          const message = errorMessage(err);
+          history.runs.updateAction(ids[i]!, 'failed', message);
+          emit({
+            type: 'action-finished',
+            runId,
+            index: i,
+            action,
+            error: message,
+            ms: Date.now() - started,
+          });
+          throw new Error(`${action.kind} ${action.target}: ${message}`, { cause: err });
+        }
+      }),
+    );
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
+    if (failed.length > 0) {
+      error = failed.join('; ');
+      break;
+    }
+  }
+  if (error) history.runs.closeActions(runId, null);
+  history.runs.finish(runId, error ? 'failed' : 'succeeded', error);
+  emit({
+    type: 'run-finished',
+    runId,
+    stack,
+    source: input.source,
+    result: error ? 'failed' : 'succeeded',
+    error,
+  });
+  return { runId, error };
+}
+
+async function runAction(
+  docker: DockerAdapter,
+  input: SwarmApplyInput,
+  action: PlanAction,
+  onWait: (what: string) => void,
+): Promise<void> {
+  const stack = input.desired.name;
+  switch (action.kind) {
+    case 'create-network': {
+      const n = input.spec.networks.find((x) => x.Name === action.target)!;
+      await docker.createSwarmNetwork(n);
+      return;
+    }
+    case 'create': {
+      const s = input.spec.services.find((x) => x.name === action.target)!;
+      const id = await docker.createService(s.spec);
+      await converge(docker, id, null, input, onWait);
+      return;
+    }
+    case 'recreate':
+    case 'scale': {
+      const s = input.spec.services.find((x) => x.name === action.target)!;
+      const live = input.seen.services.find((x) => x.spec.Name === s.spec.Name)!;
+      await docker.updateService(live.id, live.version, s.spec);
+      await converge(docker, live.id, live.update?.startedAt ?? null, input, onWait);
+      return;
+    }
+    case 'remove': {
+      const live = input.seen.services.find(
+        (x) => x.spec.Name === serviceName(stack, action.target) || x.spec.Name === action.target,
+      )!;
+      await docker.removeService(live.id);
+      return;
+    }
+    case 'remove-network': {
+      const n = input.seen.networks.find((x) => x.name === action.target)!;
+      await docker.removeNetworkById(n.id);
+      return;
+    }
+    default:
+      throw new Error(`${action.kind} is not an action on a Swarm`);
+  }
+}
+
+/** Update states in which Swarm stopped an update: it failed. */
+const STOPPED_UPDATE: Record<string, string> = {
+  paused: 'the update failed and Swarm paused it',
+  rollback_paused: 'the update failed, and so did its rollback (paused)',
+  rollback_completed: 'the update failed and Swarm rolled it back',
+};
+
+/**
+ * Waits until the service runs its current spec: as many tasks of it running as it asks for (one per
+ * node for a global service, here: at least one), and no update in progress. An update Swarm stops
+ * (paused, rolled back) fails with its message; so does waiting past the timeout, with the last
+ * task's error. `before`: the start of the update already there, not this one.
+ */
+async function converge(
+  docker: DockerAdapter,
+  id: string,
+  before: string | null,
+  input: SwarmApplyInput,
+  onWait: (what: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + (input.timeoutMs ?? 120_000);
+  let said = '';
+  for (;;) {
+    const live = await docker.inspectService(id);
+    const name = live.spec.Labels[LABELS.service] ?? live.spec.Name;
+    const fresh = live.update && live.update.startedAt !== before ? live.update : null;
+    if (fresh && STOPPED_UPDATE[fresh.state])
+      throw new Error(`${STOPPED_UPDATE[fresh.state]}: ${fresh.message || 'no reason given'}`);
+    const tasks = await docker.serviceTasks([id]);
+    const current = canonicalJson(live.spec.TaskTemplate.ContainerSpec);
+    const running = tasks.filter(
+      (t) => t.desired === 'running' && t.state === 'running' && canonicalJson(t.containerSpec) === current,
+    ).length;
+    const want = 'Replicated' in live.spec.Mode ? live.spec.Mode.Replicated.Replicas : Math.max(1, running);
+    // A rollback under way is waited for: the run says how it ended.
+    const updating = fresh !== null && (fresh.state === 'updating' || fresh.state === 'rollback_started');
+    if (running >= want && !updating && (want > 0 || tasks.every((t) => t.state !== 'running'))) return;
+    const failedTask = tasks.find((t) => t.error);
+    const what = `${name}: ${running} of ${want} running${updating ? `, ${fresh.state === 'updating' ? 'updating' : 'rolling back'}` : ''}`;
+    if (what !== said) {
+      onWait(what);
+      said = what;
+    }
+    if (input.signal?.aborted) throw new Error('Stopped before Swarm finished; it goes on by itself.');
+    if (Date.now() > deadline)
+      throw new Error(
+        `${running} of ${want} tasks running after ${Math.round((input.timeoutMs ?? 120_000) / 1000)} s${failedTask ? `; the last failed: ${failedTask.error}` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}

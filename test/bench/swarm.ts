@@ -1,0 +1,133 @@
+// 15. Swarm (issue 15): a stack of busybox services deployed as Swarm services on a single-node swarm
+// (made here and left at the end when the engine was not in one), from scratch and again with nothing
+// to do, and its status; beside `docker stack deploy --detach=false` of the same file (it waits for the
+// services to converge, as Mooring's sync does) and `docker stack services`. Each command a new process.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  busyboxCompose,
+  check,
+  progress,
+  ratio,
+  runOk,
+  spread,
+  stats,
+  table,
+  times,
+  type BenchOutput,
+  type Size,
+  type TargetCheck,
+} from './lib.ts';
+import { stackFixture } from './stack-fixture.ts';
+
+const PLAN: Record<Size, { services: number; trials: number }> = {
+  full: { services: 50, trials: 2 },
+  small: { services: 3, trials: 1 },
+};
+
+const docker = async (...args: string[]): Promise<string> =>
+  (await runOk('docker', args, { timeoutMs: 10 * 60_000 })).stdout;
+
+/** Removes a stack's services and waits until their tasks' containers are gone. */
+async function removeStack(namespace: string): Promise<void> {
+  const ids = (
+    await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)
+  )
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length > 0) await docker('service', 'rm', ...ids);
+  for (let i = 0; i < 200; i++) {
+    const left = await docker('ps', '-aq', '--filter', `label=com.docker.stack.namespace=${namespace}`);
+    if (left.trim() === '') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const nets = (
+    await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)
+  )
+    .split('\n')
+    .filter(Boolean);
+  for (const n of nets) await docker('network', 'rm', n).catch(() => '');
+}
+
+export async function swarm(size: Size): Promise<BenchOutput> {
+  const plan = PLAN[size];
+  const state = (await docker('info', '--format', '{{.Swarm.LocalNodeState}}')).trim();
+  if (state !== 'inactive' && state !== 'active') throw new Error(`the engine's swarm state is ${state}`);
+  const made = state === 'inactive';
+  if (made) await docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
+  const numbers: Record<string, number[]> = {};
+  const targets: TargetCheck[] = [];
+  const rows: string[][] = [];
+  const f = await stackFixture('swarm', { services: plan.services, ports: false });
+  try {
+    // docker stack deploy reads compose file format 3.
+    const stackFile = path.join(path.dirname(f.composeFile), 'stack.yaml');
+    await writeFile(stackFile, `version: "3.8"\n${busyboxCompose({ services: plan.services })}`);
+    const deploy = (): Promise<{ ms: number }> =>
+      runOk(
+        'docker',
+        ['stack', 'deploy', '--detach=false', '--resolve-image', 'never', '-c', stackFile, f.names.compose],
+        { timeoutMs: 10 * 60_000 },
+      );
+    const m = { cold: [] as number[], noop: [] as number[], status: [] as number[] };
+    const c = { cold: [] as number[], noop: [] as number[], status: [] as number[] };
+    for (let t = 0; t < plan.trials; t++) {
+      m.cold.push((await f.mooring(['sync'])).ms);
+      m.noop.push((await f.mooring(['sync'])).ms);
+      m.status.push((await f.mooring(['status'])).ms);
+      c.cold.push((await deploy()).ms);
+      c.noop.push((await deploy()).ms);
+      c.status.push((await runOk('docker', ['stack', 'services', f.names.compose])).ms);
+      const running = await docker('stack', 'services', '--format', '{{.Replicas}}', f.names.mooring);
+      const full = running.split('\n').filter((r) => r === '1/1').length;
+      if (full !== plan.services)
+        throw new Error(`mooring's stack has ${full} of ${plan.services} services at 1/1`);
+      await removeStack(f.names.mooring);
+      await removeStack(f.names.compose);
+    }
+    for (const [what, label] of [
+      ['cold', 'deploy from scratch'],
+      ['noop', 'deploy again, nothing to do'],
+      ['status', 'status / `docker stack services`'],
+    ] as const) {
+      numbers[`mooring ${what} N=${plan.services}`] = m[what];
+      numbers[`docker stack ${what} N=${plan.services}`] = c[what];
+      rows.push([
+        label,
+        spread(m[what]),
+        spread(c[what]),
+        times(ratio(stats(m[what]).median, stats(c[what]).median)),
+      ]);
+    }
+    const r = ratio(stats(m.cold).median, stats(c.cold).median);
+    targets.push(
+      check(
+        `Swarm deploy of ${plan.services} services: Mooring / docker stack deploy`,
+        '≤ 1.00×',
+        times(r),
+        r <= 1,
+      ),
+    );
+    progress(
+      `swarm N=${plan.services}: mooring cold ${Math.round(stats(m.cold).median)} ms, docker stack deploy ${Math.round(stats(c.cold).median)} ms`,
+    );
+  } finally {
+    await removeStack(f.names.mooring).catch(() => undefined);
+    await removeStack(f.names.compose).catch(() => undefined);
+    await f.close();
+    if (made) await docker('swarm', 'leave', '--force').catch(() => '');
+  }
+  const section = `## 15. Swarm
+
+${plan.services} busybox services (init, sleeping) as Swarm services on a single-node swarm: Mooring's
+\`mooring sync\` (which waits until every service runs its tasks) against \`docker stack deploy
+--detach=false --resolve-image never\` of the same services (compose file format 3.8), which waits
+too; then each again with nothing to change, and the stack's status against \`docker stack services\`.
+Each command a new process; ${plan.trials} trials, both stacks removed between them.
+
+${table(['', 'Mooring', 'docker stack', 'ratio'], rows)}
+
+Target: a deploy from scratch no slower than \`docker stack deploy\`.
+`;
+  return { id: 'swarm', title: 'Swarm', section, numbers, targets };
+}

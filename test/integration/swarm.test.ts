@@ -1,0 +1,258 @@
+// Stacks as Swarm services (issue 15), on a single-node swarm made here (`docker swarm init
+// --advertise-addr 127.0.0.1`) and left at the end: deploy with docker stack's labels, scale drift and
+// its heal, a rolling update, a failing update that Swarm rolls back, prune, history, and a stack
+// that stays containers on the manager. Test files run one at a time: no other test sees the swarm.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunRecord, StackStatus } from '../../electron/shared/model.ts';
+import { Engine } from '../../electron/engine/engine.ts';
+import { Controller } from '../../electron/engine/reconcile/controller.ts';
+import { mooring, mooringJson } from '../helpers/cli.ts';
+import { UNIQUE } from '../helpers/controller.ts';
+import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
+import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
+
+const haveDocker = await dockerOk();
+if (!haveDocker)
+  console.warn('SKIPPED Swarm tests: no Docker engine answers (run scripts/setup-test-env.sh as root).');
+
+const STACK = `swm${UNIQUE}`;
+const PLAIN = `swmplain${UNIQUE}`;
+const HEAL = `swmheal${UNIQUE}`;
+
+function compose(opts: { env: string; command?: string; worker?: boolean }): string {
+  return `services:
+  web:
+    image: local/busybox:1
+    init: true
+    command: ${opts.command ?? '["sleep", "3600"]'}
+    environment:
+      A: "${opts.env}"
+    deploy:
+      replicas: 2
+      labels:
+        team: edge
+      update_config:
+        parallelism: 1
+        delay: 0s
+        monitor: 3s
+        failure_action: rollback
+      rollback_config:
+        parallelism: 2
+        monitor: 1s
+      restart_policy:
+        condition: on-failure
+        delay: 1s
+${
+  opts.worker === false
+    ? ''
+    : `  worker:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+`
+}`;
+}
+
+async function serviceField(name: string, format: string): Promise<string> {
+  return (await docker('service', 'inspect', '--format', format, name)).trim();
+}
+
+async function runningTasks(name: string): Promise<number> {
+  const out = await docker(
+    'service',
+    'ps',
+    '--filter',
+    'desired-state=running',
+    '--format',
+    '{{.CurrentState}}',
+    name,
+  );
+  return out.split('\n').filter((l) => l.startsWith('Running')).length;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
+  let madeSwarm = false;
+  let base: string;
+  let repo: LocalRepo;
+  let home: string;
+
+  const status = async (name = STACK): Promise<StackStatus> => {
+    const s = await mooringJson<{ stacks: StackStatus[] }>(home, ['status', name]);
+    return s.stacks[0]!;
+  };
+
+  beforeAll(async () => {
+    const state = (await docker('info', '--format', '{{.Swarm.LocalNodeState}}')).trim();
+    if (state !== 'active') {
+      await docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
+      madeSwarm = true;
+    }
+    base = await mkdtemp(path.join(os.tmpdir(), 'mooring-swarm-'));
+    repo = await createLocalRepo({
+      [`${STACK}/compose.yaml`]: compose({ env: '1' }),
+      [`${PLAIN}/compose.yaml`]:
+        'services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n',
+      [`${HEAL}/compose.yaml`]: compose({ env: 'h', worker: false }),
+      'mooring.yaml': `stacks:\n  ${PLAIN}:\n    mode: containers\n  ${HEAL}: { sync: auto, selfHeal: true }\n`,
+    });
+    home = path.join(base, 'home');
+    expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    const ids = (
+      await Promise.all(
+        [STACK, HEAL].map((n) =>
+          docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${n}`).catch(() => ''),
+        ),
+      )
+    )
+      .join('\n')
+      .split('\n')
+      .filter(Boolean);
+    if (ids.length) await docker('service', 'rm', ...ids).catch(() => '');
+    await removeStacks(PLAIN);
+    if (madeSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
+    await rm(base, { recursive: true, force: true });
+    await rm(repo.path, { recursive: true, force: true });
+  }, 120_000);
+
+  it('deploys services with docker stack’s labels; a scale made by hand is drift, and a sync heals it', async () => {
+    const sync = await mooring(home, ['sync', STACK]);
+    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+    // `docker stack` sees Mooring's stack: its services, and their tasks.
+    const services = await docker('stack', 'services', '--format', '{{.Name}} {{.Replicas}}', STACK);
+    expect(services.trim().split('\n').sort()).toEqual([`${STACK}_web 2/2`, `${STACK}_worker 1/1`]);
+    expect((await docker('stack', 'ps', '-q', STACK)).trim().split('\n')).toHaveLength(3);
+    expect(await serviceField(`${STACK}_web`, '{{index .Spec.Labels "team"}}')).toBe('edge');
+    expect(await serviceField(`${STACK}_web`, '{{.Spec.UpdateConfig.FailureAction}}')).toBe('rollback');
+    // Overlay network as docker stack makes it.
+    expect(
+      (await docker('network', 'inspect', '--format', '{{.Driver}} {{.Scope}}', `${STACK}_default`)).trim(),
+    ).toBe('overlay swarm');
+    let st = await status();
+    expect([st.sync, st.health]).toEqual(['Synced', 'Healthy']);
+    expect(st.services.find((s) => s.name === 'web')!.replicas).toEqual({ desired: 2, running: 2 });
+
+    await docker('service', 'scale', '--detach', `${STACK}_web=3`);
+    st = await status();
+    expect(st.sync).toBe('OutOfSync');
+    expect(st.services.find((s) => s.name === 'web')!.reasons).toEqual([
+      { path: 'replicas', desired: '2', live: '3' },
+    ]);
+    // Nothing else drifts: Swarm's own defaults are not taken for changes.
+    expect(st.services.find((s) => s.name === 'worker')!.sync).toBe('Synced');
+
+    const heal = await mooringJson<{ results: { plan: { actions: { kind: string; target: string }[] } }[] }>(
+      home,
+      ['sync', STACK],
+    );
+    expect(heal.results[0]!.plan.actions.map((a) => [a.kind, a.target])).toEqual([['scale', 'web']]);
+    await waitFor('2 tasks of web', async () => (await runningTasks(`${STACK}_web`)) === 2);
+    expect((await status()).sync).toBe('Synced');
+  });
+
+  it('a change in git is a rolling update; a failing one is rolled back by Swarm and fails the run with its reason', async () => {
+    await repo.commit({ [`${STACK}/compose.yaml`]: compose({ env: '2' }) }, 'web: A=2');
+    const update = await mooringJson<{
+      results: {
+        result: string;
+        error: string | null;
+        plan: { actions: { kind: string; target: string; reason: string }[] };
+      }[];
+    }>(home, ['sync', STACK]);
+    expect(update.code, JSON.stringify(update.results)).toBe(0);
+    expect(update.results[0]!.plan.actions.map((a) => [a.kind, a.target, a.reason])).toEqual([
+      ['recreate', 'web', 'rolling update: environment'],
+    ]);
+    expect(await serviceField(`${STACK}_web`, '{{json .Spec.TaskTemplate.ContainerSpec.Env}}')).toBe(
+      '["A=2"]',
+    );
+    expect((await status()).sync).toBe('Synced');
+
+    await repo.commit(
+      { [`${STACK}/compose.yaml`]: compose({ env: '2', command: '["sh", "-c", "exit 3"]' }) },
+      'web: broken',
+    );
+    const broken = await mooring(home, ['sync', STACK]);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stdout + broken.stderr).toContain('Swarm rolled it back');
+    // Swarm went back to the spec that ran: still the sleeping web, with A=2.
+    expect(await serviceField(`${STACK}_web`, '{{json .Spec.TaskTemplate.ContainerSpec.Args}}')).toBe(
+      '["sleep","3600"]',
+    );
+    const st = await status();
+    expect(st.sync).toBe('OutOfSync');
+    expect(st.services.find((s) => s.name === 'web')!.reasons.map((r) => r.path)).toEqual(['args']);
+  });
+
+  it('prunes the services git no longer declares; history has every run', async () => {
+    await repo.commit(
+      { [`${STACK}/compose.yaml`]: compose({ env: '2', worker: false }) },
+      'no worker, web fixed',
+    );
+    const sync = await mooring(home, ['sync', '--prune', STACK]);
+    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+    expect((await docker('stack', 'services', '--format', '{{.Name}}', STACK)).trim()).toBe(`${STACK}_web`);
+    expect((await status()).sync).toBe('Synced');
+    const { runs } = await mooringJson<{ runs: RunRecord[] }>(home, ['history', '--stack', STACK]);
+    expect(runs.map((r) => r.result)).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded', 'succeeded']);
+    // web is as git has it already: Swarm's rollback put back the spec git now declares again.
+    expect(runs[0]!.plan.map((a) => [a.kind, a.target])).toEqual([['remove', 'worker']]);
+  });
+
+  it('`mode: containers` keeps a stack as containers on the manager', async () => {
+    const sync = await mooring(home, ['sync', PLAIN]);
+    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+    expect(
+      (await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${PLAIN}`)).trim(),
+    ).not.toBe('');
+    expect(
+      (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${PLAIN}`)).trim(),
+    ).toBe('');
+    expect((await status(PLAIN)).sync).toBe('Synced');
+  });
+
+  it('the controller puts back a scale made by hand (self-heal), as a run of its own', async () => {
+    const own = path.join(base, 'controller-home');
+    const engine = await Engine.open({ home: own });
+    await engine.addSource({ name: 'cfg', url: repo.path });
+    const controller = new Controller(engine, {
+      pollIntervalMs: 5_000,
+      selfHealDebounceMs: 300,
+      retryBaseMs: 500,
+      reconnectMaxMs: 1_000,
+    });
+    const heal = (): StackStatus | undefined => controller.snapshot().stacks.find((x) => x.name === HEAL);
+    try {
+      await controller.start();
+      await waitFor('the stack deployed and Synced', () => Promise.resolve(heal()?.sync === 'Synced'));
+      await docker('service', 'scale', '--detach', `${HEAL}_web=4`);
+      await waitFor('a self-heal run', () =>
+        Promise.resolve(engine.history.runs.list({ stack: HEAL }).some((r) => r.trigger === 'self-heal')),
+      );
+      await waitFor('2 tasks of web again', async () => (await runningTasks(`${HEAL}_web`)) === 2);
+      await waitFor('Synced again', () => Promise.resolve(heal()?.sync === 'Synced'));
+      const runs = engine.history.runs.list({ stack: HEAL }).reverse();
+      expect(runs.map((r) => [r.trigger, r.result])).toEqual([
+        ['auto', 'succeeded'],
+        ['self-heal', 'succeeded'],
+      ]);
+      expect(runs[1]!.plan.map((a) => [a.kind, a.reason])).toEqual([['scale', 'replicas 4 → 2']]);
+    } finally {
+      await controller.stop();
+      engine.close();
+    }
+  });
+});

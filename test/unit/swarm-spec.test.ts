@@ -1,0 +1,183 @@
+// A stack as Swarm services (swarm/spec.ts), from compose files read by the real loader: the service
+// spec docker stack deploy would make, what Swarm cannot do said as a note or refused with what to do,
+// and drift that ignores Swarm's own defaults.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SAFETY, type DesiredStack } from '../../electron/shared/model.ts';
+import { loadStack } from '../../electron/engine/manifest/index.ts';
+import { hashService } from '../../electron/engine/engine.ts';
+import { specDrift, swarmStack, type SwarmServiceSpec } from '../../electron/engine/swarm/spec.ts';
+
+async function load(compose: string): Promise<DesiredStack> {
+  const r = await loadStack({
+    reader: {
+      readFile: (p) => Promise.resolve(p === 'web/compose.yaml' ? compose : null),
+      stat: () => Promise.resolve(null),
+    },
+    stackDir: 'web',
+    composeFile: 'web/compose.yaml',
+    safety: DEFAULT_SAFETY,
+  });
+  if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'));
+  return r.stack;
+}
+
+const LABEL = { source: 'cfg', revision: 'abc', instance: 'home1' };
+
+describe('a stack as Swarm services', () => {
+  it('maps deploy, ports, volumes, healthcheck and resources to the Engine API service spec', async () => {
+    const stack = await load(`services:
+  app:
+    image: nginx:1.27
+    command: ["nginx", "-g", "daemon off;"]
+    environment: { B: "2", A: "1" }
+    ports: ["8080:80", "53:53/udp"]
+    volumes: ["data:/var/lib/app:ro"]
+    healthcheck: { test: ["CMD", "true"], interval: 10s, timeout: 2s, retries: 3 }
+    deploy:
+      mode: replicated
+      replicas: 3
+      labels: [team=edge]
+      placement:
+        constraints: [node.role == manager]
+        preferences: [{ spread: node.labels.zone }]
+        max_replicas_per_node: 2
+      resources:
+        limits: { cpus: "0.5", memory: 128m }
+        reservations: { cpus: "0.25", memory: 64m }
+      restart_policy: { condition: on-failure, max_attempts: 5, delay: 2s, window: 30s }
+      update_config: { parallelism: 2, delay: 5s, failure_action: rollback, monitor: 10s, max_failure_ratio: 0.2, order: start-first }
+      rollback_config: { parallelism: 0, order: stop-first }
+volumes:
+  data: {}
+`);
+    const out = swarmStack(stack, LABEL);
+    expect(out.problems).toEqual([]);
+    expect(out.networks).toEqual([
+      expect.objectContaining({ Name: 'web_default', Driver: 'overlay', Attachable: false }),
+    ]);
+    const spec = out.services[0]!.spec;
+    expect(spec.Name).toBe('web_app');
+    expect(spec.Labels).toMatchObject({
+      'com.docker.stack.namespace': 'web',
+      'com.docker.stack.image': 'nginx:1.27',
+      team: 'edge',
+      'dev.mooring.managed': 'true',
+      'dev.mooring.instance': 'home1',
+      'dev.mooring.revision': 'abc',
+    });
+    expect(spec.TaskTemplate.ContainerSpec).toMatchObject({
+      Image: 'nginx:1.27',
+      Args: ['nginx', '-g', 'daemon off;'],
+      Env: ['A=1', 'B=2'],
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 10e9, Timeout: 2e9, Retries: 3 },
+      Mounts: [
+        expect.objectContaining({
+          Type: 'volume',
+          Source: 'web_data',
+          Target: '/var/lib/app',
+          ReadOnly: true,
+        }),
+      ],
+    });
+    expect(spec.TaskTemplate.Resources).toEqual({
+      Limits: { NanoCPUs: 0.5e9, MemoryBytes: 128 * 1024 ** 2 },
+      Reservations: { NanoCPUs: 0.25e9, MemoryBytes: 64 * 1024 ** 2 },
+    });
+    expect(spec.TaskTemplate.RestartPolicy).toEqual({
+      Condition: 'on-failure',
+      MaxAttempts: 5,
+      Delay: 2e9,
+      Window: 30e9,
+    });
+    expect(spec.TaskTemplate.Placement).toEqual({
+      Constraints: ['node.role == manager'],
+      Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }],
+      MaxReplicas: 2,
+    });
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
+    expect(spec.UpdateConfig).toEqual({
+      Parallelism: 2,
+      Delay: 5e9,
+      FailureAction: 'rollback',
+      Monitor: 10e9,
+      MaxFailureRatio: 0.2,
+      Order: 'start-first',
+    });
+    expect(spec.RollbackConfig).toEqual({ Parallelism: 0, Order: 'stop-first' });
+    expect(spec.EndpointSpec.Ports).toEqual([
+      { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' },
+      { Protocol: 'udp', TargetPort: 53, PublishedPort: 53, PublishMode: 'ingress' },
+    ]);
+  });
+
+  it('keeps the containers of a stack as they were: what only Swarm reads changes no spec hash', async () => {
+    const plain = await load('services:\n  app:\n    image: nginx:1.27\n');
+    const swarmy = await load(
+      'services:\n  app:\n    image: nginx:1.27\n    deploy:\n      update_config: { parallelism: 2 }\n      labels: { a: b }\n',
+    );
+    expect(hashService(swarmy.services[0]!)).toBe(hashService(plain.services[0]!));
+  });
+
+  it('refuses what Swarm would do differently, saying what to do; notes what it ignores', async () => {
+    const ok = await load(`services:
+  app:
+    image: nginx:1.27
+    ports: ["127.0.0.1:8080:80"]
+    depends_on: [db]
+  db:
+    image: postgres:17
+    deploy: { mode: global }
+`);
+    const out = swarmStack(ok, LABEL);
+    expect(out.problems).toEqual([
+      expect.stringContaining(
+        'port 127.0.0.1:8080:80 is bound to one address, and Swarm publishes on every address',
+      ),
+    ]);
+    expect(out.notes).toEqual(['app: depends_on ignored on Swarm']);
+    expect(out.services[1]!.spec.Mode).toEqual({ Global: {} });
+  });
+
+  it('rejects a misspelt update_config key or value, naming the path', async () => {
+    await expect(
+      load('services:\n  app:\n    image: x\n    deploy:\n      update_config: { paralelism: 2 }\n'),
+    ).rejects.toThrow('deploy.update_config.paralelism: update_config has parallelism');
+    await expect(
+      load('services:\n  app:\n    image: x\n    deploy:\n      update_config: { failure_action: retry }\n'),
+    ).rejects.toThrow('must be continue, pause, rollback');
+  });
+
+  it('drift: only the named fields, with the digest Swarm pins, its defaults and orders taken as equal', async () => {
+    const stack = await load(
+      'services:\n  app:\n    image: nginx:1.27\n    environment: { A: "1", B: "2" }\n    deploy: { replicas: 2 }\n',
+    );
+    const desired = swarmStack(stack, LABEL).services[0]!.spec;
+    // As the engine reports it: digest pinned, defaults filled in, env reordered, a newer revision label.
+    const live = structuredClone(desired) as SwarmServiceSpec & Record<string, unknown>;
+    live.TaskTemplate.ContainerSpec.Image = `nginx:1.27@sha256:${'a'.repeat(64)}`;
+    live.TaskTemplate.ContainerSpec.Env = ['B=2', 'A=1'];
+    (live.TaskTemplate.ContainerSpec as Record<string, unknown>).Isolation = 'default';
+    (live.TaskTemplate as Record<string, unknown>).ForceUpdate = 0;
+    (live.TaskTemplate as Record<string, unknown>).Runtime = 'container';
+    live.Labels = { ...live.Labels, 'dev.mooring.revision': 'def' };
+    // A port published without a number: Swarm picks one.
+    desired.EndpointSpec.Ports = [{ Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }];
+    live.EndpointSpec.Ports = [
+      { Protocol: 'tcp', TargetPort: 80, PublishedPort: 30001, PublishMode: 'ingress' },
+    ];
+    expect(specDrift(desired, live)).toEqual([]);
+
+    live.Mode = { Replicated: { Replicas: 5 } };
+    live.TaskTemplate.ContainerSpec.Env = ['A=1', 'B=3'];
+    live.TaskTemplate.Resources = { Limits: { MemoryBytes: 1024 } };
+    expect(specDrift(desired, live)).toEqual([
+      { path: 'environment', desired: '["A=1","B=2"]', live: '["A=1","B=3"]' },
+      { path: 'replicas', desired: '2', live: '5' },
+      {
+        path: 'resources',
+        desired: '{"limits":{"cpus":0,"memory":0,"pids":0},"reservations":{"cpus":0,"memory":0}}',
+        live: '{"limits":{"cpus":0,"memory":1024,"pids":0},"reservations":{"cpus":0,"memory":0}}',
+      },
+    ]);
+  });
+});
