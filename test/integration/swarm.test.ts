@@ -212,7 +212,7 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
     expect(runs[0]!.plan.map((a) => [a.kind, a.target])).toEqual([['remove', 'worker']]);
   });
 
-  it('`mode: containers` keeps a stack as containers on the manager', async () => {
+  it('`mode: containers` keeps a stack as containers on the manager; so does no mode once it runs so; `mode: swarm` over its containers is refused', async () => {
     const sync = await mooring(home, ['sync', PLAIN]);
     expect(sync.code, sync.stdout + sync.stderr).toBe(0);
     expect(
@@ -222,6 +222,23 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
       (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${PLAIN}`)).trim(),
     ).toBe('');
     expect((await status(PLAIN)).sync).toBe('Synced');
+
+    // Without a mode, a stack already running as containers stays so: nothing redeploys it.
+    const policy = (mode: string): string =>
+      `stacks:\n  ${PLAIN}: { ${mode} }\n  ${HEAL}: { sync: auto, selfHeal: true }\n`;
+    await repo.commit({ 'mooring.yaml': policy('sync: manual') }, 'no mode');
+    const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, ['sync', PLAIN]);
+    expect(again.code).toBe(0);
+    expect(again.results[0]!.plan.actions).toEqual([]);
+    expect((await status(PLAIN)).sync).toBe('Synced');
+    // `mode: swarm` with its containers still there: refused before anything changes.
+    await repo.commit({ 'mooring.yaml': policy('mode: swarm') }, 'swarm');
+    const refused = await mooring(home, ['sync', PLAIN]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('remove them first');
+    expect(
+      (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${PLAIN}`)).trim(),
+    ).toBe('');
   });
 
   it('the controller puts back a scale made by hand (self-heal), as a run of its own', async () => {

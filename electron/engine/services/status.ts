@@ -70,8 +70,15 @@ export class StatusService {
       if (!(err instanceof UnreachableError)) throw err;
       return { containers: [], reachable: false, warning: err.message, images: new Map() };
     }
+    // A stack this home runs as containers stays so on an engine that became a manager, until its
+    // policy says `mode: swarm`: an upgrade or a `docker swarm init` never redeploys it by itself.
+    const asContainers = new Set(containers.filter((c) => c.ours && c.project).map((c) => c.project));
     const swarm =
-      (await role) === 'manager' ? await this.observeSwarm(candidates) : new Map<string, SwarmObservation>();
+      (await role) === 'manager'
+        ? await this.observeSwarm(
+            candidates.filter((s) => s.policy.mode === 'swarm' || !asContainers.has(s.name)),
+          )
+        : new Map<string, SwarmObservation>();
     const declares = loaded.some(
       (s) => s.desired && s.desired.networks.length + s.desired.volumes.length > 0,
     );

@@ -458,9 +458,10 @@ export class SyncService {
     });
     const problems = [...spec.problems];
     const containers = observation.containers.filter((c) => c.project === stack.name && c.ours);
+    // Only with `mode: swarm`: without it, a stack running as containers stays containers (status.ts).
     if (containers.length > 0)
       problems.push(
-        `Stack "${stack.name}" runs as containers on this engine, which is a Swarm manager: set \`mode: containers\` for it in mooring.yaml to keep them, or remove them (docker compose -p ${stack.name} down) to deploy it as services.`,
+        `Stack "${stack.name}" says mode: swarm and runs as containers on this engine: remove them first (docker compose -p ${stack.name} down), so that its services do not run twice.`,
       );
     if (problems.length > 0)
       return this.notPlanned(stack, opts, `${problems.join('\n')}\nNothing was changed.`);
