@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAFETY, type DesiredStack } from '../../electron/shared/model.ts';
 import { loadStack } from '../../electron/engine/manifest/index.ts';
 import { hashService } from '../../electron/engine/engine.ts';
+import { foreignServices, planSwarm } from '../../electron/engine/swarm/deploy.ts';
 import { specDrift, swarmStack, type SwarmServiceSpec } from '../../electron/engine/swarm/spec.ts';
 
 async function load(compose: string): Promise<DesiredStack> {
@@ -179,5 +180,49 @@ volumes:
         live: '{"limits":{"cpus":0,"memory":1024,"pids":0},"reservations":{"cpus":0,"memory":0}}',
       },
     ]);
+  });
+
+  it('plans only what differs, prunes only what this home made, and never takes over a service it did not make', async () => {
+    const stack = await load('services:\n  app:\n    image: nginx:1.27\n  db:\n    image: postgres:17\n');
+    const spec = swarmStack(stack, LABEL);
+    const live = (name: string, labels: Record<string, string>, from?: SwarmServiceSpec) => {
+      const base = from ?? swarmStack(stack, LABEL).services[0]!.spec;
+      return {
+        id: name,
+        version: 1,
+        spec: { ...structuredClone(base), Name: name, Labels: { ...base.Labels, ...labels } },
+        update: null,
+        previous: null,
+      };
+    };
+    const app = spec.services[0]!.spec;
+    const scaled = structuredClone(app);
+    scaled.Mode = { Replicated: { Replicas: 3 } };
+    const seen = {
+      services: [
+        live('web_app', {}, scaled),
+        live('web_old', { 'com.docker.compose.service': 'old' }),
+        live('web_theirs', { 'dev.mooring.instance': 'another-home' }),
+      ],
+      tasks: [],
+      networks: [{ id: 'n1', name: 'web_default', labels: {} }],
+    };
+    expect(
+      planSwarm(spec, seen, { prune: true, instance: 'home1' }).map((a) => [a.kind, a.target, a.reason]),
+    ).toEqual([
+      ['scale', 'app', 'replicas 3 → 1'],
+      ['create', 'db', 'no such service on the swarm'],
+      ['remove', 'old', 'no longer declared in git (prune)'],
+    ]);
+    expect(planSwarm(spec, seen, { prune: false, instance: 'home1' }).map((a) => a.kind)).toEqual([
+      'scale',
+      'create',
+    ]);
+    // web_db made by `docker stack deploy` (no Mooring labels): refused, not updated.
+    const foreign = { ...seen, services: [...seen.services, live('web_db', { 'dev.mooring.managed': '' })] };
+    expect(foreignServices(spec, foreign, 'home1')).toEqual([
+      expect.stringContaining('Service web_db is on the swarm and was not made by this Mooring home'),
+    ]);
+    expect(foreignServices(spec, seen, 'home1')).toEqual([]);
   });
 });

@@ -33,7 +33,7 @@ import { recordDrift } from './drift.ts';
 import type { SafetyService } from './safety.ts';
 import type { SourceService } from './sources.ts';
 import type { Observation, StatusService } from './status.ts';
-import { applySwarm, planSwarm, type SwarmObservation } from '../swarm/deploy.ts';
+import { applySwarm, foreignServices, planSwarm, type SwarmObservation } from '../swarm/deploy.ts';
 import { swarmStack } from '../swarm/spec.ts';
 import type { LiveNetwork, LiveVolume } from '../docker/docker-adapter.ts';
 
@@ -456,7 +456,7 @@ export class SyncService {
       revision: stack.revision!,
       instance: this.ctx.instanceId,
     });
-    const problems = [...spec.problems];
+    const problems = [...spec.problems, ...foreignServices(spec, seen, this.ctx.instanceId)];
     const containers = observation.containers.filter((c) => c.project === stack.name && c.ours);
     // Only with `mode: swarm`: without it, a stack running as containers stays containers (status.ts).
     if (containers.length > 0)
@@ -468,7 +468,6 @@ export class SyncService {
     const actions = planSwarm(spec, seen, {
       prune: opts.prune ?? false,
       instance: this.ctx.instanceId,
-      stack: stack.name,
     });
     const notes = [...spec.notes, ...(desired.warnings ?? []).map(placed)];
     const plan: Plan = {

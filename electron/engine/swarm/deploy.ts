@@ -28,11 +28,26 @@ export function madeHere(labels: Record<string, string>, instance: string): bool
   return labels[LABELS.managed] === 'true' && labels[LABELS.instance] === instance;
 }
 
+/**
+ * The stack's services that are on the swarm already and that this home did not make (`docker stack
+ * deploy` by hand, another Mooring home): never updated or taken over. Each in words, with what to do.
+ */
+export function foreignServices(spec: SwarmStackSpec, seen: SwarmObservation, instance: string): string[] {
+  return spec.services.flatMap((s) => {
+    const live = seen.services.find((x) => x.spec.Name === s.spec.Name);
+    return live && !madeHere(live.spec.Labels, instance)
+      ? [
+          `Service ${s.spec.Name} is on the swarm and was not made by this Mooring home (docker stack deploy, or another home): remove it (docker service rm ${s.spec.Name}) or rename the stack.`,
+        ]
+      : [];
+  });
+}
+
 /** What to do: networks first (level 0), then every service at once (level 1), removals last. */
 export function planSwarm(
   spec: SwarmStackSpec,
   seen: SwarmObservation,
-  opts: { prune: boolean; instance: string; stack: string },
+  opts: { prune: boolean; instance: string },
 ): PlanAction[] {
   const actions: PlanAction[] = [];
   for (const n of spec.networks)
