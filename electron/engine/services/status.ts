@@ -58,7 +58,9 @@ export class StatusService {
         labels[LABELS.instance] === this.ctx.instanceId);
     const docker = this.ctx.docker;
     // Asked beside the containers (cached for a few seconds): whether stacks here are Swarm services.
-    const candidates = loaded.filter((s) => s.policy.mode !== 'containers');
+    const candidates = loaded.filter(
+      (s) => s.policy.mode !== 'containers' && (opts.project === undefined || s.name === opts.project),
+    );
     const role =
       candidates.length > 0
         ? docker.swarmRole().catch(() => 'none' as const)
