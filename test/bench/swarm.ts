@@ -18,36 +18,13 @@ import {
   type Size,
   type TargetCheck,
 } from './lib.ts';
+import { docker, removeSwarmStacks } from '../helpers/docker.ts';
 import { stackFixture } from './stack-fixture.ts';
 
 const PLAN: Record<Size, { services: number; trials: number }> = {
   full: { services: 50, trials: 2 },
   small: { services: 3, trials: 1 },
 };
-
-const docker = async (...args: string[]): Promise<string> =>
-  (await runOk('docker', args, { timeoutMs: 10 * 60_000 })).stdout;
-
-/** Removes a stack's services and waits until their tasks' containers are gone. */
-async function removeStack(namespace: string): Promise<void> {
-  const ids = (
-    await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)
-  )
-    .split('\n')
-    .filter(Boolean);
-  if (ids.length > 0) await docker('service', 'rm', ...ids);
-  for (let i = 0; i < 200; i++) {
-    const left = await docker('ps', '-aq', '--filter', `label=com.docker.stack.namespace=${namespace}`);
-    if (left.trim() === '') break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const nets = (
-    await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)
-  )
-    .split('\n')
-    .filter(Boolean);
-  for (const n of nets) await docker('network', 'rm', n).catch(() => '');
-}
 
 export async function swarm(size: Size): Promise<BenchOutput> {
   const plan = PLAN[size];
@@ -96,8 +73,8 @@ export async function swarm(size: Size): Promise<BenchOutput> {
       const full = running.split('\n').filter((r) => r === '1/1').length;
       if (full !== plan.services)
         throw new Error(`mooring's stack has ${full} of ${plan.services} services at 1/1`);
-      await removeStack(f.names.mooring);
-      await removeStack(f.names.compose);
+      await removeSwarmStacks(f.names.mooring);
+      await removeSwarmStacks(f.names.compose);
     }
     for (const [what, label] of [
       ['cold', 'deploy from scratch'],
@@ -126,8 +103,8 @@ export async function swarm(size: Size): Promise<BenchOutput> {
       `swarm N=${plan.services}: mooring cold ${Math.round(stats(m.cold).median)} ms, docker stack deploy ${Math.round(stats(c.cold).median)} ms`,
     );
   } finally {
-    await removeStack(f.names.mooring).catch(() => undefined);
-    await removeStack(f.names.compose).catch(() => undefined);
+    await removeSwarmStacks(f.names.mooring).catch(() => undefined);
+    await removeSwarmStacks(f.names.compose).catch(() => undefined);
     await f.close();
     if (made) await docker('swarm', 'leave', '--force').catch(() => '');
   }

@@ -3,7 +3,7 @@
 // service and its running tasks, and a `docker service scale` by hand shows as drift of `replicas`.
 // The e2e suite runs one test at a time, so no other test sees the swarm.
 import { createRepo } from '../helpers/git-repo.ts';
-import { docker } from '../helpers/docker.ts';
+import { docker, removeSwarmStacks } from '../helpers/docker.ts';
 import { MooringPage, expect, test } from './fixtures.ts';
 
 const STACK = 'e2eswarm';
@@ -21,13 +21,6 @@ const compose = `services:
     init: true
     command: ["sleep", "3600"]
 `;
-
-async function removeServices(): Promise<void> {
-  const ids = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${STACK}`))
-    .split('\n')
-    .filter(Boolean);
-  if (ids.length > 0) await docker('service', 'rm', ...ids);
-}
 
 test('a stack on a Swarm manager runs as services; a scale by hand is drift', async ({
   page,
@@ -62,7 +55,7 @@ test('a stack on a Swarm manager runs as services; a scale by hand is drift', as
     await expect(field).toContainText('3');
     await ui.screenshot('stack-swarm-drift');
   } finally {
-    await removeServices().catch(() => undefined);
+    await removeSwarmStacks(STACK).catch(() => undefined);
     if (made) await docker('swarm', 'leave', '--force').catch(() => '');
   }
 });

@@ -42,6 +42,25 @@ export async function removeStacks(...projects: string[]): Promise<void> {
   }
 }
 
+/**
+ * Removes the Swarm services and networks of these stacks (docker stack's namespace label), waiting
+ * until their tasks' containers are gone (a network in use cannot be removed).
+ */
+export async function removeSwarmStacks(...stacks: string[]): Promise<void> {
+  const list = async (what: string[], stack: string): Promise<string[]> =>
+    (await docker(...what, '--filter', `label=com.docker.stack.namespace=${stack}`))
+      .split('\n')
+      .filter(Boolean);
+  for (const stack of stacks) {
+    const services = await list(['service', 'ls', '-q'], stack);
+    if (services.length > 0) await docker('service', 'rm', ...services);
+    for (let i = 0; i < 200 && (await list(['ps', '-aq'], stack)).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
+    for (const n of await list(['network', 'ls', '-q'], stack))
+      await docker('network', 'rm', n).catch(() => '');
+  }
+}
+
 export interface Inspected {
   Id: string;
   State: {

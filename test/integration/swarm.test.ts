@@ -11,7 +11,7 @@ import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
 import { UNIQUE } from '../helpers/controller.ts';
-import { docker, dockerOk, removeStacks } from '../helpers/docker.ts';
+import { docker, dockerOk, removeStacks, removeSwarmStacks } from '../helpers/docker.ts';
 import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
 
 const haveDocker = await dockerOk();
@@ -111,17 +111,7 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const ids = (
-      await Promise.all(
-        [STACK, HEAL].map((n) =>
-          docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${n}`).catch(() => ''),
-        ),
-      )
-    )
-      .join('\n')
-      .split('\n')
-      .filter(Boolean);
-    if (ids.length) await docker('service', 'rm', ...ids).catch(() => '');
+    await removeSwarmStacks(STACK, HEAL).catch(() => undefined);
     await removeStacks(PLAIN);
     if (madeSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
     await rm(base, { recursive: true, force: true });

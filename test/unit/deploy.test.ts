@@ -3,22 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAFETY } from '../../electron/shared/model.ts';
 import type { DesiredService, SafetySettings } from '../../electron/shared/model.ts';
-import { loadStack } from '../../electron/engine/manifest/index.ts';
 import { hashService } from '../../electron/engine/engine.ts';
+import { loadComposeText } from '../helpers/compose-text.ts';
 
 async function load(service: string, safety: SafetySettings = DEFAULT_SAFETY): Promise<DesiredService> {
-  const compose = `services:\n  app:\n    image: local/busybox:1\n${service}`;
-  const r = await loadStack({
-    reader: {
-      readFile: (p) => Promise.resolve(p === 'web/compose.yaml' ? compose : null),
-      stat: () => Promise.resolve(null),
-    },
-    stackDir: 'web',
-    composeFile: 'web/compose.yaml',
-    safety,
-  });
-  if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'));
-  return r.stack.services[0]!;
+  const stack = await loadComposeText(`services:\n  app:\n    image: local/busybox:1\n${service}`, safety);
+  return stack.services[0]!;
 }
 
 describe('deploy on one engine', () => {

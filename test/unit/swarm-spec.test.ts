@@ -2,25 +2,13 @@
 // spec docker stack deploy would make, what Swarm cannot do said as a note or refused with what to do,
 // and drift that ignores Swarm's own defaults.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SAFETY, type DesiredStack } from '../../electron/shared/model.ts';
-import { loadStack } from '../../electron/engine/manifest/index.ts';
+import type { DesiredStack } from '../../electron/shared/model.ts';
 import { hashService } from '../../electron/engine/engine.ts';
 import { foreignServices, planSwarm } from '../../electron/engine/swarm/deploy.ts';
 import { specDrift, swarmStack, type SwarmServiceSpec } from '../../electron/engine/swarm/spec.ts';
+import { loadComposeText } from '../helpers/compose-text.ts';
 
-async function load(compose: string): Promise<DesiredStack> {
-  const r = await loadStack({
-    reader: {
-      readFile: (p) => Promise.resolve(p === 'web/compose.yaml' ? compose : null),
-      stat: () => Promise.resolve(null),
-    },
-    stackDir: 'web',
-    composeFile: 'web/compose.yaml',
-    safety: DEFAULT_SAFETY,
-  });
-  if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'));
-  return r.stack;
-}
+const load = (compose: string): Promise<DesiredStack> => loadComposeText(compose);
 
 const LABEL = { source: 'cfg', revision: 'abc', instance: 'home1' };
 
@@ -192,7 +180,6 @@ volumes:
         version: 1,
         spec: { ...structuredClone(base), Name: name, Labels: { ...base.Labels, ...labels } },
         update: null,
-        previous: null,
       };
     };
     const app = spec.services[0]!.spec;

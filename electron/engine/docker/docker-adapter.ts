@@ -26,23 +26,19 @@ interface RawService {
   ID: string;
   Version?: { Index?: number };
   Spec: SwarmServiceSpec;
-  PreviousSpec?: SwarmServiceSpec;
   UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
 }
 
 interface RawTask {
   ID: string;
   ServiceID: string;
-  Slot?: number;
   DesiredState?: string;
   UpdatedAt?: string;
   Spec?: { ContainerSpec?: unknown };
   Status?: {
     State?: string;
     Err?: string;
-    Message?: string;
     Timestamp?: string;
-    ContainerStatus?: { ContainerID?: string };
   };
 }
 
@@ -50,14 +46,11 @@ interface RawTask {
 export interface LiveTask {
   id: string;
   serviceId: string;
-  slot: number | null;
   /** Status.State: new, pending, running, complete, failed, shutdown, rejected, … */
   state: string;
   /** What Swarm wants of it: running, shutdown. */
   desired: string;
   error: string | null;
-  message: string;
-  containerId: string | null;
   at: string;
   /** The container spec it runs: the service's at the time the task was made. */
   containerSpec: unknown;
@@ -75,7 +68,6 @@ function liveService(raw: RawService): LiveService {
           startedAt: raw.UpdateStatus.StartedAt ?? '',
         }
       : null,
-    previous: raw.PreviousSpec ?? null,
   };
 }
 
@@ -331,12 +323,9 @@ export class DockerAdapter {
       .map((t) => ({
         id: t.ID,
         serviceId: t.ServiceID,
-        slot: t.Slot ?? null,
         state: t.Status?.State ?? 'unknown',
         desired: t.DesiredState ?? 'unknown',
         error: t.Status?.Err ?? null,
-        message: t.Status?.Message ?? '',
-        containerId: t.Status?.ContainerStatus?.ContainerID ?? null,
         at: t.Status?.Timestamp ?? t.UpdatedAt ?? '',
         containerSpec: t.Spec?.ContainerSpec ?? null,
       }))

@@ -114,8 +114,8 @@ const REMOTE_SOCKET = '/var/run/docker.sock';
 /**
  * OpenSSH's sshd allows 10 sessions per connection (MaxSessions); a sync's parallel requests and an
  * open event stream need more. A connection carries at most this many dial-stdio sessions (forwarded
- * sockets are not sessions); past it, another SSH connection is opened. Counted here, not by the http agent: a channel the agent has let go of
- * still counts at the server until its close is acknowledged.
+ * sockets are not sessions); past it, another SSH connection is opened. Counted here, not by the http
+ * agent: a channel the agent has let go of still counts at the server until its close is acknowledged.
  */
 const CHANNELS_PER_CONNECTION = 8;
 

@@ -62,9 +62,8 @@ export function readDeploy(ctx: ReadContext, e: Entry, service: DesiredService):
         break;
       }
       case 'endpoint_mode': {
-        const v = yaml.scalar(f.value);
-        if (v === 'vip' || v === 'dnsrr') swarm(service).endpointMode = v;
-        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be vip or dnsrr`);
+        const v = choice(ctx, f, ENDPOINT_MODES);
+        if (v) swarm(service).endpointMode = v;
         swarmOnly.push(f.path);
         break;
       }
@@ -157,6 +156,19 @@ function readPlacement(ctx: ReadContext, e: Entry, service: DesiredService): voi
 
 const FAILURE_ACTIONS = ['continue', 'pause', 'rollback'] as const;
 const ORDERS = ['stop-first', 'start-first'] as const;
+const ENDPOINT_MODES = ['vip', 'dnsrr'] as const;
+
+/** One of a few words (`order: start-first`); anything else is an error naming them. */
+function choice<T extends string>(ctx: ReadContext, e: Entry, options: readonly T[]): T | undefined {
+  const v = ctx.yaml.scalar(e.value);
+  const ok = options.find((o) => o === v);
+  if (ok === undefined)
+    ctx.yaml.errorAt(
+      e.value ?? e.keyNode,
+      `${e.path} must be ${options.length === 2 ? options.join(' or ') : options.join(', ')}`,
+    );
+  return ok;
+}
 
 function readUpdateConfig(ctx: ReadContext, e: Entry): SwarmUpdateConfig | undefined {
   const { yaml } = ctx;
@@ -175,10 +187,8 @@ function readUpdateConfig(ctx: ReadContext, e: Entry): SwarmUpdateConfig | undef
         break;
       }
       case 'failure_action': {
-        const v = yaml.scalar(f.value);
-        const ok = FAILURE_ACTIONS.find((a) => a === v);
-        if (ok) config.FailureAction = ok;
-        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be ${FAILURE_ACTIONS.join(', ')}`);
+        const v = choice(ctx, f, FAILURE_ACTIONS);
+        if (v) config.FailureAction = v;
         break;
       }
       case 'max_failure_ratio': {
@@ -188,10 +198,8 @@ function readUpdateConfig(ctx: ReadContext, e: Entry): SwarmUpdateConfig | undef
         break;
       }
       case 'order': {
-        const v = yaml.scalar(f.value);
-        const ok = ORDERS.find((o) => o === v);
-        if (ok) config.Order = ok;
-        else yaml.errorAt(f.value ?? f.keyNode, `${f.path} must be ${ORDERS.join(' or ')}`);
+        const v = choice(ctx, f, ORDERS);
+        if (v) config.Order = v;
         break;
       }
       default:

@@ -264,8 +264,6 @@ export interface LiveService {
   spec: SwarmServiceSpec;
   /** `UpdateStatus` of the last update: updating, paused, completed, rollback_started, … */
   update: { state: string; message: string; startedAt: string } | null;
-  /** The spec before the last update, which a rollback returns to. */
-  previous: SwarmServiceSpec | null;
 }
 
 /** The fields the issue names as drift, each in a form where Swarm's defaults and reordering vanish. */
