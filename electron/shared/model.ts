@@ -593,7 +593,13 @@ export type ActionKind =
   /** An image built from the config repo (`build:`), before anything of the stack changes. */
   | 'build'
   /** A person's restart of a service's containers (an `out-of-band` run). */
-  | 'restart';
+  | 'restart'
+  /** A Swarm secret or config made for a content the swarm does not hold yet (issue 15). */
+  | 'create-secret'
+  | 'create-config'
+  /** An older copy of a Swarm secret or config that no service uses any more. */
+  | 'remove-secret'
+  | 'remove-config';
 
 export interface PlanAction {
   kind: ActionKind;

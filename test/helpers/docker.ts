@@ -58,6 +58,8 @@ export async function removeSwarmStacks(...stacks: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     for (const n of await list(['network', 'ls', '-q'], stack))
       await docker('network', 'rm', n).catch(() => '');
+    for (const kind of ['secret', 'config'])
+      for (const id of await list([kind, 'ls', '-q'], stack)) await docker(kind, 'rm', id).catch(() => '');
   }
 }
 

@@ -2,7 +2,7 @@
 // --advertise-addr 127.0.0.1`) and left at the end: deploy with docker stack's labels, scale drift and
 // its heal, a rolling update, a failing update that Swarm rolls back, prune, history, and a stack
 // that stays containers on the manager. Test files run one at a time: no other test sees the swarm.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,19 @@ if (!haveDocker)
 const STACK = `swm${UNIQUE}`;
 const PLAIN = `swmplain${UNIQUE}`;
 const HEAL = `swmheal${UNIQUE}`;
+const SECRET = `swmsec${UNIQUE}`;
+const WITH_FILES = `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    secrets: [{ source: token, mode: 0400 }]
+    configs: [{ source: motd, target: /etc/motd }]
+secrets:
+  token: { file: ./token.txt }
+configs:
+  motd: { content: "hello from git" }
+`;
 
 function compose(opts: { env: string; command?: string; worker?: boolean }): string {
   return `services:
@@ -104,6 +117,8 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
       [`${PLAIN}/compose.yaml`]:
         'services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n',
       [`${HEAL}/compose.yaml`]: compose({ env: 'h', worker: false }),
+      [`${SECRET}/compose.yaml`]: WITH_FILES,
+      [`${SECRET}/token.txt`]: 'first-token',
       'mooring.yaml': `stacks:\n  ${PLAIN}:\n    mode: containers\n  ${HEAL}: { sync: auto, selfHeal: true }\n`,
     });
     home = path.join(base, 'home');
@@ -111,7 +126,7 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await removeSwarmStacks(STACK, HEAL).catch(() => undefined);
+    await removeSwarmStacks(STACK, HEAL, SECRET).catch(() => undefined);
     await removeStacks(PLAIN);
     if (madeSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
     await rm(base, { recursive: true, force: true });
@@ -200,6 +215,60 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
     expect(runs.map((r) => r.result)).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded', 'succeeded']);
     // web is as git has it already: Swarm's rollback put back the spec git now declares again.
     expect(runs[0]!.plan.map((a) => [a.kind, a.target])).toEqual([['remove', 'worker']]);
+  });
+
+  it('puts secrets and configs in the swarm named by their content; a changed secret rolls the service onto a new one and the old one goes', async () => {
+    const secrets = async (): Promise<string[]> =>
+      (
+        await docker(
+          'secret',
+          'ls',
+          '--format',
+          '{{.Name}}',
+          '--filter',
+          `label=com.docker.stack.namespace=${SECRET}`,
+        )
+      )
+        .split('\n')
+        .filter(Boolean);
+    const read = async (file: string): Promise<string> => {
+      const id = (
+        await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${SECRET}_app`)
+      ).split('\n')[0]!;
+      return (await docker('exec', id, 'cat', file)).trim();
+    };
+    const sync = await mooring(home, ['sync', SECRET]);
+    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+    const [first] = await secrets();
+    expect(first).toMatch(new RegExp(`^${SECRET}_token_[0-9a-f]{12}$`));
+    expect(await read('/run/secrets/token')).toBe('first-token');
+    expect(await read('/etc/motd')).toBe('hello from git');
+    expect((await status(SECRET)).sync).toBe('Synced');
+
+    await repo.commit({ [`${SECRET}/token.txt`]: 'second-token' }, 'rotate the token');
+    const st = await status(SECRET);
+    expect(st.sync).toBe('OutOfSync');
+    expect(st.services[0]!.reasons.map((r) => r.path)).toEqual(['secrets']);
+    const rotate = await mooringJson<{ results: { plan: { actions: { kind: string }[] } }[] }>(home, [
+      'sync',
+      SECRET,
+    ]);
+    expect(rotate.code, JSON.stringify(rotate.results)).toBe(0);
+    expect(rotate.results[0]!.plan.actions.map((a) => a.kind)).toEqual([
+      'create-secret',
+      'recreate',
+      'remove-secret',
+    ]);
+    const now = await secrets();
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(first);
+    await waitFor(
+      'the new token in the task',
+      async () => (await read('/run/secrets/token').catch(() => '')) === 'second-token',
+    );
+    expect((await status(SECRET)).sync).toBe('Synced');
+    // The secret's bytes went to the engine only: the history database never holds them.
+    expect((await readFile(path.join(home, 'mooring.db'))).includes('second-token')).toBe(false);
   });
 
   it('`mode: containers` keeps a stack as containers on the manager; so does no mode once it runs so; `mode: swarm` over its containers is refused', async () => {

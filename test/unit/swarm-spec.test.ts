@@ -2,7 +2,7 @@
 // spec docker stack deploy would make, what Swarm cannot do said as a note or refused with what to do,
 // and drift that ignores Swarm's own defaults.
 import { describe, expect, it } from 'vitest';
-import type { DesiredStack } from '../../electron/shared/model.ts';
+import { DEFAULT_SAFETY, type DesiredStack } from '../../electron/shared/model.ts';
 import { hashService } from '../../electron/engine/engine.ts';
 import { foreignServices, planSwarm } from '../../electron/engine/swarm/deploy.ts';
 import { specDrift, swarmStack, type SwarmServiceSpec } from '../../electron/engine/swarm/spec.ts';
@@ -193,6 +193,7 @@ volumes:
       ],
       tasks: [],
       networks: [{ id: 'n1', name: 'web_default', labels: {} }],
+      files: [],
     };
     expect(
       planSwarm(spec, seen, { prune: true, instance: 'home1' }).map((a) => [a.kind, a.target, a.reason]),
@@ -211,5 +212,111 @@ volumes:
       expect.stringContaining('Service web_db is on the swarm and was not made by this Mooring home'),
     ]);
     expect(foreignServices(spec, seen, 'home1')).toEqual([]);
+  });
+  it('makes a secret or config per content, named by its hash, and removes only the older copies no service uses', async () => {
+    const compose = `services:
+  app:
+    image: nginx:1.27
+    secrets: [{ source: pw, target: /etc/pw, uid: "101", mode: 0400 }]
+    configs: [site]
+  worker:
+    image: nginx:1.27
+    secrets: [pw]
+secrets:
+  pw: { environment: PW }
+configs:
+  site: { content: "server {}" }
+`;
+    const read = (pw: string) => loadComposeText(compose, DEFAULT_SAFETY, { 'web/.env': `PW=${pw}\n` });
+    const v1 = swarmStack(await read('one'), LABEL);
+    const v2 = swarmStack(await read('two'), LABEL);
+    expect(v1.problems).toEqual([]);
+    // One object per content, however many services use it; the name changes with the content only.
+    expect(v1.files.map((f) => [f.kind, f.Name])).toEqual([
+      ['secrets', expect.stringMatching(/^web_pw_[0-9a-f]{12}$/)],
+      ['configs', expect.stringMatching(/^web_site_[0-9a-f]{12}$/)],
+    ]);
+    expect(v2.files[0]!.Name).not.toBe(v1.files[0]!.Name);
+    expect(v2.files[1]!.Name).toBe(v1.files[1]!.Name);
+    expect(v1.files[0]!.Labels).toMatchObject({ 'com.docker.stack.namespace': 'web' });
+    const app = v1.services[0]!.spec.TaskTemplate.ContainerSpec;
+    expect(app.Secrets).toEqual([
+      { File: { Name: '/etc/pw', UID: '101', GID: '0', Mode: 0o400 }, SecretName: v1.files[0]!.Name },
+    ]);
+    expect(app.Configs).toEqual([
+      { File: { Name: '/site', UID: '0', GID: '0', Mode: 0o444 }, ConfigName: v1.files[1]!.Name },
+    ]);
+    expect(v1.services[1]!.spec.TaskTemplate.ContainerSpec.Secrets).toEqual([
+      {
+        File: { Name: '/run/secrets/pw', UID: '0', GID: '0', Mode: 0o444 },
+        SecretName: v1.files[0]!.Name,
+      },
+    ]);
+
+    // The swarm runs v1 (ids filled in by the engine) and git says v2.
+    const live = (spec: SwarmServiceSpec, id: string) => {
+      const c = structuredClone(spec);
+      const refs = c.TaskTemplate.ContainerSpec.Secrets as { SecretID?: string }[] | undefined;
+      for (const r of refs ?? []) r.SecretID = 'sid';
+      return { id, version: 1, spec: c, update: null };
+    };
+    expect(specDrift(v2.services[1]!.spec, live(v1.services[1]!.spec, 'w').spec)).toEqual([
+      {
+        path: 'secrets',
+        desired: `["${v2.files[0]!.Name} at /run/secrets/pw 0:0 444"]`,
+        live: `["${v1.files[0]!.Name} at /run/secrets/pw 0:0 444"]`,
+      },
+    ]);
+    const file = (kind: 'secrets' | 'configs', name: string, instance = 'home1') => ({
+      kind,
+      id: name,
+      name,
+      labels: { 'dev.mooring.managed': 'true', 'dev.mooring.instance': instance },
+    });
+    const seen = {
+      services: [live(v1.services[0]!.spec, 'a'), live(v1.services[1]!.spec, 'w')],
+      tasks: [],
+      networks: [{ id: 'n1', name: 'web_default', labels: {} }],
+      files: [file('secrets', v1.files[0]!.Name), file('configs', v1.files[1]!.Name)],
+    };
+    const plan = (s: typeof seen, prune: boolean) =>
+      planSwarm(v2, s, { prune, instance: 'home1' }).map((a) => [a.kind, a.target, a.level]);
+    expect(plan(seen, false)).toEqual([
+      ['create-secret', v2.files[0]!.Name, 0],
+      ['recreate', 'app', 1],
+      ['recreate', 'worker', 1],
+      ['remove-secret', v1.files[0]!.Name, 3],
+    ]);
+    // A service git no longer declares, left running without prune, keeps the copy it uses; one
+    // made by another home is never removed.
+    const kept = {
+      ...seen,
+      services: [
+        ...seen.services,
+        {
+          ...live(v1.services[1]!.spec, 'o'),
+          spec: { ...live(v1.services[1]!.spec, 'o').spec, Name: 'web_old' },
+        },
+      ],
+      files: [...seen.files, file('secrets', 'web_pw_theirs', 'another-home')],
+    };
+    expect(plan(kept, false).map((a) => a[0])).toEqual(['create-secret', 'recreate', 'recreate']);
+    expect(plan(kept, true).map((a) => a[0])).toEqual([
+      'create-secret',
+      'recreate',
+      'recreate',
+      'remove-secret',
+      'remove',
+    ]);
+  });
+
+  it('refuses a secret from a host file, whose changes Swarm would never see', async () => {
+    const stack = await loadComposeText(
+      'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { file: /etc/hostname }\n',
+      { ...DEFAULT_SAFETY, bindRoots: ['/etc'] },
+    );
+    expect(swarmStack(stack, LABEL).problems).toEqual([
+      expect.stringContaining('secret "pw" is a file of this machine (/etc/hostname)'),
+    ]);
   });
 });

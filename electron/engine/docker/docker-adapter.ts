@@ -18,6 +18,7 @@ import { LogLineReader } from './log-lines.ts';
 import {
   STACK_NAMESPACE,
   type LiveService,
+  type SwarmFileKind,
   type SwarmNetworkSpec,
   type SwarmServiceSpec,
 } from '../swarm/spec.ts';
@@ -362,6 +363,37 @@ export class DockerAdapter {
 
   async removeNetworkById(id: string): Promise<void> {
     await this.call(() => this.docker.getNetwork(id).remove());
+  }
+
+  /** The stack's secrets or configs on the swarm (their content is never asked for). */
+  async stackFiles(
+    kind: SwarmFileKind,
+    stack: string,
+  ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const filters = { filters: { label: [`${STACK_NAMESPACE}=${stack}`] } };
+    const list = (await this.call<unknown>(() =>
+      kind === 'secrets' ? this.docker.listSecrets(filters) : this.docker.listConfigs(filters),
+    )) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+    return list.map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }));
+  }
+
+  /** Makes a secret or config of these bytes; its id. */
+  async createSwarmFile(
+    kind: SwarmFileKind,
+    spec: { Name: string; Labels: Record<string, string> },
+    data: Uint8Array,
+  ): Promise<string> {
+    const body = { ...spec, Data: Buffer.from(data).toString('base64') };
+    const made = (await this.call(() =>
+      kind === 'secrets' ? this.docker.createSecret(body) : this.docker.createConfig(body),
+    )) as { id: string };
+    return made.id;
+  }
+
+  async removeSwarmFile(kind: SwarmFileKind, id: string): Promise<void> {
+    await this.call(() =>
+      kind === 'secrets' ? this.docker.getSecret(id).remove() : this.docker.getConfig(id).remove(),
+    );
   }
 
   private version: Promise<{ apiVersion: string; os: string; arch: string }> | null = null;

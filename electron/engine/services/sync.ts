@@ -4,6 +4,7 @@
 import path from 'node:path';
 import {
   WORKTREE,
+  type DesiredFileMount,
   type DesiredStack,
   type Plan,
   type StackStatus,
@@ -444,6 +445,15 @@ export class SyncService {
    * A stack as Swarm services (issue 15): planned from the services the manager has, applied as one
    * run, each service waited on until Swarm has rolled it out.
    */
+  /** A secret's or config's bytes: a blob of the stack's revision, or its inline or variable content. */
+  private async fileBytes(stack: LoadedStack, m: DesiredFileMount): Promise<Uint8Array> {
+    if (m.from === 'repo')
+      return this.sources.gitSource(this.sources.source(stack.source)).readBlob(m.digest);
+    const bytes = stack.desired!.fileContents?.get(m.digest);
+    if (bytes === undefined) throw new Error(`the content of ${m.name} was not read with the stack`);
+    return bytes;
+  }
+
   private async syncSwarm(
     stack: LoadedStack,
     observation: Observation,
@@ -488,6 +498,7 @@ export class SyncService {
       spec,
       seen,
       actions,
+      readFile: (m) => this.fileBytes(stack, m),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

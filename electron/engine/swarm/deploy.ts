@@ -2,25 +2,70 @@
 // service's update_config says) or removed through the Engine API, each recorded as an action of one
 // run, and each waited on until Swarm has done it: the tasks of the new spec running, or the update
 // paused or rolled back, which fails the run with Swarm's own reason.
-import type { DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
+import type { DesiredFileMount, DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
 import type { DockerAdapter, LiveTask } from '../docker/docker-adapter.ts';
 import { LABELS } from '../docker/labels.ts';
 import { errorMessage } from '../errors.ts';
 import type { HistoryStore } from '../history/store.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import type { ProgressEvent } from '../reconcile/apply.ts';
-import { serviceName, specDrift, type LiveService, type SwarmStackSpec } from './spec.ts';
+import {
+  serviceName,
+  specDrift,
+  type LiveService,
+  type SwarmFileKind,
+  type SwarmServiceSpec,
+  type SwarmStackSpec,
+} from './spec.ts';
+
+interface SeenObject {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
 
 export interface SwarmObservation {
   services: LiveService[];
   tasks: LiveTask[];
-  networks: { id: string; name: string; labels: Record<string, string> }[];
+  networks: SeenObject[];
+  /** The stack's secrets and configs. */
+  files: (SeenObject & { kind: SwarmFileKind })[];
 }
 
 export async function observeSwarmStack(docker: DockerAdapter, stack: string): Promise<SwarmObservation> {
-  const [services, networks] = await Promise.all([docker.stackServices(stack), docker.stackNetworks(stack)]);
+  const [services, networks, secrets, configs] = await Promise.all([
+    docker.stackServices(stack),
+    docker.stackNetworks(stack),
+    docker.stackFiles('secrets', stack),
+    docker.stackFiles('configs', stack),
+  ]);
   const tasks = await docker.serviceTasks(services.map((s) => s.id));
-  return { services, tasks, networks };
+  return {
+    services,
+    tasks,
+    networks,
+    files: [
+      ...secrets.map((f) => ({ ...f, kind: 'secrets' as const })),
+      ...configs.map((f) => ({ ...f, kind: 'configs' as const })),
+    ],
+  };
+}
+
+const FILE_ACTIONS = {
+  secrets: { create: 'create-secret', remove: 'remove-secret' },
+  configs: { create: 'create-config', remove: 'remove-config' },
+} as const;
+
+/** The names of the secrets or configs a service spec refers to. */
+function referenced(spec: SwarmServiceSpec): string[] {
+  const c = spec.TaskTemplate.ContainerSpec as {
+    Secrets?: { SecretName?: string }[];
+    Configs?: { ConfigName?: string }[];
+  };
+  return [
+    ...(c.Secrets ?? []).map((r) => r.SecretName ?? ''),
+    ...(c.Configs ?? []).map((r) => r.ConfigName ?? ''),
+  ];
 }
 
 /** Whether this home made it: Mooring's labels with this home's instance. */
@@ -43,7 +88,11 @@ export function foreignServices(spec: SwarmStackSpec, seen: SwarmObservation, in
   });
 }
 
-/** What to do: networks first (level 0), then every service at once (level 1), removals last. */
+/**
+ * What to do: networks, secrets and configs first (level 0), then every service at once (level 1),
+ * removals last. Older copies of the stack's secrets and configs that no service will use are removed
+ * with or without prune: they are what a change of content left behind, not something git declares.
+ */
 export function planSwarm(
   spec: SwarmStackSpec,
   seen: SwarmObservation,
@@ -56,6 +105,15 @@ export function planSwarm(
         kind: 'create-network',
         target: n.Name,
         reason: 'not on the swarm',
+        diff: [],
+        level: 0,
+      });
+  for (const f of spec.files)
+    if (!seen.files.some((x) => x.kind === f.kind && x.name === f.Name && madeHere(x.labels, opts.instance)))
+      actions.push({
+        kind: FILE_ACTIONS[f.kind].create,
+        target: f.Name,
+        reason: `${f.kind === 'secrets' ? 'secret' : 'config'} "${f.from.name}" with this content is not on the swarm`,
         diff: [],
         level: 0,
       });
@@ -84,10 +142,28 @@ export function planSwarm(
       level: 1,
     });
   }
+  const declared = new Set(spec.services.map((s) => s.spec.Name));
+  const pruned = (live: LiveService): boolean =>
+    opts.prune && !declared.has(live.spec.Name) && madeHere(live.spec.Labels, opts.instance);
+  // What services git does not declare and that stay keep using: never removed under them.
+  const used = new Set([
+    ...spec.files.map((f) => f.Name),
+    ...seen.services
+      .filter((l) => !declared.has(l.spec.Name) && !pruned(l))
+      .flatMap((l) => referenced(l.spec)),
+  ]);
+  for (const f of seen.files)
+    if (!used.has(f.name) && madeHere(f.labels, opts.instance))
+      actions.push({
+        kind: FILE_ACTIONS[f.kind].remove,
+        target: f.name,
+        reason: 'an older copy that no service uses any more',
+        diff: [],
+        level: 3,
+      });
   if (opts.prune) {
-    const declared = new Set(spec.services.map((s) => s.spec.Name));
     for (const live of seen.services)
-      if (!declared.has(live.spec.Name) && madeHere(live.spec.Labels, opts.instance))
+      if (pruned(live))
         actions.push({
           kind: 'remove',
           target: live.spec.Labels[LABELS.service] ?? live.spec.Name,
@@ -118,6 +194,8 @@ export interface SwarmApplyInput {
   spec: SwarmStackSpec;
   seen: SwarmObservation;
   actions: PlanAction[];
+  /** The bytes of a secret or config (from git, or the stack's inline and variable content). */
+  readFile: (from: DesiredFileMount) => Promise<Uint8Array>;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
   /** How long a service may take to have its new tasks running. */
@@ -144,6 +222,8 @@ export async function applySwarm(
   const emit = input.onProgress ?? ((): void => undefined);
   emit({ type: 'run-started', runId, stack, revision: input.revision, actions: input.actions });
   const ids = input.actions.map((a) => history.runs.addAction(runId, a));
+  // Services refer to secrets and configs by id: those on the swarm, and those this run makes.
+  const fileIds = new Map(input.seen.files.map((f) => [`${f.kind} ${f.name}`, f.id] as const));
   let error: string | null = null;
   const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
   for (const level of levels) {
@@ -155,7 +235,7 @@ export async function applySwarm(
         history.runs.updateAction(ids[i]!, 'running');
         emit({ type: 'action-started', runId, index: i, action });
         try {
-          await runAction(docker, input, action, (w) => {
+          await runAction(docker, input, action, fileIds, (w) => {
             emit({ type: 'action-waiting', runId, index: i, action, for: w, detail: null });
           });
           history.runs.updateAction(ids[i]!, 'succeeded');
@@ -194,14 +274,61 @@ export async function applySwarm(
   return { runId, error };
 }
 
+/** The spec with the id of each secret and config it refers to. */
+function withFileIds(spec: SwarmServiceSpec, fileIds: Map<string, string>): SwarmServiceSpec {
+  const c = spec.TaskTemplate.ContainerSpec as {
+    Secrets?: { SecretName: string }[];
+    Configs?: { ConfigName: string }[];
+  };
+  const id = (kind: SwarmFileKind, name: string): string => {
+    const found = fileIds.get(`${kind} ${name}`);
+    if (found === undefined) throw new Error(`${name} is not on the swarm`);
+    return found;
+  };
+  return {
+    ...spec,
+    TaskTemplate: {
+      ...spec.TaskTemplate,
+      ContainerSpec: {
+        ...spec.TaskTemplate.ContainerSpec,
+        ...(c.Secrets
+          ? { Secrets: c.Secrets.map((r) => ({ ...r, SecretID: id('secrets', r.SecretName) })) }
+          : {}),
+        ...(c.Configs
+          ? { Configs: c.Configs.map((r) => ({ ...r, ConfigID: id('configs', r.ConfigName) })) }
+          : {}),
+      },
+    },
+  };
+}
+
 async function runAction(
   docker: DockerAdapter,
   input: SwarmApplyInput,
   action: PlanAction,
+  fileIds: Map<string, string>,
   onWait: (what: string) => void,
 ): Promise<void> {
   const stack = input.desired.name;
   switch (action.kind) {
+    case 'create-secret':
+    case 'create-config': {
+      const f = input.spec.files.find((x) => x.Name === action.target)!;
+      const id = await docker.createSwarmFile(
+        f.kind,
+        { Name: f.Name, Labels: f.Labels },
+        await input.readFile(f.from),
+      );
+      fileIds.set(`${f.kind} ${f.Name}`, id);
+      return;
+    }
+    case 'remove-secret':
+    case 'remove-config': {
+      const kind = action.kind === 'remove-secret' ? 'secrets' : 'configs';
+      const f = input.seen.files.find((x) => x.kind === kind && x.name === action.target)!;
+      await docker.removeSwarmFile(kind, f.id);
+      return;
+    }
     case 'create-network': {
       const n = input.spec.networks.find((x) => x.Name === action.target)!;
       await docker.createSwarmNetwork(n);
@@ -209,7 +336,7 @@ async function runAction(
     }
     case 'create': {
       const s = input.spec.services.find((x) => x.name === action.target)!;
-      const id = await docker.createService(s.spec);
+      const id = await docker.createService(withFileIds(s.spec, fileIds));
       await converge(docker, id, null, input, onWait);
       return;
     }
@@ -217,7 +344,7 @@ async function runAction(
     case 'scale': {
       const s = input.spec.services.find((x) => x.name === action.target)!;
       const live = input.seen.services.find((x) => x.spec.Name === s.spec.Name)!;
-      await docker.updateService(live.id, live.version, s.spec);
+      await docker.updateService(live.id, live.version, withFileIds(s.spec, fileIds));
       await converge(docker, live.id, live.update?.startedAt ?? null, input, onWait);
       return;
     }

@@ -2,7 +2,7 @@
 // `<stack>_<service>` per compose service, overlay networks, and the stack namespace label on all of
 // it, so `docker stack ps|services STACK` see Mooring's stacks. Pure: desired state in, Engine API
 // specs out, with what Swarm cannot do of the file said rather than dropped.
-import type { DesiredService, DesiredStack, DriftReason } from '../../shared/model.ts';
+import type { DesiredFileMount, DesiredService, DesiredStack, DriftReason } from '../../shared/model.ts';
 import { LABELS } from '../docker/labels.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 
@@ -46,9 +46,35 @@ export interface SwarmNetworkSpec {
   Internal: boolean;
 }
 
+export type SwarmFileKind = 'secrets' | 'configs';
+
+/**
+ * A secret or config as a Swarm object. Named by its content's hash (git's blob id, or the home's keyed
+ * hash of inline and variable content), so a change makes a new one and rolls the services onto it:
+ * Swarm cannot change a secret in place.
+ */
+export interface SwarmFileSpec {
+  kind: SwarmFileKind;
+  Name: string;
+  Labels: Record<string, string>;
+  /** Where its bytes come from, read at apply time (they are never part of the spec). */
+  from: DesiredFileMount;
+}
+
+/** A service's reference to one, as the Engine API takes it (the id is filled in at apply time). */
+interface FileReference {
+  File: { Name: string; UID: string; GID: string; Mode: number };
+  SecretName?: string;
+  SecretID?: string;
+  ConfigName?: string;
+  ConfigID?: string;
+}
+
 export interface SwarmStackSpec {
   services: { name: string; spec: SwarmServiceSpec }[];
   networks: SwarmNetworkSpec[];
+  /** Secrets and configs, each once however many services use it. */
+  files: SwarmFileSpec[];
   /** What stops the stack from being deployed as services, each naming the service and what to do. */
   problems: string[];
   /** What Swarm does not act on, said in the plan (as `docker stack deploy` says "Ignoring …"). */
@@ -127,6 +153,46 @@ function mounts(stack: string, s: DesiredService, problems: string[]): Record<st
   return out;
 }
 
+/** Swarm's longest object name. */
+const MAX_NAME = 64;
+
+/**
+ * The service's secrets or configs as references, each object added to `files` once. A host file is
+ * refused: its name would not change with its content, so a change would never reach the services.
+ */
+function fileReferences(
+  stack: string,
+  s: DesiredService,
+  kind: SwarmFileKind,
+  files: Map<string, SwarmFileSpec>,
+  labels: Record<string, string>,
+  problems: string[],
+): FileReference[] {
+  const out: FileReference[] = [];
+  const one = kind === 'secrets' ? 'secret' : 'config';
+  for (const m of s[kind] ?? []) {
+    if (m.from === 'host') {
+      problems.push(
+        `${stack}/${s.name}: ${one} "${m.name}" is a file of this machine (${m.digest}), which Swarm would not see change; commit it to the repo, or give it \`environment:\``,
+      );
+      continue;
+    }
+    const name = `${stack}_${m.name}_${m.digest.slice(0, 12)}`;
+    if (name.length > MAX_NAME) {
+      problems.push(
+        `${stack}/${s.name}: ${one} "${m.name}" would be named ${name}, longer than Swarm's ${MAX_NAME} characters; give it a shorter name`,
+      );
+      continue;
+    }
+    files.set(`${kind} ${name}`, { kind, Name: name, Labels: labels, from: m });
+    out.push({
+      File: { Name: m.target, UID: m.uid ?? '0', GID: m.gid ?? '0', Mode: m.mode },
+      ...(kind === 'secrets' ? { SecretName: name } : { ConfigName: name }),
+    });
+  }
+  return out.sort((a, b) => a.File.Name.localeCompare(b.File.Name));
+}
+
 const RESTART: Record<
   DesiredService['restart'],
   SwarmServiceSpec['TaskTemplate']['RestartPolicy']['Condition']
@@ -159,13 +225,12 @@ export function swarmStack(
       Attachable: n.attachable ?? false,
       Internal: n.internal ?? false,
     }));
+  const files = new Map<string, SwarmFileSpec>();
   const services = desired.services.map((s) => {
     const skipped = ignored(s);
     if (skipped.length > 0) notes.push(`${s.name}: ${skipped.join(', ')} ignored on Swarm`);
-    if (s.secrets?.length || s.configs?.length)
-      problems.push(
-        `${stack}/${s.name}: secrets and configs from git are not placed on Swarm yet; set \`mode: containers\` for the stack in mooring.yaml`,
-      );
+    const secrets = fileReferences(stack, s, 'secrets', files, own, problems);
+    const configs = fileReferences(stack, s, 'configs', files, own, problems);
     if (s.build)
       problems.push(
         `${stack}/${s.name}: an image built from git is not sent to Swarm nodes yet; build and push it, and name it in \`image:\``,
@@ -224,6 +289,8 @@ export function swarmStack(
             : {}),
           ...(s.capAdd.length ? { CapabilityAdd: s.capAdd } : {}),
           ...(s.capDrop.length ? { CapabilityDrop: s.capDrop } : {}),
+          ...(secrets.length ? { Secrets: secrets } : {}),
+          ...(configs.length ? { Configs: configs } : {}),
         },
         ...(Object.keys(limits).length + Object.keys(reservations).length > 0
           ? {
@@ -254,7 +321,7 @@ export function swarmStack(
       problems.push(`${stack}/${s.name}: endpoint_mode dnsrr cannot publish ports through the routing mesh`);
     return { name: s.name, spec };
   });
-  return { services, networks, problems, notes };
+  return { services, networks, files: [...files.values()], problems, notes };
 }
 
 /** A live service's spec, as the engine reports it, in the same terms as the one sent. */
@@ -314,6 +381,20 @@ const DRIFT_FIELDS: { path: string; of: (s: SwarmServiceSpec) => unknown }[] = [
         .map((m) => `${m.Type ?? ''} ${m.Source ?? ''}:${m.Target ?? ''}${m.ReadOnly ? ':ro' : ''}`)
         .sort(),
   },
+  ...(['secrets', 'configs'] as const).map((kind) => ({
+    // By name (which carries the content's hash) and where it is put; the id is the engine's.
+    path: kind,
+    of: (s: SwarmServiceSpec) =>
+      (
+        (s.TaskTemplate.ContainerSpec[kind === 'secrets' ? 'Secrets' : 'Configs'] as
+          FileReference[] | undefined) ?? []
+      )
+        .map(
+          (r) =>
+            `${r.SecretName ?? r.ConfigName ?? ''} at ${r.File.Name} ${r.File.UID}:${r.File.GID} ${r.File.Mode.toString(8)}`,
+        )
+        .sort(),
+  })),
   {
     // The revision a service was last updated at is history, not drift.
     path: 'labels',

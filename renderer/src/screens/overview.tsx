@@ -407,6 +407,10 @@ const DOING: Partial<Record<ActionKind, string>> = {
   remove: 'removing',
   'remove-network': 'removing',
   'recreate-network': 'recreating',
+  'create-secret': 'creating',
+  'create-config': 'creating',
+  'remove-secret': 'removing',
+  'remove-config': 'removing',
   scale: 'scaling',
   adopt: 'adopting',
 };
