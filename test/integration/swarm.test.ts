@@ -271,6 +271,41 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
     expect((await readFile(path.join(home, 'mooring.db'))).includes('second-token')).toBe(false);
   });
 
+  it('a stack deleted in git shows as such; pruning it removes its services, network, secret and config', async () => {
+    await repo.commit({ [`${SECRET}/compose.yaml`]: null, [`${SECRET}/token.txt`]: null }, 'no secret stack');
+    const st = await status(SECRET);
+    expect([st.sync, st.deletedInGit, st.services.map((s) => s.sync)]).toEqual([
+      'Orphaned',
+      true,
+      ['Orphaned'],
+    ]);
+    const engine = await Engine.open({ home });
+    try {
+      const [pruned] = await engine.pruneDeleted('cfg');
+      expect(pruned!.error).toBeNull();
+      expect(pruned!.plan!.actions.map((a) => a.kind).sort()).toEqual([
+        'remove',
+        'remove-config',
+        'remove-network',
+        'remove-secret',
+      ]);
+    } finally {
+      engine.close();
+    }
+    // Swarm removes a service at once and stops its tasks after (their grace period); the overlay
+    // network goes from this node once the last one has stopped, as after `docker stack rm`.
+    for (const kind of ['service', 'secret', 'config', 'network'])
+      await waitFor(
+        `no ${kind} of the stack`,
+        async () =>
+          (
+            await docker(kind, 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${SECRET}`)
+          ).trim() === '',
+      );
+    const after = await mooringJson<{ stacks: StackStatus[] }>(home, ['status']);
+    expect(after.stacks.map((s) => s.name)).not.toContain(SECRET);
+  });
+
   it('`mode: containers` keeps a stack as containers on the manager; so does no mode once it runs so; `mode: swarm` over its containers is refused', async () => {
     const sync = await mooring(home, ['sync', PLAIN]);
     expect(sync.code, sync.stdout + sync.stderr).toBe(0);

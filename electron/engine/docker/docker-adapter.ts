@@ -309,6 +309,20 @@ export class DockerAdapter {
     return list.map(liveService);
   }
 
+  /** The stacks (namespaces) with a service made by this instance: what a deleted stack leaves behind. */
+  async swarmStacksOf(instance: string): Promise<Map<string, string>> {
+    const list = (await this.call(() =>
+      this.docker.listServices({ filters: { label: [`${LABELS.instance}=${instance}`] } }),
+    )) as unknown as RawService[];
+    const out = new Map<string, string>();
+    for (const s of list) {
+      const stack = s.Spec.Labels[STACK_NAMESPACE];
+      if (stack && s.Spec.Labels[LABELS.managed] === 'true')
+        out.set(stack, s.Spec.Labels[LABELS.source] ?? '');
+    }
+    return out;
+  }
+
   async inspectService(id: string): Promise<LiveService> {
     const raw = (await this.call(() => this.docker.getService(id).inspect())) as RawService;
     return liveService(raw);

@@ -9,7 +9,7 @@ import { UnreachableError } from '../errors.ts';
 import { DEFAULT_POLICY } from '../manifest/index.ts';
 import { markHeld } from '../reconcile/prune-guard.ts';
 import { computeStatus, deployedRevision, type StackInput } from '../reconcile/status.ts';
-import { observeSwarmStack, type SwarmObservation } from '../swarm/deploy.ts';
+import { madeHere, observeSwarmStack, type SwarmObservation } from '../swarm/deploy.ts';
 import { swarmStack } from '../swarm/spec.ts';
 import { swarmStatus } from '../swarm/status.ts';
 import type { EngineContext } from './context.ts';
@@ -62,7 +62,7 @@ export class StatusService {
       (s) => s.policy.mode !== 'containers' && (opts.project === undefined || s.name === opts.project),
     );
     const role =
-      candidates.length > 0
+      candidates.length > 0 || opts.orphans === true
         ? docker.swarmRole().catch(() => 'none' as const)
         : Promise.resolve('none' as const);
     let containers: ObservedContainer[];
@@ -78,7 +78,10 @@ export class StatusService {
     const swarm =
       (await role) === 'manager'
         ? await this.observeSwarm(
-            candidates.filter((s) => s.policy.mode === 'swarm' || !asContainers.has(s.name)),
+            candidates
+              .filter((s) => s.policy.mode === 'swarm' || !asContainers.has(s.name))
+              .map((s) => s.name),
+            opts.orphans === true ? names : null,
           )
         : new Map<string, SwarmObservation>();
     const declares = loaded.some(
@@ -105,13 +108,20 @@ export class StatusService {
 
   /**
    * The stacks that run as Swarm services here (issue 15), on a manager: those whose policy does not
-   * say `mode: containers`. Each has its services, tasks and networks looked at.
+   * say `mode: containers`, and (given `known`, the stacks git declares) those of this home that git
+   * no longer declares. Each has its services, tasks, networks, secrets and configs looked at.
    */
-  private async observeSwarm(candidates: LoadedStack[]): Promise<Map<string, SwarmObservation>> {
+  private async observeSwarm(
+    stacks: string[],
+    known: ReadonlySet<string> | null,
+  ): Promise<Map<string, SwarmObservation>> {
+    const deleted = known
+      ? [...(await this.ctx.docker.swarmStacksOf(this.ctx.instanceId)).keys()].filter((s) => !known.has(s))
+      : [];
     const out = new Map<string, SwarmObservation>();
     await Promise.all(
-      candidates.map(async (s) => {
-        out.set(s.name, await observeSwarmStack(this.ctx.docker, s.name));
+      [...stacks, ...deleted].map(async (name) => {
+        out.set(name, await observeSwarmStack(this.ctx.docker, name));
       }),
     );
     return out;
@@ -169,6 +179,31 @@ export class StatusService {
         // A source that could not be read says nothing about what it declares: absence is no deletion.
         if (!c.source || !sources.has(c.source) || opts.unreadable?.has(c.source)) continue;
         orphans.set(c.project, [...(orphans.get(c.project) ?? []), c]);
+      }
+      // Stacks deployed as Swarm services: their services carry the source, as containers do.
+      for (const [name, seen] of observation.swarm ?? []) {
+        const source = seen.services.find((x) => madeHere(x.spec.Labels, this.ctx.instanceId))?.spec.Labels[
+          LABELS.source
+        ];
+        if (known.has(name) || orphans.has(name) || !source || !sources.has(source)) continue;
+        if (opts.unreadable?.has(source)) continue;
+        statuses.push({
+          ...swarmStatus({
+            base: {
+              source,
+              name,
+              revision: null,
+              errors: [],
+              warnings: [`Stack "${name}" is no longer declared in git.`],
+              policy: DEFAULT_POLICY,
+              suspended: suspended.has(name),
+            },
+            spec: null,
+            seen,
+            instance: this.ctx.instanceId,
+          }),
+          deletedInGit: true,
+        });
       }
       for (const [name, containers] of orphans) {
         statuses.push({

@@ -34,8 +34,15 @@ import { recordDrift } from './drift.ts';
 import type { SafetyService } from './safety.ts';
 import type { SourceService } from './sources.ts';
 import type { Observation, StatusService } from './status.ts';
-import { applySwarm, foreignServices, planSwarm, type SwarmObservation } from '../swarm/deploy.ts';
-import { swarmStack } from '../swarm/spec.ts';
+import {
+  applySwarm,
+  foreignServices,
+  madeHere,
+  observeSwarmStack,
+  planSwarm,
+  type SwarmObservation,
+} from '../swarm/deploy.ts';
+import { swarmStack, type SwarmStackSpec } from '../swarm/spec.ts';
 import type { LiveNetwork, LiveVolume } from '../docker/docker-adapter.ts';
 
 /** What a sync needs of the pipeline (which itself calls sync: hence callbacks, not an import). */
@@ -531,15 +538,17 @@ export class SyncService {
     const trigger = opts.trigger ?? 'auto';
     const base = { stack: input.stack, source: input.source, revision: input.revision };
     const removal = async (): Promise<SyncResult> => {
+      const reason =
+        trigger === 'auto'
+          ? 'the stack folder was deleted in git and its last policy said prune'
+          : 'the stack folder was deleted in git (prune)';
+      const swarm = await this.removeSwarmStack(input, reason, { ...opts, trigger });
+      if (swarm) return swarm;
       // Only what this home made from this source: a look-alike is never ours to remove.
       const observed = (await this.ctx.docker.observe(this.ctx.home, input.stack)).filter(
         (c) => c.ours && c.source === input.source,
       );
       const services = [...new Set(observed.flatMap((c) => (c.service ? [c.service] : [])))].sort();
-      const reason =
-        trigger === 'auto'
-          ? 'the stack folder was deleted in git and its last policy said prune'
-          : 'the stack folder was deleted in git (prune)';
       const networks = (
         await this.ctx.docker.unusedStackNetworks(input.stack, new Set(observed.map((c) => c.id)))
       ).filter(this.ctx.ownsNetwork);
@@ -576,6 +585,46 @@ export class SyncService {
       };
     };
     return opts.dryRun ? removal() : this.underLock(base, opts.owner ?? `mooring ${trigger}`, removal);
+  }
+
+  /**
+   * A deleted stack that runs as Swarm services of this home, from this source: its services, networks,
+   * secrets and configs removed as one run. Null when it has none here (or the engine is no manager).
+   */
+  private async removeSwarmStack(
+    input: { source: string; stack: string; revision: string },
+    reason: string,
+    opts: SyncOptions & { trigger: Trigger },
+  ): Promise<SyncResult | null> {
+    if ((await this.ctx.docker.swarmRole().catch(() => 'none')) !== 'manager') return null;
+    const all = await observeSwarmStack(this.ctx.docker, input.stack);
+    const seen = {
+      ...all,
+      services: all.services.filter((s) => s.spec.Labels[LABELS.source] === input.source),
+    };
+    if (!seen.services.some((s) => madeHere(s.spec.Labels, this.ctx.instanceId))) return null;
+    const spec: SwarmStackSpec = { services: [], networks: [], files: [], problems: [], notes: [] };
+    const actions = planSwarm(spec, seen, { prune: true, instance: this.ctx.instanceId }).map((a) => ({
+      ...a,
+      reason,
+    }));
+    const plan: Plan = { source: input.source, stack: input.stack, revision: input.revision, actions };
+    const base = { stack: input.stack, source: input.source, revision: input.revision, plan };
+    if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
+    const { runId, error } = await applySwarm(this.ctx.docker, this.ctx.history, {
+      source: input.source,
+      revision: input.revision,
+      trigger: opts.trigger,
+      desired: { name: input.stack, file: '', services: [], networks: [], volumes: [] },
+      spec,
+      seen,
+      actions,
+      readFile: () => Promise.reject(new Error('nothing is made for a deleted stack')),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!error) this.ctx.history.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
+    return { ...base, runId, result: error ? 'failed' : 'succeeded', error };
   }
 
   /** Removes materialized mount copies that no container uses any more. */
