@@ -19,40 +19,9 @@ import type { HistoryStore } from '../history/store.ts';
 import { recreateNetwork } from './network-recreate.ts';
 import { bindTest, fixedPort, portConflicts, type WantedPort } from './port-check.ts';
 import { completedJobs } from './status.ts';
+import { RecordedRun, type ProgressEvent, type Waiting } from './recorded-run.ts';
 
-export type ProgressEvent =
-  | { type: 'run-started'; runId: number; stack: string; revision: string; actions: PlanAction[] }
-  | { type: 'action-started'; runId: number; index: number; action: PlanAction }
-  | {
-      type: 'action-finished';
-      runId: number;
-      index: number;
-      action: PlanAction;
-      error: string | null;
-      ms: number;
-    }
-  /** A line of an action's own output while it runs (a build's log). */
-  | { type: 'action-output'; runId: number; index: number; action: PlanAction; line: string }
-  /**
-   * The action waits: for its new container's healthcheck, for it to prove it stays up, or for a
-   * service it depends on. Sent at each change the engine reports, with the healthcheck's last output.
-   */
-  | ({ type: 'action-waiting'; runId: number; index: number; action: PlanAction } & Waiting)
-  | {
-      type: 'run-finished';
-      runId: number;
-      stack: string;
-      source: string;
-      result: 'succeeded' | 'failed' | 'interrupted';
-      error: string | null;
-    };
-
-export interface Waiting {
-  /** What is waited for, in words: "app to be healthy", "db to be healthy", "app to stay up". */
-  for: string;
-  /** The healthcheck's last output, where there is one. */
-  detail: string | null;
-}
+export type { ProgressEvent, Waiting } from './recorded-run.ts';
 
 type OnWait = (w: Waiting) => void;
 const NO_WAIT_REPORT: OnWait = () => undefined;
@@ -297,130 +266,60 @@ export class Applier {
    * failed run with no change made; a failure during apply stops at the end of that level.
    */
   async apply(input: ApplyInput): Promise<{ runId: number; error: string | null; interrupted: boolean }> {
-    const { desired } = input;
-    const runId = this.history.runs.start({
-      source: input.source,
-      stack: desired.name,
-      revision: input.revision,
-      signer: input.signer ?? null,
-      trigger: input.trigger,
-      plan: input.actions,
-    });
-    const emit = input.onProgress ?? ((): void => undefined);
-    emit({
-      type: 'run-started',
-      runId,
-      stack: desired.name,
-      revision: input.revision,
-      actions: input.actions,
-    });
-    const actionIds = input.actions.map((a) => this.history.runs.addAction(runId, a));
+    const run = new RecordedRun(
+      this.history,
+      { ...input, stack: input.desired.name, actions: input.actions },
+      input.onProgress,
+    );
     let error: string | null = null;
     let interrupted = false;
     try {
-      await this.preflight(input, runId);
-      await this.runBuilds(input, runId, actionIds, emit);
+      await this.preflight(input, run.id);
+      await this.runBuilds(input, run);
       const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
       for (const level of levels) {
         if (input.signal?.aborted) throw new Stopped();
         // Builds ran before the first level, in runBuilds.
         const indexes = input.actions.flatMap((a, i) => (a.level === level && a.kind !== 'build' ? [i] : []));
         await this.waitForDependencies(input, indexes, (i, w) => {
-          emit({ type: 'action-waiting', runId, index: i, action: input.actions[i]!, ...w });
+          run.emit({ type: 'action-waiting', runId: run.id, index: i, action: input.actions[i]!, ...w });
         });
-        const results = await Promise.allSettled(
-          indexes.map(async (i) => {
-            const action = input.actions[i]!;
-            const started = Date.now();
-            this.history.runs.updateAction(actionIds[i]!, 'running');
-            // A pull was done, and reported, before any change: its events are not sent twice.
-            const report = action.kind !== 'pull';
-            if (report) emit({ type: 'action-started', runId, index: i, action });
-            try {
-              await this.run(action, input, (w) => {
-                emit({ type: 'action-waiting', runId, index: i, action, ...w });
-              });
-              this.history.runs.updateAction(actionIds[i]!, 'succeeded');
-              if (report)
-                emit({
-                  type: 'action-finished',
-                  runId,
-                  index: i,
-                  action,
-                  error: null,
-                  ms: Date.now() - started,
-                });
-            } catch (err) {
-              const message = errorMessage(err);
-              this.history.runs.updateAction(actionIds[i]!, 'failed', message);
-              emit({
-                type: 'action-finished',
-                runId,
-                index: i,
-                action,
-                error: message,
-                ms: Date.now() - started,
-              });
-              throw err;
-            }
-          }),
-        );
-        const failed = results.flatMap((r, k) =>
-          r.status === 'rejected'
-            ? [
-                `${input.actions[indexes[k]!]!.kind} ${input.actions[indexes[k]!]!.target}: ${errorMessage(r.reason)}`,
-              ]
-            : [],
-        );
-        if (failed.length > 0) {
-          error = failed.join('; ');
-          break;
-        }
+        // A pull was done, and reported, before any change: its events are not sent twice.
+        error = await run.level(indexes, (i, onWait) => this.run(input.actions[i]!, input, onWait), {
+          report: (i) => input.actions[i]!.kind !== 'pull',
+        });
+        if (error) break;
       }
     } catch (err) {
       error = errorMessage(err);
       interrupted = err instanceof Stopped;
     }
-    if (error) this.history.runs.closeActions(runId, null);
-    const result = interrupted ? 'interrupted' : error ? 'failed' : 'succeeded';
-    this.history.runs.finish(runId, result, error);
-    emit({ type: 'run-finished', runId, stack: desired.name, source: input.source, result, error });
-    return { runId, error, interrupted };
+    run.finish(error, interrupted);
+    return { runId: run.id, error, interrupted };
   }
 
   /**
    * The plan's builds, one at a time, after the checks and before the first change: a Dockerfile that
    * fails leaves everything of the stack as it was. Each is recorded as its action, with its output.
    */
-  private async runBuilds(
-    input: ApplyInput,
-    runId: number,
-    actionIds: number[],
-    emit: (e: ProgressEvent) => void,
-  ): Promise<void> {
+  private async runBuilds(input: ApplyInput, run: RecordedRun): Promise<void> {
     for (const [i, action] of input.actions.entries()) {
       if (action.kind !== 'build') continue;
       if (input.signal?.aborted) throw new Stopped();
-      const started = Date.now();
-      this.history.runs.updateAction(actionIds[i]!, 'running');
-      emit({ type: 'action-started', runId, index: i, action });
       try {
-        if (!input.build) throw new MooringError('failed', 'this run cannot build images');
-        await input.build(action, (line) => {
-          emit({ type: 'action-output', runId, index: i, action, line });
+        await run.action(i, async () => {
+          if (!input.build) throw new MooringError('failed', 'this run cannot build images');
+          await input.build(action, (line) => {
+            run.emit({ type: 'action-output', runId: run.id, index: i, action, line });
+          });
         });
       } catch (err) {
-        const message = errorMessage(err);
-        this.history.runs.updateAction(actionIds[i]!, 'failed', message);
-        emit({ type: 'action-finished', runId, index: i, action, error: message, ms: Date.now() - started });
         throw new MooringError(
           'failed',
-          `build ${action.target}: ${message}; nothing of stack "${input.desired.name}" was changed`,
+          `build ${action.target}: ${errorMessage(err)}; nothing of stack "${input.desired.name}" was changed`,
           { cause: err },
         );
       }
-      this.history.runs.updateAction(actionIds[i]!, 'succeeded');
-      emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
     }
   }
 

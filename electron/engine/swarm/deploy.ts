@@ -5,10 +5,10 @@
 import type { DesiredFileMount, DesiredStack, PlanAction, Trigger } from '../../shared/model.ts';
 import type { DockerAdapter, LiveTask } from '../docker/docker-adapter.ts';
 import { LABELS } from '../docker/labels.ts';
-import { errorMessage } from '../errors.ts';
 import type { HistoryStore } from '../history/store.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import type { ProgressEvent } from '../reconcile/apply.ts';
+import { RecordedRun } from '../reconcile/recorded-run.ts';
 import {
   serviceName,
   specDrift,
@@ -210,68 +210,26 @@ export async function applySwarm(
   history: HistoryStore,
   input: SwarmApplyInput,
 ): Promise<{ runId: number; error: string | null }> {
-  const stack = input.desired.name;
-  const runId = history.runs.start({
-    source: input.source,
-    stack,
-    revision: input.revision,
-    signer: input.signer ?? null,
-    trigger: input.trigger,
-    plan: input.actions,
-  });
-  const emit = input.onProgress ?? ((): void => undefined);
-  emit({ type: 'run-started', runId, stack, revision: input.revision, actions: input.actions });
-  const ids = input.actions.map((a) => history.runs.addAction(runId, a));
+  const run = new RecordedRun(
+    history,
+    { ...input, stack: input.desired.name, actions: input.actions },
+    input.onProgress,
+  );
   // Services refer to secrets and configs by id: those on the swarm, and those this run makes.
   const fileIds = new Map(input.seen.files.map((f) => [`${f.kind} ${f.name}`, f.id] as const));
   let error: string | null = null;
   const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
   for (const level of levels) {
     const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
-    const results = await Promise.allSettled(
-      indexes.map(async (i) => {
-        const action = input.actions[i]!;
-        const started = Date.now();
-        history.runs.updateAction(ids[i]!, 'running');
-        emit({ type: 'action-started', runId, index: i, action });
-        try {
-          await runAction(docker, input, action, fileIds, (w) => {
-            emit({ type: 'action-waiting', runId, index: i, action, for: w, detail: null });
-          });
-          history.runs.updateAction(ids[i]!, 'succeeded');
-          emit({ type: 'action-finished', runId, index: i, action, error: null, ms: Date.now() - started });
-        } catch (err) {
-          const message = errorMessage(err);
-          history.runs.updateAction(ids[i]!, 'failed', message);
-          emit({
-            type: 'action-finished',
-            runId,
-            index: i,
-            action,
-            error: message,
-            ms: Date.now() - started,
-          });
-          throw new Error(`${action.kind} ${action.target}: ${message}`, { cause: err });
-        }
+    error = await run.level(indexes, (i, onWait) =>
+      runAction(docker, input, input.actions[i]!, fileIds, (what) => {
+        onWait({ for: what, detail: null });
       }),
     );
-    const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
-    if (failed.length > 0) {
-      error = failed.join('; ');
-      break;
-    }
+    if (error) break;
   }
-  if (error) history.runs.closeActions(runId, null);
-  history.runs.finish(runId, error ? 'failed' : 'succeeded', error);
-  emit({
-    type: 'run-finished',
-    runId,
-    stack,
-    source: input.source,
-    result: error ? 'failed' : 'succeeded',
-    error,
-  });
-  return { runId, error };
+  run.finish(error);
+  return { runId: run.id, error };
 }
 
 /** The spec with the id of each secret and config it refers to. */
