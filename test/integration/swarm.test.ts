@@ -22,6 +22,7 @@ const STACK = `swm${UNIQUE}`;
 const PLAIN = `swmplain${UNIQUE}`;
 const HEAL = `swmheal${UNIQUE}`;
 const SECRET = `swmsec${UNIQUE}`;
+const BUILT = `swmbuild${UNIQUE}`;
 const WITH_FILES = `services:
   app:
     image: local/busybox:1
@@ -119,6 +120,9 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
       [`${HEAL}/compose.yaml`]: compose({ env: 'h', worker: false }),
       [`${SECRET}/compose.yaml`]: WITH_FILES,
       [`${SECRET}/token.txt`]: 'first-token',
+      [`${BUILT}/compose.yaml`]: 'services:\n  app:\n    build: ./app\n    init: true\n',
+      [`${BUILT}/app/Dockerfile`]:
+        'FROM local/busybox:1\nRUN echo built-from-git > /made\nCMD ["sleep", "3600"]\n',
       'mooring.yaml': `stacks:\n  ${PLAIN}:\n    mode: containers\n  ${HEAL}: { sync: auto, selfHeal: true }\n`,
     });
     home = path.join(base, 'home');
@@ -126,7 +130,11 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await removeSwarmStacks(STACK, HEAL, SECRET).catch(() => undefined);
+    await removeSwarmStacks(STACK, HEAL, SECRET, BUILT).catch(() => undefined);
+    const built = (await docker('images', '-q', '--filter', `label=dev.mooring.build-stack=${BUILT}`))
+      .split('\n')
+      .filter(Boolean);
+    if (built.length > 0) await docker('rmi', '-f', ...new Set(built)).catch(() => '');
     await removeStacks(PLAIN);
     if (madeSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
     await rm(base, { recursive: true, force: true });
@@ -304,6 +312,27 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
       );
     const after = await mooringJson<{ stacks: StackStatus[] }>(home, ['status']);
     expect(after.stacks.map((s) => s.name)).not.toContain(SECRET);
+  });
+
+  it('builds an image from git for a swarm of one node, before anything of the stack changes', async () => {
+    const sync = await mooringJson<{ results: { plan: { actions: { kind: string; level: number }[] } }[] }>(
+      home,
+      ['sync', BUILT],
+    );
+    expect(sync.code, JSON.stringify(sync.results)).toBe(0);
+    expect(sync.results[0]!.plan.actions.map((a) => [a.kind, a.level])).toEqual([
+      ['build', -1],
+      ['create-network', 0],
+      ['create', 1],
+    ]);
+    const id = (
+      await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${BUILT}_app`)
+    ).split('\n')[0]!;
+    expect((await docker('exec', id, 'cat', '/made')).trim()).toBe('built-from-git');
+    expect((await status(BUILT)).sync).toBe('Synced');
+    // Built once: the next sync finds the image and has nothing to do.
+    const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, ['sync', BUILT]);
+    expect(again.results[0]!.plan.actions).toEqual([]);
   });
 
   it('`mode: containers` keeps a stack as containers on the manager; so does no mode once it runs so; `mode: swarm` over its containers is refused', async () => {

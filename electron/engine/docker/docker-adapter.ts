@@ -286,6 +286,12 @@ export class DockerAdapter {
     };
   }
 
+  /** How many nodes the swarm has, as its manager knows them. */
+  async swarmNodes(): Promise<number> {
+    const info = (await this.call(() => this.docker.info())) as { Swarm?: { Nodes?: number } };
+    return info.Swarm?.Nodes ?? 0;
+  }
+
   // Swarm (issue 15): a stack's services, tasks and networks, by docker stack's namespace label.
 
   private role: { at: number; value: Promise<SwarmRole> } | null = null;

@@ -7,6 +7,7 @@ import {
   type DesiredFileMount,
   type DesiredStack,
   type Plan,
+  type PlanAction,
   type StackStatus,
   type Trigger,
 } from '../../shared/model.ts';
@@ -399,22 +400,7 @@ export class SyncService {
           : `${where}/${path.posix.basename(stack.desired!.file)}`,
       materialize: (services) =>
         materializeMounts(this.ctx.home, services, git, undefined, stack.desired!.fileContents),
-      build: async (action, onLine) => {
-        const input = {
-          git,
-          commit: stack.revision!,
-          sourceDisplay: source.url,
-          stack: stack.name,
-          tag: action.target,
-          services: stack.desired!.services,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        };
-        await buildPlannedImage(
-          { docker: this.ctx.docker, recorder: this.hooks.buildRecorder },
-          input,
-          onLine,
-        );
-      },
+      build: this.builder(stack, opts),
       ownsNetwork: this.ctx.ownsNetwork,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -452,6 +438,26 @@ export class SyncService {
    * A stack as Swarm services (issue 15): planned from the services the manager has, applied as one
    * run, each service waited on until Swarm has rolled it out.
    */
+  /** Builds a planned image (`build` action, its tag the target) from the stack's revision. */
+  private builder(
+    stack: LoadedStack,
+    opts: SyncOptions,
+  ): (action: PlanAction, onLine: (line: string) => void) => Promise<void> {
+    const source = this.sources.source(stack.source);
+    return async (action, onLine) => {
+      const input = {
+        git: this.sources.gitSource(source),
+        commit: stack.revision!,
+        sourceDisplay: source.url,
+        stack: stack.name,
+        tag: action.target,
+        services: stack.desired!.services,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      };
+      await buildPlannedImage({ docker: this.ctx.docker, recorder: this.hooks.buildRecorder }, input, onLine);
+    };
+  }
+
   /** A secret's or config's bytes: a blob of the stack's revision, or its inline or variable content. */
   private async fileBytes(stack: LoadedStack, m: DesiredFileMount): Promise<Uint8Array> {
     if (m.from === 'repo')
@@ -480,11 +486,24 @@ export class SyncService {
       problems.push(
         `Stack "${stack.name}" says mode: swarm and runs as containers on this engine: remove them first (docker compose -p ${stack.name} down), so that its services do not run twice.`,
       );
+    // An image built from git is on this node only: a swarm of one node (a manager alone) runs it.
+    const builds = buildsOf(desired);
+    if (builds.size > 0) {
+      const nodes = await this.ctx.docker.swarmNodes();
+      if (nodes > 1)
+        problems.push(
+          `${stack.name}/${[...builds.values()].flat().join(', ')}: an image built from git would be on this node only, and the swarm has ${nodes} nodes; build and push it to a registry, and name it in \`image:\``,
+        );
+    }
     if (problems.length > 0)
       return this.notPlanned(stack, opts, `${problems.join('\n')}\nNothing was changed.`);
+    const misbuilt = misbuiltTags(desired, observation.images);
     const actions = planSwarm(spec, seen, {
       prune: opts.prune ?? false,
       instance: this.ctx.instanceId,
+      builds: new Map(
+        [...builds].filter(([tag]) => observation.images.get(tag) === undefined || misbuilt.has(tag)),
+      ),
     });
     const notes = [...spec.notes, ...(desired.warnings ?? []).map(placed)];
     const plan: Plan = {
@@ -506,6 +525,7 @@ export class SyncService {
       seen,
       actions,
       readFile: (m) => this.fileBytes(stack, m),
+      build: this.builder(stack, opts),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

@@ -89,16 +89,25 @@ export function foreignServices(spec: SwarmStackSpec, seen: SwarmObservation, in
 }
 
 /**
- * What to do: networks, secrets and configs first (level 0), then every service at once (level 1),
+ * What to do: builds first (level -1), then networks, secrets and configs (level 0), then every service at once (level 1),
  * removals last. Older copies of the stack's secrets and configs that no service will use are removed
  * with or without prune: they are what a change of content left behind, not something git declares.
  */
 export function planSwarm(
   spec: SwarmStackSpec,
   seen: SwarmObservation,
-  opts: { prune: boolean; instance: string },
+  opts: { prune: boolean; instance: string; builds?: ReadonlyMap<string, string[]> },
 ): PlanAction[] {
   const actions: PlanAction[] = [];
+  // Images built from git (their tag, the services that run it), before anything of the stack changes.
+  for (const [tag, services] of opts.builds ?? [])
+    actions.push({
+      kind: 'build',
+      target: tag,
+      reason: `not built on this engine: built from the config repo for ${services.join(', ')}`,
+      diff: [],
+      level: -1,
+    });
   for (const n of spec.networks)
     if (!seen.networks.some((x) => x.name === n.Name))
       actions.push({
@@ -196,6 +205,8 @@ export interface SwarmApplyInput {
   actions: PlanAction[];
   /** The bytes of a secret or config (from git, or the stack's inline and variable content). */
   readFile: (from: DesiredFileMount) => Promise<Uint8Array>;
+  /** Builds a `build` action's image (its tag the target), each line of output passed on. */
+  build?: (action: PlanAction, onLine: (line: string) => void) => Promise<void>;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
   /** How long a service may take to have its new tasks running. */
@@ -221,11 +232,18 @@ export async function applySwarm(
   const levels = [...new Set(input.actions.map((a) => a.level))].sort((a, b) => a - b);
   for (const level of levels) {
     const indexes = input.actions.flatMap((a, i) => (a.level === level ? [i] : []));
-    error = await run.level(indexes, (i, onWait) =>
-      runAction(docker, input, input.actions[i]!, fileIds, (what) => {
+    error = await run.level(indexes, (i, onWait) => {
+      const action = input.actions[i]!;
+      if (action.kind === 'build') {
+        if (!input.build) throw new Error('this run cannot build images');
+        return input.build(action, (line) => {
+          run.emit({ type: 'action-output', runId: run.id, index: i, action, line });
+        });
+      }
+      return runAction(docker, input, action, fileIds, (what) => {
         onWait({ for: what, detail: null });
-      }),
-    );
+      });
+    });
     if (error) break;
   }
   run.finish(error);

@@ -231,10 +231,6 @@ export function swarmStack(
     if (skipped.length > 0) notes.push(`${s.name}: ${skipped.join(', ')} ignored on Swarm`);
     const secrets = fileReferences(stack, s, 'secrets', files, own, problems);
     const configs = fileReferences(stack, s, 'configs', files, own, problems);
-    if (s.build)
-      problems.push(
-        `${stack}/${s.name}: an image built from git is not sent to Swarm nodes yet; build and push it, and name it in \`image:\``,
-      );
     const host = s.passthrough?.hostConfig ?? {};
     const limits = {
       ...(typeof host.NanoCpus === 'number' ? { NanoCPUs: host.NanoCpus } : {}),
