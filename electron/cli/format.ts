@@ -3,6 +3,7 @@ import type {
   CommitRecord,
   RunRecord,
   EngineProbe,
+  ElsewhereView,
   SourceState,
   StackStatus,
   SyncStatus,
@@ -59,6 +60,20 @@ function counts(s: StackStatus): string {
   const by = new Map<SyncStatus, number>();
   for (const svc of s.services) by.set(svc.sync, (by.get(svc.sync) ?? 0) + 1);
   return [...by].map(([k, n]) => `${n} ${k}`).join(', ') || 'no services';
+}
+
+/**
+ * A stack mooring.yaml sends to other engines than `engine`: where it goes, and how to look at it
+ * there, or that this machine does not map the name.
+ */
+export function formatElsewhere(e: ElsewhereView, engine: string): string {
+  const names = e.engines.map((x) => (x.configured ? x.name : `${x.name} (not configured here)`));
+  const first = e.engines.find((x) => x.configured);
+  return `${e.stack}: goes to ${names.join(', ')}, not ${engine}${
+    first
+      ? `: \`mooring --engine ${first.name} status ${e.stack}\``
+      : `: add the engine with \`mooring engine add ${e.engines[0]!.name} ENDPOINT\``
+  }`;
 }
 
 export function formatStatus(
@@ -198,11 +213,16 @@ export function formatEngines(engines: EngineProbe[]): string {
  */
 export function formatHistory(runs: RunRecord[], color = false): string {
   if (runs.length === 0) return 'No runs yet.';
-  const rows = [['RUN', 'STACK', 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS']];
+  // The engine column only where a run acted on another engine than `local`.
+  const engines = runs.some((r) => (r.engine ?? 'local') !== 'local');
+  const rows = [
+    ['RUN', 'STACK', ...(engines ? ['ENGINE'] : []), 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS'],
+  ];
   for (const r of runs) {
     rows.push([
       String(r.id),
       r.stack,
+      ...(engines ? [r.engine ?? 'local'] : []),
       short(r.revision),
       r.trigger,
       localTime(r.startedAt),

@@ -23,6 +23,7 @@ import {
   formatLog,
   formatPlan,
   formatSources,
+  formatElsewhere,
   formatStatus,
   formatWorktree,
   positiveInt,
@@ -31,7 +32,7 @@ import {
 import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
-import { requireKnownStacks } from './stacks.ts';
+import { refuseElsewhere, requireKnownStacks } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
@@ -358,13 +359,19 @@ export async function main(
       const e = await open();
       await requireKnownStacks(e, stacks);
       const unreadable: { source: string; error: string }[] = [];
+      const found: Parameters<Engine['elsewhere']>[0] = [];
       const statuses = await e.status({
         stacks,
         onUnreadable: (source, error) => unreadable.push({ source, error }),
+        elsewhere: found,
       });
-      io.out(
-        o.json ? toJson({ stacks: statuses, unreadable }) : formatStatus(statuses, io.color, e.listSources()),
-      );
+      const elsewhere = e.elsewhere(found).filter((x) => stacks.length === 0 || stacks.includes(x.stack));
+      if (o.json) io.out(toJson({ stacks: statuses, unreadable, engine: e.engineName, elsewhere }));
+      else {
+        if (statuses.length > 0 || elsewhere.length === 0)
+          io.out(formatStatus(statuses, io.color, e.listSources()));
+        for (const x of elsewhere) io.out(formatElsewhere(x, e.engineName));
+      }
       for (const u of unreadable) {
         io.err(`! Source "${u.source}" cannot be read, so its stacks are not shown: ${u.error}`);
       }
@@ -449,6 +456,11 @@ export async function main(
             dryRun: o.dryRun ?? false,
             trigger: o.worktree ? 'worktree' : 'cli',
             ...(printer ? { onProgress: printer.onProgress } : {}),
+          })
+          .catch(async (err: unknown) => {
+            // A stack named here that goes to other engines: say where, rather than "no such stack".
+            if (err instanceof MooringError && err.code === 'not-found') await refuseElsewhere(e, stacks);
+            throw err;
           })
           .finally(() => printer?.stop());
         if (o.json) io.out(toJson({ results }));

@@ -3,6 +3,7 @@
 // is fine" about a stack that does not exist misleads (issue 13, CLI): it is a usage error (exit 2).
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
+import { formatElsewhere } from './format.ts';
 
 /** The stacks Mooring knows, by name. A source that cannot be read only makes the list shorter. */
 export async function knownStacks(engine: Engine): Promise<Set<string>> {
@@ -23,6 +24,7 @@ export async function requireKnownStacks(engine: Engine, wanted: readonly string
   const ran = engine.history.runs.lastPerStack(wanted.filter((n) => !known.has(n)));
   const unknown = wanted.filter((n) => !known.has(n) && !ran.has(n));
   if (unknown.length === 0) return;
+  await refuseElsewhere(engine, unknown);
   const list = [...known].sort();
   throw new MooringError(
     'not-found',
@@ -32,4 +34,16 @@ export async function requireKnownStacks(engine: Engine, wanted: readonly string
         : 'No source declares any stack yet: `mooring source add`.'
     }`,
   );
+}
+
+/**
+ * Throws a usage error when a stack of `wanted` goes to other engines than the one in use (and not to
+ * it), saying where: asked to act on it here, it is no typo but the wrong engine.
+ */
+export async function refuseElsewhere(engine: Engine, wanted: readonly string[]): Promise<void> {
+  if (wanted.length === 0) return;
+  const found: Parameters<Engine['elsewhere']>[0] = [];
+  await engine.loadEachSource({ elsewhere: found }).catch(() => undefined);
+  const elsewhere = engine.elsewhere(found).find((x) => wanted.includes(x.stack));
+  if (elsewhere) throw new MooringError('not-found', formatElsewhere(elsewhere, engine.engineName));
 }

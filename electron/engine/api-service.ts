@@ -544,9 +544,11 @@ export class ApiService {
 
   private async build(): Promise<Snapshot> {
     const state = this.controller?.snapshot();
-    const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false }));
+    const found: Parameters<Engine['elsewhere']>[0] = [];
+    const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false, elsewhere: found }));
+    const elsewhere = state?.elsewhere ?? this.engine.elsewhere(found);
     const sources = this.engine.listSources();
-    const engine = state?.engine ?? (await this.engine.engineState());
+    const engine = { ...(state?.engine ?? (await this.engine.engineState())), name: this.engine.engineName };
     // One query for every stack's latest run (it was one page query per stack, at every push).
     const latest = this.engine.history.runs.lastPerStack(stacks.map((s) => s.name));
     const lastRuns: Record<string, RunRecord> = {};
@@ -590,6 +592,7 @@ export class ApiService {
       lastRuns,
       revisions,
       changedIn,
+      elsewhere,
     };
   }
 

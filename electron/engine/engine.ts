@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   ContainerAction,
+  ElsewhereView,
   SafetySettings,
   SourceConfig,
   SourceState,
@@ -43,7 +44,7 @@ import { PipelineStore, type BuildRecord, type DeployRecord } from './pipeline/p
 import type { PromoteResult } from './pipeline/promote.ts';
 import type { GitSource } from './source/index.ts';
 import { EngineContext } from './services/context.ts';
-import { DesiredStateService } from './services/desired-state.ts';
+import { DesiredStateService, type Elsewhere } from './services/desired-state.ts';
 import { EnginesService } from './services/engines.ts';
 import { recordDrift } from './services/drift.ts';
 import { SafetyService } from './services/safety.ts';
@@ -59,6 +60,7 @@ export type {
   SyncResult,
 } from './engine-common.ts';
 export { hashService } from './engine-common.ts';
+export type { Elsewhere } from './services/desired-state.ts';
 
 export interface EngineOptions {
   home: string;
@@ -209,7 +211,24 @@ export class Engine {
 
   /** Acts on a named engine from now on (`mooring --engine NAME`); an unknown name is refused. */
   useEngine(name: string): void {
-    this.ctx.useEngine(this.engines.get(name));
+    this.ctx.useEngine(name, this.engines.get(name));
+  }
+
+  /** The named engine in use (`local` unless `useEngine` chose another). */
+  get engineName(): string {
+    return this.ctx.engineName;
+  }
+
+  /**
+   * The stacks mooring.yaml sends to other engines than the one in use (as `loadEachSource` or
+   * `status` collected them), each engine with whether this machine maps its name to an endpoint.
+   */
+  elsewhere(found: Elsewhere[]): ElsewhereView[] {
+    const configured = new Set(this.engines.list().map((e) => e.name));
+    return found.map((f) => ({
+      ...f,
+      engines: f.engines.map((name) => ({ name, configured: configured.has(name) })),
+    }));
   }
 
   /** Points the engine at another Docker endpoint (from the settings screen). */
@@ -249,7 +268,7 @@ export class Engine {
   }
 
   loadEachSource(
-    opts: { stacks?: string[] } = {},
+    opts: Parameters<DesiredStateService['loadEachSource']>[0] = {},
   ): Promise<{ loaded: LoadedStack[]; unreadable: Map<string, string> }> {
     return this.desired.loadEachSource(opts);
   }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type {
   EngineProbe,
+  ElsewhereView,
   ActionRecord,
   BuildEvent,
   BuildRecord,
@@ -240,6 +241,8 @@ export interface EngineState {
   reachable: boolean;
   endpoint: string;
   error: string | null;
+  /** The named engine (issue 15): `local` unless another was chosen. */
+  name?: string;
 }
 
 export interface Snapshot {
@@ -262,6 +265,8 @@ export interface Snapshot {
    * whose history is not cached (older than the commits a fetch reads).
    */
   changedIn: Record<string, { target: string; deployed?: string }>;
+  /** The stacks mooring.yaml sends to other engines than this one (issue 15). */
+  elsewhere: ElsewhereView[];
 }
 
 /**
@@ -283,6 +288,7 @@ export interface SnapshotDelta {
   lastRuns?: Record<string, RunRecord>;
   revisions?: Snapshot['revisions'];
   changedIn?: Snapshot['changedIn'];
+  elsewhere?: ElsewhereView[];
 }
 
 export interface SyncOutcome {

@@ -99,6 +99,11 @@ export interface StackPolicy {
    * `containers`. Absent: Swarm services on a manager, containers elsewhere.
    */
   mode?: 'containers' | 'swarm';
+  /**
+   * The engines the stack goes to, by the names each machine maps to endpoints (issue 15). Absent:
+   * `local`. A machine acts on a stack only on engines it names.
+   */
+  engines?: string[];
 }
 
 export interface PortBinding {
@@ -627,6 +632,8 @@ export interface RunRecord {
   revision: string;
   /** Who signed the deployed commit, verified, for a source that asks for signatures; else null. */
   signer?: string | null;
+  /** The named engine the run acted on (issue 15); `local` for runs before engines had names. */
+  engine?: string;
   trigger: Trigger;
   startedAt: string;
   finishedAt: string | null;
@@ -656,6 +663,16 @@ export interface CommitRecord {
   time: string; // ISO
   message: string;
   stacks: string[]; // stacks whose folder changed against the first parent
+}
+
+/**
+ * A stack that mooring.yaml sends to other engines than the one in use (issue 15), each engine named
+ * with whether this machine maps the name to an endpoint.
+ */
+export interface ElsewhereView {
+  source: string;
+  stack: string;
+  engines: { name: string; configured: boolean }[];
 }
 
 /** A named engine's name: a docker context's name fits (letters, digits, '.', '_', '-'). */
@@ -865,6 +882,8 @@ export interface DeployRecord {
   result: string;
   images: RanImage[];
   error: string | null;
+  /** The named engine deployed to (`local` for deploys noted before engines had names). */
+  engine?: string;
   /** Made by this home folder (its own run history), as opposed to only known from a note. */
   local: boolean;
 }

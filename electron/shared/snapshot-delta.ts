@@ -16,6 +16,7 @@ export const EMPTY_SNAPSHOT: Snapshot = {
   lastRuns: {},
   revisions: {},
   changedIn: {},
+  elsewhere: [],
 };
 
 /** Stacks of two sources may share a name; a source's name holds no '/'. */
@@ -56,6 +57,7 @@ export function diffSnapshot(prev: Snapshot, next: Snapshot): Omit<SnapshotDelta
   if (runs.length) delta.lastRuns = Object.fromEntries(runs);
   if (!same(prev.revisions, next.revisions)) delta.revisions = next.revisions;
   if (!same(prev.changedIn, next.changedIn)) delta.changedIn = next.changedIn;
+  if (!same(prev.elsewhere, next.elsewhere)) delta.elsewhere = next.elsewhere;
   if (prev.host !== next.host) delta.host = next.host;
   return Object.keys(delta).length ? delta : null;
 }
@@ -93,5 +95,6 @@ export function applyDelta(s: Snapshot, d: SnapshotDelta): Snapshot | null {
     lastRuns,
     revisions: d.revisions ?? s.revisions,
     changedIn: d.changedIn ?? s.changedIn,
+    elsewhere: d.elsewhere ?? s.elsewhere,
   };
 }

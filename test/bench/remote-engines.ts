@@ -75,7 +75,11 @@ export async function remoteEngines(size: Size): Promise<BenchOutput> {
   const rows: string[][] = [];
   try {
     for (const { way, engine } of ways) {
-      const f = await stackFixture(`remote-${way.toLowerCase()}`, { services: plan.services, ports: true });
+      const f = await stackFixture(`remote-${way.toLowerCase()}`, {
+        services: plan.services,
+        ports: true,
+        ...(engine ? { engines: ['far'] } : {}),
+      });
       const cold: number[] = [];
       const noop: number[] = [];
       const status: number[] = [];

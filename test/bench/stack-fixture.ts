@@ -49,6 +49,8 @@ export interface FixtureOptions {
   services: number;
   /** One 127.0.0.1 port per service. */
   ports: boolean;
+  /** The named engines mooring.yaml sends Mooring's stack to (default: none named, so `local`). */
+  engines?: string[];
 }
 
 export async function stackFixture(what: string, opts: FixtureOptions): Promise<StackFixture> {
@@ -76,6 +78,9 @@ export async function stackFixture(what: string, opts: FixtureOptions): Promise<
       });
     const repo = await createRepo(server, `${names.mooring}-config`, {
       [`${names.mooring}/compose.yaml`]: text('mooring'),
+      ...(opts.engines
+        ? { 'mooring.yaml': `stacks:\n  ${names.mooring}: { engines: [${opts.engines.join(', ')}] }\n` }
+        : {}),
     });
     await mooring(home, ['source', 'add', 'bench', repo.url]);
     const composeDir = path.join(dir, 'compose');

@@ -3,7 +3,7 @@
 // service and its running tasks, and a `docker service scale` by hand shows as drift of `replicas`.
 // The e2e suite runs one test at a time, so no other test sees the swarm.
 import { createRepo } from '../helpers/git-repo.ts';
-import { docker, removeSwarmStacks } from '../helpers/docker.ts';
+import { docker, removeStacks, removeSwarmStacks } from '../helpers/docker.ts';
 import { MooringPage, expect, test } from './fixtures.ts';
 
 const STACK = 'e2eswarm';
@@ -56,6 +56,8 @@ test('a stack on a Swarm manager runs as services; a scale by hand is drift', as
     await ui.screenshot('stack-swarm-drift');
   } finally {
     await removeSwarmStacks(STACK).catch(() => undefined);
+    // Had it run as containers (a failed test), they would stay and confuse the next run.
+    await removeStacks(STACK).catch(() => undefined);
     if (made) await docker('swarm', 'leave', '--force').catch(() => '');
   }
 });

@@ -1,9 +1,11 @@
 // Named engines over TLS and SSH (issue 15), against the real local engine reached the way a remote
 // one is: through Debian's sshd on a loopback port (the docker CLI's `dial-stdio` on the far side),
 // and through a TLS listener that checks client certificates. Keys and certificates are made here.
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProbe } from '../../electron/shared/model.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
@@ -18,6 +20,7 @@ import {
   type TlsProxy,
 } from '../helpers/remote-engines.ts';
 
+const run = promisify(execFile);
 const haveDocker = await dockerOk();
 const missing = haveDocker ? haveRemoteTools() : 'no Docker engine answers';
 if (missing) console.warn(`SKIPPED remote engine tests: ${missing} (run scripts/setup-test-env.sh as root).`);
@@ -54,6 +57,8 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
           { length: 8 },
           (_, i) => `  s${i}:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n`,
         ).join('')}`,
+        // Where each stack goes: by the names each home maps (none of them to `local`).
+        'mooring.yaml': `stacks:\n  ${STACK}: { engines: [secure, box] }\n  ${FILES}: { engines: [secure] }\n  ${WIDE}: { engines: [box] }\n`,
       })
     ).path;
   }, 60_000);
@@ -92,6 +97,33 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
     expect(dup.stderr).toContain('An engine named local exists');
     const unknown = await mooring(h, ['--engine', 'nosuch', 'status']);
     expect(unknown.stderr).toContain('No engine named nosuch');
+  });
+
+  it('a stack goes only to the engines mooring.yaml names; a name this machine does not map is said, not an error of the stack', async () => {
+    const h = await home(true);
+    const status = await mooring(h, ['status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(
+      `${FILES}: goes to secure (not configured here), not local: add the engine with \`mooring engine add secure ENDPOINT\``,
+    );
+    const json = await mooringJson<{
+      stacks: unknown[];
+      engine: string;
+      elsewhere: { stack: string; engines: { name: string; configured: boolean }[] }[];
+    }>(h, ['status']);
+    expect(json.engine).toBe('local');
+    expect(json.stacks).toEqual([]);
+    expect(json.elsewhere.find((x) => x.stack === STACK)!.engines).toEqual([
+      { name: 'secure', configured: false },
+      { name: 'box', configured: false },
+    ]);
+    // Named on the command line: refused with where it goes, and nothing is deployed here.
+    const sync = await mooring(h, ['sync', STACK]);
+    expect(sync.code).toBe(2);
+    expect(sync.stderr).toContain(
+      `${STACK}: goes to secure (not configured here), box (not configured here), not local`,
+    );
+    expect(await docker('ps', '-aq', '--filter', `name=^${STACK}-`)).toBe('');
   });
 
   it('TLS: the local daemon again is refused; once local is removed it is added, listed and deploys; a wrong CA or a foreign client certificate is refused', async () => {
@@ -151,6 +183,20 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
       'status',
     ]);
     expect(status.stacks.find((s) => s.name === STACK)?.sync).toBe('Synced');
+    // The run is the engine's: its history row and its deploy note name it.
+    const history = await mooringJson<{ runs: { stack: string; engine: string }[] }>(h, ['history']);
+    expect(history.runs[0]).toMatchObject({ stack: STACK, engine: 'secure' });
+    expect((await mooring(h, ['history'])).stdout).toMatch(new RegExp(`${STACK}\\s+secure\\s`));
+    const { stdout: note } = await run('git', ['-C', repo, 'notes', '--ref=mooring', 'show', 'HEAD']);
+    expect(JSON.parse(note.trim().split('\n').pop()!)).toMatchObject({ stack: STACK, engine: 'secure' });
+    const log = await mooringJson<{ commits: { deploys: { stack: string; engine: string }[] }[] }>(h, [
+      'log',
+    ]);
+    expect(log.commits[0]!.deploys[0]).toMatchObject({ stack: STACK, engine: 'secure' });
+    // A stack this engine is not named for is said, with the engine that is.
+    expect((await mooring(h, ['--engine', 'secure', 'status'])).stdout).toContain(
+      `${WIDE}: goes to box (not configured here), not secure`,
+    );
     await removeStacks(STACK);
     // Files from git live on this machine: a stack mounting one is refused on a remote engine, untouched.
     const files = await mooring(h, ['--engine', 'secure', 'sync', FILES]);

@@ -54,7 +54,7 @@ controller: {}
           line: 4,
           column: 5,
           message:
-            "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode",
+            "stacks.web.selfheal: unknown key; a stack's policy has sync, selfHeal, prune, profiles, mode and engines",
         },
         {
           file: 'config/mooring.yaml',
@@ -98,6 +98,29 @@ controller: {}
     });
   });
 
+  it('reads the engines a stack goes to (issue 15): engine names, one or a list, at least one', () => {
+    const ok = parsePolicyFile(
+      'stacks:\n  web: { engines: [staging, homelab, staging] }\n  db: { engines: nas.home }\n  api: {}\n',
+      'mooring.yaml',
+    );
+    expect(ok).toEqual({
+      ok: true,
+      stacks: {
+        web: { ...DEFAULT_POLICY, engines: ['staging', 'homelab'] },
+        db: { ...DEFAULT_POLICY, engines: ['nas.home'] },
+        api: DEFAULT_POLICY,
+      },
+    });
+    const bad = parsePolicyFile(
+      'stacks:\n  web: { engines: ["my engine"] }\n  db: { engines: [] }\n',
+      'mooring.yaml',
+    );
+    expect(bad.ok ? [] : bad.errors.map((e) => e.message)).toEqual([
+      'stacks.web.engines: "my engine" is not an engine name (letters, digits, _ . -)',
+      'stacks.db.engines: name at least one engine',
+    ]);
+  });
+
   it('reads the compose profiles active for a stack (issue 11)', () => {
     const text = `stacks:
   web: { sync: auto, profiles: [debug, tools, debug] }
@@ -139,7 +162,7 @@ controller: {}
           line: 2,
           column: 37,
           message:
-            "stacks.web.profile: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode",
+            "stacks.web.profile: unknown key; a stack's policy has sync, selfHeal, prune, profiles, mode and engines",
         },
         { file: 'mooring.yaml', line: 3, column: 19, message: 'stacks.db.profiles must be a string' },
       ],

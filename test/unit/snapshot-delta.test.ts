@@ -63,6 +63,7 @@ function snapshot(
     lastRuns,
     revisions: { abc: { message: 'first', time: '2026-12-01T00:00:00.000Z' } },
     changedIn: { 'cfg/a': { target: 'abc' } },
+    elsewhere: [],
   };
 }
 

@@ -296,9 +296,12 @@ export class DockerAdapter {
 
   private role: { at: number; value: Promise<SwarmRole> } | null = null;
 
-  /** The engine's Swarm role, asked again after 5 s: every look at the engine needs it. */
-  swarmRole(): Promise<SwarmRole> {
-    if (!this.role || Date.now() - this.role.at > 5000) {
+  /**
+   * The engine's Swarm role, asked again after 5 s (every look at the engine needs it), or now when
+   * `fresh`: what is about to change the engine must not act on a role older than a `swarm init`.
+   */
+  swarmRole(fresh = false): Promise<SwarmRole> {
+    if (fresh || !this.role || Date.now() - this.role.at > 5000) {
       const value = this.identity().then((i) => i.swarm);
       value.catch(() => {
         this.role = null;

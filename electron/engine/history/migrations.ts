@@ -220,4 +220,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sources ADD COLUMN verify_keys TEXT;
   ALTER TABLE runs ADD COLUMN signer TEXT;
   `,
+  // 9: the named engine a run, or a deploy another machine noted, acted on (issue 15); those before it
+  // were on \`local\`, kept as NULL.
+  `
+  ALTER TABLE runs ADD COLUMN engine TEXT;
+  ALTER TABLE deploy_notes ADD COLUMN engine TEXT;
+  `,
 ];

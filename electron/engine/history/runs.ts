@@ -19,6 +19,7 @@ interface RunRow {
   stack: string;
   revision: string;
   signer: string | null;
+  engine: string | null;
   trigger: Trigger;
   started_at: string;
   finished_at: string | null;
@@ -72,16 +73,19 @@ export class RunRepository {
     plan: PlanAction[];
     /** The verified signer of the revision, where its source asks for signatures. */
     signer?: string | null;
+    /** The named engine it acts on. */
+    engine: string;
   }): number {
     const info = this.sql
       .get(
-        "INSERT INTO runs (source, stack, revision, signer, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+        "INSERT INTO runs (source, stack, revision, signer, engine, trigger, started_at, result, plan, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
       )
       .run(
         input.source,
         input.stack,
         input.revision,
         input.signer ?? null,
+        input.engine,
         input.trigger,
         now(),
         JSON.stringify(input.plan),
@@ -264,6 +268,7 @@ function toRun(r: RunRow): RunRecord {
     stack: r.stack,
     revision: r.revision,
     signer: r.signer,
+    engine: r.engine ?? 'local',
     trigger: r.trigger,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

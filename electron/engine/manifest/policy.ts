@@ -1,6 +1,6 @@
 // mooring.yaml: the per-stack sync policy of a config repo. Anything unknown is an error, so that a typo
 // such as `selfheal: true` never silently leaves a stack on manual sync.
-import { DEFAULT_SAFETY } from '../../shared/model.ts';
+import { DEFAULT_SAFETY, ENGINE_NAME } from '../../shared/model.ts';
 import type { ManifestError, StackPolicy } from '../../shared/model.ts';
 import { capErrors, checkFileSize } from './limits.ts';
 import { projectName } from './project-name.ts';
@@ -78,10 +78,16 @@ function readPolicy(yaml: YamlFile, node: YamlFile['root'], path: string): Stack
         if (profiles !== undefined) policy.profiles = profiles;
         break;
       }
+      case 'engines': {
+        const engines = readNames(yaml, e, ENGINE_NAME, 'an engine name (letters, digits, _ . -)');
+        if (engines?.length === 0) yaml.errorAt(e.value, `${e.path}: name at least one engine`);
+        else if (engines !== undefined) policy.engines = engines;
+        break;
+      }
       default:
         yaml.errorAt(
           e.keyNode,
-          `${e.path}: unknown key; a stack's policy has sync, selfHeal, prune, profiles and mode`,
+          `${e.path}: unknown key; a stack's policy has sync, selfHeal, prune, profiles, mode and engines`,
         );
     }
   }
@@ -93,6 +99,21 @@ export const PROFILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** `profiles: [debug, tools]` (or one name): the compose profiles active for the stack. */
 function readProfiles(yaml: YamlFile, e: Entry): string[] | undefined {
+  return readNames(
+    yaml,
+    e,
+    { test: (n: string) => n === '*' || PROFILE_NAME.test(n) },
+    'a profile name (letters, digits, _ . -, starting with a letter or digit; * for all)',
+  );
+}
+
+/** A list of names (or one name), each passing `valid`, without repeats. */
+function readNames(
+  yaml: YamlFile,
+  e: Entry,
+  valid: { test: (name: string) => boolean },
+  what: string,
+): string[] | undefined {
   let names: string[] | undefined;
   if (yaml.isSeq(e.value)) names = yaml.stringList(e.value, e.path);
   else {
@@ -100,12 +121,9 @@ function readProfiles(yaml: YamlFile, e: Entry): string[] | undefined {
     names = one === undefined ? undefined : [one];
   }
   if (names === undefined) return undefined;
-  const bad = names.find((n) => n !== '*' && !PROFILE_NAME.test(n));
+  const bad = names.find((n) => !valid.test(n));
   if (bad !== undefined) {
-    yaml.errorAt(
-      e.value,
-      `${e.path}: "${bad}" is not a profile name (letters, digits, _ . -, starting with a letter or digit; * for all)`,
-    );
+    yaml.errorAt(e.value, `${e.path}: "${bad}" is not ${what}`);
     return undefined;
   }
   return [...new Set(names)];

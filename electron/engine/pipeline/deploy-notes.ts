@@ -1,6 +1,6 @@
-// After every run: a note on the deployed commit (machine, stack, run, time, result, image ids), pushed
-// where the source allows it. The deploy itself has already happened, so nothing here may fail it: every
-// problem comes back as a message.
+// After every run: a note on the deployed commit (machine, stack, engine, run, time, result, image
+// ids), pushed where the source allows it. The deploy itself has already happened, so nothing here may
+// fail it: every problem comes back as a message.
 import { hostname } from 'node:os';
 import type { NoteOutcome, RunRecord } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
@@ -38,6 +38,7 @@ export async function writeDeployNote(input: {
     time: run.finishedAt ?? new Date().toISOString(),
     host: hostname(),
     stack: run.stack,
+    ...(run.engine && run.engine !== 'local' ? { engine: run.engine } : {}),
     runId: run.id,
     startedAt: run.startedAt,
     trigger: run.trigger,

@@ -40,6 +40,7 @@ interface NoteRow {
   result: string;
   images: string;
   error: string | null;
+  engine: string | null;
 }
 
 const now = (): string => new Date().toISOString();
@@ -169,8 +170,8 @@ export class PipelineStore implements BuildRecorder {
     notes: { commit: string; blob: string; deploys: DeployNote[] }[],
   ): void {
     const insert = this.db.prepare(
-      `INSERT OR IGNORE INTO deploy_notes (source, commit_id, host, stack, run_id, started_at, time, trigger, result, images, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO deploy_notes (source, commit_id, host, stack, run_id, started_at, time, trigger, result, images, error, engine)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       for (const n of notes) {
@@ -187,6 +188,7 @@ export class PipelineStore implements BuildRecorder {
             d.result,
             JSON.stringify(d.images),
             d.error ?? null,
+            d.engine ?? null,
           );
         }
         this.db
@@ -228,9 +230,10 @@ export class PipelineStore implements BuildRecorder {
           result: string;
           error: string | null;
           host: string;
+          engine: string | null;
         }
       >(
-        `SELECT id, source, stack, revision, trigger, started_at, finished_at, result, error, host FROM runs
+        `SELECT id, source, stack, revision, trigger, started_at, finished_at, result, error, host, engine FROM runs
          WHERE revision IN (SELECT value FROM json_each(?)) AND (? IS NULL OR source = ?)`,
       )
       .all(list, source ?? null, source ?? null);
@@ -247,6 +250,7 @@ export class PipelineStore implements BuildRecorder {
         result: r.result,
         images: [],
         error: r.error,
+        engine: r.engine ?? 'local',
         local: true,
       });
     }
@@ -278,6 +282,7 @@ export class PipelineStore implements BuildRecorder {
         result: n.result,
         images,
         error: n.error,
+        engine: n.engine ?? 'local',
         local: false,
       });
     }

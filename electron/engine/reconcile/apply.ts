@@ -83,6 +83,8 @@ export class Applier {
   constructor(
     private readonly docker: DockerAdapter,
     private readonly history: HistoryStore,
+    /** The named engine `docker` reaches, recorded with each run. */
+    private readonly engine: string,
   ) {}
 
   /** Everything that can fail before a change is made; throws with what to do. */
@@ -268,7 +270,7 @@ export class Applier {
   async apply(input: ApplyInput): Promise<{ runId: number; error: string | null; interrupted: boolean }> {
     const run = new RecordedRun(
       this.history,
-      { ...input, stack: input.desired.name, actions: input.actions },
+      { ...input, stack: input.desired.name, actions: input.actions, engine: this.engine },
       input.onProgress,
     );
     let error: string | null = null;

@@ -14,10 +14,17 @@
 //
 // It runs headless as `mooring watch` and inside the desktop app; both use this class.
 import { createHash, randomUUID } from 'node:crypto';
-import type { DesiredStack, SourceState, StackPolicy, StackStatus, Trigger } from '../../shared/model.ts';
+import type {
+  DesiredStack,
+  ElsewhereView,
+  SourceState,
+  StackPolicy,
+  StackStatus,
+  Trigger,
+} from '../../shared/model.ts';
 import type { WebhookNotifier } from '../notify/webhook.ts';
 import { DockerEventStream } from '../docker/event-stream.ts';
-import { hashService, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
+import { hashService, type Elsewhere, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import { DEFAULT_POLL_INTERVAL_SEC } from '../settings.ts';
@@ -115,6 +122,9 @@ export interface ControllerSnapshot {
   sources: SourceState[];
   engine: { reachable: boolean; endpoint: string; error: string | null };
   running: boolean;
+  /** The named engine the controller drives, and the stacks mooring.yaml sends to others. */
+  engineName: string;
+  elsewhere: ElsewhereView[];
 }
 
 /** Default interval of the safety-net full look at every stack. */
@@ -210,6 +220,8 @@ export class Controller {
 
   /** Stacks as read from git at each source's head (or the last head that could be read). */
   private loaded: LoadedStack[] = [];
+  /** The stacks of the last read of git that go to other engines. */
+  private elsewhere: Elsewhere[] = [];
   /** Per source: the commit `loaded` was read at, or null when the source could not be read. */
   private heads = new Map<string, string | null>();
   private sources = new Map<string, SourceState>();
@@ -378,6 +390,8 @@ export class Controller {
       sources: this.engine.listSources(),
       engine: { ...this.engineState, endpoint: this.engine.docker.endpoint },
       running: this.started && !this.stopping,
+      engineName: this.engine.engineName,
+      elsewhere: this.engine.elsewhere(this.elsewhere),
     };
   }
 
@@ -454,7 +468,9 @@ export class Controller {
     }
     // A source that cannot be read (its path gone at the new head, say) does not stop the others;
     // the stacks last read from it are still enforced.
-    const { loaded, unreadable } = await this.engine.loadEachSource();
+    const elsewhere: Elsewhere[] = [];
+    const { loaded, unreadable } = await this.engine.loadEachSource({ elsewhere });
+    this.elsewhere = elsewhere;
     for (const [name, error] of unreadable) {
       heads.set(name, null);
       loaded.push(...this.loaded.filter((x) => x.source === name));

@@ -52,6 +52,8 @@ export class RecordedRun {
       signer?: string | null;
       trigger: Trigger;
       actions: PlanAction[];
+      /** The named engine the run acts on. */
+      engine: string;
     },
     readonly emit: (event: ProgressEvent) => void = () => undefined,
   ) {
@@ -62,6 +64,7 @@ export class RecordedRun {
       signer: input.signer ?? null,
       trigger: input.trigger,
       plan: input.actions,
+      engine: input.engine,
     });
     emit({
       type: 'run-started',

@@ -55,6 +55,7 @@ export async function containerAction(
       stack: stack.name,
       revision: stack.deployed ?? stack.revision ?? '',
       trigger: 'out-of-band',
+      engine: ctx.engineName,
       plan: [plan],
     });
     const actionId = ctx.history.runs.addAction(runId, plan);

@@ -15,6 +15,8 @@ export class EngineContext {
   applier: Applier;
   /** The `local` engine's endpoint (settings, DOCKER_HOST or the socket), whichever engine is in use. */
   localEndpoint: string;
+  /** The named engine in use: `local` unless another is asked for (`--engine NAME`). */
+  engineName = 'local';
 
   constructor(
     readonly home: string,
@@ -27,14 +29,15 @@ export class EngineContext {
   ) {
     this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
     this.localEndpoint = this.docker.endpoint;
-    this.applier = new Applier(this.docker, history);
+    this.applier = new Applier(this.docker, history, this.engineName);
   }
 
   /** Points every service at a named engine (`--engine NAME`, issue 15). */
-  useEngine(config: EngineConfig): void {
+  useEngine(name: string, config: EngineConfig): void {
     this.docker.close();
     this.docker = new DockerAdapter(config, this.isOurs, 'given');
-    this.applier = new Applier(this.docker, this.history);
+    this.engineName = name;
+    this.applier = new Applier(this.docker, this.history, name);
   }
 
   /** Points every service at another Docker endpoint (from the settings screen). */
@@ -48,7 +51,8 @@ export class EngineContext {
           this.env.DOCKER_HOST ? 'DOCKER_HOST' : 'default',
         );
     this.localEndpoint = this.docker.endpoint;
-    this.applier = new Applier(this.docker, this.history);
+    this.engineName = 'local';
+    this.applier = new Applier(this.docker, this.history, this.engineName);
   }
 
   /** The home could not be written: status and history can be read, nothing can be changed. */

@@ -10,6 +10,7 @@ import { DEFAULT_POLICY, loadStack, parsePolicyFile } from '../manifest/index.ts
 import type { Verification } from '../source/signatures.ts';
 import type { EngineContext } from './context.ts';
 import type { SafetyService } from './safety.ts';
+import { LOCAL_ENGINE } from './engines.ts';
 import type { SourceService } from './sources.ts';
 
 /** The error that keeps an unsigned (or wrongly signed) commit from being deployed, naming who signed it. */
@@ -23,7 +24,17 @@ function unverifiedError(file: string, commit: string, v: Verification): Manifes
   };
 }
 
-/** Desired state: every stack of every source read from git at a revision, with its policy. */
+/** A stack that `mooring.yaml` sends to other engines than the one in use. */
+export interface Elsewhere {
+  source: string;
+  stack: string;
+  engines: string[];
+}
+
+/**
+ * Desired state: every stack of every source read from git at a revision, with its policy; on a named
+ * engine, only the stacks whose policy names it (`engines:`, default `local`).
+ */
 export class DesiredStateService {
   /** The key secrets and configs are hashed with (content-key.ts), read once. */
   private contentKey: Promise<Buffer> | null = null;
@@ -90,7 +101,7 @@ export class DesiredStateService {
    * folder gone at the new tip, say) does not stop the others: it is named in `unreadable` with why.
    */
   async loadEachSource(
-    opts: { stacks?: string[] } = {},
+    opts: { stacks?: string[]; elsewhere?: Elsewhere[] } = {},
   ): Promise<{ loaded: LoadedStack[]; unreadable: Map<string, string> }> {
     const loaded: LoadedStack[] = [];
     const unreadable = new Map<string, string>();
@@ -107,7 +118,7 @@ export class DesiredStateService {
 
   private async loadSource(
     s: SourceState,
-    opts: { stacks?: string[]; revision?: string | null },
+    opts: { stacks?: string[]; revision?: string | null; elsewhere?: Elsewhere[] },
   ): Promise<LoadedStack[]> {
     const git = this.sources.gitSource(s);
     const warnings = this.sourceWarnings(s);
@@ -157,6 +168,13 @@ export class DesiredStateService {
       });
       const name = loaded.ok ? loaded.stack.name : loaded.name;
       if (opts.stacks?.length && !opts.stacks.includes(name)) continue;
+      const policy = policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY;
+      // A stack that goes to other engines is not part of this engine's desired state.
+      const engines = policy.engines ?? [LOCAL_ENGINE];
+      if (!engines.includes(this.ctx.engineName)) {
+        opts.elsewhere?.push({ source: s.name, stack: name, engines });
+        continue;
+      }
       const unverified =
         verification && !verification.verified
           ? [unverifiedError(entry.composeFile, commit, verification)]
@@ -169,7 +187,7 @@ export class DesiredStateService {
         desired: loaded.ok && unverified.length === 0 ? loaded.stack : null,
         errors: [...unverified, ...(loaded.ok ? [] : loaded.errors)],
         ...(verification?.verified ? { signer: verification.signer } : {}),
-        policy: policies[name] ?? policies[entry.name] ?? DEFAULT_POLICY,
+        policy,
         // Keys kept without (full) effect on this engine are said beside the status, at their place.
         warnings:
           loaded.ok && loaded.stack.warnings ? [...warnings, ...loaded.stack.warnings.map(placed)] : warnings,

@@ -13,7 +13,7 @@ import { madeHere, observeSwarmStack, type SwarmObservation } from '../swarm/dep
 import { swarmStack } from '../swarm/spec.ts';
 import { swarmStatus } from '../swarm/status.ts';
 import type { EngineContext } from './context.ts';
-import type { DesiredStateService } from './desired-state.ts';
+import type { DesiredStateService, Elsewhere } from './desired-state.ts';
 
 /** What one look at the engine saw of some stacks: status, the plan and the apply all use it. */
 export interface Observation {
@@ -44,11 +44,12 @@ export class StatusService {
    * change the statuses of `loaded` (its stacks' and, with `orphans`, every one this home made; other
    * compose projects are not inspected, which was most of a status's cost on a busy engine), the images
    * they name, and the engine's networks and volumes when a stack declares any (one list call each).
-   * A sync plans and applies from this same observation: nothing is looked up twice.
+   * A sync plans and applies from this same observation (`fresh`: the Swarm role asked now, not
+   * cached): nothing is looked up twice.
    */
   async observe(
     loaded: LoadedStack[],
-    opts: { project?: string; orphans?: boolean } = {},
+    opts: { project?: string; orphans?: boolean; fresh?: boolean } = {},
   ): Promise<Observation> {
     const names = new Set(loaded.map((s) => s.name));
     const wanted = (labels: Record<string, string>): boolean =>
@@ -63,7 +64,7 @@ export class StatusService {
     );
     const role =
       candidates.length > 0 || opts.orphans === true
-        ? docker.swarmRole().catch(() => 'none' as const)
+        ? docker.swarmRole(opts.fresh).catch(() => 'none' as const)
         : Promise.resolve('none' as const);
     let containers: ObservedContainer[];
     try {
@@ -137,6 +138,8 @@ export class StatusService {
       stacks?: string[];
       revision?: string | null;
       onUnreadable?: (source: string, error: string) => void;
+      /** Collects the stacks that go to other engines (mooring.yaml `engines:`). */
+      elsewhere?: Elsewhere[];
     } = {},
   ): Promise<StackStatus[]> {
     let loaded: LoadedStack[];

@@ -341,6 +341,7 @@ export class SyncService {
       revision: stack.revision ?? '',
       trigger,
       plan: [],
+      engine: this.ctx.engineName,
     });
     this.ctx.history.runs.finish(runId, 'failed', error);
     return runId;
@@ -348,7 +349,7 @@ export class SyncService {
 
   private async syncOne(stack: LoadedStack, opts: SyncOptions & { trigger: Trigger }): Promise<SyncResult> {
     // One look at the engine: the status, the plan and the apply all work from it.
-    const observation = await this.status.observe([stack], { project: stack.name });
+    const observation = await this.status.observe([stack], { project: stack.name, fresh: true });
     if (!observation.reachable)
       throw new UnreachableError(observation.warning ?? 'The Docker engine did not answer.');
     const observed = observation.containers;
@@ -516,6 +517,7 @@ export class SyncService {
     const base = { stack: stack.name, source: stack.source, revision: stack.revision, plan };
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
     const { runId, error } = await applySwarm(this.ctx.docker, this.ctx.history, {
+      engine: this.ctx.engineName,
       source: stack.source,
       revision: stack.revision!,
       signer: stack.signer ?? null,
@@ -616,7 +618,7 @@ export class SyncService {
     reason: string,
     opts: SyncOptions & { trigger: Trigger },
   ): Promise<SyncResult | null> {
-    if ((await this.ctx.docker.swarmRole().catch(() => 'none')) !== 'manager') return null;
+    if ((await this.ctx.docker.swarmRole(true).catch(() => 'none')) !== 'manager') return null;
     const all = await observeSwarmStack(this.ctx.docker, input.stack);
     const seen = {
       ...all,
@@ -632,6 +634,7 @@ export class SyncService {
     const base = { stack: input.stack, source: input.source, revision: input.revision, plan };
     if (opts.dryRun) return { ...base, runId: null, result: 'planned', error: null };
     const { runId, error } = await applySwarm(this.ctx.docker, this.ctx.history, {
+      engine: this.ctx.engineName,
       source: input.source,
       revision: input.revision,
       trigger: opts.trigger,

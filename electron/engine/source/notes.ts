@@ -19,6 +19,8 @@ export interface DeployNote {
   /** The machine's host name. */
   host: string;
   stack: string;
+  /** The named engine deployed to, where it is not `local` (issue 15). */
+  engine?: string;
   /** The run's id in that machine's history. */
   runId: number;
   startedAt: string;
@@ -46,6 +48,7 @@ export function parseNote(text: string): DeployNote[] {
           time: v.time,
           host: v.host,
           stack: v.stack,
+          ...(typeof v.engine === 'string' ? { engine: v.engine } : {}),
           runId: v.runId,
           startedAt: typeof v.startedAt === 'string' ? v.startedAt : v.time,
           trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
@@ -94,6 +97,7 @@ export function noteLine(d: DeployNote): string {
     time: d.time,
     host: d.host,
     stack: d.stack,
+    ...(d.engine !== undefined ? { engine: d.engine } : {}),
     runId: d.runId,
     startedAt: d.startedAt,
     trigger: d.trigger,

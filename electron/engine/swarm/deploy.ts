@@ -196,6 +196,8 @@ export function planSwarm(
 
 export interface SwarmApplyInput {
   source: string;
+  /** The named engine the swarm is reached through, recorded with the run. */
+  engine: string;
   revision: string;
   signer?: string | null;
   trigger: Trigger;

@@ -3,7 +3,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
 import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
-import type { ActionKind, Plan, StackStatus } from '../../../electron/shared/model.ts';
+import type { ActionKind, ElsewhereView, Plan, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, PendingNote, ResultBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -269,6 +269,15 @@ export function Overview({
         <div className="panel empty">
           {filter ? (
             <p>No stack matches “{filter}”.</p>
+          ) : snapshot.elsewhere.length > 0 ? (
+            <>
+              <h2>No stack goes to this engine</h2>
+              <p>
+                mooring.yaml sends every stack to other engines (below). A stack goes to{' '}
+                <code>{snapshot.engine.name ?? 'local'}</code> when its <code>engines:</code> names it, or
+                names none.
+              </p>
+            </>
           ) : (
             <>
               <h2>No stacks found</h2>
@@ -322,6 +331,7 @@ export function Overview({
           </table>
         </div>
       )}
+      <Elsewhere elsewhere={snapshot.elsewhere} engine={snapshot.engine.name ?? 'local'} />
       {confirm && (
         <Dialog
           title={`Sync ${confirm.stacks.length} stack${confirm.stacks.length === 1 ? '' : 's'}?`}
@@ -564,6 +574,42 @@ function PruneHolds({ stacks }: { stacks: StackStatus[] }): React.JSX.Element | 
         </Dialog>
       )}
     </>
+  );
+}
+
+/**
+ * The stacks mooring.yaml sends to other engines (issue 15): where each goes, and which of those
+ * engines this machine does not know by that name.
+ */
+function Elsewhere({
+  elsewhere,
+  engine,
+}: {
+  elsewhere: ElsewhereView[];
+  engine: string;
+}): React.JSX.Element | null {
+  if (elsewhere.length === 0) return null;
+  return (
+    <section className="panel pad elsewhere" aria-labelledby="elsewhere-h">
+      <h2 id="elsewhere-h">On other engines</h2>
+      <p className="sub">
+        mooring.yaml sends these stacks elsewhere: this window drives <code>{engine}</code> only.
+      </p>
+      <ul>
+        {elsewhere.map((x) => (
+          <li key={`${x.source}/${x.stack}`}>
+            <strong>{x.stack}</strong> →{' '}
+            {x.engines.map((e, i) => (
+              <span key={e.name}>
+                {i > 0 && ', '}
+                <code>{e.name}</code>
+                {!e.configured && <span className="sub"> (not configured here)</span>}
+              </span>
+            ))}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
