@@ -28,6 +28,7 @@ if (missing) console.warn(`SKIPPED remote engine tests: ${missing} (run scripts/
 const STACK = `rmt${UNIQUE}`;
 const FILES = `rmtfiles${UNIQUE}`;
 const WIDE = `rmtwide${UNIQUE}`;
+const MOVED = `rmtmoved${UNIQUE}`;
 const compose = `services:
   app:
     image: local/busybox:1
@@ -124,6 +125,32 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
       `${STACK}: goes to secure (not configured here), box (not configured here), not local`,
     );
     expect(await docker('ps', '-aq', '--filter', `name=^${STACK}-`)).toBe('');
+  });
+
+  it('a stack moved to another engine is, for the engine it left, one git no longer declares: a prune removes it there', async () => {
+    const moved = await createLocalRepo({
+      [`${MOVED}/compose.yaml`]: compose,
+      [`${MOVED}b/compose.yaml`]: compose,
+    });
+    try {
+      const h = await mkdtemp(path.join(base, 'home-'));
+      expect((await mooring(h, ['source', 'add', 'cfg', moved.path])).code).toBe(0);
+      expect((await mooring(h, ['sync', MOVED])).code).toBe(0);
+      await moved.commit({ 'mooring.yaml': `stacks:\n  ${MOVED}: { engines: [staging] }\n` }, 'to staging');
+      const status = await mooringJson<{
+        stacks: { name: string; deletedInGit?: boolean; warnings: string[] }[];
+      }>(h, ['status']);
+      expect(status.stacks.find((s) => s.name === MOVED)).toMatchObject({
+        deletedInGit: true,
+        warnings: [`Stack "${MOVED}" goes to staging now, not local: a prune removes it here.`],
+      });
+      const prune = await mooring(h, ['sync', '--prune']);
+      expect(prune.code, prune.stderr).toBe(0);
+      expect(await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${MOVED}`)).toBe('');
+    } finally {
+      await removeStacks(MOVED, `${MOVED}b`);
+      await rm(moved.path, { recursive: true, force: true });
+    }
   });
 
   it('TLS: the local daemon again is refused; once local is removed it is added, listed and deploys; a wrong CA or a foreign client certificate is refused', async () => {

@@ -319,17 +319,17 @@ export class DockerAdapter {
   }
 
   /** The stacks (namespaces) with a service made by this instance: what a deleted stack leaves behind. */
-  async swarmStacksOf(instance: string): Promise<Map<string, string>> {
+  async swarmStacksOf(instance: string): Promise<Set<string>> {
     const list = (await this.call(() =>
       this.docker.listServices({ filters: { label: [`${LABELS.instance}=${instance}`] } }),
     )) as unknown as RawService[];
-    const out = new Map<string, string>();
-    for (const s of list) {
-      const stack = s.Spec.Labels[STACK_NAMESPACE];
-      if (stack && s.Spec.Labels[LABELS.managed] === 'true')
-        out.set(stack, s.Spec.Labels[LABELS.source] ?? '');
-    }
-    return out;
+    return new Set(
+      list.flatMap((s) =>
+        s.Spec.Labels[LABELS.managed] === 'true' && s.Spec.Labels[STACK_NAMESPACE]
+          ? [s.Spec.Labels[STACK_NAMESPACE]]
+          : [],
+      ),
+    );
   }
 
   async inspectService(id: string): Promise<LiveService> {

@@ -122,8 +122,7 @@ export interface ControllerSnapshot {
   sources: SourceState[];
   engine: { reachable: boolean; endpoint: string; error: string | null };
   running: boolean;
-  /** The named engine the controller drives, and the stacks mooring.yaml sends to others. */
-  engineName: string;
+  /** The stacks mooring.yaml sends to other engines than the one the controller drives. */
   elsewhere: ElsewhereView[];
 }
 
@@ -390,7 +389,6 @@ export class Controller {
       sources: this.engine.listSources(),
       engine: { ...this.engineState, endpoint: this.engine.docker.endpoint },
       running: this.started && !this.stopping,
-      engineName: this.engine.engineName,
       elsewhere: this.engine.elsewhere(this.elsewhere),
     };
   }
@@ -504,7 +502,10 @@ export class Controller {
 
   private async refreshAll(resolution: (st: StackStatus) => string): Promise<void> {
     const seq = ++this.seq;
-    const { statuses, reachable, error } = await this.engine.statusOfLoaded(this.loaded, { orphans: true });
+    const { statuses, reachable, error } = await this.engine.statusOfLoaded(this.loaded, {
+      orphans: true,
+      elsewhere: this.elsewhere,
+    });
     if (!reachable) this.engineDown(error ?? 'unreachable');
     else if (!this.engineState.reachable) this.events.reconnect();
     const changed: StackStatus[] = [];
@@ -551,6 +552,7 @@ export class Controller {
     const { statuses, reachable, error } = await this.engine.statusOfLoaded(this.loaded, {
       project: name,
       orphans: true,
+      elsewhere: this.elsewhere,
     });
     if (!reachable) {
       this.engineDown(error ?? 'unreachable');

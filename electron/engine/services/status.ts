@@ -117,7 +117,7 @@ export class StatusService {
     known: ReadonlySet<string> | null,
   ): Promise<Map<string, SwarmObservation>> {
     const deleted = known
-      ? [...(await this.ctx.docker.swarmStacksOf(this.ctx.instanceId)).keys()].filter((s) => !known.has(s))
+      ? [...(await this.ctx.docker.swarmStacksOf(this.ctx.instanceId))].filter((s) => !known.has(s))
       : [];
     const out = new Map<string, SwarmObservation>();
     await Promise.all(
@@ -144,13 +144,15 @@ export class StatusService {
   ): Promise<StackStatus[]> {
     let loaded: LoadedStack[];
     let unreadable = new Map<string, string>();
+    const elsewhere = opts.elsewhere ?? [];
     if (opts.revision) loaded = await this.desired.loadStacks(opts);
-    else ({ loaded, unreadable } = await this.desired.loadEachSource(opts));
+    else ({ loaded, unreadable } = await this.desired.loadEachSource({ ...opts, elsewhere }));
     for (const [source, error] of unreadable) opts.onUnreadable?.(source, error);
     // Stacks deleted in git that this home still runs are looked for too: a name may be one of them.
     const { statuses: all } = await this.statusOfLoaded(loaded, {
       orphans: true,
       unreadable: new Set(unreadable.keys()),
+      elsewhere,
     });
     markHeld(all, this.ctx.settings.pruneConfirmShare ?? 1);
     const wanted = opts.stacks?.length ? new Set(opts.stacks) : null;
@@ -161,11 +163,17 @@ export class StatusService {
   /**
    * Status of stacks already read from git (the controller keeps them between fetches, so an engine
    * event costs no git read). `project` limits the engine query to that one stack; `orphans` adds the
-   * stacks Mooring deployed that no source declares any more (folder deleted in git).
+   * stacks Mooring deployed that no source declares any more (folder deleted in git), or that go to
+   * other engines now (`elsewhere`, as the read of git collected them).
    */
   async statusOfLoaded(
     loaded: LoadedStack[],
-    opts: { project?: string; orphans?: boolean; unreadable?: ReadonlySet<string> } = {},
+    opts: {
+      project?: string;
+      orphans?: boolean;
+      unreadable?: ReadonlySet<string>;
+      elsewhere?: readonly Elsewhere[];
+    } = {},
   ): Promise<{ statuses: StackStatus[]; reachable: boolean; error: string | null }> {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
     const observation = await this.observe(loaded, opts);
@@ -175,6 +183,12 @@ export class StatusService {
     const statuses = this.compare(stacks, observation, suspended, lastGood);
     if (opts.orphans && reachable) {
       const known = new Set(loaded.map((s) => s.name));
+      const gone = (name: string): string => {
+        const moved = opts.elsewhere?.find((x) => x.stack === name);
+        return moved
+          ? `Stack "${name}" goes to ${moved.engines.join(', ')} now, not ${this.ctx.engineName}: a prune removes it here.`
+          : `Stack "${name}" is no longer declared in git.`;
+      };
       const sources = new Map(this.ctx.history.sources.list().map((s) => [s.name, s]));
       const orphans = new Map<string, ObservedContainer[]>();
       for (const c of observed) {
@@ -197,7 +211,7 @@ export class StatusService {
               name,
               revision: null,
               errors: [],
-              warnings: [`Stack "${name}" is no longer declared in git.`],
+              warnings: [gone(name)],
               policy: DEFAULT_POLICY,
               suspended: suspended.has(name),
             },
@@ -220,7 +234,7 @@ export class StatusService {
             observed: containers,
             images: new Map(),
             hashes: new Map(),
-            warnings: [`Stack "${name}" is no longer declared in git.`],
+            warnings: [gone(name)],
             engineReachable: true,
             suspended: suspended.has(name),
           }),

@@ -435,10 +435,6 @@ export class SyncService {
     };
   }
 
-  /**
-   * A stack as Swarm services (issue 15): planned from the services the manager has, applied as one
-   * run, each service waited on until Swarm has rolled it out.
-   */
   /** Builds a planned image (`build` action, its tag the target) from the stack's revision. */
   private builder(
     stack: LoadedStack,
@@ -468,6 +464,10 @@ export class SyncService {
     return bytes;
   }
 
+  /**
+   * A stack as Swarm services (issue 15): planned from the services the manager has, applied as one
+   * run, each service waited on until Swarm has rolled it out.
+   */
   private async syncSwarm(
     stack: LoadedStack,
     observation: Observation,

@@ -89,9 +89,10 @@ export function foreignServices(spec: SwarmStackSpec, seen: SwarmObservation, in
 }
 
 /**
- * What to do: builds first (level -1), then networks, secrets and configs (level 0), then every service at once (level 1),
- * removals last. Older copies of the stack's secrets and configs that no service will use are removed
- * with or without prune: they are what a change of content left behind, not something git declares.
+ * What to do: builds first (level -1), then networks, secrets and configs (level 0), then every
+ * service at once (level 1), removals last. Older copies of the stack's secrets and configs that no
+ * service will use are removed with or without prune: they are what a change of content left behind,
+ * not something git declares.
  */
 export function planSwarm(
   spec: SwarmStackSpec,
