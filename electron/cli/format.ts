@@ -1,13 +1,14 @@
 // Human-readable output of the CLI. Machines use --json.
-import type {
-  CommitRecord,
-  RunRecord,
-  EngineProbe,
-  ElsewhereView,
-  SourceState,
-  StackStatus,
-  SyncStatus,
-  WorktreeInfo,
+import {
+  LOCAL_ENGINE,
+  type CommitRecord,
+  type RunRecord,
+  type EngineProbe,
+  type ElsewhereView,
+  type SourceState,
+  type StackStatus,
+  type SyncStatus,
+  type WorktreeInfo,
 } from '../shared/model.ts';
 import type { SyncResult } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
@@ -214,7 +215,7 @@ export function formatEngines(engines: EngineProbe[]): string {
 export function formatHistory(runs: RunRecord[], color = false): string {
   if (runs.length === 0) return 'No runs yet.';
   // The engine column only where a run acted on another engine than `local`.
-  const engines = runs.some((r) => (r.engine ?? 'local') !== 'local');
+  const engines = runs.some((r) => (r.engine ?? LOCAL_ENGINE) !== LOCAL_ENGINE);
   const rows = [
     ['RUN', 'STACK', ...(engines ? ['ENGINE'] : []), 'REVISION', 'TRIGGER', 'STARTED', 'RESULT', 'ACTIONS'],
   ];
@@ -222,7 +223,7 @@ export function formatHistory(runs: RunRecord[], color = false): string {
     rows.push([
       String(r.id),
       r.stack,
-      ...(engines ? [r.engine ?? 'local'] : []),
+      ...(engines ? [r.engine ?? LOCAL_ENGINE] : []),
       short(r.revision),
       r.trigger,
       localTime(r.startedAt),

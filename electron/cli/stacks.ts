@@ -21,7 +21,10 @@ export async function knownStacks(engine: Engine): Promise<Set<string>> {
 export async function requireKnownStacks(engine: Engine, wanted: readonly string[]): Promise<void> {
   if (wanted.length === 0) return;
   const known = await knownStacks(engine);
-  const ran = engine.history.runs.lastPerStack(wanted.filter((n) => !known.has(n)));
+  const ran = engine.history.runs.lastPerStack(
+    wanted.filter((n) => !known.has(n)),
+    engine.engineName,
+  );
   const unknown = wanted.filter((n) => !known.has(n) && !ran.has(n));
   if (unknown.length === 0) return;
   await refuseElsewhere(engine, unknown);

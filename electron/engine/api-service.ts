@@ -337,7 +337,7 @@ export class ApiService {
       return Promise.resolve(null);
     },
     'history:drifts': (q) =>
-      Promise.resolve(this.engine.history.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
+      Promise.resolve(this.engine.records.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
     'history:runs': (q) => Promise.resolve(this.engine.history.runs.list(q)),
     'history:run': (q) => {
       const found = this.engine.history.runs.get(q.id);
@@ -550,7 +550,10 @@ export class ApiService {
     const sources = this.engine.listSources();
     const engine = { ...(state?.engine ?? (await this.engine.engineState())), name: this.engine.engineName };
     // One query for every stack's latest run (it was one page query per stack, at every push).
-    const latest = this.engine.history.runs.lastPerStack(stacks.map((s) => s.name));
+    const latest = this.engine.history.runs.lastPerStack(
+      stacks.map((s) => s.name),
+      this.engine.engineName,
+    );
     const lastRuns: Record<string, RunRecord> = {};
     for (const s of stacks) {
       const run = latest.get(s.name);

@@ -26,7 +26,7 @@ import type {
 } from './engine-common.ts';
 import { NAME } from './engine-common.ts';
 import { MooringError } from './errors.ts';
-import { HistoryStore } from './history/store.ts';
+import { HistoryStore, type EngineRecords } from './history/store.ts';
 import { prepareHome, readOnlyHomeError } from './home.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import { loadSettings, type Settings } from './settings.ts';
@@ -219,6 +219,11 @@ export class Engine {
     return this.ctx.engineName;
   }
 
+  /** The records of this engine's deployments (drift, locks, suspensions, retries, notices). */
+  get records(): EngineRecords {
+    return this.ctx.records;
+  }
+
   /**
    * The stacks mooring.yaml sends to other engines than the one in use (as `loadEachSource` or
    * `status` collected them), each engine with whether this machine maps its name to an endpoint.
@@ -292,7 +297,7 @@ export class Engine {
   ): Promise<StackStatus[]> {
     const statuses = await this.statuses.status(opts);
     if ((opts.recordDrift ?? true) && !this.readOnly) {
-      recordDrift(this.ctx.history, statuses, 'no longer drifting (seen by status)');
+      recordDrift(this.ctx.history.runs, this.ctx.records, statuses, 'no longer drifting (seen by status)');
     }
     return statuses;
   }
@@ -305,7 +310,7 @@ export class Engine {
   }
 
   recordDrift(statuses: StackStatus[], resolution: string): void {
-    recordDrift(this.ctx.history, statuses, resolution);
+    recordDrift(this.ctx.history.runs, this.ctx.records, statuses, resolution);
   }
 
   // ---- suspend: the controller leaves the stack alone ----
@@ -320,16 +325,16 @@ export class Engine {
     }
     this.assertWritable(suspended ? 'suspend a stack' : 'resume a stack');
     if (suspended) {
-      this.history.suspensions.suspend(stack, reason);
+      this.records.suspensions.suspend(stack, reason);
       return;
     }
-    this.history.suspensions.resume(stack);
+    this.records.suspensions.resume(stack);
     // A person resumed it: whatever the controller gave up on gets a fresh set of tries.
-    this.history.retries.delete(stack);
+    this.records.retries.delete(stack);
   }
 
   listSuspended(): Map<string, { since: string; reason: string | null }> {
-    return this.history.suspensions.list();
+    return this.records.suspensions.list();
   }
 
   // ---- plan and sync (services/sync.ts) ----

@@ -677,6 +677,8 @@ export interface ElsewhereView {
 
 /** A named engine's name: a docker context's name fits (letters, digits, '.', '_', '-'). */
 export const ENGINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** The engine a home drives unless told otherwise: settings' dockerHost, else DOCKER_HOST, else the socket. */
+export const LOCAL_ENGINE = 'local';
 
 /** An engine's part in a Docker Swarm (issue 15). */
 export type SwarmRole = 'manager' | 'worker' | 'none';

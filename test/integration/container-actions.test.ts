@@ -71,7 +71,7 @@ describe.skipIf(!haveDocker)('container actions', () => {
   });
 
   it('stop, start and restart act on this home’s containers of the service, each an out-of-band run', async () => {
-    const deployed = engine.history.runs.lastDeployedRevision(STACK);
+    const deployed = engine.history.runs.lastDeployedRevision(STACK, 'local');
     const app = `${STACK}-app-1`;
 
     const stopped = await engine.containerAction({ stack: STACK, service: 'app', action: 'stop' });
@@ -92,7 +92,7 @@ describe.skipIf(!haveDocker)('container actions', () => {
     expect(st?.services.find((s) => s.name === 'app')?.sync).toBe('OutOfSync');
     expect(engine.history.runs.list({ stack: STACK, limit: 1 })[0]?.id).toBe(stopped.runId);
     // It deployed nothing.
-    expect(engine.history.runs.lastDeployedRevision(STACK)).toBe(deployed);
+    expect(engine.history.runs.lastDeployedRevision(STACK, 'local')).toBe(deployed);
 
     const started = await engine.containerAction({ stack: STACK, service: 'app', action: 'start' });
     expect(started.error).toBeNull();
@@ -122,7 +122,7 @@ describe.skipIf(!haveDocker)('container actions', () => {
     expect(nostack.message).toBe('No stack "nosuch" is declared or running here.');
     const noservice = await err(engine.containerAction({ stack: STACK, service: 'web', action: 'stop' }));
     expect(noservice.message).toBe(`Stack ${STACK} has no service "web"; its services: app, db.`);
-    expect(engine.history.locks.tryLock('cfg', STACK, 'a test run').ok).toBe(true);
+    expect(engine.records.locks.tryLock('cfg', STACK, 'a test run').ok).toBe(true);
     try {
       const busy = await err(engine.containerAction({ stack: STACK, service: 'app', action: 'restart' }));
       expect(busy.code).toBe('conflict');
@@ -132,7 +132,7 @@ describe.skipIf(!haveDocker)('container actions', () => {
         ),
       );
     } finally {
-      engine.history.locks.unlock('cfg', STACK);
+      engine.records.locks.unlock('cfg', STACK);
     }
     expect(await state(`${STACK}-app-1`)).toBe('running');
   });

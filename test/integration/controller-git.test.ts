@@ -299,13 +299,13 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     // Removed by hand; then git decides it is not wanted after all.
     await docker('rm', '-f', `ctlmanual${S}-extra-1`);
     const open = await waitFor('the drift recorded', () =>
-      engine.history.drifts.list({ stack: `ctlmanual${S}`, open: true }).find((d) => d.service === 'extra'),
+      engine.records.drifts.list({ stack: `ctlmanual${S}`, open: true }).find((d) => d.service === 'extra'),
     );
     expect(stack(`ctlmanual${S}`)!.sync).toBe('OutOfSync');
     await repo.commit({ [`ctlmanual${S}/compose.yaml`]: app('m') }, 'no more extra');
     await controller!.fetchNow();
     await synced(`ctlmanual${S}`);
-    const resolved = engine.history.drifts.list({ stack: `ctlmanual${S}` }).find((d) => d.id === open.id);
+    const resolved = engine.records.drifts.list({ stack: `ctlmanual${S}` }).find((d) => d.id === open.id);
     expect(resolved!.resolution).toMatch(/^desired state changed \(revision [0-9a-f]{7}\)$/);
     // Manual: the controller made no run of its own.
     expect(runs(`ctlmanual${S}`).map((r) => r.trigger)).toEqual(['cli']);
@@ -432,7 +432,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     await engine.addSource({ name: 'cfg', url: repo.url });
     await startController();
     // The first run waits ~3 s for `slow` to be healthy: the commit lands and is fetched meanwhile.
-    await waitFor('the first run applying', () => engine.history.locks.holder('cfg', name) !== undefined);
+    await waitFor('the first run applying', () => engine.records.locks.holder('cfg', name) !== undefined);
     const second = await repo.commit(
       {
         [`${name}/compose.yaml`]: SLOW_STACK.replace(
@@ -446,7 +446,7 @@ describe.skipIf(!haveDocker)('controller: git faults and bad commits', () => {
     const fetched = await mooring(home, ['fetch', 'cfg']);
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toContain(second.slice(0, 7));
-    expect(engine.history.locks.holder('cfg', name), 'the first run still applied').toBeDefined();
+    expect(engine.records.locks.holder('cfg', name), 'the first run still applied').toBeDefined();
     const deployed = await waitFor(
       'the new commit deployed',
       () =>

@@ -180,7 +180,7 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     expect(all.length).toBeLessThanOrEqual(6);
 
     // Every drift was recorded, and resolved by the run that repaired it.
-    const drifts = engine.history.drifts.list({ stack: `ctlheal${S}` });
+    const drifts = engine.records.drifts.list({ stack: `ctlheal${S}` });
     expect(drifts.length).toBeGreaterThanOrEqual(3);
     expect(drifts.every((d) => d.resolvedAt !== null)).toBe(true);
     expect(drifts.filter((d) => /^run \d+$/.test(d.resolution ?? '')).length).toBeGreaterThanOrEqual(3);

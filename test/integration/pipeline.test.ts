@@ -386,7 +386,7 @@ describe.skipIf(!haveDocker)('pipeline stages against the real engine and git se
   it('rolls back to the previous revision, suspended; resume returns to the tip; --revert commits it', async () => {
     const tip = await serverGit('rev-parse', 'main');
     const previous = await serverGit('rev-parse', 'main~1');
-    await waitFor('no run in progress', () => engine.history.locks.holder('cfg', STACK) === undefined);
+    await waitFor('no run in progress', () => engine.records.locks.holder('cfg', STACK) === undefined);
     expect(await serverGit('show', `${previous}:${STACK}/compose.yaml`)).toContain(v1.tag);
     const rb = await mooring(home, ['rollback', STACK, previous]);
     expect(rb.code, rb.stderr).toBe(0);

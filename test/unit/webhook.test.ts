@@ -95,7 +95,13 @@ describe('webhook notices', () => {
   let settings: WebhookSettings | undefined;
   const env: NodeJS.ProcessEnv = {};
   const notifier = (): WebhookNotifier =>
-    new WebhookNotifier({ settings: () => settings, deliveries: history.deliveries, env, retryDelayMs: 10 });
+    new WebhookNotifier({
+      settings: () => settings,
+      deliveries: history.deliveries,
+      told: history.forEngine('local').told,
+      env,
+      retryDelayMs: 10,
+    });
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'mooring-webhook-'));
@@ -133,6 +139,31 @@ describe('webhook notices', () => {
       schemaVersion: 1,
       host: os.hostname(),
       ...notice,
+    });
+  });
+
+  it('names the engine of a stack on another engine than local, which keeps its own "told"', async () => {
+    const staging = new WebhookNotifier({
+      settings: () => settings,
+      deliveries: history.deliveries,
+      told: history.forEngine('staging').told,
+      engine: 'staging',
+      env,
+    });
+    const local = notifier();
+    staging.observe(drift(status('api', ['state'])));
+    local.observe(drift(status('api', ['state'])));
+    await staging.idle();
+    await local.idle();
+    expect(rx.got).toHaveLength(2);
+    const bodies = rx.got.map((g) => JSON.parse(g.body) as Notice);
+    expect(bodies.find((b) => b.engine === 'staging')).toMatchObject({
+      stack: 'api',
+      title: 'api drifted from git (on staging)',
+    });
+    expect(bodies.find((b) => b.engine === undefined)).toMatchObject({
+      stack: 'api',
+      title: 'api drifted from git',
     });
   });
 

@@ -1,6 +1,7 @@
 // What the controller keeps in the home's database, so that it survives a restart and is shared with
 // the CLI: its lease on the home (one controller per home folder), the suspended stacks, and the retry
-// bookkeeping (backoff, give-up) that keeps a crash loop from retrying forever.
+// bookkeeping (backoff, give-up) that keeps a crash loop from retrying forever. Suspensions and retries
+// are per (stack, engine).
 import type Database from 'better-sqlite3';
 import type { RetryEntry, RetryStore } from '../reconcile/retry.ts';
 import { isAlive } from './liveness.ts';
@@ -50,32 +51,38 @@ export class ControllerLease {
   }
 }
 
-/** The `suspensions` table: per stack name, as a compose project name is global to the engine. */
+/** The `suspensions` table: per stack name and engine, as a compose project name is global to an engine. */
 export class Suspensions {
   private readonly sql: Statements;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly engine: string,
+  ) {
     this.sql = new Statements(db);
   }
 
   suspend(stack: string, reason: string | null): void {
     this.sql
-      .get('INSERT OR IGNORE INTO suspensions (stack, since, reason) VALUES (?, ?, ?)')
-      .run(stack, now(), reason);
+      .get('INSERT OR IGNORE INTO suspensions (stack, engine, since, reason) VALUES (?, ?, ?, ?)')
+      .run(stack, this.engine, now(), reason);
   }
 
   /** Returns whether the stack was suspended. */
   resume(stack: string): boolean {
-    return this.sql.get('DELETE FROM suspensions WHERE stack = ?').run(stack).changes > 0;
+    return (
+      this.sql.get('DELETE FROM suspensions WHERE stack = ? AND engine = ?').run(stack, this.engine).changes >
+      0
+    );
   }
 
   list(): Map<string, { since: string; reason: string | null }> {
     return new Map(
       this.sql
-        .get<[], { stack: string; since: string; reason: string | null }>(
-          'SELECT stack, since, reason FROM suspensions ORDER BY stack',
+        .get<[string], { stack: string; since: string; reason: string | null }>(
+          'SELECT stack, since, reason FROM suspensions WHERE engine = ? ORDER BY stack',
         )
-        .all()
+        .all(this.engine)
         .map((r) => [r.stack, { since: r.since, reason: r.reason }]),
     );
   }
@@ -91,16 +98,21 @@ interface RetryRow {
   gave_up: number;
 }
 
-/** The `retries` table, as the controller's RetryStore. */
+/** The `retries` table, as the controller's RetryStore for one engine. */
 export class Retries implements RetryStore {
   private readonly sql: Statements;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly engine: string,
+  ) {
     this.sql = new Statements(db);
   }
 
   get(stack: string): RetryEntry | undefined {
-    const r = this.sql.get<[string], RetryRow>('SELECT * FROM retries WHERE stack = ?').get(stack);
+    const r = this.sql
+      .get<[string, string], RetryRow>('SELECT * FROM retries WHERE stack = ? AND engine = ?')
+      .get(stack, this.engine);
     if (!r) return undefined;
     return {
       key: r.key,
@@ -116,11 +128,12 @@ export class Retries implements RetryStore {
   set(stack: string, e: RetryEntry): void {
     this.sql
       .get(
-        `INSERT OR REPLACE INTO retries (stack, key, attempts, transient, last_transient, next_at, last_error, gave_up)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO retries (stack, engine, key, attempts, transient, last_transient, next_at, last_error, gave_up)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         stack,
+        this.engine,
         e.key,
         e.attempts,
         e.transient,
@@ -132,6 +145,6 @@ export class Retries implements RetryStore {
   }
 
   delete(stack: string): void {
-    this.sql.get('DELETE FROM retries WHERE stack = ?').run(stack);
+    this.sql.get('DELETE FROM retries WHERE stack = ? AND engine = ?').run(stack, this.engine);
   }
 }

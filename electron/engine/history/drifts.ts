@@ -1,5 +1,6 @@
 // Drift records (the `drifts` table): when a service of a stack started to differ from git, in which
-// fields, and which run or look found it back in line.
+// fields, and which run or look found it back in line. One repository per engine: a stack on two
+// engines drifts on each apart.
 import type Database from 'better-sqlite3';
 import type { DriftReason, DriftRecord } from '../../shared/model.ts';
 import { readDriftReasons } from './json-columns.ts';
@@ -21,7 +22,10 @@ interface DriftRow {
 export class DriftRepository {
   private readonly sql: Statements;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly engine: string,
+  ) {
     this.sql = new Statements(db);
   }
 
@@ -31,10 +35,10 @@ export class DriftRepository {
    */
   observe(source: string, stack: string, drifting: Map<string, DriftReason[]>, resolution: string): void {
     const open = this.sql
-      .get<[string, string], { id: number; service: string }>(
-        'SELECT id, service FROM drifts WHERE source = ? AND stack = ? AND resolved_at IS NULL',
+      .get<[string, string, string], { id: number; service: string }>(
+        'SELECT id, service FROM drifts WHERE source = ? AND stack = ? AND engine = ? AND resolved_at IS NULL',
       )
-      .all(source, stack);
+      .all(source, stack, this.engine);
     const at = new Date().toISOString();
     this.db.transaction(() => {
       const seen = new Set<string>();
@@ -52,8 +56,10 @@ export class DriftRepository {
       for (const [service, fields] of drifting) {
         if (seen.has(service)) continue;
         this.sql
-          .get('INSERT INTO drifts (source, stack, service, first_seen, fields) VALUES (?, ?, ?, ?, ?)')
-          .run(source, stack, service, at, JSON.stringify(fields));
+          .get(
+            'INSERT INTO drifts (source, stack, engine, service, first_seen, fields) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(source, stack, this.engine, service, at, JSON.stringify(fields));
       }
     })();
   }
@@ -61,11 +67,12 @@ export class DriftRepository {
   /** Newest first; `open`: only those not resolved yet. */
   list(opts: { source?: string; stack?: string; open?: boolean; limit?: number }): DriftRecord[] {
     return this.sql
-      .get<[string | null, string | null, string | null, string | null, number, number], DriftRow>(
-        `SELECT * FROM drifts WHERE (? IS NULL OR source = ?) AND (? IS NULL OR stack = ?)
+      .get<[string, string | null, string | null, string | null, string | null, number, number], DriftRow>(
+        `SELECT * FROM drifts WHERE engine = ? AND (? IS NULL OR source = ?) AND (? IS NULL OR stack = ?)
          AND (? = 0 OR resolved_at IS NULL) ORDER BY id DESC LIMIT ?`,
       )
       .all(
+        this.engine,
         opts.source ?? null,
         opts.source ?? null,
         opts.stack ?? null,

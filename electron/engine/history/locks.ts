@@ -1,5 +1,6 @@
 // Stack locks (the `locks` table): one run per stack at a time, across processes. A lock names its
-// host and pid, so one left by a process that died is taken over rather than held forever.
+// host and pid, so one left by a process that died is taken over rather than held forever. A lock is
+// per (stack, engine): a stack can be synced on two engines at once.
 import type Database from 'better-sqlite3';
 import { isAlive } from './liveness.ts';
 import { Statements } from './statements.ts';
@@ -18,6 +19,7 @@ export class StackLocks {
   constructor(
     private readonly db: Database.Database,
     private readonly host: string,
+    private readonly engine: string,
   ) {
     this.sql = new Statements(db);
   }
@@ -31,10 +33,10 @@ export class StackLocks {
     return this.db
       .transaction(() => {
         const row = this.sql
-          .get<[string, string], LockRow>(
-            'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ?',
+          .get<[string, string, string], LockRow>(
+            'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ? AND engine = ?',
           )
-          .get(source, stack);
+          .get(source, stack, this.engine);
         if (row && !(row.host === this.host && !isAlive(row.pid))) {
           return {
             ok: false as const,
@@ -44,9 +46,9 @@ export class StackLocks {
         }
         this.sql
           .get(
-            'INSERT OR REPLACE INTO locks (source, stack, host, pid, owner, acquired_at) VALUES (?, ?, ?, ?, ?, ?)',
+            'INSERT OR REPLACE INTO locks (source, stack, engine, host, pid, owner, acquired_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           )
-          .run(source, stack, this.host, process.pid, owner, new Date().toISOString());
+          .run(source, stack, this.engine, this.host, process.pid, owner, new Date().toISOString());
         return { ok: true as const };
       })
       .immediate();
@@ -54,17 +56,17 @@ export class StackLocks {
 
   unlock(source: string, stack: string): void {
     this.sql
-      .get('DELETE FROM locks WHERE source = ? AND stack = ? AND host = ? AND pid = ?')
-      .run(source, stack, this.host, process.pid);
+      .get('DELETE FROM locks WHERE source = ? AND stack = ? AND engine = ? AND host = ? AND pid = ?')
+      .run(source, stack, this.engine, this.host, process.pid);
   }
 
   /** Who holds a stack's lock, if anyone whose process is still there does. */
   holder(source: string, stack: string): { holder: string; since: string; ours: boolean } | undefined {
     const row = this.sql
-      .get<[string, string], LockRow>(
-        'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ?',
+      .get<[string, string, string], LockRow>(
+        'SELECT host, pid, owner, acquired_at FROM locks WHERE source = ? AND stack = ? AND engine = ?',
       )
-      .get(source, stack);
+      .get(source, stack, this.engine);
     if (!row || (row.host === this.host && !isAlive(row.pid))) return undefined;
     return {
       holder: `${row.owner} (pid ${row.pid} on ${row.host})`,
@@ -72,14 +74,13 @@ export class StackLocks {
       ours: row.host === this.host && row.pid === process.pid,
     };
   }
+}
 
-  /** Drops the locks of this host's processes that are gone. */
-  clearDead(): void {
-    const pids = this.sql
-      .get<[string], { pid: number }>('SELECT DISTINCT pid FROM locks WHERE host = ?')
-      .all(this.host);
-    for (const { pid } of pids) {
-      if (!isAlive(pid)) this.sql.get('DELETE FROM locks WHERE host = ? AND pid = ?').run(this.host, pid);
-    }
-  }
+/** Drops the locks (on any engine) of this host's processes that are gone. */
+export function clearDeadLocks(db: Database.Database, host: string): void {
+  const pids = db
+    .prepare<[string], { pid: number }>('SELECT DISTINCT pid FROM locks WHERE host = ?')
+    .all(host);
+  const drop = db.prepare('DELETE FROM locks WHERE host = ? AND pid = ?');
+  for (const { pid } of pids) if (!isAlive(pid)) drop.run(host, pid);
 }

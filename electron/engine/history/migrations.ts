@@ -226,4 +226,61 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN engine TEXT;
   ALTER TABLE deploy_notes ADD COLUMN engine TEXT;
   `,
+  // 10: each (stack, engine) pair is its own deployment (issue 15): its drift episodes, lock,
+  // suspension, retry bookkeeping and what was last told of it are kept per engine. Rows before it
+  // were on \`local\`. SQLite cannot change a primary key, so the keyed tables are made anew.
+  `
+  ALTER TABLE drifts ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
+  DROP INDEX drifts_open;
+  CREATE INDEX drifts_open ON drifts (source, stack, engine, resolved_at);
+  CREATE TABLE locks10 (
+    source TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    PRIMARY KEY (source, stack, engine)
+  );
+  INSERT INTO locks10 SELECT source, stack, 'local', host, pid, owner, acquired_at FROM locks;
+  DROP TABLE locks;
+  ALTER TABLE locks10 RENAME TO locks;
+  CREATE TABLE suspensions10 (
+    stack TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    since TEXT NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (stack, engine)
+  );
+  INSERT INTO suspensions10 SELECT stack, 'local', since, reason FROM suspensions;
+  DROP TABLE suspensions;
+  ALTER TABLE suspensions10 RENAME TO suspensions;
+  CREATE TABLE retries10 (
+    stack TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    key TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    transient INTEGER NOT NULL,
+    last_transient INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    gave_up INTEGER NOT NULL,
+    PRIMARY KEY (stack, engine)
+  );
+  INSERT INTO retries10 SELECT stack, 'local', key, attempts, transient, last_transient, next_at, last_error, gave_up
+    FROM retries;
+  DROP TABLE retries;
+  ALTER TABLE retries10 RENAME TO retries;
+  CREATE TABLE told10 (
+    stack TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    event TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (stack, engine, event)
+  );
+  INSERT INTO told10 SELECT stack, 'local', event, signature FROM told;
+  DROP TABLE told;
+  ALTER TABLE told10 RENAME TO told;
+  `,
 ];

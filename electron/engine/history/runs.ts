@@ -1,17 +1,21 @@
 // Runs and their actions (the `runs` and `actions` tables): what each sync planned, did, and how it
 // ended. The page query and the last run of each stack are index range reads (migrations 4 and 5).
 import type Database from 'better-sqlite3';
-import type {
-  ActionKind,
-  ActionRecord,
-  PlanAction,
-  RunRecord,
-  RunResult,
-  Trigger,
+import {
+  LOCAL_ENGINE,
+  type ActionKind,
+  type ActionRecord,
+  type PlanAction,
+  type RunRecord,
+  type RunResult,
+  type Trigger,
 } from '../../shared/model.ts';
 import { readPlan } from './json-columns.ts';
 import { isAlive } from './liveness.ts';
 import { Statements } from './statements.ts';
+
+/** A run's engine is this one: runs before migration 9 were on `local` and keep a NULL engine. */
+const ON_ENGINE = `COALESCE(engine, '${LOCAL_ENGINE}') = ?`;
 
 interface RunRow {
   id: number;
@@ -200,19 +204,20 @@ export class RunRepository {
   }
 
   /**
-   * The newest run of each of these stacks (by name, from any source), in the page order of `list`:
-   * one statement for all of them, each stack's run found at the newest end of its range of the
-   * runs_by_stack index (stack, started_at, id). Stacks that never ran are not in the map.
+   * The newest run on this engine of each of these stacks (by name, from any source), in the page
+   * order of `list`: one statement for all of them, each stack's run found at the newest end of its
+   * range of the runs_by_stack index (stack, started_at, id), read back past runs on other engines.
+   * Stacks that never ran there are not in the map.
    */
-  lastPerStack(stacks: readonly string[]): Map<string, RunRecord> {
+  lastPerStack(stacks: readonly string[], engine: string): Map<string, RunRecord> {
     const rows = this.sql
-      .get<[string], RunRow>(
+      .get<[string, string], RunRow>(
         `SELECT * FROM runs WHERE id IN (
-           SELECT (SELECT id FROM runs WHERE stack = s.value ORDER BY started_at DESC, id DESC LIMIT 1)
+           SELECT (SELECT id FROM runs WHERE stack = s.value AND ${ON_ENGINE} ORDER BY started_at DESC, id DESC LIMIT 1)
            FROM json_each(?) AS s
          )`,
       )
-      .all(JSON.stringify(stacks));
+      .all(engine, JSON.stringify(stacks));
     return new Map(rows.map((r) => [r.stack, toRun(r)]));
   }
 
@@ -236,27 +241,32 @@ export class RunRepository {
     return { run: toRun(row), actions };
   }
 
-  /** Whether an earlier run than this one deployed the same stack from the same commit successfully. */
+  /**
+   * Whether an earlier run than this one deployed the same stack from the same commit successfully on
+   * the same engine.
+   */
   deployedBefore(run: RunRecord): boolean {
     return (
       this.sql
-        .get<[string, string, string, number], { id: number }>(
-          "SELECT id FROM runs WHERE revision = ? AND source = ? AND stack = ? AND result = 'succeeded' AND id < ? LIMIT 1",
+        .get<[string, string, string, string, number], { id: number }>(
+          `SELECT id FROM runs WHERE revision = ? AND source = ? AND stack = ? AND ${ON_ENGINE}
+           AND result = 'succeeded' AND id < ? LIMIT 1`,
         )
-        .get(run.revision, run.source, run.stack, run.id) !== undefined
+        .get(run.revision, run.source, run.stack, run.engine ?? LOCAL_ENGINE, run.id) !== undefined
     );
   }
 
   /**
-   * The revision of the stack's last successful run: what was deployed last. A person's restart, stop or
-   * start (`out-of-band`) deploys nothing.
+   * The revision of the stack's last successful run on this engine: what was deployed there last. A
+   * person's restart, stop or start (`out-of-band`) deploys nothing.
    */
-  lastDeployedRevision(stack: string): string | null {
+  lastDeployedRevision(stack: string, engine: string): string | null {
     const row = this.sql
-      .get<[string], { revision: string }>(
-        "SELECT revision FROM runs WHERE stack = ? AND result = 'succeeded' AND trigger != 'out-of-band' ORDER BY started_at DESC, id DESC LIMIT 1",
+      .get<[string, string], { revision: string }>(
+        `SELECT revision FROM runs WHERE stack = ? AND ${ON_ENGINE} AND result = 'succeeded'
+         AND trigger != 'out-of-band' ORDER BY started_at DESC, id DESC LIMIT 1`,
       )
-      .get(stack);
+      .get(stack, engine);
     return row?.revision ?? null;
   }
 }
@@ -268,7 +278,7 @@ function toRun(r: RunRow): RunRecord {
     stack: r.stack,
     revision: r.revision,
     signer: r.signer,
-    engine: r.engine ?? 'local',
+    engine: r.engine ?? LOCAL_ENGINE,
     trigger: r.trigger,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

@@ -6,9 +6,9 @@ import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { CommitRepository } from './commits.ts';
 import { ControllerLease, Retries, Suspensions } from './controller-state.ts';
-import { DeliveryRepository } from './deliveries.ts';
+import { DeliveryRepository, ToldRepository } from './deliveries.ts';
 import { DriftRepository } from './drifts.ts';
-import { StackLocks } from './locks.ts';
+import { StackLocks, clearDeadLocks } from './locks.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { openHistoryDb } from './open-db.ts';
 import { OwnershipStore } from './ownership.ts';
@@ -41,6 +41,22 @@ function applyMigrations(db: Database.Database): void {
 }
 
 /**
+ * What is kept per (stack, engine) (issue 15): each pair is its own deployment, so a stack on two
+ * engines has a drift record, a lock, a suspension, retries and notices on each, apart.
+ */
+export interface EngineRecords {
+  readonly engine: string;
+  readonly drifts: DriftRepository;
+  /** One run per (stack, engine) at a time, across processes. */
+  readonly locks: StackLocks;
+  readonly suspensions: Suspensions;
+  /** The controller's retry bookkeeping, kept across restarts. */
+  readonly retries: Retries;
+  /** The drift or failure a webhook last told of each stack. */
+  readonly told: ToldRepository;
+}
+
+/**
  * The one composition point of the history: opens (and migrates) the database and holds one repository
  * per concern over that connection. Callers take the repository they need (`history.runs`,
  * `history.sources`…), so a function that records drift depends on the drift records, not on all of it.
@@ -57,16 +73,12 @@ export class HistoryStore {
   readonly sources: SourceRepository;
   readonly commits: CommitRepository;
   readonly runs: RunRepository;
-  readonly drifts: DriftRepository;
-  /** One run per stack at a time, across processes. */
-  readonly locks: StackLocks;
   /** The controller's: one per home folder. */
   readonly lease: ControllerLease;
-  readonly suspensions: Suspensions;
-  /** The controller's retry bookkeeping, kept across restarts. */
-  readonly retries: Retries;
   /** Webhook notices sent (issue 13, item 9). */
   readonly deliveries: DeliveryRepository;
+  private readonly host = hostname();
+  private readonly perEngine = new Map<string, EngineRecords>();
 
   constructor(file: string) {
     const opened = openHistoryDb(file, { schemaVersion: MIGRATIONS.length, initialize: applyMigrations });
@@ -74,15 +86,11 @@ export class HistoryStore {
     this.readOnly = opened.readOnly;
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    const host = hostname();
+    const host = this.host;
     this.sources = new SourceRepository(this.db);
     this.commits = new CommitRepository(this.db);
     this.runs = new RunRepository(this.db, host);
-    this.drifts = new DriftRepository(this.db);
-    this.locks = new StackLocks(this.db, host);
     this.lease = new ControllerLease(this.db, host);
-    this.suspensions = new Suspensions(this.db);
-    this.retries = new Retries(this.db);
     this.deliveries = new DeliveryRepository(this.db);
     if (this.readOnly) return;
     this.db.pragma('synchronous = NORMAL');
@@ -93,6 +101,23 @@ export class HistoryStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The records of one named engine's deployments. */
+  forEngine(engine: string): EngineRecords {
+    let records = this.perEngine.get(engine);
+    if (!records) {
+      records = {
+        engine,
+        drifts: new DriftRepository(this.db, engine),
+        locks: new StackLocks(this.db, this.host, engine),
+        suspensions: new Suspensions(this.db, engine),
+        retries: new Retries(this.db, engine),
+        told: new ToldRepository(this.db, engine),
+      };
+      this.perEngine.set(engine, records);
+    }
+    return records;
   }
 
   /** What this home created on the engine (issue 10): checked before anything is removed. */
@@ -108,7 +133,7 @@ export class HistoryStore {
    */
   markInterrupted(): number {
     const count = this.runs.markInterrupted();
-    this.locks.clearDead();
+    clearDeadLocks(this.db, this.host);
     return count;
   }
 

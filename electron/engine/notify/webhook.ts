@@ -4,15 +4,16 @@
 // in an environment variable named in settings.json (the desktop keeps it in the OS keychain and sets
 // the variable at start), and is never logged or put into an error message.
 import { hostname } from 'node:os';
-import type {
-  StackStatus,
-  WebhookDelivery,
-  WebhookEvent,
-  WebhookFormat,
-  WebhookSettings,
+import {
+  LOCAL_ENGINE,
+  type StackStatus,
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookFormat,
+  type WebhookSettings,
 } from '../../shared/model.ts';
 import { errorMessage, MooringError } from '../errors.ts';
-import type { DeliveryRepository } from '../history/deliveries.ts';
+import type { DeliveryRepository, ToldRepository } from '../history/deliveries.ts';
 import {
   driftSummary,
   type ControllerDriftEvent,
@@ -33,6 +34,8 @@ export interface Notice {
   /** The rest, in plain words (the controller's own line). */
   message: string;
   at: string;
+  /** The named engine the stack is on, when not `local` (issue 15). */
+  engine?: string;
 }
 
 /** The controller's events a notifier reads (two of its ControllerEvent shapes). */
@@ -88,6 +91,10 @@ export function webhookRequest(n: Notice, format: WebhookFormat, host = hostname
 export interface NotifierDeps {
   settings: () => WebhookSettings | undefined;
   deliveries: DeliveryRepository;
+  /** What was last told of each stack on the controller's engine. */
+  told: ToldRepository;
+  /** The controller's engine: a notice about a stack on another than `local` names it. */
+  engine?: string;
   env?: NodeJS.ProcessEnv;
   /** Wait before the one retry of a delivery that could not reach the receiver or got a 5xx/429. */
   retryDelayMs?: number;
@@ -116,9 +123,12 @@ export class WebhookNotifier {
   tell(n: Notice, signature?: string): Promise<WebhookDelivery | null> {
     const w = this.deps.settings();
     if (!w || (n.event !== 'test' && !w.events[n.event])) return Promise.resolve(null);
+    const engine = this.deps.engine;
+    if (n.stack && engine && engine !== LOCAL_ENGINE)
+      n = { ...n, engine, title: `${n.title} (on ${engine})` };
     if (signature && n.stack && (n.event === 'drift' || n.event === 'failed')) {
-      if (this.deps.deliveries.lastTold(n.stack, n.event) === signature) return Promise.resolve(null);
-      this.deps.deliveries.told(n.stack, n.event, signature);
+      if (this.deps.told.lastTold(n.stack, n.event) === signature) return Promise.resolve(null);
+      this.deps.told.told(n.stack, n.event, signature);
     }
     const next = this.queue.then(() => this.deliver(n, w));
     this.queue = next.catch(() => undefined);
@@ -161,7 +171,7 @@ export class WebhookNotifier {
       at: e.at,
     };
     if (e.kind === 'in-sync') {
-      this.deps.deliveries.inSync(e.stack);
+      this.deps.told.inSync(e.stack);
       return null;
     }
     if ((e.kind === 'run-finished' && e.level === 'error') || e.kind === 'gave-up') {

@@ -2,7 +2,7 @@
 // ids), pushed where the source allows it. The deploy itself has already happened, so nothing here may
 // fail it: every problem comes back as a message.
 import { hostname } from 'node:os';
-import type { NoteOutcome, RunRecord } from '../../shared/model.ts';
+import { LOCAL_ENGINE, type NoteOutcome, type RunRecord } from '../../shared/model.ts';
 import type { DockerAdapter } from '../docker/docker-adapter.ts';
 import { errorMessage } from '../errors.ts';
 import type { GitSource } from '../source/index.ts';
@@ -38,7 +38,7 @@ export async function writeDeployNote(input: {
     time: run.finishedAt ?? new Date().toISOString(),
     host: hostname(),
     stack: run.stack,
-    ...(run.engine && run.engine !== 'local' ? { engine: run.engine } : {}),
+    ...(run.engine && run.engine !== LOCAL_ENGINE ? { engine: run.engine } : {}),
     runId: run.id,
     startedAt: run.startedAt,
     trigger: run.trigger,

@@ -3,7 +3,7 @@
 // includes other machines' deploys.
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import type { BuildRecord, BuildStep, DeployRecord } from '../../shared/model.ts';
+import { LOCAL_ENGINE, type BuildRecord, type BuildStep, type DeployRecord } from '../../shared/model.ts';
 import type { BuildRecorder } from './build.ts';
 import type { DeployNote } from '../source/notes.ts';
 import { isAlive } from '../history/liveness.ts';
@@ -250,7 +250,7 @@ export class PipelineStore implements BuildRecorder {
         result: r.result,
         images: [],
         error: r.error,
-        engine: r.engine ?? 'local',
+        engine: r.engine ?? LOCAL_ENGINE,
         local: true,
       });
     }
@@ -282,7 +282,7 @@ export class PipelineStore implements BuildRecorder {
         result: n.result,
         images,
         error: n.error,
-        engine: n.engine ?? 'local',
+        engine: n.engine ?? LOCAL_ENGINE,
         local: false,
       });
     }

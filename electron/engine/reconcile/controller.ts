@@ -50,7 +50,7 @@ import {
   type Target,
 } from './controller-decide.ts';
 import { markHeld, pruneHolds } from './prune-guard.ts';
-import { DEFAULT_RETRY, type RetryStore } from './retry.ts';
+import { DEFAULT_RETRY } from './retry.ts';
 
 export { needsRun } from './controller-decide.ts';
 export type { ControllerLogKind, DecideEvent } from './controller-decide.ts';
@@ -202,7 +202,6 @@ export class Controller {
   private readonly jitter: number;
   private readonly decideConfig: DecideConfig;
   /** Where the retry entries live: the database, so that the limit holds across restarts. */
-  private readonly retries: RetryStore;
   /** What `decide` remembers between events (the retry entries excepted: those are in `retries`). */
   private memory: Memory = new Map();
   /** Spec fingerprints, once per loaded stack: hashing every service on every event would cost. */
@@ -270,7 +269,6 @@ export class Controller {
       },
       lockRetryMs: options.lockRetryMs ?? 2_000,
     };
-    this.retries = engine.history.retries;
     this.events = new DockerEventStream(
       () => this.engine.docker,
       {
@@ -578,7 +576,7 @@ export class Controller {
     // elsewhere), containers pass through states that are no drift: the run records the drift it
     // resolves when it ends. (A run of the app's held the lock as `ours` and was not counted: its
     // looks overwrote a drift's fields with the recreate's passing `containers`.)
-    const holder = this.engine.history.locks.holder(st.source, st.name);
+    const holder = this.engine.records.locks.holder(st.source, st.name);
     const busy = state.applying || holder !== undefined;
     if (!busy && st.sync !== 'Unknown') {
       // Just after our run applied, what is no longer drifting was its doing.
@@ -594,7 +592,8 @@ export class Controller {
     const drifting =
       st.sync === 'OutOfSync' ||
       st.sync === 'Orphaned' ||
-      (st.sync === 'Missing' && this.engine.history.runs.lastDeployedRevision(st.name) !== null);
+      (st.sync === 'Missing' &&
+        this.engine.history.runs.lastDeployedRevision(st.name, this.engine.engineName) !== null);
     if (!busy && st.sync !== 'Unknown') {
       if (drifting && !state.drifting) {
         // A new revision that differs from what runs is no out-of-band change: say which it is.
@@ -672,14 +671,14 @@ export class Controller {
   /** Feeds one event to `decide` and carries out what it says. */
   private decideOn(scope: string, event: DecideEvent): void {
     // The database holds the retry entries (`mooring sync` clears one from another process): read it fresh.
-    const retry = this.retries.get(scope);
+    const retry = this.engine.records.retries.get(scope);
     const input = new Map(this.memory).set(scope, { ...(this.memory.get(scope) ?? EMPTY_MEMORY), retry });
     const out = decide(input, event, this.clock.now(), this.decideConfig);
     this.memory = out.memory;
     const after = out.memory.get(scope)?.retry;
     if (after !== retry) {
-      if (after) this.retries.set(scope, after);
-      else this.retries.delete(scope);
+      if (after) this.engine.records.retries.set(scope, after);
+      else this.engine.records.retries.delete(scope);
     }
     if (out.actions.length === 0) this.emit({ type: 'no-action', scope, event });
     for (const action of out.actions) this.act(action);
@@ -755,7 +754,8 @@ export class Controller {
     };
     // Read only where it can matter, as before: a query per event adds up with many stacks.
     if (!facts.suspended && !facts.running && facts.engineReachable && !facts.hold) {
-      if (loaded) facts.deployedRevision = this.engine.history.runs.lastDeployedRevision(name);
+      if (loaded)
+        facts.deployedRevision = this.engine.history.runs.lastDeployedRevision(name, this.engine.engineName);
       else if (head && this.lastPolicies.has(`${st.source}/${name}@${head}`))
         facts.lastPolicy = this.lastPolicies.get(`${st.source}/${name}@${head}`) ?? null;
     }

@@ -35,7 +35,7 @@ export async function containerAction(
     );
   }
   const owner = `a person's ${action} of ${service}`;
-  const lock = ctx.history.locks.tryLock(stack.source, stack.name, owner);
+  const lock = ctx.records.locks.tryLock(stack.source, stack.name, owner);
   if (!lock.ok) {
     throw new MooringError(
       'conflict',
@@ -74,6 +74,6 @@ export async function containerAction(
     ctx.history.runs.finish(runId, error ? 'failed' : 'succeeded', error);
     return { runId, containers: containers.map((c) => c.name), error };
   } finally {
-    ctx.history.locks.unlock(stack.source, stack.name);
+    ctx.records.locks.unlock(stack.source, stack.name);
   }
 }

@@ -2,10 +2,11 @@
 // folder, its history database and settings, this home's instance id, and the Docker endpoint. The
 // endpoint can change while the app runs (the settings screen), so services read `ctx.docker` at each
 // use rather than keeping their own.
+import { LOCAL_ENGINE } from '../../shared/model.ts';
 import { LABELS } from '../docker/labels.ts';
 import { DockerAdapter, type EndpointOrigin } from '../docker/docker-adapter.ts';
 import type { EngineConfig } from '../docker/endpoint.ts';
-import type { HistoryStore } from '../history/store.ts';
+import type { EngineRecords, HistoryStore } from '../history/store.ts';
 import { readOnlyHomeError } from '../home.ts';
 import { Applier } from '../reconcile/apply.ts';
 import type { Settings } from '../settings.ts';
@@ -16,7 +17,7 @@ export class EngineContext {
   /** The `local` engine's endpoint (settings, DOCKER_HOST or the socket), whichever engine is in use. */
   localEndpoint: string;
   /** The named engine in use: `local` unless another is asked for (`--engine NAME`). */
-  engineName = 'local';
+  engineName = LOCAL_ENGINE;
 
   constructor(
     readonly home: string,
@@ -30,6 +31,11 @@ export class EngineContext {
     this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
     this.localEndpoint = this.docker.endpoint;
     this.applier = new Applier(this.docker, history, this.engineName);
+  }
+
+  /** The records of the engine in use: its drift, locks, suspensions, retries and notices. */
+  get records(): EngineRecords {
+    return this.history.forEngine(this.engineName);
   }
 
   /** Points every service at a named engine (`--engine NAME`, issue 15). */
@@ -51,7 +57,7 @@ export class EngineContext {
           this.env.DOCKER_HOST ? 'DOCKER_HOST' : 'default',
         );
     this.localEndpoint = this.docker.endpoint;
-    this.engineName = 'local';
+    this.engineName = LOCAL_ENGINE;
     this.applier = new Applier(this.docker, this.history, this.engineName);
   }
 

@@ -2,7 +2,13 @@
 // through the manifest loader, its policy from mooring.yaml, and the checks across stacks (two folders
 // may not resolve to one stack name).
 import path from 'node:path';
-import { WORKTREE, type ManifestError, type SourceState, type StackPolicy } from '../../shared/model.ts';
+import {
+  LOCAL_ENGINE,
+  WORKTREE,
+  type ManifestError,
+  type SourceState,
+  type StackPolicy,
+} from '../../shared/model.ts';
 import { contentKeyOf } from '../content-key.ts';
 import { ago, placed, type LoadedStack } from '../engine-common.ts';
 import { MooringError, errorMessage } from '../errors.ts';
@@ -10,7 +16,6 @@ import { DEFAULT_POLICY, loadStack, parsePolicyFile } from '../manifest/index.ts
 import type { Verification } from '../source/signatures.ts';
 import type { EngineContext } from './context.ts';
 import type { SafetyService } from './safety.ts';
-import { LOCAL_ENGINE } from './engines.ts';
 import type { SourceService } from './sources.ts';
 
 /** The error that keeps an unsigned (or wrongly signed) commit from being deployed, naming who signed it. */

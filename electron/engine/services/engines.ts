@@ -5,14 +5,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ENGINE_NAME, type EngineProbe } from '../../shared/model.ts';
+import { ENGINE_NAME, LOCAL_ENGINE, type EngineProbe } from '../../shared/model.ts';
 import { DockerAdapter } from '../docker/docker-adapter.ts';
 import { checkEngineConfig, type EngineConfig } from '../docker/endpoint.ts';
 import { MooringError, errorMessage } from '../errors.ts';
 import { updateSettingsFile } from '../settings.ts';
 import type { EngineContext } from './context.ts';
 
-export const LOCAL_ENGINE = 'local';
 /** How long a probe waits for an engine that does not answer. */
 const PROBE_TIMEOUT_MS = 10_000;
 

@@ -44,6 +44,8 @@ export class NotifyService {
     return new WebhookNotifier({
       settings: () => this.webhook(),
       deliveries: this.ctx.history.deliveries,
+      told: this.ctx.records.told,
+      engine: this.ctx.engineName,
       env,
     });
   }

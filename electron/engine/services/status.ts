@@ -178,7 +178,7 @@ export class StatusService {
     const stacks = opts.project ? loaded.filter((s) => s.name === opts.project) : loaded;
     const observation = await this.observe(loaded, opts);
     const { containers: observed, reachable, warning } = observation;
-    const suspended = this.ctx.history.suspensions.list();
+    const suspended = this.ctx.records.suspensions.list();
     const lastGood = await this.lastGoodOf(stacks, observation);
     const statuses = this.compare(stacks, observation, suspended, lastGood);
     if (opts.orphans && reachable) {
@@ -298,11 +298,14 @@ export class StatusService {
   compare(
     loaded: LoadedStack[],
     observation: Observation,
-    suspended: Map<string, unknown> = this.ctx.history.suspensions.list(),
+    suspended: Map<string, unknown> = this.ctx.records.suspensions.list(),
     lastGood: Map<string, NonNullable<StackInput['lastGood']>> = new Map(),
   ): StackStatus[] {
     const { containers, reachable, warning, images, resources } = observation;
-    const lastRuns = this.ctx.history.runs.lastPerStack(loaded.map((s) => s.name));
+    const lastRuns = this.ctx.history.runs.lastPerStack(
+      loaded.map((s) => s.name),
+      this.ctx.engineName,
+    );
     return loaded.map((s) => {
       const seen = observation.swarm?.get(s.name);
       if (seen && reachable) {

@@ -314,7 +314,7 @@ export class SyncService {
     owner: string,
     fn: () => Promise<SyncResult>,
   ): Promise<SyncResult> {
-    const lock = this.ctx.history.locks.tryLock(base.source, base.stack, owner);
+    const lock = this.ctx.records.locks.tryLock(base.source, base.stack, owner);
     if (!lock.ok) {
       return {
         ...base,
@@ -328,7 +328,7 @@ export class SyncService {
     try {
       result = await fn();
     } finally {
-      this.ctx.history.locks.unlock(base.source, base.stack);
+      this.ctx.records.locks.unlock(base.source, base.stack);
     }
     return result.runId === null ? result : { ...result, note: await this.hooks.afterRun(result.runId) };
   }
@@ -544,7 +544,7 @@ export class SyncService {
       .observe([stack], { project: stack.name })
       .then((o) => (o.reachable ? this.status.compare([stack], o) : null))
       .catch(() => null);
-    if (after) recordDrift(this.ctx.history, after, `run ${runId}`);
+    if (after) recordDrift(this.ctx.history.runs, this.ctx.records, after, `run ${runId}`);
     return after;
   }
 
@@ -596,7 +596,7 @@ export class SyncService {
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      if (!error) this.ctx.history.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
+      if (!error) this.ctx.records.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
       return {
         ...base,
         plan,
@@ -646,7 +646,7 @@ export class SyncService {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    if (!error) this.ctx.history.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
+    if (!error) this.ctx.records.drifts.observe(input.source, input.stack, new Map(), `run ${runId}`);
     return { ...base, runId, result: error ? 'failed' : 'succeeded', error };
   }
 

@@ -3,7 +3,13 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Snapshot } from '../../../electron/shared/api.ts';
 import { adviceFor } from '../../../electron/shared/advice.ts';
 import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
-import type { ActionKind, ElsewhereView, Plan, StackStatus } from '../../../electron/shared/model.ts';
+import {
+  LOCAL_ENGINE,
+  type ActionKind,
+  type ElsewhereView,
+  type Plan,
+  type StackStatus,
+} from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, PendingNote, ResultBadge, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -274,8 +280,8 @@ export function Overview({
               <h2>No stack goes to this engine</h2>
               <p>
                 mooring.yaml sends every stack to other engines (below). A stack goes to{' '}
-                <code>{snapshot.engine.name ?? 'local'}</code> when its <code>engines:</code> names it, or
-                names none.
+                <code>{snapshot.engine.name ?? LOCAL_ENGINE}</code> when its <code>engines:</code> names it,
+                or names none.
               </p>
             </>
           ) : (
@@ -331,7 +337,7 @@ export function Overview({
           </table>
         </div>
       )}
-      <Elsewhere elsewhere={snapshot.elsewhere} engine={snapshot.engine.name ?? 'local'} />
+      <Elsewhere elsewhere={snapshot.elsewhere} engine={snapshot.engine.name ?? LOCAL_ENGINE} />
       {confirm && (
         <Dialog
           title={`Sync ${confirm.stacks.length} stack${confirm.stacks.length === 1 ? '' : 's'}?`}
