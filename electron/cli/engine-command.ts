@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
-import { formatEngines, toJson } from './format.ts';
+import { formatEngines, formatFleet, toJson } from './format.ts';
 import type { Io } from './io.ts';
 
 interface AddOptions {
@@ -16,6 +16,16 @@ interface AddOptions {
 }
 
 export function registerEngineCommand(program: Command, open: () => Promise<Engine>, io: Io): void {
+  program
+    .command('fleet')
+    .description('every stack on every engine it goes to: sync and health on each, and each engine')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const e = await open();
+      const fleet = await e.fleet();
+      io.out(o.json ? toJson({ fleet }) : formatFleet(fleet, io.color));
+    });
+
   const engine = program.command('engine').description('the Docker engines this machine deploys to, by name');
 
   engine

@@ -5,6 +5,7 @@ import {
   type RunRecord,
   type EngineProbe,
   type ElsewhereView,
+  type FleetView,
   type SourceState,
   type StackStatus,
   type SyncStatus,
@@ -206,6 +207,42 @@ export function formatEngines(engines: EngineProbe[]): string {
     ]);
   const problems = engines.filter((e) => e.error).map((e) => `${e.name}: ${e.error ?? ''}`);
   return [table(rows), ...problems].join('\n');
+}
+
+/**
+ * `mooring fleet`: the engines as `engine list` shows them, then every stack × the engines it goes to,
+ * each cell its sync and health there; `-` where the stack does not go. Why a cell is Unknown follows,
+ * once per reason, and how to map a name this machine does not know.
+ */
+export function formatFleet(f: FleetView, color = false): string {
+  const lines = [formatEngines(f.engines), ''];
+  if (f.rows.length === 0) {
+    lines.push('No stacks found in the sources (a stack is a folder with compose.yaml).');
+    return lines.join('\n');
+  }
+  const columns = [...f.engines.map((e) => e.name), ...f.unconfigured].filter((name) =>
+    f.rows.some((r) => r.cells.some((c) => c.engine === name)),
+  );
+  const rows = [['STACK', 'SOURCE', ...columns]];
+  const why = new Set<string>();
+  for (const r of f.rows) {
+    rows.push([
+      r.stack,
+      r.source,
+      ...columns.map((name) => {
+        const c = r.cells.find((x) => x.engine === name);
+        if (!c) return '-';
+        if (!c.configured || !c.sync || !c.health) return 'not configured here';
+        if (c.warning) why.add(`${name}: ${c.warning}`);
+        return `${paint(c.sync, color)} ${paint(c.health, color)}${c.suspended ? ' (suspended)' : ''}`;
+      }),
+    ]);
+  }
+  lines.push(table(rows));
+  for (const w of why) lines.push(`  ${w}`);
+  for (const name of f.unconfigured)
+    lines.push(`${name} is not configured here: add it with \`mooring engine add ${name} ENDPOINT\`.`);
+  return lines.join('\n');
 }
 
 /**

@@ -419,6 +419,7 @@ export class ApiService {
       return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
     },
     'engines:list': () => this.engine.engines.probeAll(),
+    'engines:fleet': () => this.engine.fleet(),
     'engines:add': ({ name, ...config }) => this.engine.engines.add(name, config),
     'engines:remove': async (q) => {
       await this.engine.engines.remove(q.name);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type {
   ContainerAction,
   ElsewhereView,
+  FleetView,
   SafetySettings,
   SourceConfig,
   SourceState,
@@ -46,6 +47,7 @@ import type { GitSource } from './source/index.ts';
 import { EngineContext } from './services/context.ts';
 import { DesiredStateService, type Elsewhere } from './services/desired-state.ts';
 import { EnginesService } from './services/engines.ts';
+import { fleetView } from './services/fleet.ts';
 import { recordDrift } from './services/drift.ts';
 import { SafetyService } from './services/safety.ts';
 import { SourceService } from './services/sources.ts';
@@ -99,11 +101,12 @@ export class Engine {
   /** Named engines: local, TLS, SSH (issue 15). */
   readonly engines: EnginesService;
 
-  private constructor(ctx: EngineContext) {
+  /** `parent`: the engine this one is a view of on another named engine; its sources are shared. */
+  private constructor(ctx: EngineContext, parent?: Engine) {
     this.ctx = ctx;
-    this.pipeline = new Pipeline(this, new PipelineStore(ctx.history.db));
-    this.sources = new SourceService(ctx, (source) => this.pipeline.indexNotes(source));
-    this.safety = new SafetyService(ctx, this.sources);
+    this.pipeline = new Pipeline(this, parent?.pipeline.store ?? new PipelineStore(ctx.history.db));
+    this.sources = parent?.sources ?? new SourceService(ctx, (source) => this.pipeline.indexNotes(source));
+    this.safety = parent?.safety ?? new SafetyService(ctx, this.sources);
     this.notify = new NotifyService(ctx, this.safety);
     this.desired = new DesiredStateService(ctx, this.sources, this.safety);
     this.statuses = new StatusService(ctx, this.desired);
@@ -166,8 +169,48 @@ export class Engine {
   }
 
   close(): void {
+    for (const s of this.siblings.values()) s.engine.ctx.docker.close();
     this.ctx.docker.close();
     this.ctx.history.close();
+  }
+
+  /** Views of this home on other named engines (`onEngine`), by name, with the config they were made for. */
+  private readonly siblings = new Map<string, { config: string; engine: Engine }>();
+
+  /**
+   * This home acting on a named engine: this engine when it is the one in use, else a view with its own
+   * docker, applier and services over the same history and settings (closed with this one).
+   */
+  onEngine(name: string): Engine {
+    if (name === this.engineName) return this;
+    const config = this.engines.get(name);
+    const key = JSON.stringify(config);
+    let sibling = this.siblings.get(name);
+    if (sibling?.config !== key) {
+      sibling?.engine.ctx.docker.close();
+      sibling = { config: key, engine: new Engine(this.ctx.sibling(name, config), this) };
+      this.siblings.set(name, sibling);
+    }
+    return sibling.engine;
+  }
+
+  /**
+   * Every stack × every engine it goes to, with its sync and health there, and each engine's own health
+   * (issue 15). Read-only: no drift is recorded.
+   */
+  async fleet(): Promise<FleetView> {
+    const found: Elsewhere[] = [];
+    const [probes, here] = await Promise.all([
+      this.engines.probeAll(),
+      this.status({ recordDrift: false, elsewhere: found }),
+    ]);
+    return fleetView({
+      current: this.engineName,
+      probes,
+      here,
+      elsewhere: found,
+      statusOn: (name) => this.onEngine(name).status({ recordDrift: false }),
+    });
   }
 
   // ---- sources (services/sources.ts) and the safety policy (services/safety.ts) ----

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type {
   EngineProbe,
+  FleetView,
   ElsewhereView,
   ActionRecord,
   BuildEvent,
@@ -164,6 +165,7 @@ export const schemas = {
     })
     .strict(),
   'engines:list': z.object({}).strict(),
+  'engines:fleet': z.object({}).strict(),
   'engines:add': z
     .object({
       name: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'"),
@@ -378,6 +380,7 @@ export interface Results {
   'sources:prune': SyncOutcome[];
   'sources:trust': UiSettings;
   'engines:list': EngineProbe[];
+  'engines:fleet': FleetView;
   'engines:add': EngineProbe;
   'engines:remove': null;
   'settings:get': UiSettings;

@@ -25,6 +25,7 @@ export const METHOD_NAMES = [
   'sources:prune',
   'sources:trust',
   'engines:list',
+  'engines:fleet',
   'engines:add',
   'engines:remove',
   'settings:get',

@@ -699,6 +699,34 @@ export interface EngineProbe {
   error: string | null;
 }
 
+/** One stack on one engine it goes to, in the fleet (issue 15). */
+export interface FleetCell {
+  engine: string;
+  /** This machine maps the engine's name to an endpoint; when not, nothing else is known. */
+  configured: boolean;
+  /** Null when the engine is not configured here. */
+  sync: SyncStatus | null;
+  health: Health | null;
+  /** The revision git wants there. */
+  revision: string | null;
+  /** The revision its containers or services run there. */
+  deployed: string | null;
+  suspended: boolean;
+  /** Why the cell is Unknown (the engine does not answer), in words. */
+  warning: string | null;
+}
+
+/** Every stack of every source × every engine it names, and each engine's own health (issue 15). */
+export interface FleetView {
+  /** The engine this process acts on (`--engine`). */
+  current: string;
+  /** The engines this machine names, each as it answered. */
+  engines: EngineProbe[];
+  /** Engine names the repo uses that this machine does not map. */
+  unconfigured: string[];
+  rows: { source: string; stack: string; cells: FleetCell[] }[];
+}
+
 export interface SourceState extends SourceConfig {
   head: string | null;
   lastFetchAt: string | null; // last attempt

@@ -1,5 +1,5 @@
 // The shell: navigation, the screen for the route, a status bar everywhere, toasts, and the
-// keyboard shortcuts (/ filter, r fetch now, g then o/h/c/b/s to go to a screen, ? to list them).
+// keyboard shortcuts (/ filter, r fetch now, g then o/f/h/c/b/s to go to a screen, ? to list them).
 import { useEffect, useRef, useState } from 'react';
 import { call } from './api/client.ts';
 import { Dialog } from './components/dialog.tsx';
@@ -7,6 +7,7 @@ import { focusScreen } from './components/focus.ts';
 import { ago } from './format.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
 import { BuildsScreen } from './screens/builds.tsx';
+import { FleetScreen } from './screens/fleet.tsx';
 import { CommitsScreen, HistoryScreen } from './screens/history.tsx';
 import { Overview } from './screens/overview.tsx';
 import { SettingsScreen } from './screens/settings.tsx';
@@ -23,6 +24,7 @@ export function App(): React.JSX.Element {
 
 const NAV: { route: Route; label: string; key: string }[] = [
   { route: { screen: 'overview' }, label: 'Overview', key: 'g o' },
+  { route: { screen: 'fleet' }, label: 'Fleet', key: 'g f' },
   { route: { screen: 'history', runId: null }, label: 'History', key: 'g h' },
   { route: { screen: 'commits' }, label: 'Commits', key: 'g c' },
   { route: { screen: 'builds' }, label: 'Builds', key: 'g b' },
@@ -69,7 +71,7 @@ function Shell(): React.JSX.Element {
       if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || document.querySelector('dialog[open]')) return;
       if (pendingG.current) {
         pendingG.current = false;
-        const target = { o: NAV[0], h: NAV[1], c: NAV[2], b: NAV[3], s: NAV[4] }[e.key];
+        const target = NAV.find((n) => n.key === `g ${e.key}`);
         if (target) {
           e.preventDefault();
           if (href(target.route) === href(route)) focusScreen();
@@ -187,6 +189,7 @@ function Shell(): React.JSX.Element {
         {route.screen === 'stack' && <StackScreen name={route.name} />}
         {route.screen === 'history' && <HistoryScreen runId={route.runId} />}
         {route.screen === 'commits' && <CommitsScreen />}
+        {route.screen === 'fleet' && <FleetScreen />}
         {route.screen === 'builds' && <BuildsScreen />}
         {route.screen === 'settings' && <SettingsScreen />}
       </main>

@@ -1,10 +1,11 @@
-// A hash router: `#/`, `#/stack/NAME`, `#/history`, `#/history/ID`, `#/commits`, `#/settings`.
+// A hash router: `#/`, `#/stack/NAME`, `#/fleet`, `#/history`, `#/history/ID`, `#/commits`, `#/settings`.
 // Hash routes work the same from file:// (Electron) and from the browser-mode server.
 import { useEffect, useState } from 'react';
 
 export type Route =
   | { screen: 'overview' }
   | { screen: 'stack'; name: string }
+  | { screen: 'fleet' }
   | { screen: 'history'; runId: number | null }
   | { screen: 'commits' }
   | { screen: 'builds' }
@@ -15,6 +16,8 @@ export function parseRoute(hash: string): Route {
   switch (parts[0]) {
     case 'stack':
       return parts[1] ? { screen: 'stack', name: parts[1] } : { screen: 'overview' };
+    case 'fleet':
+      return { screen: 'fleet' };
     case 'history':
       return { screen: 'history', runId: parts[1] ? Number(parts[1]) : null };
     case 'commits':
@@ -34,6 +37,8 @@ export function href(route: Route): string {
       return '#/';
     case 'stack':
       return `#/stack/${encodeURIComponent(route.name)}`;
+    case 'fleet':
+      return '#/fleet';
     case 'history':
       return route.runId ? `#/history/${route.runId}` : '#/history';
     case 'commits':

@@ -126,7 +126,9 @@ export class MooringPage {
     return this.page.locator(`tr[data-service="${name}"]`);
   }
 
-  async goto(screen: 'Overview' | 'History' | 'Commits' | 'Builds' | 'Sources & settings'): Promise<void> {
+  async goto(
+    screen: 'Overview' | 'Fleet' | 'History' | 'Commits' | 'Builds' | 'Sources & settings',
+  ): Promise<void> {
     await this.page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen }).click();
   }
 

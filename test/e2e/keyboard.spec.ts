@@ -28,7 +28,7 @@ test('skip link, ? shortcuts, focus back to the opener of a dialog, g jumps land
   await page.keyboard.press('?');
   const keys = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
   await expect(keys).toBeVisible();
-  for (const shortcut of ['g o', 'g h', 'g c', 'g b', 'g s', '/', 'r', '?', 'Esc']) {
+  for (const shortcut of ['g o', 'g f', 'g h', 'g c', 'g b', 'g s', '/', 'r', '?', 'Esc']) {
     await expect(keys.locator(`[data-shortcut="${shortcut}"]`)).toBeVisible();
   }
   await expect(keys.getByRole('button', { name: 'Close' })).toBeFocused();

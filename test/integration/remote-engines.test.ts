@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineProbe } from '../../electron/shared/model.ts';
+import type { EngineProbe, FleetView } from '../../electron/shared/model.ts';
 import { mooring, mooringJson } from '../helpers/cli.ts';
 import { UNIQUE } from '../helpers/controller.ts';
 import { docker, dockerOk, inspect, removeStacks } from '../helpers/docker.ts';
@@ -220,6 +220,21 @@ describe.skipIf(missing !== null)('engines over TLS and SSH', () => {
       'log',
     ]);
     expect(log.commits[0]!.deploys[0]).toMatchObject({ stack: STACK, engine: 'secure' });
+    // The fleet: each stack on each engine it names, with the engine's own health; a name this machine
+    // does not map is said as such.
+    const { fleet } = await mooringJson<{ fleet: FleetView }>(h, ['--engine', 'secure', 'fleet']);
+    expect(fleet).toMatchObject({ current: 'secure', unconfigured: ['box'] });
+    expect(fleet.engines).toEqual([expect.objectContaining({ name: 'secure', reachable: true })]);
+    expect(fleet.rows.find((r) => r.stack === STACK)?.cells).toEqual([
+      expect.objectContaining({ engine: 'box', configured: false, sync: null }),
+      expect.objectContaining({ engine: 'secure', configured: true, sync: 'Synced', health: 'Healthy' }),
+    ]);
+    expect(fleet.rows.find((r) => r.stack === FILES)?.cells).toEqual([
+      expect.objectContaining({ engine: 'secure', sync: 'Missing' }),
+    ]);
+    const fleetText = (await mooring(h, ['--engine', 'secure', 'fleet'])).stdout;
+    expect(fleetText).toMatch(new RegExp(`${STACK}\\s+cfg\\s+Synced Healthy\\s+not configured here`));
+    expect(fleetText).toContain('box is not configured here: add it with `mooring engine add box ENDPOINT`.');
     // A stack this engine is not named for is said, with the engine that is.
     expect((await mooring(h, ['--engine', 'secure', 'status'])).stdout).toContain(
       `${WIDE}: goes to box (not configured here), not secure`,

@@ -47,6 +47,9 @@ describe('records per (stack, engine)', () => {
     db.prepare(
       "INSERT INTO locks (source, stack, host, pid, owner, acquired_at) VALUES ('cfg', 'web', 'elsewhere', 1, 'a sync', ?)",
     ).run(AT);
+    db.prepare(
+      "INSERT INTO controller_lease (id, host, pid, token, started_at) VALUES (1, 'elsewhere', 1, 'old', ?)",
+    ).run(AT);
     insertRun(db, 1, null);
     db.close();
 
@@ -66,6 +69,9 @@ describe('records per (stack, engine)', () => {
       expect(staging.locks.holder('cfg', 'web')).toBeUndefined();
       expect(h.runs.lastPerStack(['web'], 'local').get('web')?.id).toBe(1);
       expect(h.runs.lastPerStack(['web'], 'staging').size).toBe(0);
+      // The controller of another host still holds local; staging is free.
+      expect(local.lease.acquire('mine')).toMatchObject({ ok: false, host: 'elsewhere', pid: 1 });
+      expect(staging.lease.acquire('mine')).toEqual({ ok: true });
     } finally {
       h.close();
     }
@@ -125,6 +131,15 @@ describe('records per (stack, engine)', () => {
       expect(local.retries.get('web')).toBeUndefined();
       local.retries.delete('web');
       expect(staging.retries.get('web')).toEqual(entry);
+
+      // One controller per home and engine: a second on the same engine is refused, one on another is not.
+      expect(local.lease.acquire('a').ok).toBe(true);
+      expect(local.lease.acquire('b').ok).toBe(false);
+      expect(staging.lease.acquire('b').ok).toBe(true);
+      local.lease.release('b'); // not its lease: nothing happens
+      expect(local.lease.acquire('b').ok).toBe(false);
+      local.lease.release('a');
+      expect(local.lease.acquire('b').ok).toBe(true);
 
       staging.told.told('web', 'failed', 'sig');
       local.told.inSync('web');

@@ -1,7 +1,7 @@
 // What the controller keeps in the home's database, so that it survives a restart and is shared with
-// the CLI: its lease on the home (one controller per home folder), the suspended stacks, and the retry
-// bookkeeping (backoff, give-up) that keeps a crash loop from retrying forever. Suspensions and retries
-// are per (stack, engine).
+// the CLI: its lease on the home (one controller per home folder and engine), the suspended stacks, and
+// the retry bookkeeping (backoff, give-up) that keeps a crash loop from retrying forever. Suspensions and
+// retries are per (stack, engine).
 import type Database from 'better-sqlite3';
 import type { RetryEntry, RetryStore } from '../reconcile/retry.ts';
 import { isAlive } from './liveness.ts';
@@ -9,19 +9,20 @@ import { Statements } from './statements.ts';
 
 const now = (): string => new Date().toISOString();
 
-/** The `controller_lease` table: at most one row. */
+/** The `controller_lease` table: at most one row per engine. */
 export class ControllerLease {
   private readonly sql: Statements;
 
   constructor(
     private readonly db: Database.Database,
     private readonly host: string,
+    private readonly engine: string,
   ) {
     this.sql = new Statements(db);
   }
 
   /**
-   * Takes the home folder's controller lease for `token`, or says who holds it. A lease whose process
+   * Takes the home folder's controller lease on this engine for `token`, or says who holds it. A lease whose process
    * is gone (killed, crashed) is taken over; a lease from another host is never taken over, since its
    * pid cannot be checked from here.
    */
@@ -29,25 +30,25 @@ export class ControllerLease {
     return this.db
       .transaction(() => {
         const row = this.sql
-          .get<[], { host: string; pid: number; token: string; started_at: string }>(
-            'SELECT host, pid, token, started_at FROM controller_lease WHERE id = 1',
+          .get<[string], { host: string; pid: number; token: string; started_at: string }>(
+            'SELECT host, pid, token, started_at FROM controller_lease WHERE engine = ?',
           )
-          .get();
+          .get(this.engine);
         if (row && row.token !== token && !(row.host === this.host && !isAlive(row.pid))) {
           return { ok: false as const, pid: row.pid, host: row.host, since: row.started_at };
         }
         this.sql
           .get(
-            'INSERT OR REPLACE INTO controller_lease (id, host, pid, token, started_at) VALUES (1, ?, ?, ?, ?)',
+            'INSERT OR REPLACE INTO controller_lease (engine, host, pid, token, started_at) VALUES (?, ?, ?, ?, ?)',
           )
-          .run(this.host, process.pid, token, now());
+          .run(this.engine, this.host, process.pid, token, now());
         return { ok: true as const };
       })
       .immediate();
   }
 
   release(token: string): void {
-    this.sql.get('DELETE FROM controller_lease WHERE id = 1 AND token = ?').run(token);
+    this.sql.get('DELETE FROM controller_lease WHERE engine = ? AND token = ?').run(this.engine, token);
   }
 }
 

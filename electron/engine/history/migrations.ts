@@ -227,8 +227,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE deploy_notes ADD COLUMN engine TEXT;
   `,
   // 10: each (stack, engine) pair is its own deployment (issue 15): its drift episodes, lock,
-  // suspension, retry bookkeeping and what was last told of it are kept per engine. Rows before it
-  // were on \`local\`. SQLite cannot change a primary key, so the keyed tables are made anew.
+  // suspension, retry bookkeeping and what was last told of it are kept per engine, and a controller
+  // holds the home for one engine. Rows before it were on \`local\`. SQLite cannot change a primary
+  // key, so the keyed tables are made anew.
   `
   ALTER TABLE drifts ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
   DROP INDEX drifts_open;
@@ -282,5 +283,15 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO told10 SELECT stack, 'local', event, signature FROM told;
   DROP TABLE told;
   ALTER TABLE told10 RENAME TO told;
+  CREATE TABLE controller_lease10 (
+    engine TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    started_at TEXT NOT NULL
+  );
+  INSERT INTO controller_lease10 SELECT 'local', host, pid, token, started_at FROM controller_lease;
+  DROP TABLE controller_lease;
+  ALTER TABLE controller_lease10 RENAME TO controller_lease;
   `,
 ];

@@ -46,6 +46,8 @@ function applyMigrations(db: Database.Database): void {
  */
 export interface EngineRecords {
   readonly engine: string;
+  /** The controller's: one per home folder and engine. */
+  readonly lease: ControllerLease;
   readonly drifts: DriftRepository;
   /** One run per (stack, engine) at a time, across processes. */
   readonly locks: StackLocks;
@@ -73,8 +75,6 @@ export class HistoryStore {
   readonly sources: SourceRepository;
   readonly commits: CommitRepository;
   readonly runs: RunRepository;
-  /** The controller's: one per home folder. */
-  readonly lease: ControllerLease;
   /** Webhook notices sent (issue 13, item 9). */
   readonly deliveries: DeliveryRepository;
   private readonly host = hostname();
@@ -90,7 +90,6 @@ export class HistoryStore {
     this.sources = new SourceRepository(this.db);
     this.commits = new CommitRepository(this.db);
     this.runs = new RunRepository(this.db, host);
-    this.lease = new ControllerLease(this.db, host);
     this.deliveries = new DeliveryRepository(this.db);
     if (this.readOnly) return;
     this.db.pragma('synchronous = NORMAL');
@@ -109,6 +108,7 @@ export class HistoryStore {
     if (!records) {
       records = {
         engine,
+        lease: new ControllerLease(this.db, this.host, engine),
         drifts: new DriftRepository(this.db, engine),
         locks: new StackLocks(this.db, this.host, engine),
         suspensions: new Suspensions(this.db, engine),

@@ -26,6 +26,7 @@ import type { WebhookNotifier } from '../notify/webhook.ts';
 import { DockerEventStream } from '../docker/event-stream.ts';
 import { hashService, type Elsewhere, type Engine, type LoadedStack, type SyncResult } from '../engine.ts';
 import { MooringError, errorMessage } from '../errors.ts';
+import type { ControllerLease } from '../history/controller-state.ts';
 import { canonicalJson } from '../manifest/spec-hash.ts';
 import { DEFAULT_POLL_INTERVAL_SEC } from '../settings.ts';
 import { watchRefs, type RefWatcher } from '../source/ref-watcher.ts';
@@ -208,6 +209,8 @@ export class Controller {
   private readonly fingerprints = new WeakMap<LoadedStack, string>();
   private readonly events: DockerEventStream;
   private readonly token = randomUUID();
+  /** The lease on the home for the engine the controller started on. */
+  private lease: ControllerLease | null = null;
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
   /** Tells the home's webhook, if one is set, about drift, failed runs and heals. */
   private readonly notifier: WebhookNotifier;
@@ -300,11 +303,12 @@ export class Controller {
   /** Starts watching. Throws MooringError('conflict') when another controller holds this home folder. */
   async start(): Promise<void> {
     if (this.started) return;
-    const lease = this.engine.history.lease.acquire(this.token);
+    this.lease = this.engine.records.lease;
+    const lease = this.lease.acquire(this.token);
     if (!lease.ok) {
       throw new MooringError(
         'conflict',
-        `Another controller is already watching ${this.engine.home}: pid ${lease.pid} on ${lease.host}, since ${lease.since}. Only one may run per home folder — stop that one first (Ctrl-C in its \`mooring watch\`, or quit the desktop app), or use another --home.`,
+        `Another controller is already watching ${this.engine.home} on engine ${this.engine.engineName}: pid ${lease.pid} on ${lease.host}, since ${lease.since}. Only one may run per home folder and engine — stop that one first (Ctrl-C in its \`mooring watch\`, or quit the desktop app), or use another --home.`,
       );
     }
     this.started = true;
@@ -360,7 +364,7 @@ export class Controller {
     // Notices already on their way get a moment; a receiver that hangs does not hold the stop.
     await Promise.race([this.notifier.idle(), new Promise((r) => setTimeout(r, 3_000).unref())]);
     try {
-      this.engine.history.lease.release(this.token);
+      this.lease?.release(this.token);
     } catch {
       // The database was closed under us: the lease dies with the process, and the next start takes it over.
     }

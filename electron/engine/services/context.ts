@@ -46,6 +46,20 @@ export class EngineContext {
     this.applier = new Applier(this.docker, this.history, name);
   }
 
+  /** The same home acting on another named engine: its own docker and applier over this history. */
+  sibling(name: string, config: EngineConfig): EngineContext {
+    const ctx = new EngineContext(
+      this.home,
+      this.history,
+      this.settings,
+      this.env,
+      { endpoint: this.localEndpoint, origin: 'given' },
+      this.instanceId,
+    );
+    ctx.useEngine(name, config);
+    return ctx;
+  }
+
   /** Points every service at another Docker endpoint (from the settings screen). */
   setDockerHost(endpoint: string | undefined): void {
     this.docker.close();

@@ -1,0 +1,199 @@
+// The fleet (issue 15): every engine this machine names with its own health, and every stack × the
+// engines its `engines:` names, each cell with the stack's sync and health there. Filtered by engine.
+// A look at each engine when the screen opens and on "Check again": it reads, it changes nothing.
+import { useCallback, useEffect, useState } from 'react';
+import type { FleetCell, FleetView } from '../../../electron/shared/model.ts';
+import { call } from '../api/client.ts';
+import { HealthBadge, SyncBadge } from '../components/badges.tsx';
+import { shortId } from '../format.ts';
+import { href } from '../router.ts';
+
+const VIA = { socket: 'socket', tcp: 'tcp', tls: 'TLS', ssh: 'SSH' } as const;
+
+export function FleetScreen(): React.JSX.Element {
+  const [fleet, setFleet] = useState<FleetView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [only, setOnly] = useState('');
+
+  const check = useCallback(async () => {
+    setChecking(true);
+    try {
+      setFleet(await call('engines:fleet', {}));
+      setError(null);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setChecking(false);
+    }
+  }, []);
+  useEffect(() => {
+    void check();
+  }, [check]);
+
+  const names = fleet
+    ? [...fleet.engines.map((e) => e.name), ...fleet.unconfigured].filter((n) =>
+        fleet.rows.some((r) => r.cells.some((c) => c.engine === n)),
+      )
+    : [];
+  const columns = only ? names.filter((n) => n === only) : names;
+  const rows = fleet?.rows.filter((r) => !only || r.cells.some((c) => c.engine === only)) ?? [];
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Fleet</h1>
+        <span className="sub">
+          Every stack on every engine its <code>engines:</code> names in <code>mooring.yaml</code>.
+          {fleet && (
+            <>
+              {' '}
+              This window acts on <code>{fleet.current}</code>.
+            </>
+          )}
+        </span>
+      </div>
+      {error && <div className="callout bad">{error}</div>}
+      <section aria-labelledby="fleet-engines-h">
+        <h2 id="fleet-engines-h">Engines</h2>
+        <div className="fleet-engines">
+          {fleet === null
+            ? !error && <p className="sub">Asking each engine…</p>
+            : fleet.engines.map((e) => (
+                <div
+                  key={e.name}
+                  className={`panel pad fleet-engine${e.reachable ? '' : ' bad'}`}
+                  data-engine={e.name}
+                >
+                  <div className="fleet-engine-head">
+                    <strong>{e.name}</strong>
+                    {e.name === fleet.current && <span className="badge info">this window</span>}
+                    {e.reachable ? (
+                      <span className="badge ok">Docker {e.version}</span>
+                    ) : (
+                      <span className="badge bad">unreachable</span>
+                    )}
+                  </div>
+                  <div className="cell-sub">
+                    <code>{e.endpoint}</code> via {VIA[e.transport]}
+                  </div>
+                  <div className="cell-sub">
+                    {e.reachable
+                      ? `answered in ${e.latencyMs ?? '?'} ms${e.swarm && e.swarm !== 'none' ? ` · swarm ${e.swarm}` : ''}`
+                      : e.error}
+                  </div>
+                </div>
+              ))}
+        </div>
+        {fleet && fleet.unconfigured.length > 0 && (
+          <div className="callout warn">
+            {fleet.unconfigured.join(', ')} {fleet.unconfigured.length === 1 ? 'is' : 'are'} named in git but
+            not configured on this machine: add {fleet.unconfigured.length === 1 ? 'it' : 'them'} in{' '}
+            <a href={href({ screen: 'settings' })}>Settings → Engines</a> or with{' '}
+            <code>mooring engine add {fleet.unconfigured[0]} ENDPOINT</code>.
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="fleet-stacks-h">
+        <div className="fleet-toolbar">
+          <h2 id="fleet-stacks-h">Stacks × engines</h2>
+          <label className="field inline">
+            <span>Engine</span>
+            <select
+              aria-label="Show the stacks of one engine"
+              value={only}
+              onChange={(e) => {
+                setOnly(e.target.value);
+              }}
+            >
+              <option value="">All engines</option>
+              {names.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" disabled={checking} aria-busy={checking} onClick={() => void check()}>
+            {checking && <span className="spinner" />} Check again
+          </button>
+        </div>
+        <div className="panel">
+          <table aria-label="Stacks on each engine">
+            <thead>
+              <tr>
+                <th>Stack</th>
+                {columns.map((n) => (
+                  <th key={n}>{n}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {fleet === null ? (
+                <tr>
+                  <td colSpan={columns.length + 1}>{error ? 'Could not ask the engines.' : 'Looking…'}</td>
+                </tr>
+              ) : rows.length === 0 ? (
+                <tr>
+                  <td colSpan={columns.length + 1}>
+                    No stacks{only ? ` go to ${only}` : ''}: a stack is a folder with compose.yaml in a
+                    source.
+                  </td>
+                </tr>
+              ) : (
+                rows.map((r) => (
+                  <tr key={`${r.source}/${r.stack}`} data-stack={r.stack}>
+                    <td>
+                      {r.cells.some((c) => c.engine === fleet.current) ? (
+                        <a href={href({ screen: 'stack', name: r.stack })}>{r.stack}</a>
+                      ) : (
+                        r.stack
+                      )}
+                      <div className="cell-sub">{r.source}</div>
+                    </td>
+                    {columns.map((n) => (
+                      <td key={n} data-engine={n}>
+                        <Cell cell={r.cells.find((c) => c.engine === n)} />
+                      </td>
+                    ))}
+                  </tr>
+                ))
+              )}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </>
+  );
+}
+
+function Cell({ cell }: { cell: FleetCell | undefined }): React.JSX.Element {
+  if (!cell)
+    return (
+      <span className="cell-sub" title="does not go here">
+        <span aria-hidden="true">–</span>
+        <span className="sr-only">does not go here</span>
+      </span>
+    );
+  if (!cell.configured || !cell.sync || !cell.health)
+    return <span className="cell-sub">not configured here</span>;
+  return (
+    <>
+      <span className="fleet-badges">
+        <SyncBadge sync={cell.sync} />
+        <HealthBadge health={cell.health} />
+        {cell.suspended && <span className="badge quiet">suspended</span>}
+      </span>
+      {cell.warning ? (
+        <div className="cell-sub">{cell.warning}</div>
+      ) : (
+        cell.deployed && (
+          <div className="cell-sub">
+            runs {shortId(cell.deployed)}
+            {cell.revision && cell.revision !== cell.deployed ? `, git ${shortId(cell.revision)}` : ''}
+          </div>
+        )
+      )}
+    </>
+  );
+}
