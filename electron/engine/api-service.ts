@@ -15,7 +15,7 @@ import {
   type Snapshot,
   type UiSettings,
 } from '../shared/api.ts';
-import { WORKTREE, type RunRecord } from '../shared/model.ts';
+import { WORKTREE, type RunRecord, type StackStatus } from '../shared/model.ts';
 import { EMPTY_SNAPSHOT, diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
 import type { Engine, SyncResult } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
@@ -72,6 +72,12 @@ function isMethod(name: string): name is Method {
 export class ApiService {
   private controller: Controller | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Controllers of the other named engines the repo sends stacks to, by engine name (issue 15). */
+  private readonly others = new Map<string, { controller: Controller; unsubscribe: () => void }>();
+  /** Starts and stops those, one change at a time. */
+  private othersChange: Promise<void> = Promise.resolve();
+  /** The engines last asked of driveOthers, joined. */
+  private othersAsked = '';
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
   private lastPushAt = 0;
@@ -111,6 +117,59 @@ export class ApiService {
     const c = this.controller;
     this.controller = null;
     await c?.stop();
+    this.othersAsked = '';
+    await this.driveOthers([]);
+  }
+
+  /**
+   * Runs a controller on each of these engines and on no other but the main one's: each its own
+   * deployments, lease, backoff and events, so an engine that does not answer holds up none of the
+   * others. One that another process already drives (`mooring --engine NAME watch`) is left to it.
+   */
+  private driveOthers(names: readonly string[]): Promise<void> {
+    const change = this.othersChange.then(async () => {
+      for (const [name, o] of [...this.others]) {
+        if (names.includes(name)) continue;
+        this.others.delete(name);
+        o.unsubscribe();
+        await o.controller.stop();
+      }
+      for (const name of names) {
+        if (this.others.has(name) || !this.controller) continue;
+        const controller = this.options.createController(this.engine.onEngine(name));
+        const unsubscribe = controller.subscribe((e) => {
+          this.onOtherEvent(name, e);
+        });
+        try {
+          await controller.start();
+          this.others.set(name, { controller, unsubscribe });
+        } catch (err) {
+          unsubscribe();
+          this.emit({ type: 'notice', level: 'warn', message: `Engine ${name}: ${errorMessage(err)}` });
+        }
+      }
+      this.schedulePush();
+    });
+    this.othersChange = change.catch(() => undefined);
+    return change;
+  }
+
+  /** What the window hears of another engine's controller: its errors and failed runs, naming it. */
+  private onOtherEvent(engine: string, e: ControllerEvent): void {
+    if (e.type === 'log' && e.level === 'error')
+      this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}` });
+  }
+
+  /** The configured engines, other than this one, that the repo sends stacks to. */
+  private othersWanted(stacks: readonly StackStatus[], elsewhere: Snapshot['elsewhere']): string[] {
+    const configured = new Set(this.engine.engines.list().map((e) => e.name));
+    const names = new Set(
+      [
+        ...stacks.flatMap((s) => s.policy.engines ?? []),
+        ...elsewhere.flatMap((e) => e.engines.map((x) => x.name)),
+      ].filter((n) => configured.has(n) && n !== this.engine.engineName),
+    );
+    return [...names].sort();
   }
 
   subscribe(listener: Listener): () => void {
@@ -548,6 +607,13 @@ export class ApiService {
     const found: Parameters<Engine['elsewhere']>[0] = [];
     const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false, elsewhere: found }));
     const elsewhere = state?.elsewhere ?? this.engine.elsewhere(found);
+    if (this.controller) {
+      const wanted = this.othersWanted(stacks, elsewhere);
+      if (wanted.join() !== this.othersAsked) {
+        this.othersAsked = wanted.join();
+        void this.driveOthers(wanted);
+      }
+    }
     const sources = this.engine.listSources();
     const engine = { ...(state?.engine ?? (await this.engine.engineState())), name: this.engine.engineName };
     // One query for every stack's latest run (it was one page query per stack, at every push).
@@ -592,6 +658,7 @@ export class ApiService {
       controller: {
         enabled: this.engine.settings.controllerEnabled ?? true,
         running: this.controller !== null,
+        ...(this.others.size ? { alsoOn: [...this.others.keys()].sort() } : {}),
       },
       lastRuns,
       revisions,

@@ -255,7 +255,11 @@ export interface Snapshot {
   stacks: StackStatus[];
   sources: SourceState[];
   engine: EngineState;
-  controller: { enabled: boolean; running: boolean };
+  /**
+   * `alsoOn`: the other named engines a controller of this process keeps equal to git (issue 15): those
+   * the repo sends stacks to that this machine maps.
+   */
+  controller: { enabled: boolean; running: boolean; alsoOn?: string[] };
   /** Last run per stack, for the overview. */
   lastRuns: Record<string, RunRecord>;
   /** Commit message and time per revision shown in the overview. */

@@ -280,6 +280,7 @@ function StatusBar(): React.JSX.Element {
       <span className="item" data-status="controller">
         <span className={`dot ${controller.running ? 'ok' : 'quiet'}`} />
         Controller {controller.running ? 'on' : 'off'}
+        {controller.running && controller.alsoOn?.length ? ` (also ${controller.alsoOn.join(', ')})` : ''}
       </span>
     </footer>
   );

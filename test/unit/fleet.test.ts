@@ -41,8 +41,10 @@ describe('fleetView', () => {
         status('web', { policy: { ...DEFAULT_POLICY, engines: ['local', 'staging', 'edge'] } }),
         status('db'),
         status('old', { deletedInGit: true, sync: 'Orphaned' }),
+        status('moved', { deletedInGit: true, sync: 'Orphaned' }),
       ],
       elsewhere: [
+        { source: 'cfg', stack: 'moved', engines: ['staging'] },
         { source: 'cfg', stack: 'api', engines: ['staging', 'homelab'] },
         { source: 'cfg', stack: 'web', engines: ['local', 'staging', 'edge'] },
       ],
@@ -60,7 +62,16 @@ describe('fleetView', () => {
     expect(fleet.current).toBe('local');
     expect(fleet.unconfigured).toEqual(['homelab']);
     const row = (stack: string) => fleet.rows.find((r) => r.stack === stack)?.cells;
-    expect(fleet.rows.map((r) => r.stack)).toEqual(['api', 'db', 'gone', 'old', 'web']);
+    expect(fleet.rows.map((r) => r.stack)).toEqual(['api', 'db', 'gone', 'moved', 'old', 'web']);
+    // Moved to staging, still running here: both, each as its engine sees it.
+    expect(row('moved')).toEqual([
+      expect.objectContaining({ engine: 'local', sync: 'Orphaned' }),
+      expect.objectContaining({
+        engine: 'staging',
+        sync: 'Unknown',
+        warning: 'engine staging did not list moved',
+      }),
+    ]);
     expect(row('web')).toEqual([
       expect.objectContaining({ engine: 'local', sync: 'Synced', health: 'Healthy', warning: null }),
       expect.objectContaining({ engine: 'edge', sync: 'Unknown', warning: 'engine edge does not answer' }),

@@ -34,9 +34,12 @@ export async function fleetView(input: FleetInput): Promise<FleetView> {
       // A stack deleted in git, or one whose policy cannot be read, is shown where it runs: here.
       engines: s.deletedInGit || !s.policy.engines ? [input.current] : s.policy.engines,
     });
-  for (const e of input.elsewhere)
-    if (!rows.has(key(e.source, e.stack)))
-      rows.set(key(e.source, e.stack), { source: e.source, stack: e.stack, engines: [...e.engines] });
+  // A stack that goes elsewhere can still run here (it moved): it is a row of both.
+  for (const e of input.elsewhere) {
+    const row = rows.get(key(e.source, e.stack));
+    if (row) row.engines = [...new Set([...row.engines, ...e.engines])];
+    else rows.set(key(e.source, e.stack), { source: e.source, stack: e.stack, engines: [...e.engines] });
+  }
 
   const probes = new Map(input.probes.map((p) => [p.name, p]));
   const named = new Set([...rows.values()].flatMap((r) => r.engines));

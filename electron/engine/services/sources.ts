@@ -189,32 +189,51 @@ export class SourceService {
     this.ctx.assertWritable('fetch');
     const sources = name ? [this.source(name)] : this.ctx.history.sources.list();
     const results: FetchResult[] = [];
-    for (const s of sources) {
-      const git = this.gitSource(s);
-      try {
-        const { head, notes } = await git.fetch();
-        const commits = await git.log({ known: this.ctx.history.commits.known(s.name), limit: 500 });
-        this.ctx.history.commits.add(commits.map((c) => ({ ...c, source: s.name })));
-        this.ctx.history.sources.recordFetch(s.name, { head });
-        // Deploys from notes (other machines' too) are a cache: failing to read them fails nothing.
-        const indexed = await this.indexNotes(s.name).then(
-          () => null,
-          (err: unknown) => `Reading the deploy notes failed: ${errorMessage(err)}`,
-        );
-        const notesError = notes?.error ?? indexed;
-        results.push({
-          source: s.name,
-          head,
-          newCommits: commits.length,
-          error: null,
-          ...(notesError ? { notesError } : {}),
-        });
-      } catch (err) {
-        this.ctx.history.sources.recordFetch(s.name, { error: errorMessage(err) });
-        if (!(err instanceof UnreachableError) && !(err instanceof MooringError)) throw err;
-        results.push({ source: s.name, head: null, newCommits: 0, error: errorMessage(err) });
-      }
-    }
+    for (const s of sources) results.push(await this.fetchOnce(s));
     return results;
+  }
+
+  /**
+   * The last fetch asked for, by source: fetches of one source run one after the other, so that the
+   * controllers of several engines in one process never write its mirror at once. (A fetch asked for
+   * while one runs fetches again after it: a commit pushed meanwhile is not missed.)
+   */
+  private readonly fetching = new Map<string, Promise<unknown>>();
+
+  private fetchOnce(s: SourceState): Promise<FetchResult> {
+    const next = (this.fetching.get(s.name) ?? Promise.resolve()).then(() => this.fetchOne(s));
+    const settled = next.catch(() => undefined);
+    this.fetching.set(s.name, settled);
+    void settled.then(() => {
+      if (this.fetching.get(s.name) === settled) this.fetching.delete(s.name);
+    });
+    return next;
+  }
+
+  private async fetchOne(s: SourceState): Promise<FetchResult> {
+    const git = this.gitSource(s);
+    try {
+      const { head, notes } = await git.fetch();
+      const commits = await git.log({ known: this.ctx.history.commits.known(s.name), limit: 500 });
+      this.ctx.history.commits.add(commits.map((c) => ({ ...c, source: s.name })));
+      this.ctx.history.sources.recordFetch(s.name, { head });
+      // Deploys from notes (other machines' too) are a cache: failing to read them fails nothing.
+      const indexed = await this.indexNotes(s.name).then(
+        () => null,
+        (err: unknown) => `Reading the deploy notes failed: ${errorMessage(err)}`,
+      );
+      const notesError = notes?.error ?? indexed;
+      return {
+        source: s.name,
+        head,
+        newCommits: commits.length,
+        error: null,
+        ...(notesError ? { notesError } : {}),
+      };
+    } catch (err) {
+      this.ctx.history.sources.recordFetch(s.name, { error: errorMessage(err) });
+      if (!(err instanceof UnreachableError) && !(err instanceof MooringError)) throw err;
+      return { source: s.name, head: null, newCommits: 0, error: errorMessage(err) };
+    }
   }
 }

@@ -6,7 +6,7 @@ import type { EngineProbe } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { useStore } from '../store.tsx';
 
-const VIA: Record<EngineProbe['transport'], string> = {
+export const VIA: Record<EngineProbe['transport'], string> = {
   socket: 'socket',
   tcp: 'tcp',
   tls: 'TLS',

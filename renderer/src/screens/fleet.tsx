@@ -7,14 +7,18 @@ import { call } from '../api/client.ts';
 import { HealthBadge, SyncBadge } from '../components/badges.tsx';
 import { shortId } from '../format.ts';
 import { href } from '../router.ts';
-
-const VIA = { socket: 'socket', tcp: 'tcp', tls: 'TLS', ssh: 'SSH' } as const;
+import { useStore } from '../store.tsx';
+import { VIA } from './engines-settings.tsx';
 
 export function FleetScreen(): React.JSX.Element {
   const [fleet, setFleet] = useState<FleetView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
   const [only, setOnly] = useState('');
+  const controller = useStore().snapshot?.controller;
+  // The engines a controller of this app keeps equal to git: this window's, and the others it drives.
+  const kept = (name: string): boolean =>
+    !!controller?.running && (name === fleet?.current || !!controller.alsoOn?.includes(name));
 
   const check = useCallback(async () => {
     setChecking(true);
@@ -68,6 +72,11 @@ export function FleetScreen(): React.JSX.Element {
                   <div className="fleet-engine-head">
                     <strong>{e.name}</strong>
                     {e.name === fleet.current && <span className="badge info">this window</span>}
+                    {kept(e.name) && (
+                      <span className="badge quiet" title="A controller of this app keeps it equal to git">
+                        controller
+                      </span>
+                    )}
                     {e.reachable ? (
                       <span className="badge ok">Docker {e.version}</span>
                     ) : (

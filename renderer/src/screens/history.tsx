@@ -3,7 +3,13 @@
 // works with the git server and the Docker engine both gone.
 import { useCallback, useEffect, useState } from 'react';
 import type { CommitWithDeploys, Results } from '../../../electron/shared/api.ts';
-import { TRIGGERS, type ImagePin, type RanImage, type RunRecord } from '../../../electron/shared/model.ts';
+import {
+  LOCAL_ENGINE,
+  TRIGGERS,
+  type ImagePin,
+  type RanImage,
+  type RunRecord,
+} from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { ResultBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -101,6 +107,8 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
   };
 
   const stackNames = [...new Set((snapshot?.stacks ?? []).map((s) => s.name))].sort();
+  // An Engine column once a run acted on another engine than `local` (issue 15), as `mooring history`.
+  const engines = runs.some((r) => (r.engine ?? LOCAL_ENGINE) !== LOCAL_ENGINE);
   const set = (k: keyof Filters) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
     setFilters((f) => ({ ...f, [k]: e.target.value }));
   };
@@ -158,8 +166,18 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
         ) : (
           <VirtualTable
             label="Runs"
-            className="run-row"
-            columns={['Run', 'Stack', 'Revision', 'Trigger', 'Started', 'Took', 'Result', 'Error']}
+            className={engines ? 'run-row with-engine' : 'run-row'}
+            columns={[
+              'Run',
+              'Stack',
+              ...(engines ? ['Engine'] : []),
+              'Revision',
+              'Trigger',
+              'Started',
+              'Took',
+              'Result',
+              'Error',
+            ]}
             items={runs}
             rowHeight={40}
             height="calc(100vh - 290px)"
@@ -178,6 +196,13 @@ export function HistoryScreen({ runId }: { runId: number | null }): React.JSX.El
               <span key="stack" className="name">
                 {r.stack}
               </span>,
+              ...(engines
+                ? [
+                    <span key="engine" data-engine={r.engine ?? LOCAL_ENGINE}>
+                      {r.engine ?? LOCAL_ENGINE}
+                    </span>,
+                  ]
+                : []),
               <span key="rev" className="mono">
                 {shortId(r.revision)}
               </span>,
