@@ -145,7 +145,12 @@ export class ApiService {
           this.others.set(name, { controller, unsubscribe });
         } catch (err) {
           unsubscribe();
-          this.emit({ type: 'notice', level: 'warn', message: `Engine ${name}: ${errorMessage(err)}` });
+          this.emit({
+            type: 'notice',
+            level: 'warn',
+            message: `Engine ${name}: ${errorMessage(err)}`,
+            engine: name,
+          });
         }
       }
       this.schedulePush();
@@ -157,7 +162,7 @@ export class ApiService {
   /** What the window hears of another engine's controller: its errors and failed runs, naming it. */
   private onOtherEvent(engine: string, e: ControllerEvent): void {
     if (e.type === 'log' && e.level === 'error')
-      this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}` });
+      this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}`, engine });
   }
 
   /** The configured engines, other than this one, that the repo sends stacks to. */

@@ -198,6 +198,9 @@ async function main(): Promise<void> {
       }
     } else if (e.type === 'run-finished' && e.result === 'failed' && Notification.isSupported()) {
       new Notification({ title: `Sync of ${e.stack} failed`, body: e.error ?? '' }).show();
+    } else if (e.type === 'notice' && e.engine && e.level === 'error' && Notification.isSupported()) {
+      // The snapshot is the window's engine's: what goes wrong on another engine is told as it happens.
+      new Notification({ title: `Mooring: engine ${e.engine}`, body: e.message }).show();
     }
   });
 

@@ -425,7 +425,8 @@ export type PushEvent =
       detail: string | null;
     }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
-  | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string }
+  /** `engine`: from the controller of another engine than the window's (issue 15). */
+  | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string; engine?: string }
   | { type: 'build'; event: BuildEvent }
   /** New lines of a log stream this window follows (`logs:follow`); `skipped`: lines of a burst dropped. */
   | { type: 'logs'; stream: string; lines: (LogLine & { container: string })[]; skipped?: number }
