@@ -579,7 +579,8 @@ export class ApiService {
   }
 
   private async sync(q: Input<'stacks:sync'>): Promise<Results['stacks:sync']> {
-    const results = await this.engine.sync({
+    const on = q.engine ? this.engine.onEngine(q.engine) : this.engine;
+    const results = await on.sync({
       stacks: q.stacks,
       revision: q.revision ?? null,
       prune: q.prune ?? false,

@@ -55,6 +55,8 @@ export const schemas = {
       revision: revision.optional(),
       prune: z.boolean().optional(),
       trigger: z.enum(['manual', 'rollback']).optional(),
+      /** A named engine other than the window's (the Fleet screen, issue 15); absent: the window's. */
+      engine: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'").optional(),
       /** Chosen by the window that asks: its runs' progress pushes carry it, so it knows them at once. */
       requestId: requestId.optional(),
     })

@@ -13,7 +13,7 @@ import { MooringPage, expect, startApp, test } from './fixtures.ts';
 
 const sleeper =
   'services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n';
-const STACKS = ['e2emultilocal', 'e2emultistaging', 'e2emultiedge'];
+const STACKS = ['e2emultilocal', 'e2emultistaging', 'e2emultiedge', 'e2emultimanual'];
 
 test('a controller per engine: each deploys its stacks, an engine that does not answer holds up none', async ({
   page,
@@ -35,8 +35,9 @@ test('a controller per engine: each deploys its stacks, an engine that does not 
       'e2emultilocal/compose.yaml': sleeper,
       'e2emultistaging/compose.yaml': sleeper,
       'e2emultiedge/compose.yaml': sleeper,
+      'e2emultimanual/compose.yaml': sleeper,
       'mooring.yaml':
-        'stacks:\n  e2emultilocal: { sync: auto }\n  e2emultistaging: { sync: auto, engines: [staging] }\n  e2emultiedge: { sync: auto, engines: [edge] }\n',
+        'stacks:\n  e2emultilocal: { sync: auto }\n  e2emultistaging: { sync: auto, engines: [staging] }\n  e2emultiedge: { sync: auto, engines: [edge] }\n  e2emultimanual: { engines: [staging] }\n',
     });
     const ui = new MooringPage(page);
     await ui.start(app, repo.url);
@@ -62,6 +63,13 @@ test('a controller per engine: each deploys its stacks, an engine that does not 
     for (const name of ['local', 'staging', 'edge'])
       await expect(page.locator(`.fleet-engine[data-engine="${name}"]`)).toContainText('controller');
     await ui.screenshot('fleet-controllers');
+    // A stack whose policy is manual, on another engine than the window's: synced from its cell.
+    await expect(sync('e2emultimanual', 'staging')).toHaveAttribute('data-sync', 'Missing');
+    await table.getByRole('button', { name: 'Sync e2emultimanual on staging' }).click();
+    await expect(sync('e2emultimanual', 'staging')).toHaveAttribute('data-sync', 'Synced', {
+      timeout: 20_000,
+    });
+    expect(await running('e2emultimanual')).toBe('true');
 
     // Each run names its engine where it is not local.
     await ui.goto('History');
@@ -70,6 +78,7 @@ test('a controller per engine: each deploys its stacks, an engine that does not 
     await expect(page.locator('.run-row.head')).toContainText('Engine');
     await expect(engineOf('e2emultistaging')).toHaveText('staging');
     await expect(engineOf('e2emultilocal')).toHaveText('local');
+    await expect(engineOf('e2emultimanual')).toHaveText('staging');
     await ui.screenshot('history-engines');
   } finally {
     await app.stop();

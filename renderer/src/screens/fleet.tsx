@@ -15,7 +15,9 @@ export function FleetScreen(): React.JSX.Element {
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
   const [only, setOnly] = useState('');
-  const controller = useStore().snapshot?.controller;
+  const { snapshot, notify } = useStore();
+  const controller = snapshot?.controller;
+  const [syncing, setSyncing] = useState<string | null>(null);
   // The engines a controller of this app keeps equal to git: this window's, and the others it drives.
   const kept = (name: string): boolean =>
     !!controller?.running && (name === fleet?.current || !!controller.alsoOn?.includes(name));
@@ -34,6 +36,24 @@ export function FleetScreen(): React.JSX.Element {
   useEffect(() => {
     void check();
   }, [check]);
+
+  // A sync of one stack on one engine, as the Overview's Sync button does on the window's engine.
+  const sync = async (stack: string, engine: string): Promise<void> => {
+    setSyncing(`${stack}@${engine}`);
+    try {
+      const [r] = await call('stacks:sync', {
+        stacks: [stack],
+        ...(engine === fleet?.current ? {} : { engine }),
+      });
+      if (r?.error) notify('error', `Sync of ${stack} on ${engine} failed: ${r.error}`);
+      else notify('info', `Synced "${stack}" on ${engine}.`);
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setSyncing(null);
+      await check();
+    }
+  };
 
   const names = fleet
     ? [...fleet.engines.map((e) => e.name), ...fleet.unconfigured].filter((n) =>
@@ -127,7 +147,7 @@ export function FleetScreen(): React.JSX.Element {
             {checking && <span className="spinner" />} Check again
           </button>
         </div>
-        <div className="panel">
+        <div className="panel fleet-table">
           <table aria-label="Stacks on each engine">
             <thead>
               <tr>
@@ -162,7 +182,12 @@ export function FleetScreen(): React.JSX.Element {
                     </td>
                     {columns.map((n) => (
                       <td key={n} data-engine={n}>
-                        <Cell cell={r.cells.find((c) => c.engine === n)} />
+                        <Cell
+                          cell={r.cells.find((c) => c.engine === n)}
+                          stack={r.stack}
+                          syncing={syncing === `${r.stack}@${n}`}
+                          onSync={() => void sync(r.stack, n)}
+                        />
                       </td>
                     ))}
                   </tr>
@@ -176,7 +201,17 @@ export function FleetScreen(): React.JSX.Element {
   );
 }
 
-function Cell({ cell }: { cell: FleetCell | undefined }): React.JSX.Element {
+function Cell({
+  cell,
+  stack,
+  syncing,
+  onSync,
+}: {
+  cell: FleetCell | undefined;
+  stack: string;
+  syncing: boolean;
+  onSync: () => void;
+}): React.JSX.Element {
   if (!cell)
     return (
       <span className="cell-sub" title="does not go here">
@@ -192,6 +227,17 @@ function Cell({ cell }: { cell: FleetCell | undefined }): React.JSX.Element {
         <SyncBadge sync={cell.sync} />
         <HealthBadge health={cell.health} />
         {cell.suspended && <span className="badge quiet">suspended</span>}
+        {(cell.sync === 'OutOfSync' || cell.sync === 'Missing') && (
+          <button
+            type="button"
+            disabled={syncing}
+            aria-busy={syncing}
+            aria-label={`Sync ${stack} on ${cell.engine}`}
+            onClick={onSync}
+          >
+            {syncing ? <span className="spinner" /> : 'Sync'}
+          </button>
+        )}
       </span>
       {cell.warning ? (
         <div className="cell-sub">{cell.warning}</div>
