@@ -189,7 +189,7 @@ export class SourceService {
     this.ctx.assertWritable('fetch');
     const sources = name ? [this.source(name)] : this.ctx.history.sources.list();
     const results: FetchResult[] = [];
-    for (const s of sources) results.push(await this.fetchOnce(s));
+    for (const s of sources) results.push(await this.fetchInTurn(s));
     return results;
   }
 
@@ -200,7 +200,7 @@ export class SourceService {
    */
   private readonly fetching = new Map<string, Promise<unknown>>();
 
-  private fetchOnce(s: SourceState): Promise<FetchResult> {
+  private fetchInTurn(s: SourceState): Promise<FetchResult> {
     const next = (this.fetching.get(s.name) ?? Promise.resolve()).then(() => this.fetchOne(s));
     const settled = next.catch(() => undefined);
     this.fetching.set(s.name, settled);
