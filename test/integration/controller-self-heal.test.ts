@@ -79,10 +79,12 @@ describe.skipIf(!haveDocker)('controller: self-heal, suspend and prune', () => {
     await controller.start();
     return controller;
   };
+  // A look can see the containers in line a moment before the run that made them records its end.
   const synced = (name: string) =>
-    waitFor(`${name} Synced and Healthy`, () => {
+    waitFor(`${name} Synced and Healthy, its run ended`, () => {
       const s = stack(name);
-      return s?.sync === 'Synced' && s.health === 'Healthy' ? s : null;
+      const ended = runs(name).every((r) => r.result !== 'running');
+      return s?.sync === 'Synced' && s.health === 'Healthy' && ended ? s : null;
     });
 
   beforeAll(async () => {
