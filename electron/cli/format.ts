@@ -220,16 +220,13 @@ export function formatFleet(f: FleetView, color = false): string {
     lines.push('No stacks found in the sources (a stack is a folder with compose.yaml).');
     return lines.join('\n');
   }
-  const columns = [...f.engines.map((e) => e.name), ...f.unconfigured].filter((name) =>
-    f.rows.some((r) => r.cells.some((c) => c.engine === name)),
-  );
-  const rows = [['STACK', 'SOURCE', ...columns]];
+  const rows = [['STACK', 'SOURCE', ...f.columns]];
   const why = new Set<string>();
   for (const r of f.rows) {
     rows.push([
       r.stack,
       r.source,
-      ...columns.map((name) => {
+      ...f.columns.map((name) => {
         const c = r.cells.find((x) => x.engine === name);
         if (!c) return '-';
         if (!c.configured || !c.sync || !c.health) return 'not configured here';

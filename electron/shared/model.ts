@@ -724,6 +724,8 @@ export interface FleetView {
   engines: EngineProbe[];
   /** Engine names the repo uses that this machine does not map. */
   unconfigured: string[];
+  /** The matrix's columns: the engines some stack goes to, those this machine names first. */
+  columns: string[];
   rows: { source: string; stack: string; cells: FleetCell[] }[];
 }
 

@@ -61,6 +61,7 @@ describe('fleetView', () => {
     expect(asked).toEqual(['staging']);
     expect(fleet.current).toBe('local');
     expect(fleet.unconfigured).toEqual(['homelab']);
+    expect(fleet.columns).toEqual(['local', 'staging', 'edge', 'homelab']);
     const row = (stack: string) => fleet.rows.find((r) => r.stack === stack)?.cells;
     expect(fleet.rows.map((r) => r.stack)).toEqual(['api', 'db', 'gone', 'moved', 'old', 'web']);
     // Moved to staging, still running here: both, each as its engine sees it.

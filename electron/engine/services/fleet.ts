@@ -105,10 +105,13 @@ export async function fleetView(input: FleetInput): Promise<FleetView> {
 
   const byName = (a: string, b: string): number =>
     a === LOCAL_ENGINE ? -1 : b === LOCAL_ENGINE ? 1 : a.localeCompare(b);
+  const unconfigured = [...named].filter((n) => !probes.has(n)).sort(byName);
+  const used = new Set([...rows.values()].flatMap((r) => r.engines));
   return {
     current: input.current,
     engines: input.probes,
-    unconfigured: [...named].filter((n) => !probes.has(n)).sort(byName),
+    unconfigured,
+    columns: [...input.probes.map((p) => p.name), ...unconfigured].filter((n) => used.has(n)),
     rows: [...rows.values()]
       .sort((a, b) => a.stack.localeCompare(b.stack) || a.source.localeCompare(b.source))
       .map((r) => ({

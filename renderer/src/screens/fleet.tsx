@@ -55,11 +55,7 @@ export function FleetScreen(): React.JSX.Element {
     }
   };
 
-  const names = fleet
-    ? [...fleet.engines.map((e) => e.name), ...fleet.unconfigured].filter((n) =>
-        fleet.rows.some((r) => r.cells.some((c) => c.engine === n)),
-      )
-    : [];
+  const names = fleet?.columns ?? [];
   const columns = only ? names.filter((n) => n === only) : names;
   const rows = fleet?.rows.filter((r) => !only || r.cells.some((c) => c.engine === only)) ?? [];
 
