@@ -13,9 +13,10 @@ import {
   type Reply,
   type Results,
   type Snapshot,
+  type StackOnEngine,
   type UiSettings,
 } from '../shared/api.ts';
-import { WORKTREE, type RunRecord, type StackStatus } from '../shared/model.ts';
+import { LOCAL_ENGINE, WORKTREE, type RunRecord, type StackStatus } from '../shared/model.ts';
 import { EMPTY_SNAPSHOT, diffSnapshot, stackKey } from '../shared/snapshot-delta.ts';
 import type { Engine, SyncResult } from './engine.ts';
 import { MooringError, errorMessage } from './errors.ts';
@@ -27,12 +28,12 @@ import type { Controller, ControllerEvent } from './reconcile/controller.ts';
 import { DEFAULT_POLL_INTERVAL_SEC, updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
-/** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
 export type { ApiClient } from './log-streams.ts';
 
 /** Where the desktop keeps the webhook URL typed into Settings (sealed by the OS keychain). */
 export const WEBHOOK_URL_ENV = 'MOORING_WEBHOOK_URL';
 
+/** Keeps HTTP tokens encrypted (Electron safeStorage); returns the environment variable the engine reads. */
 export interface SecretStore {
   save(source: string, token: string): Promise<string>;
   remove(source: string): Promise<void>;
@@ -82,7 +83,7 @@ export class ApiService {
   private pushTimer: NodeJS.Timeout | null = null;
   private lastPushAt = 0;
   private published: Snapshot = EMPTY_SNAPSHOT;
-  private readonly logStreams = new LogStreams(() => this.engine.docker);
+  private readonly logStreams = new LogStreams();
 
   constructor(
     private readonly engine: Engine,
@@ -159,10 +160,22 @@ export class ApiService {
     return change;
   }
 
-  /** What the window hears of another engine's controller: its errors and failed runs, naming it. */
+  /**
+   * What the window hears of another engine's controller: its errors and failed runs, naming it, and
+   * that its stacks changed (for a stack screen showing one of them).
+   */
   private onOtherEvent(engine: string, e: ControllerEvent): void {
-    if (e.type === 'log' && e.level === 'error')
-      this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}`, engine });
+    if (e.type === 'log') {
+      if (e.level === 'error')
+        this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}`, engine });
+    } else if (e.type !== 'no-action' && e.type !== 'progress' && e.type !== 'source') {
+      this.emit({ type: 'engine-changed', engine });
+    }
+  }
+
+  /** The engine a request names (issue 15), or the window's. */
+  private on(engine: string | undefined): Engine {
+    return engine ? this.engine.onEngine(engine) : this.engine;
   }
 
   /** The configured engines, other than this one, that the repo sends stacks to. */
@@ -313,7 +326,7 @@ export class ApiService {
   private readonly handlers: Handlers = {
     'app:snapshot': () => this.snapshot(),
     'stacks:plan': async (q) => {
-      const [r] = await this.engine.sync({
+      const [r] = await this.on(q.engine).sync({
         stacks: [q.stack],
         revision: q.revision ?? null,
         prune: q.prune ?? false,
@@ -322,15 +335,19 @@ export class ApiService {
       if (!r?.plan) throw new MooringError('manifest', r?.error ?? `Stack "${q.stack}" cannot be planned.`);
       return r.plan;
     },
+    'stacks:status': (q) => this.stackOn(q.stack, q.engine),
     'stacks:sync': (q) => this.sync(q),
-    'stacks:worktree': (q) => this.worktreePreview(q.stack),
+    'stacks:worktree': (q) => this.worktreePreview(q.stack, q.engine),
     'stacks:suspend': async (q) => {
-      this.engine.setSuspended(q.stack, q.suspended);
-      await this.refresh(q.stack);
+      this.on(q.engine).setSuspended(q.stack, q.suspended);
+      await this.refresh(q.stack, q.engine);
       return null;
     },
     'stacks:rollback': async (q) => {
-      const r = await this.engine.rollback(q.stack, q.revision, {
+      // A run's rollback acts on the engine it ran on, not on the window's.
+      const ran = q.run ? this.engine.history.runs.get(q.run)?.run : undefined;
+      const engine = ran ? (ran.engine ?? LOCAL_ENGINE) : undefined;
+      const r = await this.on(engine).rollback(q.stack, q.revision, {
         revert: q.revert ?? false,
         byTag: q.byTag ?? false,
         ...(q.run ? { run: q.run } : {}),
@@ -338,7 +355,7 @@ export class ApiService {
           this.onProgress(e);
         },
       });
-      await this.refresh(q.stack);
+      await this.refresh(q.stack, engine);
       return r.mode === 'deploy'
         ? {
             stack: r.stack,
@@ -384,16 +401,16 @@ export class ApiService {
         promoted: r.promote?.commit ? { commit: r.promote.commit, pushed: r.promote.pushed } : null,
       };
     },
-    'containers:logs': (q) => this.engine.docker.logs(q.container, q.tail),
-    'containers:action': async (q) => {
-      const r = await this.engine.containerAction(q);
-      await this.refresh(q.stack);
+    'containers:logs': (q) => this.on(q.engine).docker.logs(q.container, q.tail),
+    'containers:action': async ({ engine, ...q }) => {
+      const r = await this.on(engine).containerAction(q);
+      await this.refresh(q.stack, engine);
       return r;
     },
     'logs:follow': async (q, client) => {
       if (!client)
         throw new MooringError('usage', 'Only a window can follow logs: its pushes carry the lines.');
-      await this.logStreams.open(client, q.stream, q.containers, q.tail);
+      await this.logStreams.open(client, q.stream, q.containers, q.tail, this.on(q.engine).docker);
       return null;
     },
     'logs:stop': (q, client) => {
@@ -401,7 +418,7 @@ export class ApiService {
       return Promise.resolve(null);
     },
     'history:drifts': (q) =>
-      Promise.resolve(this.engine.records.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
+      Promise.resolve(this.on(q.engine).records.drifts.list({ stack: q.stack, limit: q.limit ?? 100 })),
     'history:runs': (q) => Promise.resolve(this.engine.history.runs.list(q)),
     'history:run': (q) => {
       const found = this.engine.history.runs.get(q.id);
@@ -537,23 +554,54 @@ export class ApiService {
     return this.options.secrets.save(source, token);
   }
 
-  private async refresh(stack?: string): Promise<void> {
+  /** Looks again at a stack after a change (on `engine`, when another than the window's) and pushes it. */
+  private async refresh(stack?: string, engine?: string): Promise<void> {
+    if (engine && engine !== this.engine.engineName) {
+      await this.others.get(engine)?.controller.refresh(stack);
+      this.emit({ type: 'engine-changed', engine });
+      return;
+    }
     if (this.controller) await this.controller.refresh(stack);
     this.schedulePush();
+  }
+
+  /**
+   * A stack on another named engine, for its stack screen: as that engine's controller here sees it, or
+   * looked at now when none keeps it. Read-only: no drift is recorded by looking.
+   */
+  private async stackOn(name: string, engineName: string): Promise<StackOnEngine | null> {
+    const on = this.engine.onEngine(engineName);
+    const controlled =
+      this.others.get(engineName)?.controller ?? (on === this.engine ? this.controller : null);
+    const stack =
+      controlled?.snapshot().stacks.find((s) => s.name === name) ??
+      (await on.status({ stacks: [name], recordDrift: false }))[0];
+    if (!stack) return null;
+    const { revisions, changedIn } = this.revisionsOf([stack]);
+    return {
+      stack,
+      engine: { name: engineName, endpoint: on.docker.endpoint, controlled: controlled !== null },
+      revisions,
+      changedIn: changedIn[stackKey(stack)] ?? null,
+    };
   }
 
   /**
    * What committing the stack's source's work tree would change in the stack: the plan at `worktree`,
    * shown only where it is not the plan at the branch tip (changes elsewhere in the repo are not news).
    */
-  private async worktreePreview(stack: string): Promise<Results['stacks:worktree']> {
-    const status = this.published.stacks.find((s) => s.name === stack);
-    const source = status && this.engine.listSources().find((s) => s.name === status.source);
+  private async worktreePreview(stack: string, engine?: string): Promise<Results['stacks:worktree']> {
+    const sourceName =
+      this.published.stacks.find((s) => s.name === stack)?.source ??
+      this.published.elsewhere.find((s) => s.stack === stack)?.source;
+    const source = this.engine.listSources().find((s) => s.name === sourceName);
     if (source?.kind !== 'local') return null;
     const [worktree] = await this.engine.worktrees(source.name);
     if (!worktree || worktree.changed.length === 0) return null;
     const plan = (revision: string | null): Promise<SyncResult | undefined> =>
-      this.engine.sync({ stacks: [stack], revision, dryRun: true }).then(([r]) => r);
+      this.on(engine)
+        .sync({ stacks: [stack], revision, dryRun: true })
+        .then(([r]) => r);
     let atWorktree: SyncResult | undefined;
     try {
       atWorktree = await plan(WORKTREE);
@@ -589,7 +637,7 @@ export class ApiService {
         this.onProgress(e, q.requestId);
       },
     });
-    for (const s of q.stacks) await this.refresh(s);
+    for (const s of q.stacks) await this.refresh(s, q.engine);
     return results.map((r) => ({ stack: r.stack, runId: r.runId, result: r.result, error: r.error }));
   }
 
@@ -632,6 +680,28 @@ export class ApiService {
       const run = latest.get(s.name);
       if (run) lastRuns[s.name] = run;
     }
+    return {
+      version: this.published.version,
+      host: hostname(),
+      stacks,
+      sources,
+      engine,
+      controller: {
+        enabled: this.engine.settings.controllerEnabled ?? true,
+        running: this.controller !== null,
+        ...(this.others.size ? { alsoOn: [...this.others.keys()].sort() } : {}),
+      },
+      lastRuns,
+      ...this.revisionsOf(stacks),
+      elsewhere,
+    };
+  }
+
+  /**
+   * The commits that last changed each stack (`changedIn`), and the message and time of those and of
+   * the revisions git wants and that run (`revisions`), from the cached history.
+   */
+  private revisionsOf(stacks: readonly StackStatus[]): Pick<Snapshot, 'revisions' | 'changedIn'> {
     const commits = this.engine.history.commits;
     const changedIn: Snapshot['changedIn'] = {};
     for (const s of stacks) {
@@ -655,22 +725,7 @@ export class ApiService {
         if (c) revisions[id] = { message: c.message, time: c.time };
       }
     }
-    return {
-      version: this.published.version,
-      host: hostname(),
-      stacks,
-      sources,
-      engine,
-      controller: {
-        enabled: this.engine.settings.controllerEnabled ?? true,
-        running: this.controller !== null,
-        ...(this.others.size ? { alsoOn: [...this.others.keys()].sort() } : {}),
-      },
-      lastRuns,
-      revisions,
-      changedIn,
-      elsewhere,
-    };
+    return { revisions, changedIn };
   }
 
   private async commits(q: Input<'history:commits'>): Promise<CommitWithDeploys[]> {

@@ -32,14 +32,18 @@ export class LogStreams {
   /** Engine connections not yet released, for `openCount`. */
   private connections = 0;
 
-  constructor(private readonly docker: () => DockerAdapter) {}
-
   /**
-   * Follows `containers` for `client` under its id `stream`, after the last `tail` lines of each. A
-   * container that cannot be followed (gone, engine error) is reported as ended with its error; only if
-   * none can be is it a failure.
+   * Follows `containers` on `docker` for `client` under its id `stream`, after the last `tail` lines of
+   * each. A container that cannot be followed (gone, engine error) is reported as ended with its error;
+   * only if none can be is it a failure.
    */
-  async open(client: ApiClient, stream: string, containers: string[], tail: number): Promise<void> {
+  async open(
+    client: ApiClient,
+    stream: string,
+    containers: string[],
+    tail: number,
+    docker: DockerAdapter,
+  ): Promise<void> {
     let mine = this.clients.get(client);
     this.stop(client, stream);
     if (!mine) {
@@ -63,7 +67,6 @@ export class LogStreams {
       follow.skipped = 0;
       client.push({ type: 'logs', stream, lines, ...(skipped ? { skipped } : {}) });
     };
-    const docker = this.docker();
     const results = await Promise.allSettled(
       [...new Set(containers)].map(async (container) => {
         const f = await docker.followLogs(container, tail, {

@@ -38,6 +38,9 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, 
 const containerName = z.string().regex(/^[\w.-]{1,128}$/, 'a container name or id');
 /** A Compose service name: letters, digits, `.`, `_` and `-`. */
 const serviceName = z.string().regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'a service name');
+/** A named engine (issue 15); absent: the window's. */
+const engineName = z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'");
+const onEngine = engineName.optional();
 const revision = z
   .string()
   .min(1)
@@ -47,21 +50,27 @@ const revision = z
 export const schemas = {
   'app:snapshot': z.object({}).strict(),
   'stacks:plan': z
-    .object({ stack: name, revision: revision.optional(), prune: z.boolean().optional() })
+    .object({
+      stack: name,
+      revision: revision.optional(),
+      prune: z.boolean().optional(),
+      engine: onEngine,
+    })
     .strict(),
+  /** One stack on a named engine (its stack screen, issue 15); null: neither declared nor running there. */
+  'stacks:status': z.object({ stack: name, engine: engineName }).strict(),
   'stacks:sync': z
     .object({
       stacks: z.array(name).min(1).max(500),
       revision: revision.optional(),
       prune: z.boolean().optional(),
       trigger: z.enum(['manual', 'rollback']).optional(),
-      /** A named engine other than the window's (the Fleet screen, issue 15); absent: the window's. */
-      engine: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'").optional(),
+      engine: onEngine,
       /** Chosen by the window that asks: its runs' progress pushes carry it, so it knows them at once. */
       requestId: requestId.optional(),
     })
     .strict(),
-  'stacks:suspend': z.object({ stack: name, suspended: z.boolean() }).strict(),
+  'stacks:suspend': z.object({ stack: name, suspended: z.boolean(), engine: onEngine }).strict(),
   'stacks:rollback': z
     .object({
       stack: name,
@@ -72,11 +81,13 @@ export const schemas = {
     })
     .strict(),
   /** What the uncommitted files of the stack's local source would change in it (issue 17, item 1). */
-  'stacks:worktree': z.object({ stack: name }).strict(),
-  'containers:logs': z.object({ container: containerName, tail: z.number().int().min(1).max(5000) }).strict(),
+  'stacks:worktree': z.object({ stack: name, engine: onEngine }).strict(),
+  'containers:logs': z
+    .object({ container: containerName, tail: z.number().int().min(1).max(5000), engine: onEngine })
+    .strict(),
   /** A person's restart, stop or start of one service's containers, recorded as an out-of-band run. */
   'containers:action': z
-    .object({ stack: name, service: serviceName, action: z.enum(CONTAINER_ACTIONS) })
+    .object({ stack: name, service: serviceName, action: z.enum(CONTAINER_ACTIONS), engine: onEngine })
     .strict(),
   /**
    * Follows containers' output: lines come as `logs` pushes to this window alone, tagged with `stream`
@@ -87,6 +98,7 @@ export const schemas = {
       stream: requestId,
       containers: z.array(containerName).min(1).max(50),
       tail: z.number().int().min(0).max(5000),
+      engine: onEngine,
     })
     .strict(),
   'logs:stop': z.object({ stream: requestId }).strict(),
@@ -104,7 +116,9 @@ export const schemas = {
     .strict(),
   'history:run': z.object({ id: z.number().int().positive() }).strict(),
   /** A stack's drift records, newest first: when each service started to differ, and what resolved it. */
-  'history:drifts': z.object({ stack: name, limit: z.number().int().min(1).max(500).optional() }).strict(),
+  'history:drifts': z
+    .object({ stack: name, limit: z.number().int().min(1).max(500).optional(), engine: onEngine })
+    .strict(),
   'history:commits': z
     .object({ source: name.optional(), limit: z.number().int().min(1).max(1000).optional() })
     .strict(),
@@ -170,7 +184,7 @@ export const schemas = {
   'engines:fleet': z.object({}).strict(),
   'engines:add': z
     .object({
-      name: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'"),
+      name: engineName,
       endpoint: z.string().min(1).max(500),
       tls: z
         .object({
@@ -184,9 +198,7 @@ export const schemas = {
       knownHosts: z.string().min(1).max(4096).optional(),
     })
     .strict(),
-  'engines:remove': z
-    .object({ name: z.string().regex(ENGINE_NAME, "letters, digits, '.', '_' and '-'") })
-    .strict(),
+  'engines:remove': z.object({ name: engineName }).strict(),
   'settings:get': z.object({}).strict(),
   'settings:update': z
     .object({
@@ -299,6 +311,19 @@ export interface SnapshotDelta {
   elsewhere?: ElsewhereView[];
 }
 
+/**
+ * One stack on a named engine other than the window's (issue 15): what the stack screen shows of it,
+ * as the snapshot holds it for the window's engine.
+ */
+export interface StackOnEngine {
+  stack: StackStatus;
+  /** The engine: its endpoint (for the `docker exec` line) and whether a controller here keeps it. */
+  engine: { name: string; endpoint: string; controlled: boolean };
+  revisions: Snapshot['revisions'];
+  /** The commits that last changed the stack (`Snapshot['changedIn']` of its key), when cached. */
+  changedIn: { target: string; deployed?: string } | null;
+}
+
 export interface SyncOutcome {
   stack: string;
   runId: number | null;
@@ -350,6 +375,7 @@ export interface UiSettings {
 export interface Results {
   'app:snapshot': Snapshot;
   'stacks:plan': Plan;
+  'stacks:status': StackOnEngine | null;
   'stacks:sync': SyncOutcome[];
   'stacks:suspend': null;
   'stacks:rollback': {
@@ -427,6 +453,11 @@ export type PushEvent =
       detail: string | null;
     }
   | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
+  /**
+   * The controller of another engine than the window's saw its stacks change (status, engine, timers):
+   * a screen showing a stack on it (`stacks:status`) reads it again.
+   */
+  | { type: 'engine-changed'; engine: string }
   /** `engine`: from the controller of another engine than the window's (issue 15). */
   | { type: 'notice'; level: 'info' | 'warn' | 'error'; message: string; engine?: string }
   | { type: 'build'; event: BuildEvent }

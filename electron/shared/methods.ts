@@ -3,6 +3,7 @@
 export const METHOD_NAMES = [
   'app:snapshot',
   'stacks:plan',
+  'stacks:status',
   'stacks:sync',
   'stacks:suspend',
   'stacks:rollback',

@@ -40,6 +40,12 @@ const SHORTCUTS: { keys: string[]; what: string }[] = [
   { keys: ['Esc'], what: 'Close a dialog' },
 ];
 
+/** The navigation entry a route is under: a stack on another engine is reached from the Fleet. */
+function navOf(route: Route): Route['screen'] {
+  if (route.screen !== 'stack') return route.screen;
+  return route.engine ? 'fleet' : 'overview';
+}
+
 function isTyping(e: KeyboardEvent): boolean {
   const t = e.target as HTMLElement | null;
   return (
@@ -58,8 +64,11 @@ function Shell(): React.JSX.Element {
   const [showKeys, setShowKeys] = useState(false);
 
   useEffect(() => {
-    const here = NAV.find((n) => n.route.screen === (route.screen === 'stack' ? 'overview' : route.screen));
-    document.title = route.screen === 'stack' ? `${route.name} · Mooring` : `${here?.label ?? ''} · Mooring`;
+    const here = NAV.find((n) => n.route.screen === navOf(route));
+    document.title =
+      route.screen === 'stack'
+        ? `${route.name}${route.engine ? ` on ${route.engine}` : ''} · Mooring`
+        : `${here?.label ?? ''} · Mooring`;
     if (jumped.current) {
       jumped.current = false;
       focusScreen();
@@ -106,7 +115,7 @@ function Shell(): React.JSX.Element {
     };
   }, [route, notify]);
 
-  const current = route.screen === 'stack' ? 'overview' : route.screen;
+  const current = navOf(route);
   const attention =
     snapshot?.stacks.filter((s) => s.sync !== 'Synced' || s.health === 'Degraded').length ?? 0;
 
@@ -186,7 +195,7 @@ function Shell(): React.JSX.Element {
         )}
         {loadError && connection !== 'unauthorized' && <div className="callout bad">{loadError}</div>}
         {route.screen === 'overview' && <Overview filterRef={filterRef} />}
-        {route.screen === 'stack' && <StackScreen name={route.name} />}
+        {route.screen === 'stack' && <StackScreen name={route.name} engine={route.engine ?? null} />}
         {route.screen === 'history' && <HistoryScreen runId={route.runId} />}
         {route.screen === 'commits' && <CommitsScreen />}
         {route.screen === 'fleet' && <FleetScreen />}

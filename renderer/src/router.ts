@@ -1,10 +1,11 @@
-// A hash router: `#/`, `#/stack/NAME`, `#/fleet`, `#/history`, `#/history/ID`, `#/commits`, `#/settings`.
+// A hash router: `#/`, `#/stack/NAME`, `#/stack/NAME/ENGINE`, `#/fleet`, `#/history`, `#/history/ID`, `#/commits`, `#/settings`.
 // Hash routes work the same from file:// (Electron) and from the browser-mode server.
 import { useEffect, useState } from 'react';
 
 export type Route =
   | { screen: 'overview' }
-  | { screen: 'stack'; name: string }
+  /** `engine`: the named engine the stack is shown on (issue 15); null: the window's. */
+  | { screen: 'stack'; name: string; engine?: string | null }
   | { screen: 'fleet' }
   | { screen: 'history'; runId: number | null }
   | { screen: 'commits' }
@@ -15,7 +16,9 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case 'stack':
-      return parts[1] ? { screen: 'stack', name: parts[1] } : { screen: 'overview' };
+      return parts[1]
+        ? { screen: 'stack', name: parts[1], engine: parts[2] ?? null }
+        : { screen: 'overview' };
     case 'fleet':
       return { screen: 'fleet' };
     case 'history':
@@ -36,7 +39,7 @@ export function href(route: Route): string {
     case 'overview':
       return '#/';
     case 'stack':
-      return `#/stack/${encodeURIComponent(route.name)}`;
+      return `#/stack/${encodeURIComponent(route.name)}${route.engine ? `/${encodeURIComponent(route.engine)}` : ''}`;
     case 'fleet':
       return '#/fleet';
     case 'history':

@@ -25,7 +25,7 @@ test('stacks sent to other engines are listed apart, with the engines this machi
   await expect(ui.stackRow('e2ehere')).toBeVisible();
   await expect(page.getByRole('table', { name: 'Stacks' }).getByRole('row')).toHaveCount(2);
   const other = page.getByRole('region', { name: 'On other engines' });
-  await expect(other).toContainText('drives local only');
+  await expect(other).toContainText('other engines than local');
   await expect(other.getByRole('listitem')).toHaveText([
     'e2eboth → staging (not configured here), homelab (not configured here)',
     'e2efar → staging (not configured here)',

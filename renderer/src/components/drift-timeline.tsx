@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { DriftRecord, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
+import { onEngine, useEngineScope } from '../engine-scope.tsx';
 import { ago } from '../format.ts';
 import { href } from '../router.ts';
 import './diff-table.css';
@@ -13,11 +14,12 @@ const LIMIT = 20;
 export function DriftTimeline({ stack }: { stack: StackStatus }): React.JSX.Element | null {
   const [drifts, setDrifts] = useState<DriftRecord[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { engine } = useEngineScope();
   // The store keeps a stack's object while nothing of it changed: a new one may mean a drift opened
   // or was resolved, so the timeline is read again then, and not on a timer.
   useEffect(() => {
     let stale = false;
-    call('history:drifts', { stack: stack.name, limit: LIMIT }).then(
+    call('history:drifts', { stack: stack.name, limit: LIMIT, ...onEngine({ engine }) }).then(
       (d) => {
         if (!stale) {
           setDrifts(d);
@@ -31,7 +33,7 @@ export function DriftTimeline({ stack }: { stack: StackStatus }): React.JSX.Elem
     return () => {
       stale = true;
     };
-  }, [stack]);
+  }, [stack, engine]);
 
   if (!drifts && !error) return null;
   return (

@@ -4,6 +4,7 @@
 // engine's timestamps on demand. The stream ends when the pane goes or shows other containers.
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { call, getApi, onConnectionState } from '../api/client.ts';
+import { onEngine, useEngineScope } from '../engine-scope.tsx';
 import { markMatches } from '../logs/ansi.ts';
 import './log-view.css';
 import { appendLines, findMatches, shortTime, toViewLine, type ViewLine } from '../logs/log-buffer.ts';
@@ -62,6 +63,7 @@ export function LogView({
   const [generation, setGeneration] = useState(0);
   const pane = useRef<HTMLDivElement>(null);
   const shownMatch = useRef(false);
+  const { engine } = useEngineScope();
 
   // Opened from a button above it: brought into view, or it would open unseen below the fold.
   const section = useRef<HTMLElement>(null);
@@ -97,14 +99,14 @@ export function LogView({
         setEnded((m) => ({ ...m, [e.container]: e.error }));
       }
     });
-    call('logs:follow', { stream, containers, tail: TAIL }).catch((err: unknown) => {
+    call('logs:follow', { stream, containers, tail: TAIL, ...onEngine({ engine }) }).catch((err: unknown) => {
       setError((err as Error).message);
     });
     return () => {
       off();
       void call('logs:stop', { stream }).catch(() => undefined);
     };
-  }, [key, generation]);
+  }, [key, generation, engine]);
 
   // Where following last put the view: a view above it was scrolled up since, even when its scroll event
   // has not come yet (a line that came first would otherwise pull it back down, and the scroll be lost).

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ContainerAction, ServiceStatus, StackStatus } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
+import { onEngine, useEngineScope } from '../engine-scope.tsx';
 import { useStore } from '../store.tsx';
 import { Dialog } from './dialog.tsx';
 
@@ -22,7 +23,8 @@ export function ServiceActions({
   stack: StackStatus;
   service: ServiceStatus;
 }): React.JSX.Element | null {
-  const { snapshot, notify } = useStore();
+  const { notify } = useStore();
+  const scope = useEngineScope();
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState<ContainerAction | null>(null);
@@ -31,7 +33,7 @@ export function ServiceActions({
   const running = service.state === 'running' || service.state === 'restarting';
   // Self-heal starts a stopped service again within seconds, unless the controller leaves the stack alone.
   const healUndoes =
-    stack.policy.sync === 'auto' && stack.policy.selfHeal && !stack.suspended && snapshot?.controller.running;
+    stack.policy.sync === 'auto' && stack.policy.selfHeal && !stack.suspended && scope.controlled;
 
   useEffect(() => {
     if (!open) return;
@@ -57,8 +59,14 @@ export function ServiceActions({
     setConfirm(false);
     setBusy(action);
     try {
-      if (suspendFirst) await call('stacks:suspend', { stack: stack.name, suspended: true });
-      const r = await call('containers:action', { stack: stack.name, service: service.name, action });
+      if (suspendFirst)
+        await call('stacks:suspend', { stack: stack.name, suspended: true, ...onEngine(scope) });
+      const r = await call('containers:action', {
+        stack: stack.name,
+        service: service.name,
+        action,
+        ...onEngine(scope),
+      });
       if (r.error) notify('error', `${r.error} (run ${r.runId} in History)`);
       else
         notify(
@@ -75,7 +83,7 @@ export function ServiceActions({
   const choose = (action: ContainerAction | 'exec'): void => {
     close();
     if (action === 'exec') {
-      const line = execCommand(container, snapshot?.engine.endpoint);
+      const line = execCommand(container, scope.endpoint);
       void navigator.clipboard.writeText(line).then(
         () => {
           notify('info', `Copied: ${line}`);

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { Results } from '../../../electron/shared/api.ts';
 import { call } from '../api/client.ts';
+import { onEngine, useEngineScope } from '../engine-scope.tsx';
 import { shortId } from '../format.ts';
 import { DiffTable } from './diff-table.tsx';
 
@@ -16,10 +17,11 @@ export function WorktreePreview({
 }): React.JSX.Element | null {
   const [preview, setPreview] = useState<Results['stacks:worktree']>(null);
   const [open, setOpen] = useState(false);
+  const { engine } = useEngineScope();
   useEffect(() => {
     let live = true;
     const look = (): void => {
-      call('stacks:worktree', { stack }).then(
+      call('stacks:worktree', { stack, ...onEngine({ engine }) }).then(
         (p) => {
           if (live) setPreview(p);
         },
@@ -34,7 +36,7 @@ export function WorktreePreview({
       live = false;
       window.removeEventListener('focus', look);
     };
-  }, [stack, watch]);
+  }, [stack, watch, engine]);
   if (!preview) return null;
   const { worktree, actions, error } = preview;
   const n = worktree.changed.length;

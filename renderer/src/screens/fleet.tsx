@@ -169,11 +169,7 @@ export function FleetScreen(): React.JSX.Element {
                 rows.map((r) => (
                   <tr key={`${r.source}/${r.stack}`} data-stack={r.stack}>
                     <td>
-                      {r.cells.some((c) => c.engine === fleet.current) ? (
-                        <a href={href({ screen: 'stack', name: r.stack })}>{r.stack}</a>
-                      ) : (
-                        r.stack
-                      )}
+                      <strong>{r.stack}</strong>
                       <div className="cell-sub">{r.source}</div>
                     </td>
                     {columns.map((n) => (
@@ -181,6 +177,7 @@ export function FleetScreen(): React.JSX.Element {
                         <Cell
                           cell={r.cells.find((c) => c.engine === n)}
                           stack={r.stack}
+                          current={n === fleet.current}
                           syncing={syncing === `${r.stack}@${n}`}
                           onSync={() => void sync(r.stack, n)}
                         />
@@ -200,11 +197,14 @@ export function FleetScreen(): React.JSX.Element {
 function Cell({
   cell,
   stack,
+  current,
   syncing,
   onSync,
 }: {
   cell: FleetCell | undefined;
   stack: string;
+  /** The cell is on the window's engine. */
+  current: boolean;
   syncing: boolean;
   onSync: () => void;
 }): React.JSX.Element {
@@ -220,6 +220,12 @@ function Cell({
   return (
     <>
       <span className="fleet-badges">
+        <a
+          href={href({ screen: 'stack', name: stack, engine: current ? null : cell.engine })}
+          aria-label={`${stack} on ${cell.engine}`}
+        >
+          Open
+        </a>
         <SyncBadge sync={cell.sync} />
         <HealthBadge health={cell.health} />
         {cell.suspended && <span className="badge quiet">suspended</span>}

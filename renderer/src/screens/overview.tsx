@@ -599,7 +599,8 @@ function Elsewhere({
     <section className="panel pad elsewhere" aria-labelledby="elsewhere-h">
       <h2 id="elsewhere-h">On other engines</h2>
       <p className="sub">
-        mooring.yaml sends these stacks elsewhere: this window drives <code>{engine}</code> only.
+        mooring.yaml sends these stacks to other engines than <code>{engine}</code>, this window's. Open one
+        on its engine, or see them all in the <a href={href({ screen: 'fleet' })}>Fleet</a>.
       </p>
       <ul>
         {elsewhere.map((x) => (
@@ -608,8 +609,14 @@ function Elsewhere({
             {x.engines.map((e, i) => (
               <span key={e.name}>
                 {i > 0 && ', '}
-                <code>{e.name}</code>
-                {!e.configured && <span className="sub"> (not configured here)</span>}
+                {e.configured ? (
+                  <a href={href({ screen: 'stack', name: x.stack, engine: e.name })}>{e.name}</a>
+                ) : (
+                  <>
+                    <code>{e.name}</code>
+                    <span className="sub"> (not configured here)</span>
+                  </>
+                )}
               </span>
             ))}
           </li>

@@ -1,11 +1,19 @@
-// One stack: its services, what differs from git and why, the plan before anything changes,
-// live progress while it applies, and container logs.
-import { Fragment, useState } from 'react';
-import type { SyncOutcome } from '../../../electron/shared/api.ts';
-import type { ManifestError, Plan, ServiceStatus } from '../../../electron/shared/model.ts';
+// One stack on one engine: its services, what differs from git and why, the plan before anything
+// changes, live progress while it applies, and container logs. On the window's engine it is read from
+// the snapshot; on another named engine (issue 15) asked of the engine, and again when it changes there.
+import { Fragment, useEffect, useState } from 'react';
+import type { Snapshot, StackOnEngine, SyncOutcome } from '../../../electron/shared/api.ts';
+import {
+  LOCAL_ENGINE,
+  type ElsewhereView,
+  type ManifestError,
+  type Plan,
+  type ServiceStatus,
+  type StackStatus,
+} from '../../../electron/shared/model.ts';
 import { stackKey } from '../../../electron/shared/snapshot-delta.ts';
 import { allowLabel, offeredGrants, trustCommand } from '../../../electron/shared/trust.ts';
-import { call } from '../api/client.ts';
+import { call, getApi } from '../api/client.ts';
 import { HealthBadge, PendingNote, SyncBadge } from '../components/badges.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { DiffTable } from '../components/diff-table.tsx';
@@ -14,12 +22,174 @@ import { LogView } from '../components/log-view.tsx';
 import { ServiceActions } from '../components/service-actions.tsx';
 import { WorktreePreview } from '../components/worktree-preview.tsx';
 import { ago, firstLine, shortId, stackRevisions } from '../format.ts';
+import { EngineScopeContext, onEngine, useEngineScope } from '../engine-scope.tsx';
 import { href } from '../router.ts';
 import { useStore, type LiveRun } from '../store.tsx';
 import { PlanList } from './overview.tsx';
 
-export function StackScreen({ name }: { name: string }): React.JSX.Element {
-  const { snapshot, runOf, notify } = useStore();
+/** `engine`: the named engine the route names; null or the window's own: the window's engine. */
+export function StackScreen({ name, engine }: { name: string; engine: string | null }): React.JSX.Element {
+  const { snapshot } = useStore();
+  if (!snapshot) return <p className="sub">Loading…</p>;
+  const here = snapshot.engine.name ?? LOCAL_ENGINE;
+  if (engine && engine !== here)
+    return <StackOnEngineScreen key={`${name}@${engine}`} name={name} engine={engine} />;
+  const stack = snapshot.stacks.find((s) => s.name === name);
+  if (!stack) {
+    return <NoStack name={name} engine={here} elsewhere={snapshot.elsewhere.find((e) => e.stack === name)} />;
+  }
+  return (
+    <StackView
+      stack={stack}
+      engine={here}
+      here={here}
+      revisions={snapshot.revisions}
+      changedIn={snapshot.changedIn[stackKey(stack)]}
+    />
+  );
+}
+
+/**
+ * A stack on another named engine than the window's: asked of the engine when the screen opens, when
+ * that engine's controller here sees a change, after this window's own actions, and on focus.
+ */
+function StackOnEngineScreen({ name, engine }: { name: string; engine: string }): React.JSX.Element {
+  const { snapshot } = useStore();
+  // undefined: not answered yet; null: the stack is neither declared for nor running on the engine.
+  const [view, setView] = useState<StackOnEngine | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let asking = false;
+    let again = false;
+    const look = (): void => {
+      if (asking) {
+        again = true;
+        return;
+      }
+      asking = true;
+      call('stacks:status', { stack: name, engine })
+        .then(
+          (v) => {
+            if (!live) return;
+            setView(v);
+            setError(null);
+          },
+          (err: unknown) => {
+            if (live) setError((err as Error).message);
+          },
+        )
+        .finally(() => {
+          asking = false;
+          if (again && live) {
+            again = false;
+            look();
+          }
+        });
+    };
+    look();
+    const off = getApi().subscribe((e) => {
+      if (e.type === 'engine-changed' && e.engine === engine) look();
+    });
+    window.addEventListener('focus', look);
+    return () => {
+      live = false;
+      off();
+      window.removeEventListener('focus', look);
+    };
+  }, [name, engine]);
+
+  if (!view) {
+    if (!error) return <p className="sub">Asking engine {engine}…</p>;
+    return (
+      <div className="panel empty">
+        <h1>
+          {name} on {engine}
+        </h1>
+        <div className="callout bad" role="alert">
+          {error}
+        </div>
+        <a href={href({ screen: 'fleet' })}>Back to the fleet</a>
+      </div>
+    );
+  }
+  if (view === null) return <NoStack name={name} engine={engine} />;
+  return (
+    <EngineScopeContext.Provider
+      value={{ engine, endpoint: view.engine.endpoint, controlled: view.engine.controlled }}
+    >
+      {error && <div className="callout warn">Could not look again: {error}</div>}
+      <StackView
+        stack={view.stack}
+        engine={engine}
+        here={snapshot?.engine.name ?? LOCAL_ENGINE}
+        revisions={view.revisions}
+        changedIn={view.changedIn ?? undefined}
+      />
+    </EngineScopeContext.Provider>
+  );
+}
+
+/** A stack the engine has nothing of; when git sends it to other engines, links to it there. */
+function NoStack({
+  name,
+  engine,
+  elsewhere,
+}: {
+  name: string;
+  engine: string;
+  elsewhere?: ElsewhereView | undefined;
+}): React.JSX.Element {
+  return (
+    <div className="panel empty">
+      <h1>
+        No stack “{name}” on {engine}
+      </h1>
+      {elsewhere ? (
+        <p>
+          mooring.yaml does not send it to <code>{engine}</code> but to{' '}
+          {elsewhere.engines.map((e, i) => (
+            <span key={e.name}>
+              {i > 0 && ', '}
+              {e.configured ? (
+                <a href={href({ screen: 'stack', name, engine: e.name })}>{e.name}</a>
+              ) : (
+                <>
+                  <code>{e.name}</code> (not configured here)
+                </>
+              )}
+            </span>
+          ))}
+          .
+        </p>
+      ) : (
+        <p>It is not declared for this engine in any source and Mooring runs no container of it there.</p>
+      )}
+      <a href={href({ screen: 'overview' })}>Back to the overview</a>
+    </div>
+  );
+}
+
+/**
+ * The stack screen proper. `engine`: the engine it shows the stack on; `here`: the window's engine.
+ * Requests go to `engine` through the engine scope its parent set (none: the window's).
+ */
+function StackView({
+  stack,
+  engine,
+  here,
+  revisions,
+  changedIn,
+}: {
+  stack: StackStatus;
+  engine: string;
+  here: string;
+  revisions: Snapshot['revisions'];
+  changedIn: Snapshot['changedIn'][string] | undefined;
+}): React.JSX.Element {
+  const { runOf, notify } = useStore();
+  const scope = onEngine(useEngineScope());
+  const name = stack.name;
   const [plan, setPlan] = useState<Plan | null>(null);
   // The sync this dialog asked for: its id, then its result once the engine answered.
   const [requestId, setRequestId] = useState<string | null>(null);
@@ -30,19 +200,8 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
   // The service whose logs show; ALL_SERVICES: every service's, combined; null: no logs pane.
   const [logsFor, setLogsFor] = useState<string | null>(null);
 
-  const stack = snapshot?.stacks.find((s) => s.name === name);
-  if (!snapshot) return <p className="sub">Loading…</p>;
-  if (!stack) {
-    return (
-      <div className="panel empty">
-        <h1>No stack “{name}”</h1>
-        <p>It is not declared in any source and Mooring runs no container for it.</p>
-        <a href={href({ screen: 'overview' })}>Back to the overview</a>
-      </div>
-    );
-  }
-  const revs = stackRevisions(stack, snapshot.changedIn[stackKey(stack)]);
-  const changed = revs.target ? snapshot.revisions[revs.target] : undefined;
+  const revs = stackRevisions(stack, changedIn);
+  const changed = revs.target ? revisions[revs.target] : undefined;
   const live = requestId ? runOf(requestId) : null;
   const runId = outcome?.runId ?? live?.runId ?? null;
 
@@ -51,7 +210,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
     try {
       setRequestId(null);
       setOutcome(null);
-      setPlan(await call('stacks:plan', { stack: name }));
+      setPlan(await call('stacks:plan', { stack: name, ...scope }));
     } catch (err) {
       notify('error', (err as Error).message);
     } finally {
@@ -65,7 +224,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
     setRequestId(id);
     setApplying(true);
     try {
-      const [r] = await call('stacks:sync', { stacks: [name], requestId: id });
+      const [r] = await call('stacks:sync', { stacks: [name], requestId: id, ...scope });
       setOutcome(r ?? null);
     } catch (err) {
       setOutcome({ stack: name, runId: null, result: 'failed', error: (err as Error).message });
@@ -75,13 +234,18 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
   };
 
   const suspended = stack.suspended;
+  // Named in what the screen says of a sync, when it is not the window's engine.
+  const where = engine === here ? '' : ` on ${engine}`;
   // The tip is not signed by a key its source allows (issue 17, item 3): who signed it, if anyone.
   const unverified = stack.errors.find((e) => e.unverified)?.unverified;
 
   return (
     <>
       <div className="page-head">
-        <h1>{stack.name}</h1>
+        <h1>
+          {stack.name}
+          {engine !== here && <span className="sub"> on {engine}</span>}
+        </h1>
         <SyncBadge sync={stack.sync} />
         <HealthBadge health={stack.health} />
         {suspended && <span className="badge quiet">suspended</span>}
@@ -99,9 +263,11 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         </button>
         <button
           onClick={() => {
-            void call('stacks:suspend', { stack: name, suspended: !suspended }).catch((err: unknown) => {
-              notify('error', (err as Error).message);
-            });
+            void call('stacks:suspend', { stack: name, suspended: !suspended, ...scope }).catch(
+              (err: unknown) => {
+                notify('error', (err as Error).message);
+              },
+            );
           }}
           title="A suspended stack is left alone by the controller"
         >
@@ -115,6 +281,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
           Preview sync
         </button>
       </div>
+      <EngineTabs stack={stack} engine={engine} here={here} />
       <dl className="kv panel pad" style={{ marginBottom: 16 }}>
         <dt>Source</dt>
         <dd>{stack.source}</dd>
@@ -135,7 +302,7 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
             <dt>Deployed</dt>
             <dd>
               <code>{shortId(revs.deployed)}</code>{' '}
-              {snapshot.revisions[revs.deployed] && firstLine(snapshot.revisions[revs.deployed]!.message)}
+              {revisions[revs.deployed] && firstLine(revisions[revs.deployed]!.message)}
             </dd>
           </>
         )}
@@ -292,11 +459,11 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
           title={
             outcome
               ? outcome.result === 'succeeded'
-                ? `Synced ${name}`
-                : `Sync of ${name} ${outcome.result === 'failed' ? 'failed' : 'did not run'}`
+                ? `Synced ${name}${where}`
+                : `Sync of ${name}${where} ${outcome.result === 'failed' ? 'failed' : 'did not run'}`
               : requestId
-                ? `Syncing ${name}…`
-                : `Preview sync of ${name}`
+                ? `Syncing ${name}${where}…`
+                : `Preview sync of ${name}${where}`
           }
           onClose={() => {
             if (!applying) setPlan(null);
@@ -360,6 +527,39 @@ export function StackScreen({ name }: { name: string }): React.JSX.Element {
         </Dialog>
       )}
     </>
+  );
+}
+
+/**
+ * The engines git sends the stack to, one link each: the same stack's screen on each (issue 15). Shown
+ * when there is more than one, or the screen is not on the window's engine.
+ */
+function EngineTabs({
+  stack,
+  engine,
+  here,
+}: {
+  stack: StackStatus;
+  engine: string;
+  here: string;
+}): React.JSX.Element | null {
+  const engines = stack.policy.engines ?? [LOCAL_ENGINE];
+  if (engines.length < 2 && engine === here) return null;
+  return (
+    <nav className="tabs engine-tabs" aria-label="Engines of this stack">
+      <span className="sub">Engines</span>
+      {engines.map((e) => (
+        <a
+          key={e}
+          href={href({ screen: 'stack', name: stack.name, engine: e === here ? null : e })}
+          aria-current={e === engine ? 'page' : undefined}
+          title={e === here ? 'The engine this window acts on' : undefined}
+        >
+          {e}
+          {e === here && <span className="sub"> (this window)</span>}
+        </a>
+      ))}
+    </nav>
   );
 }
 
