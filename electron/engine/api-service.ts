@@ -161,14 +161,26 @@ export class ApiService {
   }
 
   /**
-   * What the window hears of another engine's controller: its errors and failed runs, naming it, and
-   * that its stacks changed (for a stack screen showing one of them).
+   * What the window hears of another engine's controller: its errors and failed runs, and a stack that
+   * began to drift, each naming the engine (no snapshot of the window shows them); and that its stacks
+   * changed, for a stack screen showing one of them.
    */
   private onOtherEvent(engine: string, e: ControllerEvent): void {
     if (e.type === 'log') {
       if (e.level === 'error')
         this.emit({ type: 'notice', level: 'error', message: `On engine ${engine}: ${e.message}`, engine });
-    } else if (e.type !== 'no-action' && e.type !== 'progress' && e.type !== 'source') {
+      return;
+    }
+    if (e.type === 'drift') {
+      const services = e.status.services.filter((s) => s.sync !== 'Synced').map((s) => s.name);
+      this.emit({
+        type: 'notice',
+        level: 'warn',
+        message: `Stack "${e.status.name}" drifted from git on engine ${engine}: ${services.join(', ')}`,
+        engine,
+      });
+    }
+    if (e.type !== 'no-action' && e.type !== 'progress' && e.type !== 'source') {
       this.emit({ type: 'engine-changed', engine });
     }
   }
@@ -232,8 +244,12 @@ export class ApiService {
     }
   }
 
-  /** `requestId`: the window's id for the sync that runs (see `stacks:sync`). */
-  private onProgress(e: ProgressEvent, requestId?: string): void {
+  /**
+   * `requestId`: the window's id for the sync that runs (see `stacks:sync`); `engine`: the engine it
+   * runs on, when a request named another than the window's.
+   */
+  private onProgress(e: ProgressEvent, requestId?: string, engine?: string): void {
+    const on = engine && engine !== this.engine.engineName ? { engine } : {};
     if (e.type === 'run-started') {
       this.emit({
         type: 'run-started',
@@ -241,6 +257,7 @@ export class ApiService {
         stack: e.stack,
         revision: e.revision,
         ...(requestId ? { requestId } : {}),
+        ...on,
       });
     } else if (e.type === 'action-started' || e.type === 'action-finished' || e.type === 'action-waiting') {
       this.emit({
@@ -264,7 +281,14 @@ export class ApiService {
         detail: e.type === 'action-waiting' ? e.detail : null,
       });
     } else if (e.type === 'run-finished') {
-      this.emit({ type: 'run-finished', runId: e.runId, stack: e.stack, result: e.result, error: e.error });
+      this.emit({
+        type: 'run-finished',
+        runId: e.runId,
+        stack: e.stack,
+        result: e.result,
+        error: e.error,
+        ...on,
+      });
       this.schedulePush();
     }
   }
@@ -352,7 +376,7 @@ export class ApiService {
         byTag: q.byTag ?? false,
         ...(q.run ? { run: q.run } : {}),
         onProgress: (e) => {
-          this.onProgress(e);
+          this.onProgress(e, undefined, engine);
         },
       });
       await this.refresh(q.stack, engine);
@@ -634,7 +658,7 @@ export class ApiService {
       prune: q.prune ?? false,
       trigger: q.trigger ?? 'manual',
       onProgress: (e) => {
-        this.onProgress(e, q.requestId);
+        this.onProgress(e, q.requestId, q.engine);
       },
     });
     for (const s of q.stacks) await this.refresh(s, q.engine);

@@ -18,6 +18,7 @@ import {
 } from 'electron';
 import path from 'node:path';
 import type { PushEvent, Snapshot } from '../shared/api.ts';
+import { driftNews, pushNews, trayStatus } from '../shared/desktop-news.ts';
 import { ApiClientOverPort, type HostInit } from '../engine/api-port.ts';
 import type { ApiClient } from '../engine/api-service.ts';
 import { errorMessage } from '../engine/errors.ts';
@@ -73,31 +74,6 @@ function createWindow(): BrowserWindow {
   });
   void w.loadFile(RENDERER);
   return w;
-}
-
-function summarize(s: Snapshot): { title: string; level: 'ok' | 'warn' | 'bad' } {
-  const drifting = s.stacks.filter((x) => x.sync !== 'Synced').length;
-  const degraded = s.stacks.filter((x) => x.health === 'Degraded').length;
-  if (!s.engine.reachable) return { title: 'Mooring: Docker engine unreachable', level: 'bad' };
-  if (degraded) return { title: `Mooring: ${degraded} stack(s) degraded`, level: 'bad' };
-  if (drifting) return { title: `Mooring: ${drifting} stack(s) out of sync`, level: 'warn' };
-  return { title: 'Mooring: everything in sync', level: 'ok' };
-}
-
-function notifyDesktop(before: Snapshot | null, after: Snapshot): void {
-  if (!before || !Notification.isSupported()) return;
-  const was = new Map(before.stacks.map((x) => [x.name, x.sync]));
-  for (const st of after.stacks) {
-    if (st.sync === 'OutOfSync' && was.get(st.name) === 'Synced') {
-      new Notification({
-        title: `Drift in ${st.name}`,
-        body: st.services
-          .filter((x) => x.sync !== 'Synced')
-          .map((x) => x.name)
-          .join(', '),
-      }).show();
-    }
-  }
 }
 
 /** Forks the engine's process and waits until it serves; its failure to start is thrown with its reason. */
@@ -187,20 +163,16 @@ async function main(): Promise<void> {
     win?.webContents.send('mooring:event', e);
     // The port's end holds the snapshot the pushes brought it to.
     const now = e.type === 'delta' ? service.current() : null;
+    const news = now ? driftNews(last, now) : [pushNews(e)].filter((n) => n !== null);
+    if (Notification.isSupported()) for (const n of news) new Notification(n).show();
     if (now) {
-      notifyDesktop(last, now);
       last = now;
-      const summary = summarize(now);
+      const summary = trayStatus(now);
       tray?.setToolTip(summary.title);
       if (summary.level !== level) {
         level = summary.level;
         tray?.setImage(icons[level]);
       }
-    } else if (e.type === 'run-finished' && e.result === 'failed' && Notification.isSupported()) {
-      new Notification({ title: `Sync of ${e.stack} failed`, body: e.error ?? '' }).show();
-    } else if (e.type === 'notice' && e.engine && e.level === 'error' && Notification.isSupported()) {
-      // The snapshot is the window's engine's: what goes wrong on another engine is told as it happens.
-      new Notification({ title: `Mooring: engine ${e.engine}`, body: e.message }).show();
     }
   });
 

@@ -437,6 +437,8 @@ export type PushEvent =
       revision: string;
       /** The `requestId` of the sync that started it; absent for the controller's own runs. */
       requestId?: string;
+      /** The named engine it runs on, when not the window's (a sync asked from the Fleet or a stack screen). */
+      engine?: string;
     }
   | {
       type: 'progress';
@@ -452,7 +454,14 @@ export type PushEvent =
       waitingFor: string | null;
       detail: string | null;
     }
-  | { type: 'run-finished'; runId: number; stack: string; result: string; error: string | null }
+  | {
+      type: 'run-finished';
+      runId: number;
+      stack: string;
+      result: string;
+      error: string | null;
+      engine?: string;
+    }
   /**
    * The controller of another engine than the window's saw its stacks change (status, engine, timers):
    * a screen showing a stack on it (`stacks:status`) reads it again.

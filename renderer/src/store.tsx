@@ -3,6 +3,7 @@
 // follow the version held (a push missed) fetches it whole again.
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { ActionState, PushEvent, Snapshot } from '../../electron/shared/api.ts';
+import { driftNews, pushNews, type DesktopNews } from '../../electron/shared/desktop-news.ts';
 import { applyDelta } from '../../electron/shared/snapshot-delta.ts';
 import { call, getApi, messageReceivedAt, onConnectionState, type ConnectionState } from './api/client.ts';
 
@@ -63,23 +64,9 @@ const StoreContext = createContext<StoreValue | null>(null);
 let noticeId = 1;
 
 /** Desktop notifications in browser mode, once the user has allowed them (Electron's main process notifies by itself). */
-function desktopNotify(title: string, body: string): void {
-  if (getApi().transport !== 'browser' || typeof Notification === 'undefined') return;
-  if (Notification.permission === 'granted') new Notification(title, { body });
-}
-
-function driftNews(before: Snapshot | null, after: Snapshot): string[] {
-  if (!before) return [];
-  const was = new Map(before.stacks.map((s) => [s.name, s.sync]));
-  return after.stacks
-    .filter((s) => s.sync === 'OutOfSync' && was.get(s.name) === 'Synced')
-    .map(
-      (s) =>
-        `Stack "${s.name}" drifted from git: ${s.services
-          .filter((x) => x.sync !== 'Synced')
-          .map((x) => x.name)
-          .join(', ')}`,
-    );
+function desktopNotify(news: DesktopNews | null): void {
+  if (!news || getApi().transport !== 'browser' || typeof Notification === 'undefined') return;
+  if (Notification.permission === 'granted') new Notification(news.title, { body: news.body });
 }
 
 export function StoreProvider({ children }: { children: ReactNode }): React.JSX.Element {
@@ -182,7 +169,7 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
             break;
           }
           timeApply('mooring:push-applied');
-          for (const news of driftNews(held, next)) desktopNotify('Mooring: drift', news);
+          for (const news of driftNews(held, next)) desktopNotify(news);
           last.current = next;
           setSnapshot(next);
           setLoadError(null);
@@ -231,12 +218,16 @@ export function StoreProvider({ children }: { children: ReactNode }): React.JSX.
               : all;
           });
           if (e.result === 'failed' && !asked.current.has(e.runId)) {
-            notify('error', `Sync of "${e.stack}" failed: ${e.error ?? 'see History'}`);
-            desktopNotify('Mooring: sync failed', `${e.stack}: ${e.error ?? ''}`);
+            notify(
+              'error',
+              `Sync of "${e.stack}"${e.engine ? ` on ${e.engine}` : ''} failed: ${e.error ?? 'see History'}`,
+            );
+            desktopNotify(pushNews(e));
           }
           break;
         case 'notice':
           notify(e.level, e.message);
+          desktopNotify(pushNews(e));
           break;
         case 'build':
           setBuilds((all) => {

@@ -80,6 +80,15 @@ test('a controller per engine: each deploys its stacks, an engine that does not 
     await expect(engineOf('e2emultilocal')).toHaveText('local');
     await expect(engineOf('e2emultimanual')).toHaveText('staging');
     await ui.screenshot('history-engines');
+
+    // A drift on another engine than the window's is told, naming the engine (the snapshot, being the
+    // window's engine's, does not show it).
+    await docker('stop', '-t', '1', 'e2emultistaging-app-1');
+    await expect(
+      page
+        .getByRole('status')
+        .filter({ hasText: 'Stack "e2emultistaging" drifted from git on engine staging' }),
+    ).toBeVisible({ timeout: 20_000 });
   } finally {
     await app.stop();
     await removeStacks(...STACKS);
