@@ -73,11 +73,17 @@ function isMethod(name: string): name is Method {
 export class ApiService {
   private controller: Controller | null = null;
   private unsubscribe: (() => void) | null = null;
-  /** Controllers of the other named engines the repo sends stacks to, by engine name (issue 15). */
-  private readonly others = new Map<string, { controller: Controller; unsubscribe: () => void }>();
+  /**
+   * Controllers of the other named engines the repo sends stacks to, by engine name (issue 15), each
+   * with the settings it was started with (`config`, as JSON): changed settings start it anew.
+   */
+  private readonly others = new Map<
+    string,
+    { controller: Controller; unsubscribe: () => void; config: string }
+  >();
   /** Starts and stops those, one change at a time. */
   private othersChange: Promise<void> = Promise.resolve();
-  /** The engines last asked of driveOthers, joined. */
+  /** The engines last asked of driveOthers, with their settings. */
   private othersAsked = '';
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
@@ -126,24 +132,30 @@ export class ApiService {
    * Runs a controller on each of these engines and on no other but the main one's: each its own
    * deployments, lease, backoff and events, so an engine that does not answer holds up none of the
    * others. One that another process already drives (`mooring --engine NAME watch`) is left to it.
+   * One whose engine's settings changed since it started is stopped and started anew on them.
    */
   private driveOthers(names: readonly string[]): Promise<void> {
     const change = this.othersChange.then(async () => {
+      const configOf = (name: string): string | null => {
+        const found = this.engine.engines.list().find((e) => e.name === name);
+        return found ? JSON.stringify(found.config) : null;
+      };
       for (const [name, o] of [...this.others]) {
-        if (names.includes(name)) continue;
+        if (names.includes(name) && configOf(name) === o.config) continue;
         this.others.delete(name);
         o.unsubscribe();
         await o.controller.stop();
       }
       for (const name of names) {
-        if (this.others.has(name) || !this.controller) continue;
+        const config = configOf(name);
+        if (this.others.has(name) || !this.controller || config === null) continue;
         const controller = this.options.createController(this.engine.onEngine(name));
         const unsubscribe = controller.subscribe((e) => {
           this.onOtherEvent(name, e);
         });
         try {
           await controller.start();
-          this.others.set(name, { controller, unsubscribe });
+          this.others.set(name, { controller, unsubscribe, config });
         } catch (err) {
           unsubscribe();
           this.emit({
@@ -525,9 +537,15 @@ export class ApiService {
     },
     'engines:list': () => this.engine.engines.probeAll(),
     'engines:fleet': () => this.engine.fleet(),
-    'engines:add': ({ name, ...config }) => this.engine.engines.add(name, config),
+    // A controller of a removed engine stops; one whose engine is added anew starts with its new settings.
+    'engines:add': async ({ name, ...config }) => {
+      const probe = await this.engine.engines.add(name, config);
+      this.schedulePush();
+      return probe;
+    },
     'engines:remove': async (q) => {
       await this.engine.engines.remove(q.name);
+      this.schedulePush();
       return null;
     },
     'settings:get': () => Promise.resolve(this.settings()),
@@ -687,8 +705,9 @@ export class ApiService {
     const elsewhere = state?.elsewhere ?? this.engine.elsewhere(found);
     if (this.controller) {
       const wanted = this.othersWanted(stacks, elsewhere);
-      if (wanted.join() !== this.othersAsked) {
-        this.othersAsked = wanted.join();
+      const asked = JSON.stringify(wanted.map((n) => [n, this.engine.engines.get(n)]));
+      if (asked !== this.othersAsked) {
+        this.othersAsked = asked;
         void this.driveOthers(wanted);
       }
     }
