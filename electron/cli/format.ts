@@ -201,7 +201,7 @@ export function formatEngines(engines: EngineProbe[]): string {
       e.endpoint,
       e.transport,
       e.reachable ? 'yes' : 'no',
-      e.version ?? '-',
+      [e.version, e.apiVersion && `(API ${e.apiVersion})`].filter(Boolean).join(' ') || '-',
       e.swarm ?? '-',
       e.latencyMs === null ? '-' : `${e.latencyMs} ms`,
     ]);

@@ -21,6 +21,17 @@ export class UnreachableError extends MooringError {
   }
 }
 
+/** The engine answers, but speaks an older API than Mooring drives (issue 15): it cannot be used. */
+export class EngineTooOldError extends UnreachableError {
+  constructor(
+    message: string,
+    readonly apiVersion: string,
+  ) {
+    super(message);
+    this.name = 'EngineTooOldError';
+  }
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -697,6 +697,8 @@ export interface EngineProbe {
   /** One ping's round trip. */
   latencyMs: number | null;
   error: string | null;
+  /** The Docker Engine API it speaks, when it answered. */
+  apiVersion?: string;
 }
 
 /** One stack on one engine it goes to, in the fleet (issue 15). */

@@ -1,7 +1,7 @@
 // The one place that talks to the Docker engine (dockerode). Everything above it works on
 // ObservedContainer and plain option objects.
 import Docker from 'dockerode';
-import { UnreachableError, errorMessage } from '../errors.ts';
+import { EngineTooOldError, UnreachableError, errorMessage } from '../errors.ts';
 import type {
   DesiredNetwork,
   DesiredVolume,
@@ -149,6 +149,17 @@ export function isConnectionError(err: unknown): boolean {
 /** Where the endpoint came from: the error that says it is unreachable says what to change. */
 export type EndpointOrigin = 'settings' | 'DOCKER_HOST' | 'default' | 'given';
 
+/** The oldest Docker Engine API Mooring drives: Docker 20.10's, the oldest its tests run against. */
+export const MIN_API_VERSION = '1.41';
+
+/** Whether API version `v` ("1.40") is older than `min` ("1.41"); one it cannot read is not refused. */
+export function apiOlderThan(v: string, min: string): boolean {
+  const [a = NaN, b = NaN] = v.split('.').map(Number);
+  const [c = 0, d = 0] = min.split('.').map(Number);
+  if (Number.isNaN(a) || Number.isNaN(b)) return false;
+  return a < c || (a === c && b < d);
+}
+
 const WHAT_TO_CHANGE: Record<EndpointOrigin, string> = {
   settings:
     'Start Docker, or change the endpoint (Settings in the app, or dockerHost in settings.json in the home folder).',
@@ -267,8 +278,25 @@ export class DockerAdapter {
     }
   }
 
+  /** The engine answers, and speaks an API Mooring drives (MIN_API_VERSION or later). */
   async ping(): Promise<void> {
     await this.call(() => this.docker.ping());
+    await this.checkApiVersion();
+  }
+
+  /**
+   * Refuses an engine older than MIN_API_VERSION as one that cannot be reached, naming its version and
+   * what to do: its containers would be made without fields Mooring sets, and read without ones it
+   * compares. Asked once per connection (the version is kept), with its first ping or look.
+   */
+  private async checkApiVersion(): Promise<void> {
+    const { apiVersion } = await this.engineVersion();
+    if (apiOlderThan(apiVersion, MIN_API_VERSION)) {
+      throw new EngineTooOldError(
+        `Docker engine at ${this.endpoint} speaks API ${apiVersion}, older than ${MIN_API_VERSION} (Docker 20.10), the oldest Mooring drives: upgrade Docker there.`,
+        apiVersion,
+      );
+    }
   }
 
   /** Who the engine is: its daemon's ID (the same for every way of reaching it), version, Swarm role. */
@@ -472,6 +500,7 @@ export class DockerAdapter {
     project?: string,
     wanted?: (labels: Record<string, string>) => boolean,
   ): Promise<ObservedContainer[]> {
+    await this.checkApiVersion();
     const label = project ? [`${LABELS.project}=${project}`] : [LABELS.project];
     const listed = await this.call(() => this.docker.listContainers({ all: true, filters: { label } }));
     // Links and volumes_from name other containers of the stack, by name (Mooring) or id (compose).

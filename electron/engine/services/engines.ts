@@ -6,9 +6,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ENGINE_NAME, LOCAL_ENGINE, type EngineProbe } from '../../shared/model.ts';
-import { DockerAdapter } from '../docker/docker-adapter.ts';
+import { DockerAdapter, MIN_API_VERSION, apiOlderThan } from '../docker/docker-adapter.ts';
 import { checkEngineConfig, type EngineConfig } from '../docker/endpoint.ts';
-import { MooringError, errorMessage } from '../errors.ts';
+import { EngineTooOldError, MooringError, errorMessage } from '../errors.ts';
 import { updateSettingsFile } from '../settings.ts';
 import type { EngineContext } from './context.ts';
 
@@ -58,9 +58,9 @@ export class EnginesService {
         const t0 = performance.now();
         await d.ping();
         const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
-        return { ...(await d.identity()), latencyMs };
+        return { ...(await d.identity()), apiVersion: (await d.engineVersion()).apiVersion, latencyMs };
       })();
-      const { id, version, swarm, latencyMs } = await Promise.race([
+      const { id, version, swarm, apiVersion, latencyMs } = await Promise.race([
         answer,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
@@ -68,7 +68,7 @@ export class EnginesService {
           }, PROBE_TIMEOUT_MS);
         }),
       ]);
-      return { ...base, reachable: true, id, version, swarm, latencyMs, error: null };
+      return { ...base, reachable: true, id, version, swarm, latencyMs, error: null, apiVersion };
     } catch (err) {
       return {
         ...base,
@@ -78,6 +78,7 @@ export class EnginesService {
         swarm: null,
         latencyMs: null,
         error: errorMessage(err),
+        ...(err instanceof EngineTooOldError ? { apiVersion: err.apiVersion } : {}),
       };
     } finally {
       clearTimeout(timer);
@@ -104,6 +105,11 @@ export class EnginesService {
       );
     checkEngineConfig(config);
     const probe = await this.probe(name, config);
+    if (probe.apiVersion && apiOlderThan(probe.apiVersion, MIN_API_VERSION))
+      throw new MooringError(
+        'unreachable',
+        `Engine ${name} (${config.endpoint}) speaks Docker API ${probe.apiVersion}, older than ${MIN_API_VERSION} (Docker 20.10), the oldest Mooring drives: upgrade Docker there. Nothing was added.`,
+      );
     if (!probe.reachable)
       throw new MooringError(
         'unreachable',
