@@ -90,6 +90,9 @@ test('a stack on another engine has its own screen: status, plan, sync, suspend,
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${TWO} on edge`);
     await expect(page.locator('.page-head [data-sync]')).toHaveAttribute('data-sync', 'Unknown');
     await expect(page.getByRole('button', { name: 'Preview sync' })).toBeDisabled();
+    await expect(page.locator('.callout.warn')).toContainText(
+      'Engine edge (tcp://127.0.0.1:9) is unreachable',
+    );
     await ui.screenshot('stack-on-engine-unknown');
     await tabs.getByRole('link', { name: 'staging' }).click();
     await expect(page).toHaveURL(new RegExp(`#/stack/${TWO}/staging$`));

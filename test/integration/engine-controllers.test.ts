@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiService } from '../../electron/engine/api-service.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
+import type { Results } from '../../electron/shared/api.ts';
 import { UNIQUE, waitFor } from '../helpers/controller.ts';
 import { dockerOk } from '../helpers/docker.ts';
 import { createLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
@@ -77,6 +78,10 @@ describe.skipIf(!haveDocker)("the controllers of other engines follow the engine
       ok: true,
       value: { engine: { endpoint: 'tcp://127.0.0.1:10', controlled: true } },
     });
+    // Why it is Unknown names the engine, and how to change it.
+    const warnings = (view.ok && (view.value as Results['stacks:status'])?.stack.warnings) || [];
+    expect(warnings.join(' ')).toContain('Engine edge (tcp://127.0.0.1:10) is unreachable');
+    expect(warnings.join(' ')).toContain('`mooring engine remove edge` and add it again');
   });
 
   it('stops it when the engine is removed', async () => {

@@ -232,7 +232,8 @@ export class DockerAdapter {
 
   /**
    * `endpoint` like DOCKER_HOST: unix:///path, tcp://host:port, ssh://user@host, or a named engine's
-   * settings (TLS files, SSH key); default DOCKER_HOST, else the local socket.
+   * settings (TLS files, SSH key); default DOCKER_HOST, else the local socket. `engineName`: the named
+   * engine it reaches (issue 15), which its errors name, with how to change it.
    */
   constructor(
     endpoint?: string | EngineConfig,
@@ -242,6 +243,7 @@ export class DockerAdapter {
       : process.env.DOCKER_HOST
         ? 'DOCKER_HOST'
         : 'default',
+    private readonly engineName?: string,
   ) {
     this.endpoint = describeEndpoint(typeof endpoint === 'string' ? endpoint : endpoint?.endpoint);
     const { options, close } = connectionOptions(
@@ -263,8 +265,11 @@ export class DockerAdapter {
 
   /** Wraps a connection failure into an error that says what to check. */
   unreachable(err: unknown): UnreachableError {
+    const name = this.engineName;
     return new UnreachableError(
-      `Docker engine at ${this.endpoint} (${FROM[this.origin]}) is unreachable (${errorMessage(err)}). ${WHAT_TO_CHANGE[this.origin]}`,
+      name
+        ? `Engine ${name} (${this.endpoint}) is unreachable (${errorMessage(err)}). Start Docker there, or check the engine: \`mooring engine list\` says how each answers; to change it, \`mooring engine remove ${name}\` and add it again (Settings → Engines in the app).`
+        : `Docker engine at ${this.endpoint} (${FROM[this.origin]}) is unreachable (${errorMessage(err)}). ${WHAT_TO_CHANGE[this.origin]}`,
       { cause: err },
     );
   }
@@ -293,7 +298,7 @@ export class DockerAdapter {
     const { apiVersion } = await this.engineVersion();
     if (apiOlderThan(apiVersion, MIN_API_VERSION)) {
       throw new EngineTooOldError(
-        `Docker engine at ${this.endpoint} speaks API ${apiVersion}, older than ${MIN_API_VERSION} (Docker 20.10), the oldest Mooring drives: upgrade Docker there.`,
+        `${this.engineName ? `Engine ${this.engineName} (${this.endpoint})` : `Docker engine at ${this.endpoint}`} speaks API ${apiVersion}, older than ${MIN_API_VERSION} (Docker 20.10), the oldest Mooring drives: upgrade Docker there.`,
         apiVersion,
       );
     }

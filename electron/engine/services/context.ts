@@ -41,7 +41,7 @@ export class EngineContext {
   /** Points every service at a named engine (`--engine NAME`, issue 15). */
   useEngine(name: string, config: EngineConfig): void {
     this.docker.close();
-    this.docker = new DockerAdapter(config, this.isOurs, 'given');
+    this.docker = new DockerAdapter(config, this.isOurs, 'given', name);
     this.engineName = name;
     this.applier = new Applier(this.docker, this.history, name);
   }
