@@ -48,23 +48,43 @@ function readOrNull(file, encoding) {
 }
 
 /**
- * A bundle's text. The build writes bundles in ASCII (scripts/build-cli.mjs), and Node 20 decodes
- * ASCII as latin1 in under a millisecond where its UTF-8 path took 35-80 ms for the 3 MB engine bundle.
- * A bundle that is not ASCII (built by something else) is read as UTF-8.
+ * A bundle's text, and a stamp of the file it was read from (size, modification time, inode: a build
+ * writes each bundle anew and renames it into place). The build writes bundles in ASCII
+ * (scripts/build-cli.mjs), and Node 20 decodes ASCII as latin1 in under a millisecond where its UTF-8
+ * path took 35-80 ms for the 3 MB engine bundle. A bundle that is not ASCII (built by something else)
+ * is read as UTF-8.
  */
 function readSource(file) {
-  const bytes = readOrNull(file);
-  if (bytes === null) return null;
-  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const bytes = fs.readFileSync(fd);
+    return {
+      code: bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8'),
+      stamp: `${st.size}:${st.mtimeMs}:${st.ino}`,
+    };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-/** The commands whose run a bundle's code cache was saved after. */
-function coveredCommands(file) {
+/**
+ * What a bundle's code cache was saved for: the bundle's stamp, and the commands after whose run it
+ * was saved. V8 checks a cache against the source's length only: a cache of another bundle of the same
+ * length would be taken, and run that bundle's compiled functions. So a cache whose stamp is not this
+ * bundle's is not used, and is made again.
+ */
+function cacheInfo(file) {
   try {
-    const list = JSON.parse(readOrNull(file, 'utf8') ?? '[]');
-    return Array.isArray(list) ? list : [];
+    const info = JSON.parse(readOrNull(file, 'utf8') ?? 'null');
+    return info && typeof info.stamp === 'string' && Array.isArray(info.commands) ? info : null;
   } catch {
-    return [];
+    return null;
   }
 }
 
@@ -77,10 +97,12 @@ function runBundle(name) {
   const done = loaded.get(name);
   if (done) return done.exports;
   const file = path.join(OUT, name);
-  const code = readSource(file);
-  if (code === null) throw new MissingBundle(`${file} is missing: run \`npm run build\` first.`);
+  const source = readSource(file);
+  if (source === null) throw new MissingBundle(`${file} is missing: run \`npm run build\` first.`);
+  const { code, stamp } = source;
   const cacheFile = file.replace(/\.cjs$/, '.v8cache');
-  const cachedData = readOrNull(cacheFile) ?? undefined;
+  const info = cacheInfo(`${cacheFile}.json`);
+  const cachedData = (info?.stamp === stamp && readOrNull(cacheFile)) || undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
@@ -95,7 +117,8 @@ function runBundle(name) {
     exports: module.exports,
     script,
     cacheFile,
-    covered: !cachedData || script.cachedDataRejected ? [] : coveredCommands(`${cacheFile}.json`),
+    stamp,
+    covered: !cachedData || script.cachedDataRejected ? [] : info.commands,
   };
   // Before it runs: a bundle that requires this one while it loads gets the same (partial) exports.
   loaded.set(name, entry);
@@ -106,11 +129,11 @@ function runBundle(name) {
 
 /** After the command ran, so each cache also holds the functions it compiled on the way. */
 function saveCodeCaches(command) {
-  for (const { script, cacheFile, covered } of loaded.values()) {
+  for (const { script, cacheFile, stamp, covered } of loaded.values()) {
     if (covered.includes(command)) continue;
     try {
       writeAtomically(cacheFile, script.createCachedData());
-      writeAtomically(`${cacheFile}.json`, JSON.stringify([...covered, command]));
+      writeAtomically(`${cacheFile}.json`, JSON.stringify({ stamp, commands: [...covered, command] }));
     } catch {
       // Only a cache (a read-only install, say): the next start compiles again.
     }

@@ -159,8 +159,8 @@ export function asciiOnly(text) {
 
 /**
  * Writes a bundle under a temporary name, then renames it: a CLI starting meanwhile (or a parallel
- * build) sees all of one file or all of the other. The code cache of an old bundle is rejected by V8
- * and made again.
+ * build) sees all of one file or all of the other. The code cache of an old bundle is not used (it
+ * names the bundle it was made for: bin/mooring.mjs) and is made again.
  */
 function writeBundle(file, output) {
   const contents = asciiOnly(output.text);
