@@ -29,9 +29,16 @@ const MARK = { info: ' ', warn: '!', error: '✗' } as const;
 /**
  * One line per log event (routine ones, a fetch that found nothing new, only with `verbose`); with
  * --json, also one per finished run with its result. The other events (status, progress…) are for the
- * desktop app. JSON lines carry schemaVersion, like every --json output.
+ * desktop app. JSON lines carry schemaVersion, like every --json output. `engine`: the engine the
+ * controller drives, named in each line when several run (`--all-engines`).
  */
-export function watchLine(e: ControllerEvent, json: boolean, verbose = false): string | null {
+export function watchLine(
+  e: ControllerEvent,
+  json: boolean,
+  verbose = false,
+  engine?: string,
+): string | null {
+  const on = engine ? { engine } : {};
   if (json && e.type === 'progress' && e.event.type === 'run-finished') {
     const r = e.event;
     return JSON.stringify({
@@ -43,6 +50,7 @@ export function watchLine(e: ControllerEvent, json: boolean, verbose = false): s
       runId: r.runId,
       result: r.result,
       error: r.error,
+      ...on,
     });
   }
   if (e.type !== 'log' || (e.routine && !verbose)) return null;
@@ -57,11 +65,13 @@ export function watchLine(e: ControllerEvent, json: boolean, verbose = false): s
       source: e.source ?? null,
       runId: e.runId ?? null,
       message: e.message,
+      ...on,
     });
   }
   const time = new Date(e.at).toTimeString().slice(0, 8);
   const [first = '', ...more] = e.message.split('\n');
-  return [`${time} ${MARK[e.level]} ${first}`, ...more.map((l) => `           ${l}`)].join('\n');
+  const where = engine ? `${engine}: ` : '';
+  return [`${time} ${MARK[e.level]} ${where}${first}`, ...more.map((l) => `           ${l}`)].join('\n');
 }
 
 /** Resolves at the first SIGINT or SIGTERM. A second one gets Node's default: exit at once. */
@@ -90,23 +100,58 @@ export function registerControllerCommands(program: Command, open: () => Promise
       intervalSeconds,
     )
     .option('--verbose', 'also the routine lines: each fetch that found nothing new')
-    .action(async (o: { json?: boolean; interval?: number; verbose?: boolean }) => {
+    .option(
+      '--all-engines',
+      'also keep every other engine mooring.yaml sends stacks to (and this machine maps), each line naming its engine',
+    )
+    .action(async (o: { json?: boolean; interval?: number; verbose?: boolean; allEngines?: boolean }) => {
       const engine = await open();
       // Loaded here, not with the engine: every other command starts faster without the controller.
-      const { loadController, DEFAULT_POLL_INTERVAL_SEC } = await loadEngineSide();
+      const { loadController, loadOtherControllers, DEFAULT_POLL_INTERVAL_SEC } = await loadEngineSide();
       const Controller = await loadController();
       const seconds = o.interval ?? engine.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC;
-      const controller = new Controller(engine, { pollIntervalMs: seconds * 1000 });
-      const unsubscribe = controller.subscribe((e) => {
-        const line = watchLine(e, o.json ?? false, o.verbose ?? false);
+      const make = (e: Engine): InstanceType<typeof Controller> =>
+        new Controller(e, { pollIntervalMs: seconds * 1000 });
+      const print = (e: ControllerEvent, name?: string): void => {
+        const line = watchLine(e, o.json ?? false, o.verbose ?? false, name);
         if (line !== null) io.out(line);
+      };
+      const controller = make(engine);
+      // With --all-engines, a controller per other engine the repo names, each line naming its engine;
+      // started and stopped as the repo changes, as the app does.
+      const others = o.allEngines
+        ? new (await loadOtherControllers())(engine, make, {
+            event: (name, e) => {
+              print(e, name);
+            },
+            failed: (name, err) => {
+              io.err(`Engine ${name}: ${err instanceof Error ? err.message : String(err)}`);
+            },
+            changed: () => undefined,
+          })
+        : null;
+      // What the repo names is read again after the controller's looks, at most twice a second.
+      let following: NodeJS.Timeout | undefined;
+      let stopping = false;
+      const follow = (): void => {
+        following = undefined;
+        const s = controller.snapshot();
+        void others?.follow(s.stacks, s.elsewhere);
+      };
+      const unsubscribe = controller.subscribe((e) => {
+        print(e, others ? engine.engineName : undefined);
+        if (others && !stopping && !following && (e.type === 'status' || e.type === 'source'))
+          following = setTimeout(follow, 500);
       });
       try {
         await controller.start();
+        follow();
         const got = await untilSignal();
         if (!o.json) io.err(`${got}: stopping (send it again to quit at once)…`);
       } finally {
-        await controller.stop();
+        stopping = true;
+        clearTimeout(following);
+        await Promise.all([controller.stop(), others?.stop()]);
         unsubscribe();
       }
     });

@@ -17,6 +17,12 @@ export async function loadController() {
   return Controller;
 }
 
+/** The controllers of the other engines a repo sends stacks to: only `watch --all-engines` runs them. */
+export async function loadOtherControllers() {
+  const { OtherControllers } = await import('../engine/reconcile/other-controllers.ts');
+  return OtherControllers;
+}
+
 /** The API service and the browser-mode server: only `serve` needs them. */
 export async function loadServer() {
   const [{ ApiService }, { startServer }] = await Promise.all([

@@ -25,6 +25,7 @@ import { isWriteDenied, readOnlyHomeError } from './home.ts';
 import { LogStreams, type ApiClient } from './log-streams.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
 import type { Controller, ControllerEvent } from './reconcile/controller.ts';
+import { OtherControllers } from './reconcile/other-controllers.ts';
 import { DEFAULT_POLL_INTERVAL_SEC, updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
 
@@ -73,18 +74,8 @@ function isMethod(name: string): name is Method {
 export class ApiService {
   private controller: Controller | null = null;
   private unsubscribe: (() => void) | null = null;
-  /**
-   * Controllers of the other named engines the repo sends stacks to, by engine name (issue 15), each
-   * with the settings it was started with (`config`, as JSON): changed settings start it anew.
-   */
-  private readonly others = new Map<
-    string,
-    { controller: Controller; unsubscribe: () => void; config: string }
-  >();
-  /** Starts and stops those, one change at a time. */
-  private othersChange: Promise<void> = Promise.resolve();
-  /** The engines last asked of driveOthers, with their settings. */
-  private othersAsked = '';
+  /** Controllers of the other named engines the repo sends stacks to (issue 15). */
+  private readonly others: OtherControllers;
   private readonly listeners = new Set<Listener>();
   private pushTimer: NodeJS.Timeout | null = null;
   private lastPushAt = 0;
@@ -94,7 +85,25 @@ export class ApiService {
   constructor(
     private readonly engine: Engine,
     private readonly options: ApiServiceOptions,
-  ) {}
+  ) {
+    this.others = new OtherControllers(engine, options.createController, {
+      event: (name, e) => {
+        this.onOtherEvent(name, e);
+      },
+      // Another process drives it (`mooring --engine NAME watch`): it is left to that one.
+      failed: (name, err) => {
+        this.emit({
+          type: 'notice',
+          level: 'warn',
+          message: `Engine ${name}: ${errorMessage(err)}`,
+          engine: name,
+        });
+      },
+      changed: () => {
+        this.schedulePush();
+      },
+    });
+  }
 
   async start(): Promise<void> {
     // A read-only home can be looked at, not kept in sync: the controller would record every step.
@@ -124,52 +133,7 @@ export class ApiService {
     const c = this.controller;
     this.controller = null;
     await c?.stop();
-    this.othersAsked = '';
-    await this.driveOthers([]);
-  }
-
-  /**
-   * Runs a controller on each of these engines and on no other but the main one's: each its own
-   * deployments, lease, backoff and events, so an engine that does not answer holds up none of the
-   * others. One that another process already drives (`mooring --engine NAME watch`) is left to it.
-   * One whose engine's settings changed since it started is stopped and started anew on them.
-   */
-  private driveOthers(names: readonly string[]): Promise<void> {
-    const change = this.othersChange.then(async () => {
-      const configOf = (name: string): string | null => {
-        const found = this.engine.engines.list().find((e) => e.name === name);
-        return found ? JSON.stringify(found.config) : null;
-      };
-      for (const [name, o] of [...this.others]) {
-        if (names.includes(name) && configOf(name) === o.config) continue;
-        this.others.delete(name);
-        o.unsubscribe();
-        await o.controller.stop();
-      }
-      for (const name of names) {
-        const config = configOf(name);
-        if (this.others.has(name) || !this.controller || config === null) continue;
-        const controller = this.options.createController(this.engine.onEngine(name));
-        const unsubscribe = controller.subscribe((e) => {
-          this.onOtherEvent(name, e);
-        });
-        try {
-          await controller.start();
-          this.others.set(name, { controller, unsubscribe, config });
-        } catch (err) {
-          unsubscribe();
-          this.emit({
-            type: 'notice',
-            level: 'warn',
-            message: `Engine ${name}: ${errorMessage(err)}`,
-            engine: name,
-          });
-        }
-      }
-      this.schedulePush();
-    });
-    this.othersChange = change.catch(() => undefined);
-    return change;
+    await this.others.stop();
   }
 
   /**
@@ -200,18 +164,6 @@ export class ApiService {
   /** The engine a request names (issue 15), or the window's. */
   private on(engine: string | undefined): Engine {
     return engine ? this.engine.onEngine(engine) : this.engine;
-  }
-
-  /** The configured engines, other than this one, that the repo sends stacks to. */
-  private othersWanted(stacks: readonly StackStatus[], elsewhere: Snapshot['elsewhere']): string[] {
-    const configured = new Set(this.engine.engines.list().map((e) => e.name));
-    const names = new Set(
-      [
-        ...stacks.flatMap((s) => s.policy.engines ?? []),
-        ...elsewhere.flatMap((e) => e.engines.map((x) => x.name)),
-      ].filter((n) => configured.has(n) && n !== this.engine.engineName),
-    );
-    return [...names].sort();
   }
 
   subscribe(listener: Listener): () => void {
@@ -599,7 +551,7 @@ export class ApiService {
   /** Looks again at a stack after a change (on `engine`, when another than the window's) and pushes it. */
   private async refresh(stack?: string, engine?: string): Promise<void> {
     if (engine && engine !== this.engine.engineName) {
-      await this.others.get(engine)?.controller.refresh(stack);
+      await this.others.get(engine)?.refresh(stack);
       this.emit({ type: 'engine-changed', engine });
       return;
     }
@@ -613,8 +565,7 @@ export class ApiService {
    */
   private async stackOn(name: string, engineName: string): Promise<StackOnEngine | null> {
     const on = this.engine.onEngine(engineName);
-    const controlled =
-      this.others.get(engineName)?.controller ?? (on === this.engine ? this.controller : null);
+    const controlled = this.others.get(engineName) ?? (on === this.engine ? this.controller : null);
     const stack =
       controlled?.snapshot().stacks.find((s) => s.name === name) ??
       (await on.status({ stacks: [name], recordDrift: false }))[0];
@@ -703,14 +654,7 @@ export class ApiService {
     const found: Parameters<Engine['elsewhere']>[0] = [];
     const stacks = state?.stacks ?? (await this.engine.status({ recordDrift: false, elsewhere: found }));
     const elsewhere = state?.elsewhere ?? this.engine.elsewhere(found);
-    if (this.controller) {
-      const wanted = this.othersWanted(stacks, elsewhere);
-      const asked = JSON.stringify(wanted.map((n) => [n, this.engine.engines.get(n)]));
-      if (asked !== this.othersAsked) {
-        this.othersAsked = asked;
-        void this.driveOthers(wanted);
-      }
-    }
+    if (this.controller) void this.others.follow(stacks, elsewhere);
     const sources = this.engine.listSources();
     const engine = { ...(state?.engine ?? (await this.engine.engineState())), name: this.engine.engineName };
     // One query for every stack's latest run (it was one page query per stack, at every push).
@@ -732,7 +676,7 @@ export class ApiService {
       controller: {
         enabled: this.engine.settings.controllerEnabled ?? true,
         running: this.controller !== null,
-        ...(this.others.size ? { alsoOn: [...this.others.keys()].sort() } : {}),
+        ...(this.others.names.length ? { alsoOn: this.others.names } : {}),
       },
       lastRuns,
       ...this.revisionsOf(stacks),
