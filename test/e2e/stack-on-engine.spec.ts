@@ -98,6 +98,12 @@ test('a stack on another engine has its own screen: status, plan, sync, suspend,
     await expect(page).toHaveURL(new RegExp(`#/stack/${TWO}/staging$`));
     await expect(ui.serviceRow('app')).toHaveAttribute('data-sync', 'Missing');
 
+    // An engine the stack does not go to, and where nothing of it runs.
+    await page.evaluate((hash) => {
+      window.location.hash = hash;
+    }, `#/stack/${ONE}/edge`);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(`No stack “${ONE}” on edge`);
+
     // An engine this machine does not map.
     await page.evaluate((hash) => {
       window.location.hash = hash;

@@ -99,7 +99,7 @@ function StackOnEngineScreen({ name, engine }: { name: string; engine: string })
     };
   }, [name, engine]);
 
-  if (!view) {
+  if (view === undefined) {
     if (!error) return <p className="sub">Asking engine {engine}…</p>;
     return (
       <div className="panel empty">
