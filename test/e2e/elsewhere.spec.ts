@@ -26,6 +26,8 @@ test('stacks sent to other engines are listed apart, with the engines this machi
   await expect(page.getByRole('table', { name: 'Stacks' }).getByRole('row')).toHaveCount(2);
   const other = page.getByRole('region', { name: 'On other engines' });
   await expect(other).toContainText('other engines than local');
+  // None of those engines is mapped here: nothing to open, the Fleet shows them.
+  await expect(other).toContainText("this window's. See them all in the Fleet.");
   await expect(other.getByRole('listitem')).toHaveText([
     'e2eboth → staging (not configured here), homelab (not configured here)',
     'e2efar → staging (not configured here)',

@@ -595,12 +595,15 @@ function Elsewhere({
   engine: string;
 }): React.JSX.Element | null {
   if (elsewhere.length === 0) return null;
+  // Each engine this machine maps is a link to the stack there.
+  const linked = elsewhere.some((x) => x.engines.some((e) => e.configured));
   return (
     <section className="panel pad elsewhere" aria-labelledby="elsewhere-h">
       <h2 id="elsewhere-h">On other engines</h2>
       <p className="sub">
-        mooring.yaml sends these stacks to other engines than <code>{engine}</code>, this window's. Open one
-        on its engine, or see them all in the <a href={href({ screen: 'fleet' })}>Fleet</a>.
+        mooring.yaml sends these stacks to other engines than <code>{engine}</code>, this window's.{' '}
+        {linked ? 'Open one on its engine, or see them' : 'See them'} all in the{' '}
+        <a href={href({ screen: 'fleet' })}>Fleet</a>.
       </p>
       <ul>
         {elsewhere.map((x) => (
