@@ -144,13 +144,15 @@ export function formatStatus(
   return lines.join('\n');
 }
 
-export function formatPlan(r: SyncResult): string {
-  if (!r.plan) return `${r.stack}: ${r.result}${r.error ? ` — ${r.error}` : ''}`;
+/** A sync's plan (`sync --dry-run`); `engine`: the engine it is for, said when several are. */
+export function formatPlan(r: SyncResult, engine?: string): string {
+  const stack = engine ? `${r.stack} on ${engine}` : r.stack;
+  if (!r.plan) return `${stack}: ${r.result}${r.error ? ` — ${r.error}` : ''}`;
   const notes = (r.plan.notes ?? []).map((n) => `  note: ${n}`);
   if (r.plan.actions.length === 0) {
-    return [`${r.stack} @ ${short(r.revision)}: nothing to do`, ...notes].join('\n');
+    return [`${stack} @ ${short(r.revision)}: nothing to do`, ...notes].join('\n');
   }
-  const lines = [`${r.stack} @ ${short(r.revision)}: ${r.plan.actions.length} action(s)`];
+  const lines = [`${stack} @ ${short(r.revision)}: ${r.plan.actions.length} action(s)`];
   for (const a of r.plan.actions) {
     lines.push(`  ${a.kind} ${a.target} — ${a.reason}`);
     for (const d of a.diff)

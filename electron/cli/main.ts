@@ -32,7 +32,7 @@ import {
 import type { Io } from './io.ts';
 import { registerPipelineCommands } from './pipeline-commands.ts';
 import { registerServe } from './serve-command.ts';
-import { refuseElsewhere, requireKnownStacks } from './stacks.ts';
+import { refuseElsewhere, requireKnownStacks, targetsOnEveryEngine } from './stacks.ts';
 import { registerTrustCommand } from './trust-command.ts';
 import type { Spinner } from './spinner.ts';
 import { registerWebhookCommand } from './webhook-command.ts';
@@ -137,6 +137,12 @@ function statusExit(statuses: StackStatus[], engine: Engine): number {
   return unreachable ? EXIT.unreachable : EXIT.ok;
 }
 
+/** The exit code that says the most of several: an invalid manifest, then unreachable, usage, failed. */
+function worstExit(codes: number[]): number {
+  const rank: number[] = [EXIT.ok, EXIT.drift, EXIT.usage, EXIT.unreachable, EXIT.manifest];
+  return codes.reduce<number>((a, b) => (rank.indexOf(b) > rank.indexOf(a) ? b : a), EXIT.ok);
+}
+
 function syncExit(results: SyncResult[]): number {
   if (results.some((r) => r.result === 'invalid')) return EXIT.manifest;
   if (results.some((r) => r.result === 'failed' || r.result === 'locked')) return EXIT.drift;
@@ -150,7 +156,10 @@ function syncExit(results: SyncResult[]): number {
 function progressPrinter(
   io: Io,
   spinner: Spinner | null,
+  engine?: string,
 ): { onProgress: (e: ProgressEvent) => void; stop: () => void } {
+  // With several engines, each stack is named with the engine it syncs on.
+  const named = (stack: string): string => (engine ? `${stack} on ${engine}` : stack);
   const idle = new Set<string>(); // stacks with nothing to do: one "already in sync" line says it
   // What each action last said it waits for: a line per change, not one per engine event.
   const waiting = new Map<string, string>();
@@ -161,7 +170,9 @@ function progressPrinter(
           idle.add(e.stack);
           break;
         }
-        io.err(`sync ${e.stack} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`);
+        io.err(
+          `sync ${named(e.stack)} @ ${e.revision.slice(0, 7)}: ${e.actions.length} action(s) (run ${e.runId})`,
+        );
         break;
       case 'action-started':
         // Each action says when it starts (a build then prints its output under it).
@@ -190,7 +201,7 @@ function progressPrinter(
       case 'run-finished':
         spinner?.stop();
         if (idle.has(e.stack) && e.result === 'succeeded') break;
-        io.err(`${e.stack}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
+        io.err(`${named(e.stack)}: ${e.result}${e.error ? ` — ${e.error}` : ''}`);
         break;
       default:
         break;
@@ -420,11 +431,16 @@ export async function main(
       "deploy the work tree of local sources, uncommitted files included (with --dry-run: preview what committing would change); recorded as a 'worktree' run",
     )
     .option('--dry-run', 'print the plan, change nothing')
+    .option(
+      '--all-engines',
+      'on every engine mooring.yaml sends the stacks to (and this machine maps), one after another; with --prune and no STACKS, every engine this machine maps',
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
         stacks: string[],
         o: {
+          allEngines?: boolean;
           revision?: string;
           worktree?: boolean;
           prune?: boolean;
@@ -443,35 +459,59 @@ export async function main(
         }
         const e = await open();
         if (o.worktree && !o.json) for (const w of await e.worktrees()) io.out(formatWorktree(w));
-        const printer =
-          o.json || o.dryRun
-            ? null
-            : progressPrinter(io, io.live ? new (await loadEngineSide()).Spinner() : null);
-        const results = await e
-          .sync({
-            stacks,
-            revision,
-            prune: o.prune ?? false,
-            allowEmpty: o.allowEmpty ?? false,
-            dryRun: o.dryRun ?? false,
-            trigger: o.worktree ? 'worktree' : 'cli',
-            ...(printer ? { onProgress: printer.onProgress } : {}),
-          })
-          .catch(async (err: unknown) => {
+        // Each engine, one after another (the one in use first); one that fails holds up none of the others.
+        const { targets, unconfigured } = o.allEngines
+          ? await targetsOnEveryEngine(e, stacks, {
+              revision,
+              everyConfigured: (o.prune ?? false) && stacks.length === 0,
+            })
+          : { targets: [{ name: e.engineName, stacks }], unconfigured: [] };
+        for (const u of unconfigured) {
+          io.err(
+            `! ${u.stacks.join(', ')} ${u.stacks.length === 1 ? 'goes' : 'go'} to ${u.name}, which this machine does not map: not synced there (\`mooring engine add ${u.name} ENDPOINT\`).`,
+          );
+        }
+        const results: (SyncResult & { engine?: string })[] = [];
+        const failures: { engine: string; error: string; exit: number }[] = [];
+        for (const t of targets) {
+          const on = e.onEngine(t.name);
+          const label = o.allEngines ? t.name : undefined;
+          const printer =
+            o.json || o.dryRun
+              ? null
+              : progressPrinter(io, io.live ? new (await loadEngineSide()).Spinner() : null, label);
+          try {
+            const got = await on
+              .sync({
+                stacks: t.stacks,
+                revision,
+                prune: o.prune ?? false,
+                allowEmpty: o.allowEmpty ?? false,
+                dryRun: o.dryRun ?? false,
+                trigger: o.worktree ? 'worktree' : 'cli',
+                ...(printer ? { onProgress: printer.onProgress } : {}),
+              })
+              .finally(() => printer?.stop());
+            results.push(...got.map((r) => (label ? { ...r, engine: label } : r)));
+          } catch (err) {
             // A stack named here that goes to other engines: say where, rather than "no such stack".
-            if (err instanceof MooringError && err.code === 'not-found') await refuseElsewhere(e, stacks);
-            throw err;
-          })
-          .finally(() => printer?.stop());
-        if (o.json) io.out(toJson({ results }));
-        else if (o.dryRun) io.out(results.map((r) => formatPlan(r)).join('\n'));
+            if (!label && err instanceof MooringError && err.code === 'not-found')
+              await refuseElsewhere(e, stacks);
+            if (!label) throw err;
+            io.err(`mooring: ${t.name}: ${errorMessage(err)}`);
+            failures.push({ engine: t.name, error: errorMessage(err), exit: exitFor(err) });
+          }
+        }
+        if (o.json) io.out(toJson(o.allEngines ? { results, failures, unconfigured } : { results }));
+        else if (o.dryRun) io.out(results.map((r) => formatPlan(r, r.engine)).join('\n'));
         for (const r of results) {
+          const stack = r.engine ? `${r.stack} on ${r.engine}` : r.stack;
           // A run that never got a plan printed no progress: its error is said here.
           if (r.result === 'invalid' || r.result === 'locked' || (r.result === 'failed' && r.plan === null))
-            io.err(`${r.stack}: ${r.error ?? ''}`);
-          if (r.note?.error) io.err(`${r.stack}: ${r.note.error}`);
+            io.err(`${stack}: ${r.error ?? ''}`);
+          if (r.note?.error) io.err(`${stack}: ${r.note.error}`);
           if (!o.json && !o.dryRun && r.result === 'succeeded' && r.plan?.actions.length === 0) {
-            io.out(`${r.stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
+            io.out(`${stack}: already in sync at ${r.revision?.slice(0, 7) ?? '?'}`);
           }
         }
         if (o.worktree && !o.dryRun && !o.json && results.some((r) => r.runId !== null)) {
@@ -479,7 +519,7 @@ export async function main(
             'note: deployed from uncommitted files (recorded as a "worktree" run, with no deploy note); a running controller puts a stack with `sync: auto` back to its branch tip. Commit to keep it.',
           );
         }
-        exitCode = syncExit(results);
+        exitCode = worstExit([syncExit(results), ...failures.map((f) => f.exit)]);
       },
     );
 

@@ -3,6 +3,7 @@
 // is fine" about a stack that does not exist misleads (issue 13, CLI): it is a usage error (exit 2).
 import type { Engine } from '../engine/engine.ts';
 import { MooringError } from '../engine/errors.ts';
+import { LOCAL_ENGINE } from '../shared/model.ts';
 import { formatElsewhere } from './format.ts';
 
 /** The stacks Mooring knows, by name. A source that cannot be read only makes the list shorter. */
@@ -49,4 +50,63 @@ export async function refuseElsewhere(engine: Engine, wanted: readonly string[])
   await engine.loadEachSource({ elsewhere: found }).catch(() => undefined);
   const elsewhere = engine.elsewhere(found).find((x) => wanted.includes(x.stack));
   if (elsewhere) throw new MooringError('not-found', formatElsewhere(elsewhere, engine.engineName));
+}
+
+/** An engine `--all-engines` acts on, with the stacks named there ([]: every stack that goes there). */
+export interface EngineTarget {
+  name: string;
+  stacks: string[];
+}
+
+/**
+ * Where `sync --all-engines` acts: each engine the stacks of `wanted` (none: every stack) go to at
+ * `revision`, the engine in use first, then by name; with `everyConfigured` (a prune of everything),
+ * also each other engine this machine maps, where a stack moved away is removed. `unconfigured`: the
+ * engines they go to that this machine does not map, with those stacks (said, not acted on).
+ */
+export async function targetsOnEveryEngine(
+  engine: Engine,
+  wanted: readonly string[],
+  opts: { revision: string | null; everyConfigured: boolean },
+): Promise<{ targets: EngineTarget[]; unconfigured: EngineTarget[] }> {
+  const found: Parameters<Engine['elsewhere']>[0] = [];
+  const here = await engine.loadStacks({ revision: opts.revision, elsewhere: found });
+  const goesTo = new Map<string, Set<string>>();
+  const add = (name: string, stack: string): void => {
+    if (wanted.length === 0 || wanted.includes(stack))
+      goesTo.set(name, (goesTo.get(name) ?? new Set()).add(stack));
+  };
+  for (const s of here) for (const name of s.policy.engines ?? [LOCAL_ENGINE]) add(name, s.name);
+  for (const x of found) for (const name of x.engines) add(name, x.stack);
+  const named = new Set([...goesTo.values()].flatMap((s) => [...s]));
+  const unknown = wanted.filter((n) => !named.has(n));
+  if (unknown.length > 0) {
+    const all = [...new Set([...here.map((s) => s.name), ...found.map((x) => x.stack)])].sort();
+    throw new MooringError(
+      'not-found',
+      `No stack ${unknown.map((n) => `"${n}"`).join(', ')} in any source${opts.revision ? ` at ${opts.revision}` : ''}. ${
+        all.length > 0
+          ? `Stacks: ${all.join(', ')}.`
+          : 'No source declares any stack yet: `mooring source add`.'
+      }`,
+    );
+  }
+  const configured = new Set([engine.engineName, ...engine.engines.list().map((e) => e.name)]);
+  if (opts.everyConfigured) for (const name of configured) if (!goesTo.has(name)) goesTo.set(name, new Set());
+  const inUseFirst = (a: string, b: string): number =>
+    Number(b === engine.engineName) - Number(a === engine.engineName) || a.localeCompare(b);
+  const names = [...goesTo.keys()].sort(inUseFirst);
+  const on = (name: string): EngineTarget => ({
+    name,
+    stacks: wanted.length === 0 ? [] : [...goesTo.get(name)!].sort(),
+  });
+  const targets = names.filter((n) => configured.has(n)).map(on);
+  const unconfigured = names
+    .filter((n) => !configured.has(n))
+    .map((name) => ({ name, stacks: [...goesTo.get(name)!].sort() }));
+  if (targets.length === 0 && wanted.length > 0) {
+    // Each stack named goes only to engines this machine does not map: say where, and how to add one.
+    await refuseElsewhere(engine, wanted);
+  }
+  return { targets: targets.length > 0 ? targets : [{ name: engine.engineName, stacks: [] }], unconfigured };
 }

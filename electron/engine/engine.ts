@@ -309,9 +309,7 @@ export class Engine {
 
   // ---- desired state (services/desired-state.ts) ----
 
-  loadStacks(
-    opts: { stacks?: string[]; revision?: string | null; source?: string } = {},
-  ): Promise<LoadedStack[]> {
+  loadStacks(opts: Parameters<DesiredStateService['loadStacks']>[0] = {}): Promise<LoadedStack[]> {
     return this.desired.loadStacks(opts);
   }
 

@@ -59,9 +59,12 @@ export class DesiredStateService {
     return [`Source "${s.name}" is unreachable${since}: ${s.lastError} — ${stale}.`];
   }
 
-  /** Every stack of every source (or of the named ones) read from git at a revision. */
+  /**
+   * Every stack of every source (or of the named ones) read from git at a revision; those sent to other
+   * engines are put in `elsewhere`.
+   */
   async loadStacks(
-    opts: { stacks?: string[]; revision?: string | null; source?: string } = {},
+    opts: { stacks?: string[]; revision?: string | null; source?: string; elsewhere?: Elsewhere[] } = {},
   ): Promise<LoadedStack[]> {
     const sources = opts.source
       ? [this.sources.source(opts.source)]
