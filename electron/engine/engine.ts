@@ -107,7 +107,7 @@ export class Engine {
     this.pipeline = new Pipeline(this, parent?.pipeline.store ?? new PipelineStore(ctx.history.db));
     this.sources = parent?.sources ?? new SourceService(ctx, (source) => this.pipeline.indexNotes(source));
     this.safety = parent?.safety ?? new SafetyService(ctx, this.sources);
-    this.notify = new NotifyService(ctx, this.safety);
+    this.notify = new NotifyService(ctx);
     this.desired = new DesiredStateService(ctx, this.sources, this.safety);
     this.statuses = new StatusService(ctx, this.desired);
     this.engines = new EnginesService(ctx);

@@ -1,6 +1,7 @@
 // Issue 15: the app's controller of another engine follows that engine's settings. Removed, the engine's
 // controller stops; given other settings (an endpoint, a key), it is started anew on them — it used to
-// keep its old connection until the repo or the set of engines changed.
+// keep its old connection until the repo or the set of engines changed. Changed by another process (the
+// CLI's `engine add`/`remove`), the settings file is followed as well.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiService } from '../../electron/engine/api-service.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { Controller } from '../../electron/engine/reconcile/controller.ts';
+import { updateSettingsFile } from '../../electron/engine/settings.ts';
 import type { Results } from '../../electron/shared/api.ts';
 import { UNIQUE, waitFor } from '../helpers/controller.ts';
 import { dockerOk } from '../helpers/docker.ts';
@@ -64,9 +66,12 @@ describe.skipIf(!haveDocker)("the controllers of other engines follow the engine
   it('starts one for an engine the repo sends a stack to, anew when its settings change', async () => {
     await waitFor('a controller on edge', async () => (await alsoOn()) === 'edge');
     expect(made).toEqual(['local unix:///var/run/docker.sock', 'edge tcp://127.0.0.1:9'].map(fix));
-    // What `engine remove edge` then `engine add edge tcp://127.0.0.1:10` leave in the settings (add
-    // itself refuses here, where every endpoint that answers is the one daemon `local` reaches).
-    engine.settings.engines = { edge: { endpoint: 'tcp://127.0.0.1:10' } };
+    // What `mooring engine remove edge` then `engine add edge tcp://127.0.0.1:10` in a terminal leave in
+    // the settings file (add itself refuses here, where every endpoint that answers is the one daemon
+    // `local` reaches): the running app follows the file.
+    await updateSettingsFile(home, (s) => {
+      s.engines = { edge: { endpoint: 'tcp://127.0.0.1:10' } };
+    });
     await waitFor('a controller on the new endpoint', async () => {
       await api.snapshot();
       return made.includes('edge tcp://127.0.0.1:10');
@@ -91,6 +96,18 @@ describe.skipIf(!haveDocker)("the controllers of other engines follow the engine
     // Nothing starts it again while no engine of that name is configured.
     await api.snapshot();
     expect(made.filter((m) => m.startsWith('edge '))).toHaveLength(2);
+  });
+
+  it('starts one for an engine another process (the CLI) adds to the settings file', async () => {
+    expect((await api.handle('engines:list', {})).ok).toBe(true);
+    await updateSettingsFile(home, (s) => {
+      s.engines = { ...s.engines, edge: { endpoint: 'tcp://127.0.0.1:11' } };
+    });
+    // The app's engine list says so at its next look, and the engine's controller starts.
+    const listed = await api.handle('engines:list', {});
+    expect(listed.ok && (listed.value as Results['engines:list']).map((e) => e.name)).toContain('edge');
+    await waitFor('a controller on the engine added elsewhere', async () => (await alsoOn()) === 'edge');
+    expect(made).toContain('edge tcp://127.0.0.1:11');
   });
 });
 

@@ -9,7 +9,8 @@ import type { EngineConfig } from '../docker/endpoint.ts';
 import type { EngineRecords, HistoryStore } from '../history/store.ts';
 import { readOnlyHomeError } from '../home.ts';
 import { Applier } from '../reconcile/apply.ts';
-import type { Settings } from '../settings.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { parseSettings, settingsFile, type Settings } from '../settings.ts';
 
 export class EngineContext {
   docker: DockerAdapter;
@@ -31,6 +32,41 @@ export class EngineContext {
     this.docker = new DockerAdapter(dockerHost.endpoint, this.isOurs, dockerHost.origin);
     this.localEndpoint = this.docker.endpoint;
     this.applier = new Applier(this.docker, history, this.engineName);
+  }
+
+  /** When settings.json was last read here; null: read it again at the next look. */
+  private settingsMtime: number | null = null;
+
+  /**
+   * settings.json again if it changed since it was read: `mooring source trust`, `webhook set` or
+   * `engine add` in a terminal takes effect in the running app at its next look. The safety parts, the
+   * webhook and the named engines are taken over; the endpoint of the engine in use and the
+   * controller's settings stay as they were when the app started.
+   */
+  refreshSettings(): void {
+    const file = settingsFile(this.home);
+    let mtime: number;
+    try {
+      mtime = statSync(file).mtimeMs;
+    } catch {
+      return;
+    }
+    if (mtime === this.settingsMtime) return;
+    this.settingsMtime = mtime;
+    try {
+      this.takeOver(parseSettings(readFileSync(file, 'utf8'), file));
+    } catch {
+      // A file being edited by hand may be invalid for a moment: what was read before stays.
+    }
+  }
+
+  /** What was just written to settings.json, in the parts a running engine follows (`refreshSettings`). */
+  takeOver(fresh: Settings): void {
+    this.settings.safety = fresh.safety;
+    this.settings.sources = fresh.sources;
+    this.settings.webhook = fresh.webhook;
+    this.settings.engines = fresh.engines;
+    this.settingsMtime = null;
   }
 
   /** The records of the engine in use: its drift, locks, suspensions, retries and notices. */

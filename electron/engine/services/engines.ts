@@ -26,6 +26,8 @@ export class EnginesService {
 
   /** Every named engine, `local` first where it is there. */
   list(): { name: string; config: EngineConfig }[] {
+    // `mooring engine add` in a terminal reaches a running app here.
+    this.ctx.refreshSettings();
     const named = this.ctx.settings.engines ?? {};
     const out: { name: string; config: EngineConfig }[] = [];
     const local = named[LOCAL_ENGINE];
@@ -197,6 +199,6 @@ export class EnginesService {
       settings.engines ??= {};
       change(settings.engines);
     });
-    this.ctx.settings.engines = written.engines;
+    this.ctx.takeOver(written);
   }
 }

@@ -4,17 +4,13 @@ import type { WebhookDelivery, WebhookSettings } from '../../shared/model.ts';
 import { WebhookNotifier } from '../notify/webhook.ts';
 import { updateSettingsFile } from '../settings.ts';
 import type { EngineContext } from './context.ts';
-import type { SafetyService } from './safety.ts';
 
 export class NotifyService {
-  constructor(
-    private readonly ctx: EngineContext,
-    /** Reads settings.json again if it changed: another process may have set the webhook. */
-    private readonly settingsFile: Pick<SafetyService, 'refreshSettings'>,
-  ) {}
+  constructor(private readonly ctx: EngineContext) {}
 
   webhook(): WebhookSettings | undefined {
-    this.settingsFile.refreshSettings();
+    // Another process may have set the webhook.
+    this.ctx.refreshSettings();
     return this.ctx.settings.webhook;
   }
 
@@ -31,7 +27,7 @@ export class NotifyService {
       if (w) settings.webhook = w;
       else delete settings.webhook;
     });
-    this.ctx.settings.webhook = written.webhook;
+    this.ctx.takeOver(written);
     return written.webhook;
   }
 
