@@ -182,10 +182,14 @@ export interface DesiredFileMount {
   /**
    * Where the content comes from: a file of the config repo (`file:`), the compose file itself
    * (`content:`), a variable of the stack's interpolation environment (`environment:`), or a host file
-   * (`file:` with an absolute path, allowed by the local policy), which is bind-mounted as it is.
+   * (`file:` with an absolute path, allowed by the local policy), which is bind-mounted as it is; or a
+   * Swarm's own secret or config, made there out of band (`external: true`), which git never holds.
    */
-  from: 'repo' | 'content' | 'environment' | 'host';
-  /** Git blob id ('repo'), keyed content hash ('content', 'environment'), or the host path ('host'). */
+  from: 'repo' | 'content' | 'environment' | 'host' | 'external';
+  /**
+   * Git blob id ('repo'), keyed content hash ('content', 'environment'), the host path ('host'), or the
+   * name of the object on the Swarm ('external').
+   */
   digest: string;
   /** Permission bits of the file in the container (compose's default 0444). */
   mode: number;

@@ -2,7 +2,7 @@
 // --advertise-addr 127.0.0.1`) and left at the end: deploy with docker stack's labels, scale drift and
 // its heal, a rolling update, a failing update that Swarm rolls back, prune, history, and a stack
 // that stays containers on the manager. Test files run one at a time: no other test sees the swarm.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,24 @@ const PLAIN = `swmplain${UNIQUE}`;
 const HEAL = `swmheal${UNIQUE}`;
 const SECRET = `swmsec${UNIQUE}`;
 const BUILT = `swmbuild${UNIQUE}`;
+const EXT = `swmext${UNIQUE}`;
+const EXTC = `swmextc${UNIQUE}`;
+/** Made on the swarm by hand, as `docker secret create` and `docker config create` do. */
+const EXT_PW = `extpw${UNIQUE}`;
+const EXT_CFG = `extcfg${UNIQUE}`;
+// `name:` beside `external: true`, and the legacy `external: {name: …}`.
+const WITH_EXTERNAL = `services:
+  app:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    secrets: [db_pw]
+    configs: [{ source: shared, target: /etc/shared }]
+secrets:
+  db_pw: { external: true, name: ${EXT_PW} }
+configs:
+  shared: { external: { name: ${EXT_CFG} } }
+`;
 const WITH_FILES = `services:
   app:
     image: local/busybox:1
@@ -121,21 +139,25 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
       [`${SECRET}/compose.yaml`]: WITH_FILES,
       [`${SECRET}/token.txt`]: 'first-token',
       [`${BUILT}/compose.yaml`]: 'services:\n  app:\n    build: ./app\n    init: true\n',
+      [`${EXT}/compose.yaml`]: WITH_EXTERNAL,
+      [`${EXTC}/compose.yaml`]: WITH_EXTERNAL,
       [`${BUILT}/app/Dockerfile`]:
         'FROM local/busybox:1\nRUN echo built-from-git > /made\nCMD ["sleep", "3600"]\n',
-      'mooring.yaml': `stacks:\n  ${PLAIN}:\n    mode: containers\n  ${HEAL}: { sync: auto, selfHeal: true }\n`,
+      'mooring.yaml': `stacks:\n  ${PLAIN}:\n    mode: containers\n  ${HEAL}: { sync: auto, selfHeal: true }\n  ${EXTC}: { mode: containers }\n`,
     });
     home = path.join(base, 'home');
     expect((await mooring(home, ['source', 'add', 'cfg', repo.path])).code).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    await removeSwarmStacks(STACK, HEAL, SECRET, BUILT).catch(() => undefined);
+    await removeSwarmStacks(STACK, HEAL, SECRET, BUILT, EXT).catch(() => undefined);
+    await docker('secret', 'rm', EXT_PW).catch(() => '');
+    await docker('config', 'rm', EXT_CFG).catch(() => '');
     const built = (await docker('images', '-q', '--filter', `label=dev.mooring.build-stack=${BUILT}`))
       .split('\n')
       .filter(Boolean);
     if (built.length > 0) await docker('rmi', '-f', ...new Set(built)).catch(() => '');
-    await removeStacks(PLAIN);
+    await removeStacks(PLAIN, EXTC);
     if (madeSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
     await rm(base, { recursive: true, force: true });
     await rm(repo.path, { recursive: true, force: true });
@@ -333,6 +355,64 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
     // Built once: the next sync finds the image and has nothing to do.
     const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, ['sync', BUILT]);
     expect(again.results[0]!.plan.actions).toEqual([]);
+  });
+
+  it('uses an external secret and config by their name on the swarm, never changing or removing them; one not there is refused with what to do', async () => {
+    const services = async (): Promise<string> =>
+      (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${EXT}`)).trim();
+    const refused = await mooring(home, ['sync', EXT]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `External secret "${EXT_PW}" is not on the swarm: create it first (docker secret create ${EXT_PW} FILE).`,
+    );
+    expect(refused.stderr).toContain(`External config "${EXT_CFG}" is not on the swarm`);
+    expect(await services()).toBe('');
+
+    const file = path.join(base, 'made-by-hand');
+    await writeFile(file, 'made-by-hand');
+    await docker('secret', 'create', EXT_PW, file);
+    await docker('config', 'create', EXT_CFG, file);
+    const sync = await mooringJson<{ results: { plan: { actions: { kind: string }[] } }[] }>(home, [
+      'sync',
+      EXT,
+    ]);
+    expect(sync.code, sync.stderr).toBe(0);
+    // Nothing is made of them: the services refer to what the swarm has.
+    expect(sync.results[0]!.plan.actions.map((a) => a.kind)).toEqual(['create-network', 'create']);
+    const task = async (): Promise<string> =>
+      (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${EXT}_app`)).split(
+        '\n',
+      )[0]!;
+    await waitFor('a task of the service', async () => (await task()) !== '');
+    expect(await docker('exec', await task(), 'cat', '/run/secrets/db_pw')).toBe('made-by-hand');
+    expect(await docker('exec', await task(), 'cat', '/etc/shared')).toBe('made-by-hand');
+    expect((await status(EXT)).sync).toBe('Synced');
+    const again = await mooringJson<{ results: { plan: { actions: unknown[] } }[] }>(home, ['sync', EXT]);
+    expect(again.results[0]!.plan.actions).toEqual([]);
+
+    // The stack deleted in git and pruned: its service and network go, what was made by hand stays.
+    await repo.commit({ [`${EXT}/compose.yaml`]: null }, 'no external stack');
+    const engine = await Engine.open({ home });
+    try {
+      const [pruned] = await engine.pruneDeleted('cfg');
+      expect(pruned!.error).toBeNull();
+      expect(pruned!.plan!.actions.map((a) => a.kind).sort()).toEqual(['remove', 'remove-network']);
+    } finally {
+      engine.close();
+    }
+    expect(await docker('secret', 'inspect', '--format', '{{.Spec.Name}}', EXT_PW)).toBe(EXT_PW);
+    expect(await docker('config', 'inspect', '--format', '{{.Spec.Name}}', EXT_CFG)).toBe(EXT_CFG);
+  });
+
+  it('refuses an external secret to a stack that runs as containers, saying why', async () => {
+    const refused = await mooring(home, ['sync', EXTC]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'secrets.db_pw of service "app" is external: it lives in a Swarm, and this engine runs the stack as containers',
+    );
+    expect((await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${EXTC}`)).trim()).toBe(
+      '',
+    );
   });
 
   it('`mode: containers` keeps a stack as containers on the manager; so does no mode once it runs so; `mode: swarm` over its containers is refused', async () => {

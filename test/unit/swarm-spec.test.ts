@@ -319,4 +319,71 @@ configs:
       expect.stringContaining('secret "pw" is a file of this machine (/etc/hostname)'),
     ]);
   });
+
+  it('refers to an external secret or config by its name on the swarm, in each form compose takes', async () => {
+    const stack = await loadComposeText(`services:
+  app:
+    image: nginx:1.27
+    secrets: [a, { source: b, target: bee, mode: 0400 }, c]
+    configs: [d]
+secrets:
+  a: { external: true }
+  b: { external: "true", name: prod_b }
+  c: { external: { name: legacy_c } }
+configs:
+  d: { external: true }
+`);
+    const out = swarmStack(stack, LABEL);
+    expect(out.problems).toEqual([]);
+    // Nothing is made of them, and nothing of them is in the stack's own files.
+    expect(out.files).toEqual([]);
+    expect(out.external).toEqual([
+      { kind: 'secrets', Name: 'a' },
+      { kind: 'secrets', Name: 'prod_b' },
+      { kind: 'secrets', Name: 'legacy_c' },
+      { kind: 'configs', Name: 'd' },
+    ]);
+    const c = out.services[0]!.spec.TaskTemplate.ContainerSpec as unknown as {
+      Secrets: { SecretName: string; File: { Name: string; Mode: number } }[];
+      Configs: { ConfigName: string; File: { Name: string } }[];
+    };
+    expect(c.Secrets.map((r) => [r.SecretName, r.File.Name, r.File.Mode])).toEqual([
+      ['a', '/run/secrets/a', 0o444],
+      ['prod_b', '/run/secrets/bee', 0o400],
+      ['legacy_c', '/run/secrets/c', 0o444],
+    ]);
+    expect(c.Configs.map((r) => [r.ConfigName, r.File.Name])).toEqual([['d', '/d']]);
+    // A live copy's older secrets are never taken for its: an external one is never removed.
+    const actions = planSwarm(
+      out,
+      {
+        services: [],
+        tasks: [],
+        networks: [],
+        files: [
+          {
+            kind: 'secrets',
+            id: 'x1',
+            name: 'a',
+            labels: { 'dev.mooring.managed': 'true', 'dev.mooring.instance': 'home1' },
+          },
+        ],
+      },
+      { prune: true, instance: 'home1' },
+    );
+    expect(actions.map((a) => a.kind)).not.toContain('remove-secret');
+  });
+
+  it('refuses an external secret that also gives its content, or a name a swarm cannot have', async () => {
+    await expect(
+      loadComposeText(
+        'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, file: ./pw }\n',
+      ),
+    ).rejects.toThrow('secrets.pw: an external secret is not defined here; remove file or external');
+    await expect(
+      loadComposeText(
+        'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, name: "no/slash" }\n',
+      ),
+    ).rejects.toThrow('secrets.pw: "no/slash" is not a name a Swarm secret can have');
+  });
 });

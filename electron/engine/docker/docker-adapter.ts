@@ -433,6 +433,20 @@ export class DockerAdapter {
     return list.map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }));
   }
 
+  /** The secrets or configs of exactly these names (the API's name filter also matches prefixes). */
+  async swarmFilesNamed(
+    kind: SwarmFileKind,
+    names: string[],
+  ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const filters = { filters: { name: names } };
+    const list = (await this.call<unknown>(() =>
+      kind === 'secrets' ? this.docker.listSecrets(filters) : this.docker.listConfigs(filters),
+    )) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+    return list
+      .map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }))
+      .filter((f) => names.includes(f.name));
+  }
+
   /** Makes a secret or config of these bytes; its id. */
   async createSwarmFile(
     kind: SwarmFileKind,

@@ -6,6 +6,9 @@
 // `gid` are honoured for every kind (compose ignores them for `file:`), and the copy in use can be read
 // back from the container's mounts, so that a changed secret is drift.
 //
+// An `external` one is an object of a Swarm, made there out of band: services on a Swarm refer to it
+// by its name there (swarm/spec.ts); a stack run as containers is refused it (services/sync.ts).
+//
 // A secret's content is never part of the desired state: only a keyed hash of it (`digest`), which
 // names its copy and feeds the spec hash; the bytes travel beside the stack in `DesiredStack.fileContents`,
 // a Map, which JSON, the spec hash and every message leave out.
@@ -25,6 +28,8 @@ const NAME = /^[a-zA-Z0-9._-]+$/;
 const SINGULAR: Record<FileKind, string> = { secrets: 'secret', configs: 'config' };
 /** What content mode compose gives a copied secret or config (and Swarm every one). */
 const DEFAULT_MODE = 0o444;
+/** Swarm's longest object name. */
+const MAX_OBJECT_NAME = 64;
 /** A Swarm secret holds at most 500 KB, a config 1000 KB; one engine has no limit, this one does. */
 const MAX_CONTENT_BYTES = 1_000_000;
 
@@ -83,8 +88,12 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
     'template_driver',
   ]);
   const get = (key: string): Entry | undefined => fields.find((f) => f.key === key);
+  const external = get('external');
+  const externalName = external !== undefined ? readExternal(yaml, external) : null;
   for (const key of ['name', 'labels', 'driver_opts']) {
     const f = get(key);
+    // An external one's `name` is the name it has on the Swarm.
+    if (key === 'name' && externalName !== null) continue;
     // Kept, but only a Swarm creates secret and config objects with names, labels and driver options.
     if (f !== undefined)
       yaml.warnAt(
@@ -92,8 +101,7 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
         `${f.path} applies on Swarm only: a single engine has no ${SINGULAR[kind]} objects`,
       );
   }
-  const external = get('external');
-  if (external !== undefined && readExternal(yaml, external)) {
+  if (externalName !== null) {
     const given = sources.map(get).find((f) => f !== undefined);
     if (given !== undefined) {
       yaml.errorAt(
@@ -102,14 +110,18 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
       );
       return failed;
     }
-    yaml.warnAt(
-      external.keyNode,
-      `${e.path}: an external ${SINGULAR[kind]} applies on Swarm only: it lives in the Swarm`,
-    );
-    return {
-      usable: false,
-      why: `${what} is external: it exists only in a Swarm, and a single engine has no ${SINGULAR[kind]} objects (docker compose refuses it too); give it a file: or environment: instead`,
-    };
+    // Made on the Swarm out of band (`docker secret create`), so its content never is in git: by the
+    // name it has there, `name:` (or the legacy `external: {name: …}`), else its key.
+    const named = get('name');
+    const name = externalName || (named ? yaml.string(named.value, named.path) : undefined) || e.key;
+    if (!NAME.test(name) || name.length > MAX_OBJECT_NAME) {
+      yaml.errorAt(
+        (named ?? external)!.value ?? e.keyNode,
+        `${e.path}: "${name}" is not a name a Swarm ${SINGULAR[kind]} can have (letters, digits, . _ -, at most ${MAX_OBJECT_NAME})`,
+      );
+      return failed;
+    }
+    return { usable: true, from: 'external', digest: name, defaultMode: DEFAULT_MODE };
   }
   for (const key of ['driver', 'template_driver']) {
     const f = get(key);
@@ -156,14 +168,18 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
   }
 }
 
-/** compose accepts `external: true`, the string "true", and the legacy `external: {name: …}`. */
-function readExternal(yaml: YamlFile, e: Entry): boolean {
+/**
+ * compose accepts `external: true`, the string "true", and the legacy `external: {name: …}`. Null: not
+ * external; the name the legacy form gives, else ''.
+ */
+function readExternal(yaml: YamlFile, e: Entry): string | null {
   if (yaml.isMap(e.value)) {
     const fields = yaml.map(e.value, e.path) ?? [];
     yaml.rejectUnknown(fields, ['name']);
-    return true;
+    const name = fields.find((f) => f.key === 'name');
+    return (name && yaml.string(name.value, name.path)) ?? '';
   }
-  return yaml.bool(e.value, e.path) ?? false;
+  return yaml.bool(e.value, e.path) ? '' : null;
 }
 
 function inline(ctx: FileContext, source: Entry, bytes: Uint8Array): FileDefinition {

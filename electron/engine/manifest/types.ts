@@ -56,7 +56,7 @@ export interface StackContext {
 /** A top-level secret or config, as far as it is usable on one engine. */
 export type FileDefinition =
   | { usable: true; from: DesiredFileMount['from']; digest: string; defaultMode: number }
-  /** Swarm only (`external`, a `driver`): compose refuses a service that uses it; so does Mooring. */
+  /** Swarm only (a `driver`): compose refuses a service that uses it; so does Mooring. */
   | { usable: false; why: string }
   /** Already reported (a missing file, a variable not set): its users add nothing. */
   | { usable: false; why: null };

@@ -39,6 +39,7 @@ import {
   applySwarm,
   foreignServices,
   madeHere,
+  findExternal,
   observeSwarmStack,
   planSwarm,
   type SwarmObservation,
@@ -73,6 +74,18 @@ export class SyncService {
   ): Promise<Plan> {
     const desired = stack.desired!;
     const { images } = observation;
+    // An external secret or config is an object of a Swarm: containers have nothing to mount.
+    const external = desired.services.flatMap((s) =>
+      (['secrets', 'configs'] as const).flatMap((kind) =>
+        (s[kind] ?? [])
+          .filter((f) => f.from === 'external')
+          .map(
+            (f) =>
+              `${kind}.${f.name} of service "${s.name}" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no ${kind === 'secrets' ? 'secret' : 'config'} objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.`,
+          ),
+      ),
+    );
+    if (external.length > 0) throw new MooringError('failed', external.join('\n'));
     // By name, or by id as the engine also resolves it (the host network named by its id is refused).
     const network = (name: string): LiveNetwork | undefined =>
       observation.resources?.networks.find((n) => n.name === name) ??
@@ -471,7 +484,7 @@ export class SyncService {
   private async syncSwarm(
     stack: LoadedStack,
     observation: Observation,
-    seen: SwarmObservation,
+    observed: SwarmObservation,
     opts: SyncOptions & { trigger: Trigger },
   ): Promise<SyncResult> {
     const desired = stack.desired!;
@@ -480,7 +493,8 @@ export class SyncService {
       revision: stack.revision!,
       instance: this.ctx.instanceId,
     });
-    const problems = [...spec.problems, ...foreignServices(spec, seen, this.ctx.instanceId)];
+    const { seen, problems: missing } = await findExternal(this.ctx.docker, spec, observed);
+    const problems = [...spec.problems, ...missing, ...foreignServices(spec, seen, this.ctx.instanceId)];
     const containers = observation.containers.filter((c) => c.project === stack.name && c.ours);
     // Only with `mode: swarm`: without it, a stack running as containers stays containers (status.ts).
     if (containers.length > 0)

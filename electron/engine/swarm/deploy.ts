@@ -32,6 +32,35 @@ export interface SwarmObservation {
   files: (SeenObject & { kind: SwarmFileKind })[];
 }
 
+/**
+ * The external secrets and configs `spec` refers to, as the swarm has them (added to `seen`, whose ids
+ * the services are given), and each one it lacks, in words with what to do.
+ */
+export async function findExternal(
+  docker: DockerAdapter,
+  spec: SwarmStackSpec,
+  seen: SwarmObservation,
+): Promise<{ seen: SwarmObservation; problems: string[] }> {
+  const wanted = spec.external ?? [];
+  if (wanted.length === 0) return { seen, problems: [] };
+  const found = (
+    await Promise.all(
+      (['secrets', 'configs'] as const).map(async (kind) => {
+        const names = wanted.filter((f) => f.kind === kind).map((f) => f.Name);
+        const list = names.length > 0 ? await docker.swarmFilesNamed(kind, names) : [];
+        return list.map((f) => ({ ...f, kind }));
+      }),
+    )
+  ).flat();
+  const problems = wanted
+    .filter((f) => !found.some((x) => x.kind === f.kind && x.name === f.Name))
+    .map((f) => {
+      const one = f.kind === 'secrets' ? 'secret' : 'config';
+      return `External ${one} "${f.Name}" is not on the swarm: create it first (docker ${one} create ${f.Name} FILE).`;
+    });
+  return { seen: { ...seen, files: [...seen.files, ...found] }, problems };
+}
+
 export async function observeSwarmStack(docker: DockerAdapter, stack: string): Promise<SwarmObservation> {
   const [services, networks, secrets, configs] = await Promise.all([
     docker.stackServices(stack),
@@ -158,6 +187,7 @@ export function planSwarm(
   // What services git does not declare and that stay keep using: never removed under them.
   const used = new Set([
     ...spec.files.map((f) => f.Name),
+    ...(spec.external ?? []).map((f) => f.Name),
     ...seen.services
       .filter((l) => !declared.has(l.spec.Name) && !pruned(l))
       .flatMap((l) => referenced(l.spec)),

@@ -75,6 +75,8 @@ export interface SwarmStackSpec {
   networks: SwarmNetworkSpec[];
   /** Secrets and configs, each once however many services use it. */
   files: SwarmFileSpec[];
+  /** External secrets and configs: made on the Swarm out of band, by their name there; never changed. */
+  external?: { kind: SwarmFileKind; Name: string }[];
   /** What stops the stack from being deployed as services, each naming the service and what to do. */
   problems: string[];
   /** What Swarm does not act on, said in the plan (as `docker stack deploy` says "Ignoring …"). */
@@ -165,12 +167,22 @@ function fileReferences(
   s: DesiredService,
   kind: SwarmFileKind,
   files: Map<string, SwarmFileSpec>,
+  external: Map<string, { kind: SwarmFileKind; Name: string }>,
   labels: Record<string, string>,
   problems: string[],
 ): FileReference[] {
   const out: FileReference[] = [];
   const one = kind === 'secrets' ? 'secret' : 'config';
+  const reference = (m: DesiredFileMount, name: string): FileReference => ({
+    File: { Name: m.target, UID: m.uid ?? '0', GID: m.gid ?? '0', Mode: m.mode },
+    ...(kind === 'secrets' ? { SecretName: name } : { ConfigName: name }),
+  });
   for (const m of s[kind] ?? []) {
+    if (m.from === 'external') {
+      external.set(`${kind} ${m.digest}`, { kind, Name: m.digest });
+      out.push(reference(m, m.digest));
+      continue;
+    }
     if (m.from === 'host') {
       problems.push(
         `${stack}/${s.name}: ${one} "${m.name}" is a file of this machine (${m.digest}), which Swarm would not see change; commit it to the repo, or give it \`environment:\``,
@@ -185,10 +197,7 @@ function fileReferences(
       continue;
     }
     files.set(`${kind} ${name}`, { kind, Name: name, Labels: labels, from: m });
-    out.push({
-      File: { Name: m.target, UID: m.uid ?? '0', GID: m.gid ?? '0', Mode: m.mode },
-      ...(kind === 'secrets' ? { SecretName: name } : { ConfigName: name }),
-    });
+    out.push(reference(m, name));
   }
   return out.sort((a, b) => a.File.Name.localeCompare(b.File.Name));
 }
@@ -226,11 +235,12 @@ export function swarmStack(
       Internal: n.internal ?? false,
     }));
   const files = new Map<string, SwarmFileSpec>();
+  const external = new Map<string, { kind: SwarmFileKind; Name: string }>();
   const services = desired.services.map((s) => {
     const skipped = ignored(s);
     if (skipped.length > 0) notes.push(`${s.name}: ${skipped.join(', ')} ignored on Swarm`);
-    const secrets = fileReferences(stack, s, 'secrets', files, own, problems);
-    const configs = fileReferences(stack, s, 'configs', files, own, problems);
+    const secrets = fileReferences(stack, s, 'secrets', files, external, own, problems);
+    const configs = fileReferences(stack, s, 'configs', files, external, own, problems);
     const host = s.passthrough?.hostConfig ?? {};
     const limits = {
       ...(typeof host.NanoCpus === 'number' ? { NanoCPUs: host.NanoCpus } : {}),
@@ -317,7 +327,14 @@ export function swarmStack(
       problems.push(`${stack}/${s.name}: endpoint_mode dnsrr cannot publish ports through the routing mesh`);
     return { name: s.name, spec };
   });
-  return { services, networks, files: [...files.values()], problems, notes };
+  return {
+    services,
+    networks,
+    files: [...files.values()],
+    ...(external.size > 0 ? { external: [...external.values()] } : {}),
+    problems,
+    notes,
+  };
 }
 
 /** A live service's spec, as the engine reports it, in the same terms as the one sent. */
