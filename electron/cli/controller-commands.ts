@@ -110,8 +110,8 @@ export function registerControllerCommands(program: Command, open: () => Promise
       const { loadController, loadOtherControllers, DEFAULT_POLL_INTERVAL_SEC } = await loadEngineSide();
       const Controller = await loadController();
       const seconds = o.interval ?? engine.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC;
-      const make = (e: Engine): InstanceType<typeof Controller> =>
-        new Controller(e, { pollIntervalMs: seconds * 1000 });
+      const make = (e: Engine, options?: { fetches: false }): InstanceType<typeof Controller> =>
+        new Controller(e, { pollIntervalMs: seconds * 1000, ...options });
       const print = (e: ControllerEvent, name?: string): void => {
         const line = watchLine(e, o.json ?? false, o.verbose ?? false, name);
         if (line !== null) io.out(line);
@@ -140,6 +140,8 @@ export function registerControllerCommands(program: Command, open: () => Promise
       };
       const unsubscribe = controller.subscribe((e) => {
         print(e, others ? engine.engineName : undefined);
+        // The other engines' controllers follow its fetches rather than fetching themselves.
+        if (e.type === 'source') others?.sourcesFetched();
         if (others && !stopping && !following && (e.type === 'status' || e.type === 'source'))
           following = setTimeout(follow, 500);
       });

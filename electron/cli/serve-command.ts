@@ -36,9 +36,10 @@ export function registerServe(program: Command, open: () => Promise<Engine>, io:
       const { DEFAULT_POLL_INTERVAL_SEC } = side;
       const engine = await open();
       const service = new ApiService(engine, {
-        createController: (e) =>
+        createController: (e, options) =>
           new Controller(e, {
             pollIntervalMs: (e.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000,
+            ...options,
           }),
       });
       await service.start();

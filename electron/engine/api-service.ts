@@ -24,7 +24,7 @@ import { isSqliteReadOnly } from './history/open-db.ts';
 import { isWriteDenied, readOnlyHomeError } from './home.ts';
 import { LogStreams, type ApiClient } from './log-streams.ts';
 import type { ProgressEvent } from './reconcile/apply.ts';
-import type { Controller, ControllerEvent } from './reconcile/controller.ts';
+import type { Controller, ControllerEvent, ControllerOptions } from './reconcile/controller.ts';
 import { OtherControllers } from './reconcile/other-controllers.ts';
 import { DEFAULT_POLL_INTERVAL_SEC, updateSettingsFile } from './settings.ts';
 import { credentialsInUrlMessage, splitUserinfo } from './source/url-credentials.ts';
@@ -43,8 +43,11 @@ export interface SecretStore {
 }
 
 export interface ApiServiceOptions {
-  /** Builds the controller for this engine; called at start and when the endpoint or interval changes. */
-  createController: (engine: Engine) => Controller;
+  /**
+   * Builds a controller for an engine (with `options` added to the factory's own: for another engine's,
+   * `fetches: false`); called at start and when the endpoint or interval changes.
+   */
+  createController: (engine: Engine, options?: ControllerOptions) => Controller;
   /** Where tokens typed into the UI are kept; absent in browser mode, which cannot keep secrets. */
   secrets?: SecretStore | undefined;
 }
@@ -203,6 +206,11 @@ export class ApiService {
         break;
       case 'no-action':
         break; // the controller looked and let things be: nothing changed to push
+      case 'source':
+        // The other engines' controllers follow its fetches rather than fetching themselves.
+        this.others.sourcesFetched();
+        this.schedulePush();
+        break;
       default:
         this.schedulePush();
     }

@@ -23,9 +23,10 @@ export async function runHost(init: unknown, port: Port): Promise<void> {
     useSqliteBuild(parsed.data.sqlite);
     const e = (engine = await Engine.open({ home: parsed.data.home }));
     const service = new ApiService(e, {
-      createController: (x) =>
+      createController: (x, options) =>
         new Controller(x, {
           pollIntervalMs: (x.settings.pollIntervalSec ?? DEFAULT_POLL_INTERVAL_SEC) * 1000,
+          ...options,
         }),
       secrets: host.secrets ?? undefined,
     });

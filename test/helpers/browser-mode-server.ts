@@ -77,7 +77,7 @@ async function runChild(config: ChildConfig): Promise<void> {
   ]);
   const engine = await Engine.open({ home: config.home });
   const service = new ApiService(engine, {
-    createController: (e) => new Controller(e, { pollIntervalMs: 60_000 }),
+    createController: (e, options) => new Controller(e, { pollIntervalMs: 60_000, ...options }),
   });
   await service.start();
   const server = await startServer({

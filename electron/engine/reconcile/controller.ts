@@ -97,6 +97,13 @@ export interface ControllerOptions {
    * the poll interval. Default 5 s; 0: only the poll.
    */
   refCheckMs?: number;
+  /**
+   * False: the sources are fetched by another controller of this process (that of the engine in use,
+   * for the controllers of other engines), which tells this one through `sourcesFetched()`, so that one
+   * repo is fetched once however many engines it goes to. A fetch asked for (`fetchNow`) still is done.
+   * Default true.
+   */
+  fetches?: boolean;
   clock?: Clock;
 }
 
@@ -200,6 +207,7 @@ export class Controller {
   private readonly clock: Clock;
   private readonly pollMs: number;
   private readonly refCheckMs: number;
+  private readonly fetches: boolean;
   private readonly jitter: number;
   private readonly decideConfig: DecideConfig;
   /** Where the retry entries live: the database, so that the limit holds across restarts. */
@@ -262,6 +270,7 @@ export class Controller {
     this.pollMs = Math.max(MIN_POLL_MS, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_SEC * 1000);
     this.jitter = Math.min(0.5, Math.max(0, options.pollJitter ?? 0.1));
     this.refCheckMs = Math.max(0, options.refCheckMs ?? REF_CHECK_MS);
+    this.fetches = options.fetches ?? true;
     this.decideConfig = {
       selfHealDebounceMs: options.selfHealDebounceMs ?? 500,
       selfHealMaxWaitMs: options.selfHealMaxWaitMs ?? 5_000,
@@ -322,7 +331,11 @@ export class Controller {
     this.log(
       'info',
       'start',
-      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; fetching every ${seconds(this.pollMs)}${this.refCheckMs > 0 ? `, and asking http remotes every ${seconds(this.refCheckMs)} whether their branch moved` : ''}`,
+      `watching ${this.sources.size} source(s) and the Docker engine at ${this.engine.docker.endpoint}; ${
+        this.fetches
+          ? `fetching every ${seconds(this.pollMs)}${this.refCheckMs > 0 ? `, and asking http remotes every ${seconds(this.refCheckMs)} whether their branch moved` : ''}`
+          : 'the sources fetched by the controller of the engine in use'
+      }`,
     );
     this.events.start();
     await this.requestResync({ reload: true });
@@ -409,6 +422,14 @@ export class Controller {
             ...(m.retry ? { attempt: m.retry.attempts + 1, of: this.decideConfig.retry.maxAttempts } : {}),
           };
     return st;
+  }
+
+  /**
+   * Another controller of this process fetched (see `fetches`): the sources are read again, and what
+   * is new is acted on, as after a fetch of another process.
+   */
+  sourcesFetched(): void {
+    if (this.started && !this.stopping) this.checkSources();
   }
 
   /** Fetches one source (or all) now, and acts on what is new. Throws only for an unknown source name. */
@@ -944,6 +965,7 @@ export class Controller {
 
   /** Starts polling (first fetch after `firstMs`) and, for a local source, watching its refs. */
   private watchSource(name: string, firstMs: number): void {
+    if (!this.fetches) return;
     this.schedulePoll(name, firstMs);
     const s = this.sources.get(name);
     if (s?.kind === 'http' && this.refCheckMs > 0 && !this.refChecks.has(name)) {
@@ -1034,7 +1056,7 @@ export class Controller {
       })
       .finally(() => {
         this.fetching.delete(name);
-        if (this.started && !this.stopping && this.sources.has(name)) {
+        if (this.fetches && this.started && !this.stopping && this.sources.has(name)) {
           this.schedulePoll(name, this.pollDelay());
         }
       });
@@ -1135,6 +1157,8 @@ export class Controller {
     const list = this.engine.listSources();
     const next = new Map(list.map((s) => [s.name, s]));
     let reload = false;
+    /** Sources at a new head: their stacks' drift ends because git changed, and says so. */
+    const moved = new Set<string>();
     for (const s of list) {
       const prev = this.sources.get(s.name);
       if (!prev) {
@@ -1146,7 +1170,14 @@ export class Controller {
       if (prev.head !== s.head || prev.lastError !== s.lastError || prev.lastFetchAt !== s.lastFetchAt) {
         this.emit({ type: 'source', source: s });
       }
-      if (prev.head !== s.head || prev.url !== s.url || prev.branch !== s.branch || prev.path !== s.path) {
+      if (prev.head !== s.head) moved.add(s.name);
+      if (
+        prev.head !== s.head ||
+        prev.url !== s.url ||
+        prev.branch !== s.branch ||
+        prev.path !== s.path ||
+        (prev.lastError ?? null) !== (s.lastError ?? null)
+      ) {
         reload = true;
       }
     }
@@ -1157,7 +1188,14 @@ export class Controller {
       }
     }
     this.sources = next;
-    if (reload) void this.requestResync({ reload: true });
+    if (reload)
+      void this.requestResync({
+        reload: true,
+        resolution: (st) =>
+          moved.has(st.source)
+            ? `desired state changed (revision ${short(st.revision)})`
+            : 'no longer drifting (seen by the controller)',
+      });
   }
 
   // ── events out ────────────────────────────────────────────────────────────────────────────────

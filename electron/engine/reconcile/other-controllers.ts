@@ -2,6 +2,7 @@
 // engine in use: one per engine this machine maps, each with its own deployments, lease, backoff and
 // events, so an engine that does not answer holds up none of the others. Started and stopped as the
 // repo and the engines' settings change. The app (ApiService) and `mooring watch --all-engines` keep one.
+// They fetch nothing themselves: the controller of the engine in use fetches, and they follow its fetches.
 import type { ElsewhereView, StackStatus } from '../../shared/model.ts';
 import type { Engine } from '../engine.ts';
 import type { Controller, ControllerEvent } from './controller.ts';
@@ -30,7 +31,8 @@ export class OtherControllers {
 
   constructor(
     private readonly engine: Engine,
-    private readonly create: (engine: Engine) => Controller,
+    /** Makes a controller with these options (its engine's sources fetched by the engine in use's). */
+    private readonly create: (engine: Engine, options: { fetches: false }) => Controller,
     private readonly hooks: OtherControllersHooks,
   ) {}
 
@@ -64,6 +66,14 @@ export class OtherControllers {
     return this.drive(wanted);
   }
 
+  /**
+   * The controller of the engine in use fetched a source (its `source` event): each of these reads the
+   * sources again, rather than fetching them itself (one repo is fetched once, however many engines).
+   */
+  sourcesFetched(): void {
+    for (const o of this.running.values()) o.controller.sourcesFetched();
+  }
+
   /** Stops every one of them. */
   stop(): Promise<void> {
     this.active = false;
@@ -86,7 +96,7 @@ export class OtherControllers {
       for (const name of names) {
         const config = configOf(name);
         if (this.running.has(name) || !this.active || config === null) continue;
-        const controller = this.create(this.engine.onEngine(name));
+        const controller = this.create(this.engine.onEngine(name), { fetches: false });
         const unsubscribe = controller.subscribe((e) => {
           this.hooks.event(name, e);
         });
