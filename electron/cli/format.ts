@@ -208,6 +208,10 @@ export function formatEngines(engines: EngineProbe[]): string {
       e.latencyMs === null ? '-' : `${e.latencyMs} ms`,
     ]);
   const problems = engines.filter((e) => e.error).map((e) => `${e.name}: ${e.error ?? ''}`);
+  if (problems.length > 0)
+    problems.push(
+      "To change an engine's endpoint or keys: `mooring engine remove NAME`, then `mooring engine add NAME ENDPOINT`.",
+    );
   return [table(rows), ...problems].join('\n');
 }
 

@@ -47,6 +47,9 @@ test('the fleet: each engine with its health, each stack on each engine it goes 
     await expect(local).toContainText(/Docker \d/);
     const staging = page.locator('.fleet-engine[data-engine="staging"]');
     await expect(staging).toContainText('unreachable');
+    // Why, in the engine's own words, and what to do.
+    await expect(staging).toContainText('Start Docker there, or change the engine in Settings → Engines.');
+    await expect(staging).not.toContainText('(as given)');
     await expect(page.getByText(/homelab is named in git but not configured on this machine/)).toBeVisible();
 
     const table = page.getByRole('table', { name: 'Stacks on each engine' });
@@ -71,6 +74,22 @@ test('the fleet: each engine with its health, each stack on each engine it goes 
     await expect(table.getByRole('link', { name: 'e2efleethere' })).toBeVisible();
     await expect(table.getByRole('link', { name: 'e2efleetfar' })).toHaveCount(0);
     await ui.screenshot('fleet');
+
+    // "Sync all out of sync" takes what is out of sync on the engines that answer: previewed, then synced.
+    await page.getByRole('button', { name: 'Sync all out of sync (1)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sync 1 stack on 1 engine?' });
+    await expect(dialog).toContainText('e2efleetboth on local');
+    await expect(dialog).toContainText('declared in git, no container');
+    await ui.screenshot('fleet-sync-all');
+    await dialog.getByRole('button', { name: 'Sync 1' }).click();
+    await expect(cell('e2efleetboth', 'local').locator('[data-sync]')).toHaveAttribute(
+      'data-sync',
+      'Synced',
+      {
+        timeout: 20_000,
+      },
+    );
+    await expect(page.getByRole('button', { name: 'Sync all out of sync' })).toBeDisabled();
 
     await page.getByRole('combobox', { name: 'Show the stacks of one engine' }).selectOption('staging');
     await expect(table.getByRole('columnheader')).toHaveText(['Stack', 'staging']);

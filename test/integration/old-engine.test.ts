@@ -79,7 +79,7 @@ describe('an engine older than Mooring drives', () => {
       // `engine list` shows the version it speaks beside the reason.
       const listed = formatEngines([probe]);
       expect(listed).toMatch(/^old +tcp:\/\/127\.0\.0\.1:\d+ +tcp +no +\(API 1\.40\)/m);
-      expect(listed).toContain('old: Docker engine at');
+      expect(listed).toContain(`old: Engine old (${endpoint}) speaks API 1.40`);
     } finally {
       engine.close();
     }

@@ -8,12 +8,22 @@ import path from 'node:path';
 import { ENGINE_NAME, LOCAL_ENGINE, type EngineProbe } from '../../shared/model.ts';
 import { DockerAdapter, MIN_API_VERSION, apiOlderThan } from '../docker/docker-adapter.ts';
 import { checkEngineConfig, type EngineConfig } from '../docker/endpoint.ts';
-import { EngineTooOldError, MooringError, errorMessage } from '../errors.ts';
+import { EngineTooOldError, MooringError, UnreachableError, errorMessage } from '../errors.ts';
 import { updateSettingsFile } from '../settings.ts';
 import type { EngineContext } from './context.ts';
 
 /** How long a probe waits for an engine that does not answer. */
 const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Why an engine did not answer, in its own words (ECONNREFUSED, a TLS or SSH refusal): the cause under
+ * the adapter's "unreachable" sentence, whose advice each place that shows it gives as fits there.
+ */
+function reason(err: unknown): string {
+  return err instanceof UnreachableError && !(err instanceof EngineTooOldError) && err.cause !== undefined
+    ? errorMessage(err.cause)
+    : errorMessage(err);
+}
 
 function transportOf(c: EngineConfig): EngineProbe['transport'] {
   if (c.endpoint.startsWith('ssh://')) return 'ssh';
@@ -54,7 +64,7 @@ export class EnginesService {
     let docker: DockerAdapter | null = null;
     let timer: NodeJS.Timeout | undefined;
     try {
-      docker = new DockerAdapter(config, undefined, 'given');
+      docker = new DockerAdapter(config, undefined, 'given', name);
       const d = docker;
       const answer = (async () => {
         const t0 = performance.now();
@@ -79,7 +89,7 @@ export class EnginesService {
         version: null,
         swarm: null,
         latencyMs: null,
-        error: errorMessage(err),
+        error: reason(err),
         ...(err instanceof EngineTooOldError ? { apiVersion: err.apiVersion } : {}),
       };
     } finally {

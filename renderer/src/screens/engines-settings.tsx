@@ -93,6 +93,11 @@ export function EnginesSection(): React.JSX.Element {
                       <>
                         <span className="badge bad">unreachable</span>
                         <div className="cell-sub">{e.error}</div>
+                        {!e.apiVersion && (
+                          <div className="cell-sub">
+                            Start Docker there, or remove it and add it again with the right endpoint.
+                          </div>
+                        )}
                       </>
                     )}
                   </td>

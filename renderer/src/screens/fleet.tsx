@@ -2,9 +2,11 @@
 // engines its `engines:` names, each cell with the stack's sync and health there. Filtered by engine.
 // A look at each engine when the screen opens and on "Check again": it reads, it changes nothing.
 import { useCallback, useEffect, useState } from 'react';
-import type { FleetCell, FleetView } from '../../../electron/shared/model.ts';
+import type { FleetCell, FleetView, Plan } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, SyncBadge } from '../components/badges.tsx';
+import { Dialog } from '../components/dialog.tsx';
+import { PlanList } from './overview.tsx';
 import { shortId } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore } from '../store.tsx';
@@ -37,18 +39,29 @@ export function FleetScreen(): React.JSX.Element {
     void check();
   }, [check]);
 
+  // Another engine than the window's is named in a request; the window's is the default.
+  const onEngine = (engine: string): { engine?: string } => (engine === fleet?.current ? {} : { engine });
+
+  /** Syncs stacks on engines, one engine after another, each result told. */
+  const syncCells = async (cells: { stack: string; engine: string }[]): Promise<void> => {
+    for (const engine of [...new Set(cells.map((c) => c.engine))]) {
+      const stacks = cells.filter((c) => c.engine === engine).map((c) => c.stack);
+      try {
+        for (const r of await call('stacks:sync', { stacks, ...onEngine(engine) })) {
+          if (r.error) notify('error', `Sync of ${r.stack} on ${engine} failed: ${r.error}`);
+          else notify('info', `Synced "${r.stack}" on ${engine}.`);
+        }
+      } catch (err) {
+        notify('error', `On ${engine}: ${(err as Error).message}`);
+      }
+    }
+  };
+
   // A sync of one stack on one engine, as the Overview's Sync button does on the window's engine.
   const sync = async (stack: string, engine: string): Promise<void> => {
     setSyncing(`${stack}@${engine}`);
     try {
-      const [r] = await call('stacks:sync', {
-        stacks: [stack],
-        ...(engine === fleet?.current ? {} : { engine }),
-      });
-      if (r?.error) notify('error', `Sync of ${stack} on ${engine} failed: ${r.error}`);
-      else notify('info', `Synced "${stack}" on ${engine}.`);
-    } catch (err) {
-      notify('error', (err as Error).message);
+      await syncCells([{ stack, engine }]);
     } finally {
       setSyncing(null);
       await check();
@@ -58,6 +71,43 @@ export function FleetScreen(): React.JSX.Element {
   const names = fleet?.columns ?? [];
   const columns = only ? names.filter((n) => n === only) : names;
   const rows = fleet?.rows.filter((r) => !only || r.cells.some((c) => c.engine === only)) ?? [];
+  // What "Sync all out of sync" takes: the shown cells out of sync or missing; a suspended stack was held
+  // on purpose (a rollback), and is left out.
+  const outOfSync = rows.flatMap((r) =>
+    r.cells
+      .filter(
+        (c) => columns.includes(c.engine) && (c.sync === 'OutOfSync' || c.sync === 'Missing') && !c.suspended,
+      )
+      .map((c) => ({ stack: r.stack, engine: c.engine })),
+  );
+  const [confirm, setConfirm] = useState<{ stack: string; engine: string; plan: Plan }[] | null>(null);
+  const previewAll = async (): Promise<void> => {
+    setSyncing('plan');
+    try {
+      setConfirm(
+        await Promise.all(
+          outOfSync.map(async (c) => ({
+            ...c,
+            plan: await call('stacks:plan', { stack: c.stack, ...onEngine(c.engine) }),
+          })),
+        ),
+      );
+    } catch (err) {
+      notify('error', (err as Error).message);
+    } finally {
+      setSyncing(null);
+    }
+  };
+  const syncAll = async (cells: { stack: string; engine: string }[]): Promise<void> => {
+    setSyncing('all');
+    try {
+      await syncCells(cells);
+    } finally {
+      setSyncing(null);
+      await check();
+    }
+  };
+  const engineCount = (cells: { engine: string }[]): number => new Set(cells.map((c) => c.engine)).size;
 
   return (
     <>
@@ -107,6 +157,12 @@ export function FleetScreen(): React.JSX.Element {
                       ? `answered in ${e.latencyMs ?? '?'} ms${e.swarm && e.swarm !== 'none' ? ` · swarm ${e.swarm}` : ''}`
                       : e.error}
                   </div>
+                  {!e.reachable && !e.apiVersion && (
+                    <div className="cell-sub">
+                      Start Docker there, or change the engine in{' '}
+                      <a href={href({ screen: 'settings' })}>Settings → Engines</a>.
+                    </div>
+                  )}
                 </div>
               ))}
         </div>
@@ -141,6 +197,17 @@ export function FleetScreen(): React.JSX.Element {
           </label>
           <button type="button" disabled={checking} aria-busy={checking} onClick={() => void check()}>
             {checking && <span className="spinner" />} Check again
+          </button>
+          <button
+            type="button"
+            className="primary"
+            disabled={outOfSync.length === 0 || syncing !== null}
+            aria-busy={syncing === 'plan' || syncing === 'all'}
+            onClick={() => void previewAll()}
+            title="Preview, then sync every stack shown that is out of sync or missing, on each engine"
+          >
+            {(syncing === 'plan' || syncing === 'all') && <span className="spinner" />} Sync all out of sync
+            {outOfSync.length ? ` (${outOfSync.length})` : ''}
           </button>
         </div>
         <div className="panel fleet-table">
@@ -190,6 +257,46 @@ export function FleetScreen(): React.JSX.Element {
           </table>
         </div>
       </section>
+      {confirm && (
+        <Dialog
+          title={`Sync ${confirm.length} stack${confirm.length === 1 ? '' : 's'} on ${engineCount(confirm)} engine${engineCount(confirm) === 1 ? '' : 's'}?`}
+          onClose={() => {
+            setConfirm(null);
+          }}
+          actions={
+            <>
+              <button
+                onClick={() => {
+                  setConfirm(null);
+                }}
+              >
+                Cancel
+              </button>
+              <button
+                className="primary"
+                autoFocus
+                onClick={() => {
+                  const cells = confirm;
+                  setConfirm(null);
+                  void syncAll(cells);
+                }}
+              >
+                Sync {confirm.length}
+              </button>
+            </>
+          }
+        >
+          <p className="sub">These changes will be made, one engine after another:</p>
+          {confirm.map((c) => (
+            <div key={`${c.stack}@${c.engine}`}>
+              <h3 className="plan-head">
+                {c.stack} on {c.engine} <code className="sub">@ {shortId(c.plan.revision)}</code>
+              </h3>
+              <PlanList plan={c.plan} />
+            </div>
+          ))}
+        </Dialog>
+      )}
     </>
   );
 }

@@ -376,7 +376,7 @@ export function Overview({
           )}
           {confirm.plans.map((p) => (
             <div key={p.stack}>
-              <h3 style={{ margin: '12px 0 6px', fontSize: 14 }}>
+              <h3 className="plan-head">
                 {p.stack} <code className="sub">@ {shortId(p.revision)}</code>
               </h3>
               <PlanList plan={p} />
