@@ -5,8 +5,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { FleetCell, FleetView, Plan } from '../../../electron/shared/model.ts';
 import { call } from '../api/client.ts';
 import { HealthBadge, SyncBadge } from '../components/badges.tsx';
-import { Dialog } from '../components/dialog.tsx';
-import { PlanList } from './overview.tsx';
+import { ConfirmSync } from './overview.tsx';
 import { shortId } from '../format.ts';
 import { href } from '../router.ts';
 import { useStore } from '../store.tsx';
@@ -258,44 +257,23 @@ export function FleetScreen(): React.JSX.Element {
         </div>
       </section>
       {confirm && (
-        <Dialog
+        <ConfirmSync
           title={`Sync ${confirm.length} stack${confirm.length === 1 ? '' : 's'} on ${engineCount(confirm)} engine${engineCount(confirm) === 1 ? '' : 's'}?`}
+          intro="These changes will be made, one engine after another:"
+          plans={confirm.map((c) => ({
+            key: `${c.stack}@${c.engine}`,
+            heading: `${c.stack} on ${c.engine}`,
+            plan: c.plan,
+          }))}
           onClose={() => {
             setConfirm(null);
           }}
-          actions={
-            <>
-              <button
-                onClick={() => {
-                  setConfirm(null);
-                }}
-              >
-                Cancel
-              </button>
-              <button
-                className="primary"
-                autoFocus
-                onClick={() => {
-                  const cells = confirm;
-                  setConfirm(null);
-                  void syncAll(cells);
-                }}
-              >
-                Sync {confirm.length}
-              </button>
-            </>
-          }
-        >
-          <p className="sub">These changes will be made, one engine after another:</p>
-          {confirm.map((c) => (
-            <div key={`${c.stack}@${c.engine}`}>
-              <h3 className="plan-head">
-                {c.stack} on {c.engine} <code className="sub">@ {shortId(c.plan.revision)}</code>
-              </h3>
-              <PlanList plan={c.plan} />
-            </div>
-          ))}
-        </Dialog>
+          onSync={() => {
+            const cells = confirm;
+            setConfirm(null);
+            void syncAll(cells);
+          }}
+        />
       )}
     </>
   );

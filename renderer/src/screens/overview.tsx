@@ -339,52 +339,71 @@ export function Overview({
       )}
       <Elsewhere elsewhere={snapshot.elsewhere} engine={snapshot.engine.name ?? LOCAL_ENGINE} />
       {confirm && (
-        <Dialog
+        <ConfirmSync
           title={`Sync ${confirm.stacks.length} stack${confirm.stacks.length === 1 ? '' : 's'}?`}
+          intro="These changes will be made to the Docker engine:"
+          plans={confirm.plans.map((p) => ({ key: p.stack, heading: p.stack, plan: p }))}
           onClose={() => {
             setConfirm(null);
           }}
-          actions={
-            <>
-              <button
-                onClick={() => {
-                  setConfirm(null);
-                }}
-              >
-                Cancel
-              </button>
-              <button
-                className="primary"
-                autoFocus
-                onClick={() => {
-                  const names = confirm.stacks;
-                  setConfirm(null);
-                  void sync(names);
-                }}
-              >
-                Sync {confirm.stacks.length}
-              </button>
-            </>
-          }
+          onSync={() => {
+            const names = confirm.stacks;
+            setConfirm(null);
+            void sync(names);
+          }}
         >
-          <p className="sub">These changes will be made to the Docker engine:</p>
           {heldBack.length > 0 && (
             <p className="plan-note">
               Left out, suspended: {heldBack.map((s) => s.name).join(', ')}. Resume a stack on its screen to
               sync it again.
             </p>
           )}
-          {confirm.plans.map((p) => (
-            <div key={p.stack}>
-              <h3 className="plan-head">
-                {p.stack} <code className="sub">@ {shortId(p.revision)}</code>
-              </h3>
-              <PlanList plan={p} />
-            </div>
-          ))}
-        </Dialog>
+        </ConfirmSync>
       )}
     </>
+  );
+}
+
+/** "Sync N?": each plan under its heading, then Cancel or Sync N. `children`: said before the plans. */
+export function ConfirmSync({
+  title,
+  intro,
+  plans,
+  onClose,
+  onSync,
+  children,
+}: {
+  title: string;
+  intro: string;
+  plans: { key: string; heading: string; plan: Plan }[];
+  onClose: () => void;
+  onSync: () => void;
+  children?: React.ReactNode;
+}): React.JSX.Element {
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      actions={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" autoFocus onClick={onSync}>
+            Sync {plans.length}
+          </button>
+        </>
+      }
+    >
+      <p className="sub">{intro}</p>
+      {children}
+      {plans.map((p) => (
+        <div key={p.key}>
+          <h3 className="plan-head">
+            {p.heading} <code className="sub">@ {shortId(p.plan.revision)}</code>
+          </h3>
+          <PlanList plan={p.plan} />
+        </div>
+      ))}
+    </Dialog>
   );
 }
 
