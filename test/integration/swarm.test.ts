@@ -405,6 +405,10 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   });
 
   it('refuses an external secret to a stack that runs as containers, saying why', async () => {
+    // Said by its status before any sync, beside the stack.
+    expect((await status(EXTC)).warnings).toContain(
+      'secrets.db_pw of service "app" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no secret objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.',
+    );
     const refused = await mooring(home, ['sync', EXTC]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(

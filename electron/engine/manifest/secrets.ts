@@ -15,7 +15,7 @@
 import { createHmac } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Node } from 'yaml';
-import type { DesiredFileMount } from '../../shared/model.ts';
+import type { DesiredFileMount, DesiredStack } from '../../shared/model.ts';
 import { hostPathOf, normalizeTarget, readFileMode, resolveRepoPath } from './mounts.ts';
 import { exposesDockerSocket, refuse, safetyMessages, underBindRoots } from './safety.ts';
 import type { FileDefinition, StackContext } from './types.ts';
@@ -389,4 +389,21 @@ function readReference(ctx: StackContext, node: Node | null, path: string, kind:
     return null;
   }
   return ok ? (ref as Reference) : null;
+}
+
+/**
+ * Each external secret or config the services of `desired` use, as a sentence: run as containers, the
+ * stack has nothing to mount for it (status says so; a sync is refused).
+ */
+export function externalAsContainers(desired: DesiredStack): string[] {
+  return desired.services.flatMap((s) =>
+    (['secrets', 'configs'] as const).flatMap((kind) =>
+      (s[kind] ?? [])
+        .filter((f) => f.from === 'external')
+        .map(
+          (f) =>
+            `${kind}.${f.name} of service "${s.name}" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no ${SINGULAR[kind]} objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.`,
+        ),
+    ),
+  );
 }

@@ -7,6 +7,7 @@ import { LABELS } from '../docker/labels.ts';
 import { hashService, type LoadedStack } from '../engine-common.ts';
 import { UnreachableError } from '../errors.ts';
 import { DEFAULT_POLICY } from '../manifest/index.ts';
+import { externalAsContainers } from '../manifest/secrets.ts';
 import { markHeld } from '../reconcile/prune-guard.ts';
 import { computeStatus, deployedRevision, type StackInput } from '../reconcile/status.ts';
 import { madeHere, observeSwarmStack, type SwarmObservation } from '../swarm/deploy.ts';
@@ -336,7 +337,12 @@ export class StatusService {
           : [];
       return computeStatus({
         ...s,
-        warnings: [...s.warnings, ...(warning ? [warning] : []), ...notManager],
+        warnings: [
+          ...s.warnings,
+          ...(warning ? [warning] : []),
+          ...notManager,
+          ...(s.desired && s.policy.mode !== 'swarm' ? externalAsContainers(s.desired) : []),
+        ],
         observed: containers.filter((c) => c.project === s.name),
         images,
         hashes: new Map(s.desired?.services.map((x) => [x.name, hashService(x)]) ?? []),

@@ -21,6 +21,7 @@ import {
 } from '../engine-common.ts';
 import { MooringError, UnreachableError } from '../errors.ts';
 import { safetyMessages } from '../manifest/safety.ts';
+import { externalAsContainers } from '../manifest/secrets.ts';
 import type { BuildRecorder } from '../pipeline/build.ts';
 import { buildPlannedImage } from '../pipeline/build.ts';
 import type { NoteOutcome } from '../pipeline/deploy-notes.ts';
@@ -75,16 +76,7 @@ export class SyncService {
     const desired = stack.desired!;
     const { images } = observation;
     // An external secret or config is an object of a Swarm: containers have nothing to mount.
-    const external = desired.services.flatMap((s) =>
-      (['secrets', 'configs'] as const).flatMap((kind) =>
-        (s[kind] ?? [])
-          .filter((f) => f.from === 'external')
-          .map(
-            (f) =>
-              `${kind}.${f.name} of service "${s.name}" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no ${kind === 'secrets' ? 'secret' : 'config'} objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.`,
-          ),
-      ),
-    );
+    const external = externalAsContainers(desired);
     if (external.length > 0) throw new MooringError('failed', external.join('\n'));
     // By name, or by id as the engine also resolves it (the host network named by its id is refused).
     const network = (name: string): LiveNetwork | undefined =>
