@@ -461,10 +461,7 @@ export async function main(
         if (o.worktree && !o.json) for (const w of await e.worktrees()) io.out(formatWorktree(w));
         // Each engine, one after another (the one in use first); one that fails holds up none of the others.
         const { targets, unconfigured } = o.allEngines
-          ? await targetsOnEveryEngine(e, stacks, {
-              revision,
-              everyConfigured: (o.prune ?? false) && stacks.length === 0,
-            })
+          ? await targetsOnEveryEngine(e, stacks, { revision, prune: o.prune ?? false })
           : { targets: [{ name: e.engineName, stacks }], unconfigured: [] };
         for (const u of unconfigured) {
           io.err(

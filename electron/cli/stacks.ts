@@ -60,14 +60,15 @@ export interface EngineTarget {
 
 /**
  * Where `sync --all-engines` acts: each engine the stacks of `wanted` (none: every stack) go to at
- * `revision`, the engine in use first, then by name; with `everyConfigured` (a prune of everything),
- * also each other engine this machine maps, where a stack moved away is removed. `unconfigured`: the
- * engines they go to that this machine does not map, with those stacks (said, not acted on).
+ * `revision`, the engine in use first, then by name; with `prune` and no stack named, also each other
+ * engine this machine maps, where a stack moved away is removed. `unconfigured`: the engines they go to
+ * that this machine does not map, with those stacks (said, not acted on). A stack named that goes to
+ * no engine here is refused, and so is a prune over two names of one daemon.
  */
 export async function targetsOnEveryEngine(
   engine: Engine,
   wanted: readonly string[],
-  opts: { revision: string | null; everyConfigured: boolean },
+  opts: { revision: string | null; prune: boolean },
 ): Promise<{ targets: EngineTarget[]; unconfigured: EngineTarget[] }> {
   const found: Parameters<Engine['elsewhere']>[0] = [];
   const here = await engine.loadStacks({ revision: opts.revision, elsewhere: found });
@@ -92,7 +93,8 @@ export async function targetsOnEveryEngine(
     );
   }
   const configured = new Set([engine.engineName, ...engine.engines.list().map((e) => e.name)]);
-  if (opts.everyConfigured) for (const name of configured) if (!goesTo.has(name)) goesTo.set(name, new Set());
+  if (opts.prune && wanted.length === 0)
+    for (const name of configured) if (!goesTo.has(name)) goesTo.set(name, new Set());
   const inUseFirst = (a: string, b: string): number =>
     Number(b === engine.engineName) - Number(a === engine.engineName) || a.localeCompare(b);
   const names = [...goesTo.keys()].sort(inUseFirst);
@@ -104,9 +106,48 @@ export async function targetsOnEveryEngine(
   const unconfigured = names
     .filter((n) => !configured.has(n))
     .map((name) => ({ name, stacks: [...goesTo.get(name)!].sort() }));
-  if (targets.length === 0 && wanted.length > 0) {
-    // Each stack named goes only to engines this machine does not map: say where, and how to add one.
-    await refuseElsewhere(engine, wanted);
+  // A stack named that goes only to engines this machine does not map is synced nowhere: refused before
+  // anything changes, saying where it goes and how to add one (as read at `revision`).
+  const nowhere = wanted.filter((n) => !targets.some((t) => t.stacks.includes(n)));
+  if (nowhere.length > 0) {
+    const where = (stack: string): string[] =>
+      unconfigured.filter((u) => u.stacks.includes(stack)).map((u) => u.name);
+    throw new MooringError(
+      'not-found',
+      nowhere
+        .map(
+          (n) =>
+            `${n}: goes to ${where(n)
+              .map((e) => `${e} (not configured here)`)
+              .join(', ')}: add the engine with \`mooring engine add ${where(n)[0]!} ENDPOINT\``,
+        )
+        .join('\n'),
+    );
   }
+  if (opts.prune) await refuseSameDaemon(engine, targets);
   return { targets: targets.length > 0 ? targets : [{ name: engine.engineName, stacks: [] }], unconfigured };
+}
+
+/**
+ * Two of these engines that reach one Docker daemon (`local` through a DOCKER_HOST that another name
+ * also reaches, say) are refused for a prune: on each, the other's stacks would look moved away, and
+ * both would be removed. `engine add` refuses such a pair; `local` and hand-written settings may not.
+ */
+async function refuseSameDaemon(engine: Engine, targets: EngineTarget[]): Promise<void> {
+  if (targets.length < 2) return;
+  const configs = new Map(engine.engines.list().map((e) => [e.name, e.config]));
+  const probes = await Promise.all(
+    targets.flatMap((t) => {
+      const config = configs.get(t.name);
+      return config ? [engine.engines.probe(t.name, config)] : [];
+    }),
+  );
+  for (const [i, a] of probes.entries()) {
+    const b = probes.slice(i + 1).find((p) => a.id && p.id === a.id);
+    if (b)
+      throw new MooringError(
+        'conflict',
+        `Engines ${a.name} (${a.endpoint}) and ${b.name} (${b.endpoint}) reach the same Docker daemon (ID ${a.id}): a prune on one would remove the other's stacks. Nothing was changed. Remove one of them (\`mooring engine remove ${b.name}\`), or sync without --prune.`,
+      );
+  }
 }

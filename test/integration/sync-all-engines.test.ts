@@ -21,6 +21,7 @@ const HERE = `slocal${UNIQUE}`;
 const STAGING = `sstaging${UNIQUE}`;
 const EDGE = `sedge${UNIQUE}`;
 const FAR = `sfar${UNIQUE}`;
+const socket = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 const sleeper =
   'services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n';
 
@@ -38,7 +39,6 @@ describe.skipIf(!haveDocker)('mooring sync --all-engines', () => {
   beforeAll(async () => {
     await removeStacks(HERE, STAGING, EDGE, FAR);
     home = await mkdtemp(path.join(os.tmpdir(), 'mooring-syncall-'));
-    const socket = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
     await writeFile(
       path.join(home, 'settings.json'),
       JSON.stringify({
@@ -125,23 +125,44 @@ describe.skipIf(!haveDocker)('mooring sync --all-engines', () => {
     ).toContain('MODE=two');
   });
 
+  it('refuses a prune over two names of one daemon, where each would remove the stacks of the other', async () => {
+    const before = await runCount(home);
+    const r = await mooring(home, ['sync', '--all-engines', '--prune', '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /Engines local \(.+\) and staging \(.+\) reach the same Docker daemon \(ID .+\): a prune on one would remove the other's stacks\. Nothing was changed\./,
+    );
+    expect(await runCount(home)).toBe(before);
+  });
+
   it('with --prune and no stacks named, visits every engine this machine maps', async () => {
-    // A stack moved away from an engine is removed there, so spare, where no stack goes, is asked too.
-    const r = await mooringJson<{ results: Result[]; failures: { engine: string }[] }>(home, [
-      'sync',
-      '--all-engines',
-      '--prune',
-      '--dry-run',
-    ]);
+    // staging alone, in use (local removed from this home): a stack moved away from an engine is
+    // removed there, so spare, where no stack goes, is asked too.
+    await writeFile(
+      path.join(home, 'settings.json'),
+      JSON.stringify({
+        engines: {
+          local: null,
+          staging: { endpoint: socket },
+          edge: { endpoint: 'tcp://127.0.0.1:9' },
+          spare: { endpoint: 'tcp://127.0.0.1:9' },
+        },
+      }),
+    );
+    const r = await mooringJson<{
+      results: Result[];
+      failures: { engine: string }[];
+      unconfigured: { name: string; stacks: string[] }[];
+    }>(home, ['--engine', 'staging', 'sync', '--all-engines', '--prune', '--dry-run']);
     expect(r.code).toBe(3);
     expect(r.failures.map((f) => f.engine)).toEqual(['edge', 'spare']);
-    // (local and staging being one daemon here, each also plans to prune the other's stack as moved away.)
-    expect(r.results.map((x) => [x.stack, x.engine, x.result])).toEqual(
-      expect.arrayContaining([
-        [HERE, 'local', 'planned'],
-        [STAGING, 'staging', 'planned'],
-      ]),
-    );
+    // (Also planned: local's stack, on this one daemon, pruned as moved away: what the refusal above stops.)
+    expect(r.results.map((x) => [x.stack, x.engine, x.result])).toContainEqual([
+      STAGING,
+      'staging',
+      'planned',
+    ]);
+    expect(r.unconfigured.map((u) => u.name)).toEqual(['homelab', 'local']);
   });
 
   it('refuses a stack no source declares, and one that goes only where this machine does not reach', async () => {
@@ -151,7 +172,24 @@ describe.skipIf(!haveDocker)('mooring sync --all-engines', () => {
     expect(unknown.stderr).toContain(`Stacks: `);
     const far = await mooring(home, ['sync', '--all-engines', FAR]);
     expect(far.code).toBe(2);
-    expect(far.stderr).toContain(`${FAR}: goes to homelab (not configured here), not local`);
-    expect(far.stderr).toContain('mooring engine add homelab ENDPOINT');
+    expect(far.stderr).toContain(
+      `${FAR}: goes to homelab (not configured here): add the engine with \`mooring engine add homelab ENDPOINT\``,
+    );
+    // Named beside a stack that would sync: refused before anything is, rather than half done.
+    const before = await runCount(home);
+    const both = await mooring(home, ['sync', '--all-engines', STAGING, FAR]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(`${FAR}: goes to homelab (not configured here)`);
+    expect(await runCount(home)).toBe(before);
   });
 });
+
+/** How many runs the home has recorded, on every engine. */
+async function runCount(home: string): Promise<number> {
+  const e = await Engine.open({ home });
+  try {
+    return e.history.runs.list({ limit: 1000 }).length;
+  } finally {
+    e.close();
+  }
+}
