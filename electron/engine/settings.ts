@@ -29,6 +29,7 @@ const SafetySchema = z
     allowNetworkDrivers: z.array(z.string().min(1)),
     allowVolumeDrivers: z.array(z.string().min(1)),
     allowVolumeTypes: z.array(z.string().min(1)),
+    allowExternalSecrets: z.array(z.string().min(1)),
     bindRoots: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')),
     allowSharedPropagation: z.boolean(),
     // Parsing is linear, but a file past a few tens of MB is a mistake or an attack, not a manifest.

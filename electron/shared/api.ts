@@ -221,6 +221,7 @@ export const schemas = {
           allowNetworkDrivers: z.array(z.string().min(1).max(200)).max(100),
           allowVolumeDrivers: z.array(z.string().min(1).max(200)).max(100),
           allowVolumeTypes: z.array(z.string().min(1).max(200)).max(100),
+          allowExternalSecrets: z.array(z.string().min(1).max(200)).max(100),
           bindRoots: z.array(z.string().startsWith('/')),
           allowSharedPropagation: z.boolean(),
           maxManifestBytes: z.number().int().min(1_000).max(100_000_000),

@@ -790,6 +790,11 @@ export interface SafetySettings {
    * allows any. A `bind` volume is a bind mount, and needs bindRoots instead.
    */
   allowVolumeTypes: string[];
+  /**
+   * External secrets and configs (`external: true`: made on the Swarm by hand) a stack may use, by their
+   * name there; ['ALL'] allows any. Such a secret holds what someone put on the swarm for other uses.
+   */
+  allowExternalSecrets: string[];
   /** Absolute host folders under which a bind mount may point. */
   bindRoots: string[];
   /**
@@ -819,6 +824,7 @@ export const DEFAULT_SAFETY: SafetySettings = {
   allowNetworkDrivers: [],
   allowVolumeDrivers: [],
   allowVolumeTypes: [],
+  allowExternalSecrets: [],
   bindRoots: [],
   allowSharedPropagation: false,
   maxManifestBytes: 1_000_000,

@@ -30,6 +30,7 @@ export const TRUST_OPTIONS = {
   allowNetworkDrivers: { flag: '--network-driver', value: 'NAME', noun: 'network driver' },
   allowVolumeDrivers: { flag: '--volume-driver', value: 'NAME', noun: 'volume driver' },
   allowVolumeTypes: { flag: '--volume-type', value: 'TYPE', noun: 'volume file system type' },
+  allowExternalSecrets: { flag: '--external-secret', value: 'NAME', noun: 'external secret' },
 } as const satisfies Record<TrustSetting, TrustOption>;
 
 export const TRUST_SETTINGS = Object.keys(TRUST_OPTIONS) as TrustSetting[];

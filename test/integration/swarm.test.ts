@@ -360,6 +360,21 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   it('uses an external secret and config by their name on the swarm, never changing or removing them; one not there is refused with what to do', async () => {
     const services = async (): Promise<string> =>
       (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${EXT}`)).trim();
+    // What someone put on the swarm is read into a container only where this machine allows it.
+    const unallowed = await mooring(home, ['sync', EXT]);
+    expect(unallowed.code).toBe(4);
+    expect(unallowed.stderr).toContain(`mooring source trust cfg --external-secret ${EXT_PW}`);
+    const trust = await mooring(home, [
+      'source',
+      'trust',
+      'cfg',
+      '--external-secret',
+      EXT_PW,
+      '--external-secret',
+      EXT_CFG,
+    ]);
+    expect(trust.code, trust.stderr).toBe(0);
+
     const refused = await mooring(home, ['sync', EXT]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
@@ -370,6 +385,21 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
 
     const file = path.join(base, 'made-by-hand');
     await writeFile(file, 'made-by-hand');
+    // One Mooring made for a stack (it changes and goes with that stack's files) is not taken.
+    await docker(
+      'secret',
+      'create',
+      '--label',
+      'dev.mooring.managed=true',
+      '--label',
+      'com.docker.stack.namespace=other',
+      EXT_PW,
+      file,
+    );
+    const made = await mooring(home, ['sync', EXT]);
+    expect(made.code).toBe(1);
+    expect(made.stderr).toContain(`External secret "${EXT_PW}" was made by Mooring for stack other`);
+    await docker('secret', 'rm', EXT_PW);
     await docker('secret', 'create', EXT_PW, file);
     await docker('config', 'create', EXT_CFG, file);
     const sync = await mooringJson<{ results: { plan: { actions: { kind: string }[] } }[] }>(home, [
@@ -407,12 +437,12 @@ describe.skipIf(!haveDocker)('stacks as Swarm services on a manager', () => {
   it('refuses an external secret to a stack that runs as containers, saying why', async () => {
     // Said by its status before any sync, beside the stack.
     expect((await status(EXTC)).warnings).toContain(
-      'secrets.db_pw of service "app" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no secret objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.',
+      'secrets.db_pw of service "app" is external: it lives in a Swarm, and the stack runs as containers here, which have no secret objects (docker compose refuses it too). Run it as Swarm services (on a Swarm manager; `mode: swarm` in mooring.yaml where it says containers), or give it file: or environment: instead.',
     );
     const refused = await mooring(home, ['sync', EXTC]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      'secrets.db_pw of service "app" is external: it lives in a Swarm, and this engine runs the stack as containers',
+      'secrets.db_pw of service "app" is external: it lives in a Swarm, and the stack runs as containers here',
     );
     expect((await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${EXTC}`)).trim()).toBe(
       '',

@@ -321,7 +321,8 @@ configs:
   });
 
   it('refers to an external secret or config by its name on the swarm, in each form compose takes', async () => {
-    const stack = await loadComposeText(`services:
+    const stack = await loadComposeText(
+      `services:
   app:
     image: nginx:1.27
     secrets: [a, { source: b, target: bee, mode: 0400 }, c]
@@ -332,7 +333,9 @@ secrets:
   c: { external: { name: legacy_c } }
 configs:
   d: { external: true }
-`);
+`,
+      { ...DEFAULT_SAFETY, allowExternalSecrets: ['a', 'prod_b', 'legacy_c', 'd'] },
+    );
     const out = swarmStack(stack, LABEL);
     expect(out.problems).toEqual([]);
     // Nothing is made of them, and nothing of them is in the stack's own files.
@@ -385,5 +388,34 @@ configs:
         'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, name: "no/slash" }\n',
       ),
     ).rejects.toThrow('secrets.pw: "no/slash" is not a name a Swarm secret can have');
+    // Swarm's own rule: letters or digits at each end.
+    await expect(
+      loadComposeText(
+        'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, name: "-pw" }\n',
+      ),
+    ).rejects.toThrow('"-pw" is not a name a Swarm secret can have');
+    await expect(
+      loadComposeText(
+        'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: { name: a }, name: b }\n',
+      ),
+    ).rejects.toThrow('secrets.pw: name "b" and external.name "a" differ; keep one');
+  });
+
+  it('refuses an external secret this machine has not allowed, saying how to allow it', async () => {
+    await expect(
+      loadComposeText(
+        'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, name: db_pw }\n',
+      ),
+    ).rejects.toThrow(
+      'secrets.pw.external: refused by the safety policy: secret "pw" is external: the swarm\'s db_pw, made there by hand, whose content someone put there for other uses; add db_pw (or ALL) to settings.json safety.allowExternalSecrets',
+    );
+    // Allowed by name, or all of them.
+    for (const allowExternalSecrets of [['db_pw'], ['ALL']])
+      await expect(
+        loadComposeText(
+          'services:\n  app:\n    image: nginx:1.27\n    secrets: [pw]\nsecrets:\n  pw: { external: true, name: db_pw }\n',
+          { ...DEFAULT_SAFETY, allowExternalSecrets },
+        ),
+      ).resolves.toBeTruthy();
   });
 });

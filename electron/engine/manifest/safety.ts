@@ -45,6 +45,8 @@ export const safetyMessages = {
     `${REFUSED}: ${what}; allow networks on host interfaces in settings.json safety.allowHostInterfaces`,
   networkDriver: (driver: string) =>
     `${REFUSED}: network driver ${driver} is a plugin of the engine, which acts on the host as root as its options ask; add ${driver} (or ALL) to settings.json safety.allowNetworkDrivers`,
+  externalSecret: (what: string, name: string) =>
+    `${REFUSED}: ${what} is external: the swarm's ${name}, made there by hand, whose content someone put there for other uses; add ${name} (or ALL) to settings.json safety.allowExternalSecrets`,
   volumeDriver: (driver: string) =>
     `${REFUSED}: volume driver ${driver} is a plugin of the engine, which acts on the host as root as its options ask (some bind any host folder); add ${driver} (or ALL) to settings.json safety.allowVolumeDrivers`,
   volumeType: (type: string, from: string) =>

@@ -30,6 +30,8 @@ const SINGULAR: Record<FileKind, string> = { secrets: 'secret', configs: 'config
 const DEFAULT_MODE = 0o444;
 /** Swarm's longest object name. */
 const MAX_OBJECT_NAME = 64;
+/** What Swarm takes as a secret's or config's name (its API refuses others). */
+const SWARM_NAME = /^[a-zA-Z0-9]+(?:[a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/;
 /** A Swarm secret holds at most 500 KB, a config 1000 KB; one engine has no limit, this one does. */
 const MAX_CONTENT_BYTES = 1_000_000;
 
@@ -113,12 +115,28 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
     // Made on the Swarm out of band (`docker secret create`), so its content never is in git: by the
     // name it has there, `name:` (or the legacy `external: {name: …}`), else its key.
     const named = get('name');
-    const name = externalName || (named ? yaml.string(named.value, named.path) : undefined) || e.key;
-    if (!NAME.test(name) || name.length > MAX_OBJECT_NAME) {
+    const nameField = named ? yaml.string(named.value, named.path) : undefined;
+    if (externalName && nameField !== undefined && nameField !== externalName) {
+      yaml.errorAt(
+        named!.value ?? named!.keyNode,
+        `${e.path}: name "${nameField}" and external.name "${externalName}" differ; keep one`,
+      );
+      return failed;
+    }
+    const name = externalName || nameField || e.key;
+    if (!SWARM_NAME.test(name) || name.length > MAX_OBJECT_NAME) {
       yaml.errorAt(
         (named ?? external)!.value ?? e.keyNode,
-        `${e.path}: "${name}" is not a name a Swarm ${SINGULAR[kind]} can have (letters, digits, . _ -, at most ${MAX_OBJECT_NAME})`,
+        `${e.path}: "${name}" is not a name a Swarm ${SINGULAR[kind]} can have (letters and digits, with . _ - between them; at most ${MAX_OBJECT_NAME})`,
       );
+      return failed;
+    }
+    // What someone put on the swarm for other uses: read into a container only where this machine says.
+    if (!ctx.safety.allowExternalSecrets.includes('ALL') && !ctx.safety.allowExternalSecrets.includes(name)) {
+      refuse(ctx, external!.keyNode, `${e.path}.external`, safetyMessages.externalSecret(what, name), {
+        setting: 'allowExternalSecrets',
+        value: name,
+      });
       return failed;
     }
     return { usable: true, from: 'external', digest: name, defaultMode: DEFAULT_MODE };
@@ -402,7 +420,7 @@ export function externalAsContainers(desired: DesiredStack): string[] {
         .filter((f) => f.from === 'external')
         .map(
           (f) =>
-            `${kind}.${f.name} of service "${s.name}" is external: it lives in a Swarm, and this engine runs the stack as containers, which have no ${SINGULAR[kind]} objects (docker compose refuses it too). Deploy the stack to a Swarm manager, or give it file: or environment: instead.`,
+            `${kind}.${f.name} of service "${s.name}" is external: it lives in a Swarm, and the stack runs as containers here, which have no ${SINGULAR[kind]} objects (docker compose refuses it too). Run it as Swarm services (on a Swarm manager; \`mode: swarm\` in mooring.yaml where it says containers), or give it file: or environment: instead.`,
         ),
     ),
   );

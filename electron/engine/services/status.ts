@@ -341,7 +341,7 @@ export class StatusService {
           ...s.warnings,
           ...(warning ? [warning] : []),
           ...notManager,
-          ...(s.desired && s.policy.mode !== 'swarm' ? externalAsContainers(s.desired) : []),
+          ...(s.desired && reachable && s.policy.mode !== 'swarm' ? externalAsContainers(s.desired) : []),
         ],
         observed: containers.filter((c) => c.project === s.name),
         images,

@@ -10,6 +10,7 @@ import { canonicalJson } from '../manifest/spec-hash.ts';
 import type { ProgressEvent } from '../reconcile/apply.ts';
 import { RecordedRun } from '../reconcile/recorded-run.ts';
 import {
+  STACK_NAMESPACE,
   serviceName,
   specDrift,
   type LiveService,
@@ -52,12 +53,20 @@ export async function findExternal(
       }),
     )
   ).flat();
-  const problems = wanted
-    .filter((f) => !found.some((x) => x.kind === f.kind && x.name === f.Name))
-    .map((f) => {
-      const one = f.kind === 'secrets' ? 'secret' : 'config';
-      return `External ${one} "${f.Name}" is not on the swarm: create it first (docker ${one} create ${f.Name} FILE).`;
-    });
+  const problems = wanted.flatMap((f) => {
+    const one = f.kind === 'secrets' ? 'secret' : 'config';
+    const there = found.find((x) => x.kind === f.kind && x.name === f.Name);
+    if (!there)
+      return [
+        `External ${one} "${f.Name}" is not on the swarm: create it first (docker ${one} create ${f.Name} FILE).`,
+      ];
+    // One Mooring made for a stack changes with its git and is removed when no longer used there.
+    if (there.labels[LABELS.managed] === 'true')
+      return [
+        `External ${one} "${f.Name}" was made by Mooring for stack ${there.labels[STACK_NAMESPACE] ?? '?'}: it changes with that stack's files and goes when they change. Name a ${one} made by hand (docker ${one} create).`,
+      ];
+    return [];
+  });
   return { seen: { ...seen, files: [...seen.files, ...found] }, problems };
 }
 
