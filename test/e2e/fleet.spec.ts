@@ -12,7 +12,7 @@ import { MooringPage, expect, startApp, test } from './fixtures.ts';
 
 const sleeper =
   'services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n';
-const STACKS = ['e2efleethere', 'e2efleetboth', 'e2efleetfar'];
+const STACKS = ['e2efleethere', 'e2efleetboth', 'e2efleetfar', 'e2efleetswarm'];
 
 test('the fleet: each engine with its health, each stack on each engine it goes to', async ({
   page,
@@ -31,8 +31,9 @@ test('the fleet: each engine with its health, each stack on each engine it goes 
       'e2efleethere/compose.yaml': sleeper,
       'e2efleetboth/compose.yaml': sleeper,
       'e2efleetfar/compose.yaml': sleeper,
+      'e2efleetswarm/compose.yaml': sleeper,
       'mooring.yaml':
-        'stacks:\n  e2efleethere: { sync: manual }\n  e2efleetboth: { sync: manual, engines: [local, staging] }\n  e2efleetfar: { engines: [homelab] }\n',
+        'stacks:\n  e2efleethere: { sync: manual }\n  e2efleetboth: { sync: manual, engines: [local, staging] }\n  e2efleetfar: { engines: [homelab] }\n  e2efleetswarm: { mode: swarm }\n',
     });
     const ui = new MooringPage(page);
     await ui.start(app, repo.url);
@@ -75,10 +76,13 @@ test('the fleet: each engine with its health, each stack on each engine it goes 
     await expect(table.getByRole('link', { name: 'e2efleetfar' })).toHaveCount(0);
     await ui.screenshot('fleet');
 
-    // "Sync all out of sync" takes what is out of sync on the engines that answer: previewed, then synced.
-    await page.getByRole('button', { name: 'Sync all out of sync (1)' }).click();
+    // "Sync all out of sync" takes what is out of sync on the engines that answer: previewed, then
+    // synced. A stack that cannot be planned there (mode: swarm, on an engine that is no manager) is
+    // left out, saying why, and holds up none of the others.
+    await page.getByRole('button', { name: 'Sync all out of sync (2)' }).click();
     const dialog = page.getByRole('dialog', { name: 'Sync 1 stack on 1 engine?' });
     await expect(dialog).toContainText('e2efleetboth on local');
+    await expect(dialog).toContainText('Left out, e2efleetswarm on local: ');
     await expect(dialog).toContainText('declared in git, no container');
     await ui.screenshot('fleet-sync-all');
     await dialog.getByRole('button', { name: 'Sync 1' }).click();
@@ -89,7 +93,7 @@ test('the fleet: each engine with its health, each stack on each engine it goes 
         timeout: 20_000,
       },
     );
-    await expect(page.getByRole('button', { name: 'Sync all out of sync' })).toBeDisabled();
+    await expect(page.getByRole('button', { name: 'Sync all out of sync (1)' })).toBeEnabled();
 
     await page.getByRole('combobox', { name: 'Show the stacks of one engine' }).selectOption('staging');
     await expect(table.getByRole('columnheader')).toHaveText(['Stack', 'staging']);

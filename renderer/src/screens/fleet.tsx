@@ -79,20 +79,27 @@ export function FleetScreen(): React.JSX.Element {
       )
       .map((c) => ({ stack: r.stack, engine: c.engine })),
   );
-  const [confirm, setConfirm] = useState<{ stack: string; engine: string; plan: Plan }[] | null>(null);
+  const [confirm, setConfirm] = useState<{
+    plans: { stack: string; engine: string; plan: Plan }[];
+    /** The cells that cannot be planned (a swarm stack on an engine that is no manager…), with why. */
+    failed: { stack: string; engine: string; error: string }[];
+  } | null>(null);
   const previewAll = async (): Promise<void> => {
     setSyncing('plan');
     try {
-      setConfirm(
-        await Promise.all(
-          outOfSync.map(async (c) => ({
-            ...c,
-            plan: await call('stacks:plan', { stack: c.stack, ...onEngine(c.engine) }),
-          })),
-        ),
+      const asked = await Promise.allSettled(
+        outOfSync.map((c) => call('stacks:plan', { stack: c.stack, ...onEngine(c.engine) })),
       );
-    } catch (err) {
-      notify('error', (err as Error).message);
+      const plans = outOfSync.flatMap((c, i) => {
+        const a = asked[i]!;
+        return a.status === 'fulfilled' ? [{ ...c, plan: a.value }] : [];
+      });
+      const failed = outOfSync.flatMap((c, i) => {
+        const a = asked[i]!;
+        return a.status === 'rejected' ? [{ ...c, error: (a.reason as Error).message }] : [];
+      });
+      if (plans.length > 0) setConfirm({ plans, failed });
+      else for (const f of failed) notify('error', `${f.stack} on ${f.engine}: ${f.error}`);
     } finally {
       setSyncing(null);
     }
@@ -258,9 +265,9 @@ export function FleetScreen(): React.JSX.Element {
       </section>
       {confirm && (
         <ConfirmSync
-          title={`Sync ${confirm.length} stack${confirm.length === 1 ? '' : 's'} on ${engineCount(confirm)} engine${engineCount(confirm) === 1 ? '' : 's'}?`}
+          title={`Sync ${confirm.plans.length} stack${confirm.plans.length === 1 ? '' : 's'} on ${engineCount(confirm.plans)} engine${engineCount(confirm.plans) === 1 ? '' : 's'}?`}
           intro="These changes will be made, one engine after another:"
-          plans={confirm.map((c) => ({
+          plans={confirm.plans.map((c) => ({
             key: `${c.stack}@${c.engine}`,
             heading: `${c.stack} on ${c.engine}`,
             plan: c.plan,
@@ -269,11 +276,17 @@ export function FleetScreen(): React.JSX.Element {
             setConfirm(null);
           }}
           onSync={() => {
-            const cells = confirm;
+            const cells = confirm.plans;
             setConfirm(null);
             void syncAll(cells);
           }}
-        />
+        >
+          {confirm.failed.map((f) => (
+            <p key={`${f.stack}@${f.engine}`} className="plan-note">
+              Left out, {f.stack} on {f.engine}: {f.error}
+            </p>
+          ))}
+        </ConfirmSync>
       )}
     </>
   );
