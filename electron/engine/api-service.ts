@@ -564,6 +564,8 @@ export class ApiService {
       return;
     }
     if (this.controller) await this.controller.refresh(stack);
+    // A source added, removed or fetched here: the other engines' controllers read the sources again.
+    if (!stack) this.others.sourcesFetched();
     this.schedulePush();
   }
 

@@ -1,7 +1,7 @@
 // The controllers of other engines fetch nothing themselves: the controller of the engine in use
 // fetches each source, and they follow its fetches, so one repo is fetched once however many engines
 // it goes to, and a new commit reaches every engine at once. From a real git server over HTTP; each
-// controller's fetches counted by the lines it logs for them.
+// controller's fetches counted by the lines it logs for them. A source removed in the app reaches them too.
 // `staging` is a second name for the test's engine (as in watch-all-engines.test.ts).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +20,8 @@ if (!haveDocker) console.warn('SKIPPED shared fetch tests: no Docker engine answ
 
 const HERE = `fhere${UNIQUE}`;
 const STAGING = `fstaging${UNIQUE}`;
+/** A stack of a second source that also goes to staging (manual: never deployed here). */
+const OTHER = `fother${UNIQUE}`;
 const sleeper = (mode: string): string =>
   `services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n    environment: { MODE: "${mode}" }\n`;
 
@@ -32,7 +34,7 @@ describe.skipIf(!haveDocker)('one fetch for every engine a repo goes to', () => 
 
   /** Each fetch a controller made, as "ENGINE: its log line". */
   const fetchLines: string[] = [];
-  const fetches = (on: string): number => fetchLines.filter((l) => l.startsWith(`${on}: `)).length;
+  const fetches = (on: string): number => fetchLines.filter((l) => l.startsWith(`${on}: fetch cfg: `)).length;
   const runs = (stack: string): { result: string; revision: string }[] =>
     engine.history.runs.list({ stack }).map((r) => ({ result: r.result, revision: r.revision }));
 
@@ -50,8 +52,13 @@ describe.skipIf(!haveDocker)('one fetch for every engine a repo goes to', () => 
       path.join(home, 'settings.json'),
       JSON.stringify({ engines: { staging: { endpoint: socket } } }),
     );
+    const second = await createRepo(server, 'cfg2', {
+      [`${OTHER}/compose.yaml`]: sleeper('x'),
+      'mooring.yaml': `stacks:\n  ${OTHER}: { engines: [staging] }\n`,
+    });
     engine = await Engine.open({ home });
     await engine.addSource({ name: 'cfg', url: repo.url });
+    await engine.addSource({ name: 'cfg2', url: second.url });
     api = new ApiService(engine, {
       // Polls far apart and no ref checks: each fetch in the test is one the test can account for.
       createController: (x, options) => {
@@ -97,5 +104,17 @@ describe.skipIf(!haveDocker)('one fetch for every engine a repo goes to', () => 
     ).toContain('MODE=two');
     await sleep(1_000);
     expect([fetches('local'), fetches('staging')]).toEqual([1, 0]);
+
+    // The source removed in the app: staging's controller (kept for cfg2's stack) reads the sources
+    // again as well, and keeps no stack of it.
+    expect(await api.handle('stacks:status', { stack: STAGING, engine: 'staging' })).toMatchObject({
+      ok: true,
+      value: { stack: { sync: 'Synced' } },
+    });
+    expect((await api.handle('sources:remove', { name: 'cfg' })).ok).toBe(true);
+    await waitFor('staging forgets the stack of the removed source', async () => {
+      const r = await api.handle('stacks:status', { stack: STAGING, engine: 'staging' });
+      return r.ok && r.value === null;
+    });
   });
 });

@@ -103,6 +103,8 @@ export class OtherControllers {
         try {
           await controller.start();
           this.running.set(name, { controller, unsubscribe, config });
+          // A fetch the engine in use's controller made while this one started is read now.
+          controller.sourcesFetched();
         } catch (err) {
           unsubscribe();
           this.hooks.failed(name, err);

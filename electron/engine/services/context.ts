@@ -34,8 +34,8 @@ export class EngineContext {
     this.applier = new Applier(this.docker, history, this.engineName);
   }
 
-  /** When settings.json was last read here; null: read it again at the next look. */
-  private settingsMtime: number | null = null;
+  /** settings.json as last read here (mtime, inode, size); null: read it again at the next look. */
+  private settingsStamp: string | null = null;
 
   /**
    * settings.json again if it changed since it was read: `mooring source trust`, `webhook set` or
@@ -45,14 +45,16 @@ export class EngineContext {
    */
   refreshSettings(): void {
     const file = settingsFile(this.home);
-    let mtime: number;
+    let stamp: string;
     try {
-      mtime = statSync(file).mtimeMs;
+      // Every write renames a new file over the old one: a new inode, even within one mtime tick.
+      const st = statSync(file);
+      stamp = `${st.mtimeMs} ${st.ino} ${st.size}`;
     } catch {
       return;
     }
-    if (mtime === this.settingsMtime) return;
-    this.settingsMtime = mtime;
+    if (stamp === this.settingsStamp) return;
+    this.settingsStamp = stamp;
     try {
       this.takeOver(parseSettings(readFileSync(file, 'utf8'), file));
     } catch {
@@ -66,7 +68,7 @@ export class EngineContext {
     this.settings.sources = fresh.sources;
     this.settings.webhook = fresh.webhook;
     this.settings.engines = fresh.engines;
-    this.settingsMtime = null;
+    this.settingsStamp = null;
   }
 
   /** The records of the engine in use: its drift, locks, suspensions, retries and notices. */

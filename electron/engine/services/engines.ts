@@ -20,9 +20,11 @@ const PROBE_TIMEOUT_MS = 10_000;
  * the adapter's "unreachable" sentence, whose advice each place that shows it gives as fits there.
  */
 function reason(err: unknown): string {
-  return err instanceof UnreachableError && !(err instanceof EngineTooOldError) && err.cause !== undefined
-    ? errorMessage(err.cause)
-    : errorMessage(err);
+  const cause =
+    err instanceof UnreachableError && !(err instanceof EngineTooOldError) && err.cause !== undefined
+      ? errorMessage(err.cause) || (err.cause as { code?: string }).code
+      : undefined;
+  return cause || errorMessage(err);
 }
 
 function transportOf(c: EngineConfig): EngineProbe['transport'] {
