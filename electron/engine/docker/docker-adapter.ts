@@ -426,11 +426,7 @@ export class DockerAdapter {
     kind: SwarmFileKind,
     stack: string,
   ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
-    const filters = { filters: { label: [`${STACK_NAMESPACE}=${stack}`] } };
-    const list = (await this.call<unknown>(() =>
-      kind === 'secrets' ? this.docker.listSecrets(filters) : this.docker.listConfigs(filters),
-    )) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
-    return list.map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }));
+    return this.swarmFiles(kind, { label: [`${STACK_NAMESPACE}=${stack}`] });
   }
 
   /** The secrets or configs of exactly these names (the API's name filter also matches prefixes). */
@@ -438,13 +434,17 @@ export class DockerAdapter {
     kind: SwarmFileKind,
     names: string[],
   ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
-    const filters = { filters: { name: names } };
+    return (await this.swarmFiles(kind, { name: names })).filter((f) => names.includes(f.name));
+  }
+
+  private async swarmFiles(
+    kind: SwarmFileKind,
+    filters: Record<string, string[]>,
+  ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
     const list = (await this.call<unknown>(() =>
-      kind === 'secrets' ? this.docker.listSecrets(filters) : this.docker.listConfigs(filters),
+      kind === 'secrets' ? this.docker.listSecrets({ filters }) : this.docker.listConfigs({ filters }),
     )) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
-    return list
-      .map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }))
-      .filter((f) => names.includes(f.name));
+    return list.map((f) => ({ id: f.ID, name: f.Spec?.Name ?? '', labels: f.Spec?.Labels ?? {} }));
   }
 
   /** Makes a secret or config of these bytes; its id. */

@@ -7,7 +7,14 @@
 import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import type { DesiredNetwork, DesiredVolume, IpamPool, SafetySettings } from '../../shared/model.ts';
-import { exposesDockerSocket, normalizeHostPath, refuse, safetyMessages, underBindRoots } from './safety.ts';
+import {
+  exposesDockerSocket,
+  listed,
+  normalizeHostPath,
+  refuse,
+  safetyMessages,
+  underBindRoots,
+} from './safety.ts';
 import { readLabels } from './key-values.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
 
@@ -378,10 +385,6 @@ function checkNetwork(
       setting: 'allowHostInterfaces',
     });
   }
-}
-
-function listed(allowed: readonly string[], value: string): boolean {
-  return allowed.includes('ALL') || allowed.includes(value);
 }
 
 // ── volumes ─────────────────────────────────────────────────────────────────────────────────────

@@ -62,9 +62,13 @@ export function normalizeCap(cap: string): string {
   return cap.toUpperCase().replace(/^CAP_/, '');
 }
 
+/** Whether a list setting names `value`, or ALL. */
+export function listed(allowed: readonly string[], value: string): boolean {
+  return allowed.includes('ALL') || allowed.includes(value);
+}
+
 export function capAllowed(cap: string, safety: SafetySettings): boolean {
-  const allowed = safety.allowCapAdd.map(normalizeCap);
-  return allowed.includes('ALL') || allowed.includes(normalizeCap(cap));
+  return listed(safety.allowCapAdd.map(normalizeCap), normalizeCap(cap));
 }
 
 // security_opt is an allowlist (issue 10, hole 2): an inline seccomp profile `seccomp={"defaultAction":

@@ -17,7 +17,7 @@ import { posix } from 'node:path';
 import type { Node } from 'yaml';
 import type { DesiredFileMount, DesiredStack } from '../../shared/model.ts';
 import { hostPathOf, normalizeTarget, readFileMode, resolveRepoPath } from './mounts.ts';
-import { exposesDockerSocket, refuse, safetyMessages, underBindRoots } from './safety.ts';
+import { exposesDockerSocket, listed, refuse, safetyMessages, underBindRoots } from './safety.ts';
 import type { FileDefinition, StackContext } from './types.ts';
 import type { Entry, YamlFile } from './yaml-file.ts';
 
@@ -132,7 +132,7 @@ async function readDefinition(ctx: FileContext, e: Entry, kind: FileKind): Promi
       return failed;
     }
     // What someone put on the swarm for other uses: read into a container only where this machine says.
-    if (!ctx.safety.allowExternalSecrets.includes('ALL') && !ctx.safety.allowExternalSecrets.includes(name)) {
+    if (!listed(ctx.safety.allowExternalSecrets, name)) {
       refuse(ctx, external!.keyNode, `${e.path}.external`, safetyMessages.externalSecret(what, name), {
         setting: 'allowExternalSecrets',
         value: name,
